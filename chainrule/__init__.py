@@ -1,0 +1,86 @@
+"""chainrule: backpropagation you can watch.
+
+A from-scratch reverse-mode autodiff engine on NumPy with PyTorch's names, plus layers,
+optimizers, a training loop, and a doctor that explains why a network won't train.
+
+>>> import chainrule as cr
+>>> w = cr.tensor([[0.5, -0.5]], requires_grad=True)
+>>> loss = (w @ cr.tensor([1.0, 2.0])).sum() ** 2
+>>> loss.backward()
+>>> w.grad.tolist()
+[[-1.0, -2.0]]
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from chainrule._version import __version__
+from chainrule.engine import (
+    Function,
+    GradcheckError,
+    Tensor,
+    cat,
+    clip,
+    enable_grad,
+    gelu,
+    get_generator,
+    gradcheck,
+    is_grad_enabled,
+    leaky_relu,
+    log_softmax,
+    logsumexp,
+    manual_seed,
+    matmul,
+    maximum,
+    minimum,
+    no_grad,
+    register_op_hook,
+    softmax,
+    split,
+    stack,
+    tensor,
+    where,
+)
+from chainrule.engine.creation import arange, from_numpy, full, ones, ones_like, rand, randn, zeros, zeros_like
+
+# Higher layers load on first use, so `import chainrule` stays fast and the engine stands alone.
+_LAZY = {
+    "nn": "chainrule.nn",
+    "optim": "chainrule.optim",
+    "data": "chainrule.data",
+    "fit": "chainrule.training:fit",
+    "callbacks": "chainrule.training.callbacks",
+    "save": "chainrule.serialization:save",
+    "load": "chainrule.serialization:load",
+    "Doctor": "chainrule.doctor:Doctor",
+    "doctor": "chainrule.doctor",
+    "explain": "chainrule.learn.explain:explain",
+    "viz": "chainrule.learn.viz",
+    "demos": "chainrule.learn.demos",
+}
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name)
+    value = getattr(module, attribute) if attribute else module
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "Function", "GradcheckError", "Tensor", "__version__", "arange", "cat", "clip", "enable_grad",
+    "from_numpy", "full", "gelu", "get_generator", "gradcheck", "is_grad_enabled", "leaky_relu",
+    "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "minimum", "no_grad", "ones",
+    "ones_like", "rand", "randn", "register_op_hook", "softmax", "split", "stack", "tensor", "where",
+    "zeros", "zeros_like", *_LAZY,
+]

@@ -1,0 +1,37 @@
+"""The engine: tensors, ops and reverse-mode automatic differentiation. Knows nothing of layers."""
+
+from chainrule.engine.autograd import (
+    Function,
+    HookHandle,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    register_op_hook,
+)
+from chainrule.engine.backend import get_array_module
+from chainrule.engine.gradcheck import GradcheckError, gradcheck
+from chainrule.engine.ops import (
+    cat,
+    clip,
+    gelu,
+    leaky_relu,
+    linear,
+    log_softmax,
+    logsumexp,
+    matmul,
+    maximum,
+    minimum,
+    softmax,
+    split,
+    stack,
+    where,
+)
+from chainrule.engine.random import get_generator, manual_seed
+from chainrule.engine.tensor import Tensor, tensor
+
+__all__ = [
+    "Function", "GradcheckError", "HookHandle", "Tensor", "cat", "clip", "enable_grad", "gelu",
+    "get_array_module", "get_generator", "gradcheck", "is_grad_enabled", "leaky_relu", "linear",
+    "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "minimum", "no_grad",
+    "register_op_hook", "softmax", "split", "stack", "tensor", "where",
+]

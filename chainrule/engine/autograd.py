@@ -1,0 +1,238 @@
+"""Reverse-mode automatic differentiation: the Function base class, grad mode and op hooks.
+
+Every op is a :class:`Function` subclass with ``forward`` (NumPy arrays in, one array out)
+and ``backward`` (the output's gradient in, one gradient per input out). ``apply`` records
+the op in the graph; :func:`run_backward` walks the graph in reverse topological order and
+applies the chain rule, summing broadcast gradients back to each input's shape in one place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from chainrule.engine.backend import unbroadcast
+
+if TYPE_CHECKING:
+    from chainrule.engine.tensor import Tensor
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """True when ops record a graph for backward."""
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Context manager in which no graph is recorded (evaluation, optimizer updates).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0], requires_grad=True)
+    >>> with cr.no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+    global _grad_enabled
+    previous = _grad_enabled
+    _grad_enabled = False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+@contextlib.contextmanager
+def enable_grad() -> Iterator[None]:
+    """Context manager that turns graph recording back on inside ``no_grad``."""
+    global _grad_enabled
+    previous = _grad_enabled
+    _grad_enabled = True
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+class OpHook(Protocol):
+    """Something that watches the engine: sees every op's forward and backward."""
+
+    def on_forward(self, fn: Function, inputs: tuple[Any, ...], output: Tensor) -> None: ...
+
+    def on_backward(self, fn: Function, grad_output: Any, grad_inputs: tuple[Any, ...]) -> None: ...
+
+
+# Registered op hooks. Empty by default: ``apply`` and ``run_backward`` test it once per op.
+_op_hooks: list[OpHook] = []
+
+
+class HookHandle:
+    """Returned by hook registration; ``remove()`` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks: list, hook: object) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+    def __enter__(self) -> HookHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+def register_op_hook(hook: OpHook) -> HookHandle:
+    """Watch every op's forward and backward without touching op code.
+
+    ``hook.on_forward(fn, inputs, output)`` runs after each recorded forward and
+    ``hook.on_backward(fn, grad_output, grad_inputs)`` after each backward step.
+    """
+    _op_hooks.append(hook)
+    return HookHandle(_op_hooks, hook)
+
+
+class Function:
+    """One differentiable op: forward and backward live together in a subclass.
+
+    Subclasses set ``forward(self, *arrays, **attrs) -> array`` and
+    ``backward(self, grad) -> tuple`` (one gradient or None per input) and may
+    save what backward needs on ``self``. ``self.needs[i]`` tells backward
+    whether input ``i`` wants a gradient, so unneeded work is skipped.
+    """
+
+    __slots__ = ("parents", "needs", "__dict__")
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} has no forward")
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        raise NotImplementedError(f"{type(self).__name__}: backward is not implemented for this op")
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__.lower()
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
+        """Run forward on the inputs' arrays and record the op if any input needs a gradient.
+
+        Non-tensor arguments are constants: they take part in forward and get no gradient.
+        """
+        fn = cls.__new__(cls)
+        arrays = []
+        requires = False
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                if a.requires_grad:
+                    requires = True
+            else:
+                arrays.append(a)
+        out = Tensor.__new__(Tensor)
+        data = fn.forward(*arrays, **kwargs)
+        # NumPy turns 0-d results into scalars; a tensor always holds an ndarray
+        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        out.grad = None
+        out._hooks = None
+        out.name = None
+        if requires and _grad_enabled:
+            fn.parents = args
+            fn.needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            out._ctx = fn
+            out.requires_grad = True
+        else:
+            fn.parents = fn.needs = None
+            out._ctx = None
+            out.requires_grad = False
+        if _op_hooks:
+            for hook in _op_hooks:
+                hook.on_forward(fn, args, out)
+        return out
+
+
+def _toposort(root: Tensor) -> list[Tensor]:
+    """Tensors that ``root`` depends on, each after its inputs (iterative: no recursion limit)."""
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        key = id(node)
+        if key in visited:
+            continue
+        visited.add(key)
+        stack.append((node, True))
+        fn = node._ctx
+        if fn is not None:
+            parents = fn.parents
+            if parents is None:
+                raise RuntimeError(
+                    f"backward: the graph through op '{fn.name}' was already freed by an earlier "
+                    "backward(); call backward(retain_graph=True) the first time to go through it twice"
+                )
+            for p in parents:
+                if isinstance(p, Tensor) and p.requires_grad and id(p) not in visited:
+                    stack.append((p, False))
+    return order
+
+
+def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
+    """Apply the chain rule from ``root`` (seeded with ``grad``) down to every leaf."""
+    order = _toposort(root)
+    grads: dict[int, Any] = {id(root): grad}
+    # Arrays handed to a leaf's .grad must be its own: ops may return one array for two inputs.
+    handed_out: set[int] = {id(grad)}
+    for node in reversed(order):
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        if node._hooks:
+            for hook in node._hooks:
+                result = hook(g)
+                if result is not None:
+                    g = result
+        fn = node._ctx
+        if fn is None:  # a leaf: accumulate into .grad
+            if node.grad is None:
+                if (type(g) is not np.ndarray or id(g) in handed_out or not g.flags.owndata
+                        or g.dtype != node.data.dtype):
+                    g = np.array(g, dtype=node.data.dtype)
+                handed_out.add(id(g))
+                node.grad = g
+            else:
+                node.grad += g
+            continue
+        grad_inputs = fn.backward(g)
+        if _op_hooks:
+            for hook in _op_hooks:
+                hook.on_backward(fn, g, grad_inputs)
+        for parent, pg, need in zip(fn.parents, grad_inputs, fn.needs):
+            if not need or pg is None:
+                continue
+            if pg.shape != parent.data.shape:
+                pg = unbroadcast(pg, parent.data.shape)
+            key = id(parent)
+            previous = grads.get(key)
+            if previous is None:
+                grads[key] = pg
+            else:
+                grads[key] = previous + pg
+        if not retain_graph:
+            fn.parents = None
+            fn.__dict__.clear()  # drop saved arrays as soon as they are used
+
+
+from chainrule.engine.tensor import Tensor  # noqa: E402  (Tensor uses Function; Function makes Tensors)

@@ -1,0 +1,65 @@
+"""Tensor factories with PyTorch's names; random ones draw from the seeded generator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.engine.backend import DEFAULT_DTYPE
+from chainrule.engine.random import get_generator
+from chainrule.engine.tensor import Tensor
+
+
+def _shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], list | tuple):
+        shape = tuple(shape[0])
+    return tuple(int(n) for n in shape)
+
+
+def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor.__new__(Tensor)
+    t.data, t.grad, t._ctx, t._hooks, t.name, t.requires_grad = array, None, None, None, None, False
+    return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor that shares ``array``'s memory (no copy, dtype kept), as ``torch.from_numpy``."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}")
+    return _make(array, False) if array.dtype.kind in "fiub" else Tensor(array)
+
+
+def zeros(*shape: Any, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
+    return _make(np.zeros(_shape(shape), dtype=dtype), requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
+    return _make(np.ones(_shape(shape), dtype=dtype), requires_grad)
+
+
+def full(shape: Any, value: float, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
+    return _make(np.full(_shape((shape,)), value, dtype=dtype), requires_grad)
+
+
+def zeros_like(t: Tensor, requires_grad: bool = False) -> Tensor:
+    return _make(np.zeros_like(t.data), requires_grad)
+
+
+def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
+    return _make(np.ones_like(t.data), requires_grad)
+
+
+def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
+    values = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    return _make(values.astype(dtype) if dtype is not None else values, False)
+
+
+def randn(*shape: Any, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the generator seeded by ``manual_seed``."""
+    return _make(get_generator().standard_normal(_shape(shape)).astype(dtype), requires_grad)
+
+
+def rand(*shape: Any, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from the generator seeded by ``manual_seed``."""
+    return _make(get_generator().random(_shape(shape)).astype(dtype), requires_grad)

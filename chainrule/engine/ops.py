@@ -1,0 +1,954 @@
+"""Every differentiable op: forward and backward side by side, one class per op.
+
+Adding an op is one class here, one public function (or Tensor method) that checks the
+user's input, and one row in ``tests/engine/test_ops.py``. Broadcasting is undone centrally
+by the engine (``backend.unbroadcast``), so a backward may return a gradient of the
+broadcast shape.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.engine.autograd import Function
+from chainrule.engine.backend import get_array_module, unbroadcast
+from chainrule.engine.tensor import Tensor, to_array
+
+try:
+    from scipy.special import erf as _erf
+except ImportError:  # pragma: no cover - scipy comes with scikit-learn
+    _erf = np.vectorize(math.erf, otypes=[np.float64])
+
+# ---------------------------------------------------------------------------- input checks
+
+
+def as_operand(x: Any, like: Tensor, op: str) -> Any:
+    """A tensor stays; a number or array becomes a constant array in ``like``'s dtype.
+
+    Taking the tensor's dtype keeps float32 work in float32 (no upcast from Python floats).
+    """
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, numbers.Number) and not isinstance(x, bool | complex):
+        dtype = like.data.dtype if like.data.dtype.kind == "f" else None
+        return np.asarray(x, dtype=dtype)
+    array = to_array(x, where=op)
+    if array.dtype.kind == "f" and like.data.dtype.kind == "f" and array.dtype != like.data.dtype:
+        array = array.astype(like.data.dtype)
+    return array
+
+
+def _binary(op: str, a: Any, b: Any) -> tuple[Any, Any]:
+    if isinstance(a, Tensor):
+        return a, as_operand(b, a, op)
+    if isinstance(b, Tensor):
+        return as_operand(a, b, op), b
+    raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return x.data.shape if isinstance(x, Tensor) else np.shape(x)
+
+
+def _check_broadcast(op: str, *operands: Any) -> None:
+    shapes = [_shape(x) for x in operands]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(
+            f"{op}: cannot broadcast shapes {' and '.join(map(str, shapes))}: sizes must match or "
+            "be 1 in each dimension, counting from the right"
+        ) from None
+
+
+def normalize_axis(axis: int, ndim: int, op: str) -> int:
+    """Turn a possibly negative axis into a non-negative one, or raise a clear error."""
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"{op}: axis must be an int, got {type(axis).__name__} {axis!r}")
+    if not -ndim <= axis < builtins.max(ndim, 1) or (ndim == 0 and axis not in (0, -1)):
+        raise ValueError(
+            f"{op}: axis {axis} is out of range for a tensor with {ndim} dimension{'s' * (ndim != 1)} "
+            f"(valid: {-builtins.max(ndim, 1)} to {builtins.max(ndim, 1) - 1})"
+        )
+    return int(axis) % builtins.max(ndim, 1)
+
+
+def normalize_axes(axis: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...] | None:
+    if axis is None:
+        return None
+    if isinstance(axis, Sequence) and not isinstance(axis, str):
+        axes = tuple(normalize_axis(a, ndim, op) for a in axis)
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"{op}: axis {tuple(axis)} names the same dimension twice")
+        return axes
+    if ndim == 0:
+        normalize_axis(axis, ndim, op)
+        return ()
+    return (normalize_axis(axis, ndim, op),)
+
+
+def _expand_reduced(grad: Any, shape: tuple[int, ...], axes: tuple[int, ...] | None, keepdims: bool) -> Any:
+    """Give a reduction's output gradient back the reduced dimensions (as size 1)."""
+    if keepdims or axes == ():
+        return grad
+    if axes is None:
+        return grad.reshape((1,) * len(shape))
+    return np.expand_dims(grad, axes)
+
+
+def _reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
+    return () if axes is None else tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _reduced_count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
+    """How many elements each output of a reduction over ``axes`` summarizes."""
+    return math.prod(shape) if axes is None else math.prod(shape[i] for i in axes)
+
+
+# ---------------------------------------------------------------------------- elementwise binary
+
+
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        return g, g
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        return g, (-g if self.needs[1] else None)
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g):
+        return (g * self.b if self.needs[0] else None), (g * self.a if self.needs[1] else None)
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, g):
+        ga = g / self.b if self.needs[0] else None
+        gb = -g * self.a / (self.b * self.b) if self.needs[1] else None
+        return ga, gb
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = a**b
+        return self.out
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        ga = g * b * a ** (b - 1) if self.needs[0] else None
+        gb = None
+        if self.needs[1]:
+            xp = get_array_module(a)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                # d(a^b)/db = a^b log a; taken as 0 where a == 0 (the limit for b > 0), as PyTorch does
+                gb = g * xp.where(a == 0, 0, self.out * xp.log(xp.where(a == 0, 1, a)))
+        return ga, gb
+
+
+class Maximum(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return get_array_module(a).maximum(a, b)
+
+    def backward(self, g):
+        # Ties share the gradient equally, as in PyTorch.
+        a, b = self.a, self.b
+        wa = (a > b) + 0.5 * (a == b)
+        return (g * wa if self.needs[0] else None), (g * (1 - wa) if self.needs[1] else None)
+
+
+class Minimum(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return get_array_module(a).minimum(a, b)
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        wa = (a < b) + 0.5 * (a == b)
+        return (g * wa if self.needs[0] else None), (g * (1 - wa) if self.needs[1] else None)
+
+
+class Where(Function):
+    def forward(self, condition, a, b):
+        self.condition = condition
+        return get_array_module(a).where(condition, a, b)
+
+    def backward(self, g):
+        c = self.condition
+        return None, (g * c if self.needs[1] else None), (g * ~c if self.needs[2] else None)
+
+
+def add(a: Any, b: Any) -> Tensor:
+    a, b = _binary("add", a, b)
+    try:
+        return Add.apply(a, b)
+    except ValueError:
+        _check_broadcast("add", a, b)
+        raise
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    a, b = _binary("sub", a, b)
+    try:
+        return Sub.apply(a, b)
+    except ValueError:
+        _check_broadcast("sub", a, b)
+        raise
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    a, b = _binary("mul", a, b)
+    try:
+        return Mul.apply(a, b)
+    except ValueError:
+        _check_broadcast("mul", a, b)
+        raise
+
+
+def div(a: Any, b: Any) -> Tensor:
+    a, b = _binary("div", a, b)
+    try:
+        return Div.apply(a, b)
+    except ValueError:
+        _check_broadcast("div", a, b)
+        raise
+
+
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
+    a, b = _binary("pow", a, b)
+    try:
+        return Pow.apply(a, b)
+    except ValueError:
+        _check_broadcast("pow", a, b)
+        raise
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum; where the two are equal each gets half the gradient (as PyTorch)."""
+    a, b = _binary("maximum", a, b)
+    _check_broadcast("maximum", a, b)
+    return Maximum.apply(a, b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum; where the two are equal each gets half the gradient (as PyTorch)."""
+    a, b = _binary("minimum", a, b)
+    _check_broadcast("minimum", a, b)
+    return Minimum.apply(a, b)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` is true, else ``b``; gradients flow to the chosen side only."""
+    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
+    a, b = _binary("where", a, b)
+    _check_broadcast("where", cond, a, b)
+    return Where.apply(cond, a, b)
+
+
+# ---------------------------------------------------------------------------- elementwise unary
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return (-g,)
+
+
+class Exp(Function):
+    def forward(self, a):
+        self.out = get_array_module(a).exp(a)
+        return self.out
+
+    def backward(self, g):
+        return (g * self.out,)
+
+
+class Log(Function):
+    def forward(self, a):
+        self.a = a
+        return get_array_module(a).log(a)
+
+    def backward(self, g):
+        return (g / self.a,)
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        self.out = get_array_module(a).sqrt(a)
+        return self.out
+
+    def backward(self, g):
+        return (g / (2 * self.out),)
+
+
+class Abs(Function):
+    def forward(self, a):
+        self.a = a
+        return get_array_module(a).abs(a)
+
+    def backward(self, g):
+        return (g * get_array_module(g).sign(self.a),)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        self.out = get_array_module(a).tanh(a)
+        return self.out
+
+    def backward(self, g):
+        y = self.out
+        return (g * (1 - y * y),)
+
+
+class Sigmoid(Function):
+    def forward(self, a):
+        xp = get_array_module(a)
+        # 0.5 * (1 + tanh(a / 2)) is sigmoid without overflow in exp for large |a|
+        self.out = 0.5 + 0.5 * xp.tanh(0.5 * a)
+        return self.out
+
+    def backward(self, g):
+        y = self.out
+        return (g * y * (1 - y),)
+
+
+class ReLU(Function):
+    def forward(self, a):
+        self.mask = a > 0
+        return a * self.mask
+
+    def backward(self, g):
+        return (g * self.mask,)
+
+
+class LeakyReLU(Function):
+    def forward(self, a, negative_slope):
+        xp = get_array_module(a)
+        self.scale = xp.where(a > 0, a.dtype.type(1), a.dtype.type(negative_slope))
+        return a * self.scale
+
+    def backward(self, g):
+        return (g * self.scale,)
+
+
+class GELU(Function):
+    """x·Φ(x), exactly (with erf) or with PyTorch's tanh approximation."""
+
+    def forward(self, a, approximate):
+        xp = get_array_module(a)
+        self.a, self.approximate = a, approximate
+        if approximate == "tanh":
+            c = math.sqrt(2 / math.pi)
+            self.t = xp.tanh(c * (a + 0.044715 * a**3))
+            return 0.5 * a * (1 + self.t)
+        self.cdf = (0.5 * (1 + _erf(a / math.sqrt(2)))).astype(a.dtype, copy=False)
+        return a * self.cdf
+
+    def backward(self, g):
+        a = self.a
+        xp = get_array_module(a)
+        if self.approximate == "tanh":
+            c = math.sqrt(2 / math.pi)
+            t = self.t
+            return (g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * c * (1 + 3 * 0.044715 * a * a)),)
+        pdf = xp.exp(-0.5 * a * a) / math.sqrt(2 * math.pi)
+        return (g * (self.cdf + a * pdf),)
+
+
+class Softplus(Function):
+    def forward(self, a):
+        self.a = a
+        return get_array_module(a).logaddexp(0, a).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return (g * (0.5 + 0.5 * xp.tanh(0.5 * self.a)),)
+
+
+class Clip(Function):
+    def forward(self, a, lo, hi):
+        self.a, self.lo, self.hi = a, lo, hi
+        return get_array_module(a).clip(a, lo, hi)
+
+    def backward(self, g):
+        a = self.a
+        inside = np.ones(a.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= a >= self.lo
+        if self.hi is not None:
+            inside &= a <= self.hi
+        return (g * inside,)
+
+
+class Cast(Function):
+    def forward(self, a, dtype):
+        self.dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, g):
+        return (g.astype(self.dtype),)
+
+
+def _check_number(op: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{op}: {name} must be a real number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """max(x, 0) + negative_slope·min(x, 0): a ReLU that keeps a small gradient below 0."""
+    return LeakyReLU.apply(x, _check_number("leaky_relu", "negative_slope", negative_slope))
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """The Gaussian error linear unit x·Φ(x); ``approximate='tanh'`` for the tanh form."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU.apply(x, approximate)
+
+
+def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    """Limit values to [min, max]; the gradient is 1 inside (bounds included) and 0 outside."""
+    if min is None and max is None:
+        raise ValueError("clip: give at least one of min and max")
+    lo = None if min is None else _check_number("clip", "min", min)
+    hi = None if max is None else _check_number("clip", "max", max)
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"clip: min must not exceed max, got min={lo} and max={hi}")
+    return Clip.apply(x, lo, hi)
+
+
+# ---------------------------------------------------------------------------- reductions
+
+
+class Sum(Function):
+    def forward(self, a, axes, keepdims):
+        self.shape, self.axes, self.keepdims = a.shape, axes, keepdims
+        return a.sum(axis=axes, keepdims=keepdims)
+
+    def backward(self, g):
+        g = _expand_reduced(g, self.shape, self.axes, self.keepdims)
+        return (get_array_module(g).broadcast_to(g, self.shape),)
+
+
+class Mean(Function):
+    def forward(self, a, axes, keepdims):
+        self.shape, self.axes, self.keepdims = a.shape, axes, keepdims
+        self.count = _reduced_count(a.shape, axes)
+        return a.mean(axis=axes, keepdims=keepdims)
+
+    def backward(self, g):
+        g = _expand_reduced(g, self.shape, self.axes, self.keepdims)
+        return (get_array_module(g).broadcast_to(g / self.count, self.shape),)
+
+
+class Max(Function):
+    """Maximum (or minimum, via ``sign``) over axes; tied winners share the gradient, as torch.amax."""
+
+    def forward(self, a, axes, keepdims, sign):
+        out = a.max(axis=axes, keepdims=True) if sign > 0 else a.min(axis=axes, keepdims=True)
+        self.winners = a == out
+        self.axes, self.keepdims, self.shape = axes, keepdims, a.shape
+        return out if keepdims else out.reshape(_reduced_shape(a.shape, axes))
+
+    def backward(self, g):
+        g = _expand_reduced(g, self.shape, self.axes, self.keepdims)
+        w = self.winners
+        return (g * w / w.sum(axis=self.axes, keepdims=True),)
+
+
+class Var(Function):
+    def forward(self, a, axes, keepdims, correction):
+        self.centered = a - a.mean(axis=axes, keepdims=True)
+        n = _reduced_count(a.shape, axes)
+        self.denominator = builtins.max(n - correction, 0)
+        self.axes, self.keepdims, self.shape = axes, keepdims, a.shape
+        with np.errstate(divide="ignore", invalid="ignore"):
+            squares = (self.centered * self.centered).sum(axis=axes, keepdims=keepdims)
+            return (squares / a.dtype.type(self.denominator)).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        g = _expand_reduced(g, self.shape, self.axes, self.keepdims)
+        return (g * (2 / self.denominator) * self.centered,)
+
+
+class LogSumExp(Function):
+    def forward(self, a, axes, keepdims):
+        xp = get_array_module(a)
+        peak = a.max(axis=axes, keepdims=True)
+        peak = xp.where(xp.isfinite(peak), peak, 0)
+        out = xp.log(xp.exp(a - peak).sum(axis=axes, keepdims=True)) + peak
+        self.a, self.out, self.axes, self.keepdims = a, out, axes, keepdims
+        return out if keepdims else out.reshape(_reduced_shape(a.shape, axes))
+
+    def backward(self, g):
+        g = _expand_reduced(g, self.a.shape, self.axes, self.keepdims)
+        return (g * get_array_module(g).exp(self.a - self.out),)
+
+
+def _reduce(cls: type[Function], op: str, x: Tensor, axis: Any, keepdims: bool, *extra: Any) -> Tensor:
+    axes = normalize_axes(axis, x.ndim, op)
+    if x.data.size == 0 and cls in (Max, LogSumExp) and (axes is None or any(x.shape[i] == 0 for i in axes)):
+        raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}: it has no elements")
+    return cls.apply(x, axes, bool(keepdims), *extra)
+
+
+def sum(x: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over ``axis`` (an int, a tuple, or None for all)."""
+    return _reduce(Sum, "sum", x, axis, keepdims)
+
+
+def mean(x: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis`` (an int, a tuple, or None for all)."""
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"mean: expected a floating-point tensor, got dtype {x.data.dtype}")
+    return _reduce(Mean, "mean", x, axis, keepdims)
+
+
+def max(x: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Largest value over ``axis``; ties share the gradient, as ``torch.amax``."""
+    return _reduce(Max, "max", x, axis, keepdims, 1)
+
+
+def min(x: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Smallest value over ``axis``; ties share the gradient, as ``torch.amin``."""
+    return _reduce(Max, "min", x, axis, keepdims, -1)
+
+
+def var(x: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False, correction: int = 1) -> Tensor:
+    """Variance over ``axis``, divided by N - correction (1 by default, as ``torch.var``)."""
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"var: expected a floating-point tensor, got dtype {x.data.dtype}")
+    return _reduce(Var, "var", x, axis, keepdims, int(correction))
+
+
+def logsumexp(x: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``axis``, computed without overflow."""
+    return _reduce(LogSumExp, "logsumexp", x, axis, keepdims)
+
+
+# ---------------------------------------------------------------------------- softmax family
+
+
+class Softmax(Function):
+    def forward(self, a, axis):
+        xp = get_array_module(a)
+        e = xp.exp(a - a.max(axis=axis, keepdims=True))
+        self.out = e / e.sum(axis=axis, keepdims=True)
+        self.axis = axis
+        return self.out
+
+    def backward(self, g):
+        y = self.out
+        return (y * (g - (g * y).sum(axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    def forward(self, a, axis):
+        xp = get_array_module(a)
+        shifted = a - a.max(axis=axis, keepdims=True)
+        self.out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        self.axis = axis
+        return self.out
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return (g - xp.exp(self.out) * g.sum(axis=self.axis, keepdims=True),)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``, shifted by the max so it never overflows."""
+    return Softmax.apply(x, normalize_axis(axis, x.ndim, "softmax"))
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """log(softmax(x)) along ``axis``, stable for inputs of any size (±1000 included)."""
+    return LogSoftmax.apply(x, normalize_axis(axis, x.ndim, "log_softmax"))
+
+
+# ---------------------------------------------------------------------------- shape
+
+
+class Reshape(Function):
+    def forward(self, a, shape):
+        self.shape = a.shape
+        return a.reshape(shape)
+
+    def backward(self, g):
+        return (g.reshape(self.shape),)
+
+
+class Permute(Function):
+    def forward(self, a, axes):
+        self.inverse = tuple(np.argsort(axes))
+        return a.transpose(axes)
+
+    def backward(self, g):
+        return (g.transpose(self.inverse),)
+
+
+class Expand(Function):
+    def forward(self, a, shape):
+        return get_array_module(a).broadcast_to(a, shape)
+
+    def backward(self, g):
+        return (g,)  # the engine sums it back to the input's shape
+
+
+class GetItem(Function):
+    def forward(self, a, index):
+        self.shape, self.index, self.dtype = a.shape, index, a.dtype
+        return a[index]
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        grad = xp.zeros(self.shape, dtype=g.dtype)
+        if _is_basic_index(self.index):
+            grad[self.index] = g
+        else:
+            xp.add.at(grad, self.index, g)  # repeated integer indices add up (scatter-add)
+        return (grad,)
+
+
+class Concatenate(Function):
+    def forward(self, *arrays, axis):
+        self.axis = axis
+        self.bounds = np.cumsum([x.shape[axis] for x in arrays])[:-1]
+        return get_array_module(arrays[0]).concatenate(arrays, axis=axis)
+
+    def backward(self, g):
+        return tuple(get_array_module(g).split(g, self.bounds, axis=self.axis))
+
+
+class Stack(Function):
+    def forward(self, *arrays, axis):
+        self.axis = axis
+        return get_array_module(arrays[0]).stack(arrays, axis=axis)
+
+    def backward(self, g):
+        return tuple(g.take(i, axis=self.axis) for i in range(g.shape[self.axis]))
+
+
+def _shape_args(op: str, shape: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], list | tuple):
+        shape = tuple(shape[0])
+    for n in shape:
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"{op}: shape entries must be ints, got {type(n).__name__} {n!r} in {shape}")
+    return tuple(int(n) for n in shape)
+
+
+def reshape(x: Tensor, *shape: Any) -> Tensor:
+    """The same elements in a new shape; one dimension may be -1 (inferred)."""
+    shape = _shape_args("reshape", shape)
+    known = math.prod(n for n in shape if n != -1)
+    if shape.count(-1) > 1 or any(n < -1 for n in shape):
+        raise ValueError(f"reshape: invalid shape {shape}: sizes must be >= 0, with at most one -1")
+    if (-1 in shape and (known == 0 or x.data.size % known)) or (-1 not in shape and known != x.data.size):
+        raise ValueError(
+            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} elements) into shape {shape}"
+        )
+    if shape == x.shape:
+        return Reshape.apply(x, shape) if x.requires_grad else x
+    return Reshape.apply(x, shape)
+
+
+def permute(x: Tensor, *dims: Any) -> Tensor:
+    """Reorder dimensions: output dimension i is input dimension ``dims[i]``."""
+    dims = _shape_args("permute", dims)
+    axes = tuple(normalize_axis(d, x.ndim, "permute") for d in dims)
+    if sorted(axes) != list(range(x.ndim)):
+        raise ValueError(f"permute: dims {dims} must be a permutation of the {x.ndim} dimensions of shape {x.shape}")
+    return Permute.apply(x, axes)
+
+
+def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
+    """Swap two dimensions (PyTorch's ``transpose(dim0, dim1)``)."""
+    if x.ndim < 2:
+        return x
+    axes = list(range(x.ndim))
+    d0, d1 = normalize_axis(dim0, x.ndim, "transpose"), normalize_axis(dim1, x.ndim, "transpose")
+    axes[d0], axes[d1] = axes[d1], axes[d0]
+    return Permute.apply(x, tuple(axes))
+
+
+def expand(x: Tensor, *shape: Any) -> Tensor:
+    """Broadcast to ``shape`` without copying; -1 keeps a dimension's size (PyTorch's ``expand``)."""
+    shape = _shape_args("expand", shape)
+    lead = len(shape) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: target shape {shape} has fewer dimensions than the tensor's shape {x.shape}")
+    target = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
+    for i, n in enumerate(x.shape):
+        if n != 1 and n != target[i + lead]:
+            raise ValueError(
+                f"expand: cannot expand shape {x.shape} to {shape}: dimension {i} has size {n}, "
+                "and only size-1 dimensions can be expanded"
+            )
+    return Expand.apply(x, target)
+
+
+def _is_basic_index(index: Any) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(
+        isinstance(i, slice | numbers.Integral) or i is None or i is Ellipsis for i in items
+    ) and not any(isinstance(i, bool | np.bool_) for i in items)
+
+
+def getitem(x: Tensor, index: Any) -> Tensor:
+    """Indexing with ints, slices, None, Ellipsis, integer arrays and boolean masks."""
+    items = index if isinstance(index, tuple) else (index,)
+    converted = []
+    for i in items:
+        if isinstance(i, Tensor):
+            i = i.data
+        if isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, np.ndarray) and i.dtype.kind not in "iub":
+            raise IndexError(f"getitem: index arrays must be integers or booleans, got dtype {i.dtype}")
+        converted.append(i)
+    index = tuple(converted) if isinstance(index, tuple) else converted[0]
+    try:
+        x.data[index]
+    except IndexError as error:
+        raise IndexError(f"getitem: index {index!r} does not fit a tensor of shape {x.shape}: {error}") from None
+    return GetItem.apply(x, index)
+
+
+def _join_args(op: str, tensors: Sequence[Any], axis: int, extra: int) -> tuple[list[Tensor], int]:
+    if not isinstance(tensors, list | tuple) or not tensors:
+        raise ValueError(f"{op}: expected a non-empty list of tensors, got {tensors!r}")
+    items = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    first = items[0]
+    axis = normalize_axis(axis, first.ndim + extra, op)
+    for k, t in enumerate(items[1:], start=1):
+        if t.ndim != first.ndim:
+            raise ValueError(f"{op}: tensor {k} has {t.ndim} dimensions but tensor 0 has {first.ndim}")
+        mismatch = [d for d in range(t.ndim) if t.shape[d] != first.shape[d] and (extra or d != axis)]
+        if mismatch:
+            raise ValueError(
+                f"{op}: tensor {k} has shape {t.shape} but tensor 0 has shape {first.shape}; "
+                f"they must match in every dimension{'' if extra else ' except ' + str(axis)}"
+            )
+    return items, axis
+
+
+def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    items, axis = _join_args("cat", tensors, axis, 0)
+    return Concatenate.apply(*items, axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis."""
+    items, axis = _join_args("stack", tensors, axis, 1)
+    return Stack.apply(*items, axis=axis)
+
+
+def split(x: Tensor, split_size_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
+    """Split into chunks of ``split_size`` (the last may be smaller) or of the given sizes."""
+    axis = normalize_axis(axis, x.ndim, "split")
+    length = x.shape[axis]
+    if isinstance(split_size_or_sections, numbers.Integral) and not isinstance(split_size_or_sections, bool):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: split_size must be a positive int, got {size}")
+        sizes = [builtins.min(size, length - start) for start in range(0, length, size)] or [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if builtins.sum(sizes) != length or builtins.min(sizes, default=0) < 0:
+            raise ValueError(
+                f"split: section sizes {list(sizes)} must be non-negative and add up to {length}, "
+                f"the size of axis {axis}"
+            )
+    before = (slice(None),) * axis
+    pieces, start = [], 0
+    for s in sizes:
+        pieces.append(GetItem.apply(x, (*before, slice(start, start + s))))
+        start += s
+    return pieces
+
+
+# ---------------------------------------------------------------------------- matrix products
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        if a.ndim == 2 and b.ndim == 2:  # the common case: straight to BLAS, no reshapes
+            return (g @ b.T if self.needs[0] else None), (a.T @ g if self.needs[1] else None)
+        xp = get_array_module(g)
+        a2 = a if a.ndim > 1 else a[None, :]
+        b2 = b if b.ndim > 1 else b[:, None]
+        g2 = g
+        if a.ndim == 1:
+            g2 = xp.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = xp.expand_dims(g2, -1)
+        ga = gb = None
+        if self.needs[0]:
+            ga = unbroadcast(g2 @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        if self.needs[1]:
+            gb = unbroadcast(xp.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """Matrix product with NumPy's rules: 1-D·1-D, matrix·vector, and batched with broadcasting.
+
+    >>> import chainrule as cr
+    >>> (cr.tensor([[1.0, 2.0]]) @ cr.tensor([[3.0], [4.0]])).item()
+    11.0
+    """
+    a, b = _binary("matmul", a, b)
+    sa, sb = _shape(a), _shape(b)
+    if len(sa) == 0 or len(sb) == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {sa} and {sb}")
+    inner_a, inner_b = sa[-1], sb[-2] if len(sb) > 1 else sb[0]
+    if inner_a != inner_b:
+        raise ValueError(f"matmul: cannot multiply shapes {sa} and {sb}: inner dimensions {inner_a} != {inner_b}")
+    if len(sa) > 2 or len(sb) > 2:
+        try:
+            np.broadcast_shapes(sa[:-2], sb[:-2])
+        except ValueError:
+            raise ValueError(
+                f"matmul: cannot multiply shapes {sa} and {sb}: batch dimensions {sa[:-2]} and {sb[:-2]} "
+                "do not broadcast"
+            ) from None
+    return MatMul.apply(a, b)
+
+
+class Linear(Function):
+    """y = x @ W.T + b in one op: one BLAS call per direction, W stored (out, in) as in PyTorch."""
+
+    def forward(self, x, weight, bias=None):
+        self.x, self.weight = x, weight
+        out = x @ weight.T
+        if bias is not None:
+            out += bias
+        return out
+
+    def backward(self, g):
+        x, w = self.x, self.weight
+        gx = g @ w if self.needs[0] else None
+        if x.ndim == 2:
+            gw = g.T @ x if self.needs[1] else None
+            gb = g.sum(axis=0) if len(self.needs) > 2 and self.needs[2] else None
+        else:  # (N, *, in): fold the extra dimensions into the batch
+            g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+            gw = g2.T @ x2 if self.needs[1] else None
+            gb = g2.sum(axis=0) if len(self.needs) > 2 and self.needs[2] else None
+        return gx, gw, gb
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias, with weight of shape (out_features, in_features)."""
+    if x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
+        raise ValueError(
+            f"linear: expected input with {weight.shape[-1]} features in its last dimension "
+            f"(weight shape {weight.shape}), got input of shape {x.shape}"
+        )
+    if bias is None:
+        return Linear.apply(x, weight)
+    return Linear.apply(x, weight, bias)
+
+
+# ---------------------------------------------------------------------------- fused losses and normalization
+
+
+class CrossEntropy(Function):
+    """Softmax cross-entropy from logits (N, C) and integer targets (N,), fused and stable."""
+
+    def forward(self, logits, targets, label_smoothing, reduction):
+        xp = get_array_module(logits)
+        n = logits.shape[0]
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = xp.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        log_probs = shifted - xp.log(total)
+        rows = xp.arange(n)
+        losses = -log_probs[rows, targets]
+        if label_smoothing:
+            losses = (1 - label_smoothing) * losses - label_smoothing * log_probs.mean(axis=1)
+        exp /= total  # now the softmax probabilities, reused by backward
+        self.probs, self.targets, self.rows = exp, targets, rows
+        self.label_smoothing, self.reduction = label_smoothing, reduction
+        if reduction == "none":
+            return losses.astype(logits.dtype, copy=False)
+        total_loss = losses.sum() if reduction == "sum" else losses.mean()
+        return xp.asarray(total_loss, dtype=logits.dtype)
+
+    def backward(self, g):
+        grad = self.probs
+        ls = self.label_smoothing
+        n, classes = grad.shape
+        if ls:
+            grad -= ls / classes
+        grad[self.rows, self.targets] -= 1 - ls
+        if self.reduction == "none":
+            grad *= g[:, None]
+        else:
+            grad *= g / n if self.reduction == "mean" else g
+        return grad, None, None, None
+
+
+class BatchNorm(Function):
+    """Batch normalization in training mode over all axes but the last: fused forward and backward."""
+
+    def forward(self, x, weight, bias, eps):
+        axes = tuple(range(x.ndim - 1))
+        mean = x.mean(axis=axes)
+        centered = x - mean
+        var = (centered * centered).mean(axis=axes)
+        self.inv_std = 1 / get_array_module(x).sqrt(var + x.dtype.type(eps))
+        self.xhat = centered * self.inv_std
+        self.weight, self.axes = weight, axes
+        self.batch_mean, self.batch_var = mean, var
+        out = self.xhat * weight if weight is not None else self.xhat.copy()
+        if bias is not None:
+            out += bias
+        return out
+
+    def backward(self, g):
+        xhat, axes = self.xhat, self.axes
+        gb = g.sum(axis=axes)
+        gw = (g * xhat).sum(axis=axes)
+        gx = None
+        if self.needs[0]:
+            gxhat = g * self.weight if self.weight is not None else g
+            n = g.size // g.shape[-1]
+            gxhat_mean = gxhat.mean(axis=axes) if self.weight is None else gb * self.weight / n
+            proj = (gxhat * xhat).mean(axis=axes) if self.weight is None else gw * self.weight / n
+            gx = (gxhat - gxhat_mean - xhat * proj) * self.inv_std
+        return gx, gw, gb, None

@@ -1,0 +1,271 @@
+"""Module and Parameter: PyTorch's container for layers, with hooks the doctor watches through."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from chainrule.engine.autograd import HookHandle
+from chainrule.engine.tensor import Tensor, to_array
+
+
+class Parameter(Tensor):
+    """A tensor a Module learns: it requires grad and is listed by ``parameters()``.
+
+    >>> from chainrule.nn import Parameter
+    >>> Parameter([1.0, 2.0]).requires_grad
+    True
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True) -> None:
+        super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+ForwardHook = Callable[["Module", tuple[Any, ...], Any], Any]
+BackwardHook = Callable[["Module", np.ndarray], Any]
+
+
+class Module:
+    """Base class for layers and models, as ``torch.nn.Module``.
+
+    Assigning a Parameter, a Module or a buffer (``register_buffer``) to an attribute
+    registers it, so ``parameters()``, ``state_dict()`` and ``train()/eval()`` find it.
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        d = self.__dict__
+        d["training"] = True
+        d["_parameters"] = OrderedDict()
+        d["_buffers"] = OrderedDict()
+        d["_modules"] = OrderedDict()
+        d["_forward_hooks"] = []
+        d["_forward_pre_hooks"] = []
+        d["_backward_hooks"] = []
+
+    # ------------------------------------------------------------------ registration
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(
+                f"{type(self).__name__}: call super().__init__() in __init__ before assigning attributes"
+            )
+        params, modules, buffers = self._parameters, self._modules, self._buffers
+        for registry in (params, modules, buffers):
+            registry.pop(name, None)
+        if isinstance(value, Parameter):
+            params[name] = value
+        elif isinstance(value, Module):
+            modules[name] = value
+        elif name in self.__dict__.get("_buffer_names", ()):
+            buffers[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        for registry in (self._parameters, self._modules, self._buffers):
+            registry.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if param is None:
+            self._parameters.pop(name, None)
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
+
+    def register_buffer(self, name: str, array: Any) -> None:
+        """Register state that is saved with the model but not learned (e.g. running means)."""
+        self.__dict__.setdefault("_buffer_names", set()).add(name)
+        setattr(self, name, None if array is None else to_array(array, getattr(array, "dtype", None)))
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
+        setattr(self, name, module)
+
+    # ------------------------------------------------------------------ calling
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks):
+            return self.forward(*args, **kwargs)
+        for hook in self._forward_pre_hooks:
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook in self._forward_hooks:
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        if self._backward_hooks and isinstance(output, Tensor) and output.requires_grad:
+            for hook in self._backward_hooks:
+                output.register_hook(lambda grad, hook=hook: hook(self, grad))
+        return output
+
+    def register_forward_pre_hook(self, hook: Callable[[Module, tuple[Any, ...]], Any]) -> HookHandle:
+        """Call ``hook(module, args)`` before forward; a returned value replaces the args."""
+        self._forward_pre_hooks.append(hook)
+        return HookHandle(self._forward_pre_hooks, hook)
+
+    def register_forward_hook(self, hook: ForwardHook) -> HookHandle:
+        """Call ``hook(module, args, output)`` after forward; a returned value replaces the output."""
+        self._forward_hooks.append(hook)
+        return HookHandle(self._forward_hooks, hook)
+
+    def register_backward_hook(self, hook: BackwardHook) -> HookHandle:
+        """Call ``hook(module, grad_output)`` when the gradient of this module's output is known.
+
+        ``grad_output`` is the NumPy array ∂loss/∂output; a returned array replaces it.
+        """
+        self._backward_hooks.append(hook)
+        return HookHandle(self._backward_hooks, hook)
+
+    # ------------------------------------------------------------------ traversal
+    def children(self) -> Iterator[Module]:
+        yield from self._modules.values()
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        yield from self._modules.items()
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """Every module in the tree, this one first (named ``''``), with dotted names."""
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            stack.extend(
+                (f"{name}.{child_name}" if name else child_name, child)
+                for child_name, child in reversed(module._modules.items())
+                if child is not None
+            )
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Parameters with dotted names like ``layers.0.weight``; shared ones appear once."""
+        seen: set[int] = set()
+        modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        for module_name, module in modules:
+            for name, param in module._parameters.items():
+                if param is None or id(param) in seen:
+                    continue
+                seen.add(id(param))
+                yield (f"{module_name}.{name}" if module_name else name), param
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        for module_name, module in self.named_modules(prefix):
+            for name, buffer in module._buffers.items():
+                if buffer is not None:
+                    yield (f"{module_name}.{name}" if module_name else name), buffer
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn`` on every submodule and then on this module (as PyTorch)."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ------------------------------------------------------------------ modes and gradients
+    def train(self, mode: bool = True) -> Module:
+        """Training mode: dropout drops, batch norm uses batch statistics."""
+        for module in self.modules():
+            module.__dict__["training"] = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: dropout is the identity, batch norm uses running statistics."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for param in self.parameters():
+            if set_to_none or param.grad is None:
+                param.grad = None
+            else:
+                param.grad.fill(0)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
+        """Copies of every parameter and buffer, keyed by dotted name."""
+        state: OrderedDict[str, np.ndarray] = OrderedDict()
+        for name, param in self.named_parameters():
+            state[name] = param.data.copy()
+        for name, buffer in self.named_buffers():
+            state[name] = np.array(buffer, copy=True)
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> tuple[list[str], list[str]]:
+        """Copy values into this module's parameters and buffers in place.
+
+        With ``strict=True`` missing or unexpected keys and any shape mismatch raise a
+        ``KeyError``/``ValueError`` naming them. Returns (missing_keys, unexpected_keys).
+        """
+        targets: dict[str, tuple[Module, str, bool]] = {}
+        for module_name, module in self.named_modules():
+            for name in module._parameters:
+                targets[f"{module_name}.{name}" if module_name else name] = (module, name, True)
+            for name in module._buffers:
+                targets[f"{module_name}.{name}" if module_name else name] = (module, name, False)
+        missing = [k for k in targets if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in targets]
+        if strict and (missing or unexpected):
+            raise KeyError(
+                f"load_state_dict: {type(self).__name__} state does not match: "
+                f"missing keys {missing}, unexpected keys {unexpected}"
+            )
+        for key, (module, name, is_param) in targets.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            current = module._parameters[name] if is_param else module._buffers[name]
+            current_array = current.data if is_param else current
+            if current_array is None:
+                module.register_buffer(name, value.copy())
+                continue
+            if current_array.shape != value.shape:
+                raise ValueError(
+                    f"load_state_dict: {key} has shape {current_array.shape} in the model "
+                    f"but {value.shape} in the state dict"
+                )
+            current_array[...] = value
+        return missing, unexpected
+
+    # ------------------------------------------------------------------ printing
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        for name, module in self._modules.items():
+            child = repr(module).replace("\n", "\n  ")
+            lines.append(f"({name}): {child}")
+        extra = self.extra_repr()
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        body = "\n  ".join(([extra] if extra else []) + lines)
+        return f"{type(self).__name__}(\n  {body}\n)"
