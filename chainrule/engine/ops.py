@@ -71,7 +71,7 @@ def normalize_axis(axis: int, ndim: int, op: str) -> int:
     """Turn a possibly negative axis into a non-negative one, or raise a clear error."""
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
         raise TypeError(f"{op}: axis must be an int, got {type(axis).__name__} {axis!r}")
-    if not -ndim <= axis < builtins.max(ndim, 1) or (ndim == 0 and axis not in (0, -1)):
+    if not -builtins.max(ndim, 1) <= axis < builtins.max(ndim, 1):
         raise ValueError(
             f"{op}: axis {axis} is out of range for a tensor with {ndim} dimension{'s' * (ndim != 1)} "
             f"(valid: {-builtins.max(ndim, 1)} to {builtins.max(ndim, 1) - 1})"
@@ -86,7 +86,7 @@ def normalize_axes(axis: int | Sequence[int] | None, ndim: int, op: str) -> tupl
         axes = tuple(normalize_axis(a, ndim, op) for a in axis)
         if len(set(axes)) != len(axes):
             raise ValueError(f"{op}: axis {tuple(axis)} names the same dimension twice")
-        return axes
+        return axes if ndim else ()
     if ndim == 0:
         normalize_axis(axis, ndim, op)
         return ()
@@ -176,7 +176,7 @@ class Maximum(Function):
     def backward(self, g):
         # Ties share the gradient equally, as in PyTorch.
         a, b = self.a, self.b
-        wa = (a > b) + 0.5 * (a == b)
+        wa = (a > b) + (a == b) * g.dtype.type(0.5)  # a NumPy scalar keeps float32 in float32
         return (g * wa if self.needs[0] else None), (g * (1 - wa) if self.needs[1] else None)
 
 
@@ -187,7 +187,7 @@ class Minimum(Function):
 
     def backward(self, g):
         a, b = self.a, self.b
-        wa = (a < b) + 0.5 * (a == b)
+        wa = (a < b) + (a == b) * g.dtype.type(0.5)
         return (g * wa if self.needs[0] else None), (g * (1 - wa) if self.needs[1] else None)
 
 
@@ -342,7 +342,7 @@ class Sigmoid(Function):
 class ReLU(Function):
     def forward(self, a):
         self.mask = a > 0
-        return a * self.mask
+        return get_array_module(a).maximum(a, 0)  # not a * mask: -inf * 0 would be nan
 
     def backward(self, g):
         return (g * self.mask,)
@@ -481,7 +481,7 @@ class Max(Function):
     def backward(self, g):
         g = _expand_reduced(g, self.shape, self.axes, self.keepdims)
         w = self.winners
-        return (g * w / w.sum(axis=self.axes, keepdims=True),)
+        return (g * (w / w.sum(axis=self.axes, keepdims=True, dtype=g.dtype)),)
 
 
 class Var(Function):
@@ -496,7 +496,8 @@ class Var(Function):
 
     def backward(self, g):
         g = _expand_reduced(g, self.shape, self.axes, self.keepdims)
-        return (g * (2 / self.denominator) * self.centered,)
+        scale = 2 / self.denominator if self.denominator else math.inf  # torch gives inf/nan here too
+        return (g * scale * self.centered,)
 
 
 class LogSumExp(Function):
@@ -705,6 +706,8 @@ def expand(x: Tensor, *shape: Any) -> Tensor:
     lead = len(shape) - x.ndim
     if lead < 0:
         raise ValueError(f"expand: target shape {shape} has fewer dimensions than the tensor's shape {x.shape}")
+    if any(n < 0 for n in shape[:lead]) or any(n < -1 for n in shape):
+        raise ValueError(f"expand: invalid target shape {shape}: sizes must be >= 0 (-1 only for existing dimensions)")
     target = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
     for i, n in enumerate(x.shape):
         if n != 1 and n != target[i + lead]:
@@ -747,6 +750,8 @@ def _join_args(op: str, tensors: Sequence[Any], axis: int, extra: int) -> tuple[
         raise ValueError(f"{op}: expected a non-empty list of tensors, got {tensors!r}")
     items = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     first = items[0]
+    if first.ndim + extra == 0:
+        raise ValueError(f"{op}: cannot join zero-dimensional tensors along an axis; use stack to give them one")
     axis = normalize_axis(axis, first.ndim + extra, op)
     for k, t in enumerate(items[1:], start=1):
         if t.ndim != first.ndim:
@@ -910,16 +915,17 @@ class CrossEntropy(Function):
         return xp.asarray(total_loss, dtype=logits.dtype)
 
     def backward(self, g):
-        grad = self.probs
-        ls = self.label_smoothing
-        n, classes = grad.shape
-        if ls:
-            grad -= ls / classes
-        grad[self.rows, self.targets] -= 1 - ls
+        n, classes = self.probs.shape
         if self.reduction == "none":
-            grad *= g[:, None]
+            scale, row_scale = g[:, None], g
         else:
-            grad *= g / n if self.reduction == "mean" else g
+            scale = row_scale = g / n if self.reduction == "mean" else g
+        # A new array, not self.probs updated in place: a retained graph may run backward again.
+        grad = self.probs * scale
+        ls = self.label_smoothing
+        if ls:
+            grad -= scale * (ls / classes)
+        grad[self.rows, self.targets] -= row_scale * (1 - ls)
         return grad, None, None, None
 
 

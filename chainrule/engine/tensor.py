@@ -385,7 +385,7 @@ class Tensor:
         if axis is None:
             return ops.reshape(self, *[n for n in self.shape if n != 1])
         axis = ops.normalize_axis(axis, self.ndim, "squeeze")
-        if self.shape[axis] != 1:
+        if self.ndim == 0 or self.shape[axis] != 1:
             return self
         return ops.reshape(self, *self.shape[:axis], *self.shape[axis + 1 :])
 
