@@ -1,0 +1,1 @@
+"""Learning tools: the failure gallery (demos), the backprop explainer (explain) and graph drawing (viz)."""
