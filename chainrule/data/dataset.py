@@ -1,0 +1,143 @@
+"""`Dataset`: features X (N, features) float32 and labels y, int64 for classification or float32 for regression."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.engine.tensor import Tensor
+
+
+def _as_array(value: Any) -> np.ndarray:
+    return np.asarray(value.data if isinstance(value, Tensor) else value)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    # A read-only view: an in-place edit of a batch would silently change every later epoch.
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+class Dataset:
+    """Samples held as two arrays: features ``X`` (N, features) float32 and labels ``y`` (N,).
+
+    Integer labels make a classification set (``y`` int64, ``num_classes`` = max label + 1 unless
+    given); float labels make a regression set (``y`` float32, ``num_classes`` None). The arrays
+    are stored read-only so that no batch can change the data behind later epochs.
+
+    Args:
+        X: features, shape (N, features); a NumPy array, nested list or chainrule Tensor.
+        y: labels (N,) (regression may use (N, outputs)).
+        name: a label for messages and reports.
+        feature_names: one name per feature column (optional).
+        num_classes: number of classes; giving it makes integral float labels a classification set.
+        class_names: one name per class (optional).
+
+    Raises:
+        ValueError: X is not 2-D, y has the wrong length or shape, or labels are not integers
+            while ``num_classes`` is given.
+
+    >>> ds = Dataset([[0.0, 1.0], [2.0, 3.0]], [0, 1], name="tiny")
+    >>> len(ds), ds.num_features, ds.num_classes
+    (2, 2, 2)
+    >>> ds[1]
+    (array([2., 3.], dtype=float32), np.int64(1))
+    """
+
+    def __init__(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        name: str = "dataset",
+        feature_names: Sequence[str] | None = None,
+        num_classes: int | None = None,
+        class_names: Sequence[str] | None = None,
+    ) -> None:
+        X = _as_array(X)
+        y = _as_array(y)
+        if X.ndim != 2:
+            raise ValueError(f"Dataset {name!r}: expected X of shape (samples, features), got shape {X.shape}")
+        if not (np.issubdtype(X.dtype, np.number) or X.dtype == np.bool_):
+            raise ValueError(f"Dataset {name!r}: expected numeric features, got dtype {X.dtype}")
+        if y.ndim == 0 or len(y) != len(X):
+            raise ValueError(
+                f"Dataset {name!r}: expected one label per sample ({len(X)}), got labels of shape {y.shape}"
+            )
+        is_integer = np.issubdtype(y.dtype, np.integer) or y.dtype == np.bool_
+        if num_classes is not None and not is_integer:
+            if not np.issubdtype(y.dtype, np.floating) or not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
+                raise ValueError(
+                    f"Dataset {name!r}: num_classes={num_classes} needs integer class labels, "
+                    f"got labels of dtype {y.dtype} that are not all whole numbers"
+                )
+            is_integer = True
+        if is_integer:
+            if y.ndim != 1:
+                raise ValueError(f"Dataset {name!r}: expected class labels of shape (N,), got shape {y.shape}")
+            y = y.astype(np.int64)
+            if num_classes is None:
+                num_classes = int(y.max()) + 1 if len(y) else 0
+        elif y.ndim > 2:
+            raise ValueError(f"Dataset {name!r}: expected targets of shape (N,) or (N, outputs), got shape {y.shape}")
+        else:
+            y = y.astype(np.float32)
+        if feature_names is not None and len(feature_names) != X.shape[1]:
+            raise ValueError(
+                f"Dataset {name!r}: expected {X.shape[1]} feature_names (one per column), got {len(feature_names)}"
+            )
+        self.X = _read_only(np.ascontiguousarray(X, dtype=np.float32))
+        self.y = _read_only(np.ascontiguousarray(y))
+        self.name = name
+        self.feature_names = list(feature_names) if feature_names is not None else None
+        self.num_classes = None if num_classes is None else int(num_classes)
+        self.class_names = list(class_names) if class_names is not None else None
+
+    @property
+    def num_features(self) -> int:
+        """Number of feature columns (a model's ``in_features``)."""
+        return self.X.shape[1]
+
+    @property
+    def task(self) -> str:
+        """``"classification"`` or ``"regression"``."""
+        return "regression" if self.num_classes is None else "classification"
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, index: Any) -> tuple[np.ndarray, Any]:
+        return self.X[index], self.y[index]
+
+    def subset(self, indices: Any, name: str | None = None) -> Dataset:
+        """A new Dataset of the rows at ``indices``, with the same names and classes."""
+        return self.with_arrays(self.X[indices], self.y[indices], name=name)
+
+    def with_arrays(self, X: Any, y: Any, name: str | None = None) -> Dataset:
+        """A new Dataset with new arrays and this one's names and number of classes."""
+        return type(self)(
+            X, y, name=self.name if name is None else name, feature_names=self.feature_names,
+            num_classes=self.num_classes, class_names=self.class_names,
+        )
+
+    def class_counts(self) -> np.ndarray:
+        """Samples per class (classification only)."""
+        if self.num_classes is None:
+            raise ValueError(f"Dataset {self.name!r}: class_counts needs class labels, this is a regression set")
+        return np.bincount(self.y, minlength=self.num_classes)
+
+    def __repr__(self) -> str:
+        classes = f", classes={self.num_classes}" if self.num_classes is not None else ", regression"
+        return f"Dataset({self.name!r}, samples={len(self)}, features={self.num_features}{classes})"
+
+
+class TensorDataset(Dataset):
+    """PyTorch's name for a Dataset built from a features array and a labels array.
+
+    >>> import chainrule as cr
+    >>> TensorDataset(cr.randn(5, 3), [0, 1, 0, 1, 1]).num_classes
+    2
+    """

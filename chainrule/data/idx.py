@@ -1,0 +1,113 @@
+"""IDX files (the MNIST format) read with NumPy, and MNIST / Fashion-MNIST from a local folder.
+
+An IDX file is a 4-byte magic number (two zero bytes, a type code, the number of dimensions),
+one big-endian uint32 per dimension, then the values in C order.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from chainrule.data.dataset import Dataset
+
+IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read one IDX file (raw, or gzipped: detected by its first bytes) into a NumPy array.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: a bad magic number, an unknown type code, or a truncated or over-long file.
+
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte")
+    >>> with open(path, "wb") as f: _ = f.write(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1]))
+    >>> read_idx(path)
+    array([7, 2, 1], dtype=uint8)
+    """
+    raw = Path(path).read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as error:
+            raise ValueError(f"read_idx: {path} is a truncated or corrupt gzip file ({error})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise ValueError(
+            f"read_idx: {path} is not an IDX file: expected a magic number starting with bytes 00 00, "
+            f"got {raw[:4].hex(' ') or 'an empty file'}"
+        )
+    type_code, ndim = raw[2], raw[3]
+    if type_code not in IDX_TYPES:
+        raise ValueError(
+            f"read_idx: {path} has unknown IDX type code 0x{type_code:02x}; expected one of "
+            f"{', '.join(f'0x{code:02x}' for code in IDX_TYPES)}"
+        )
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"read_idx: {path} is truncated: its header needs {header} bytes, the file has {len(raw)}")
+    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dtype = np.dtype(IDX_TYPES[type_code])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != expected:
+        state = "truncated" if len(raw) - header < expected else "longer than its header says"
+        raise ValueError(
+            f"read_idx: {path} is {state}: shape {shape} needs {expected} bytes of data, found {len(raw) - header}"
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    # Distributions name the files with a dash or a dot before "idx", gzipped or not.
+    dotted = stem.replace("-idx", ".idx")
+    for candidate in (stem, stem + ".gz", dotted, dotted + ".gz"):
+        if (folder / candidate).is_file():
+            return folder / candidate
+    return None
+
+
+def load_mnist_folder(path: str | os.PathLike, name: str = "mnist") -> tuple[Dataset, Dataset]:
+    """Load MNIST-format IDX files from ``path``: (train, test) Datasets, pixels in [0, 1], flattened to 784.
+
+    Raises:
+        FileNotFoundError: the folder or any of the four files is missing (all missing names are listed).
+        ValueError: a file is not valid IDX, images are not (N, rows, cols), or images and labels disagree.
+    """
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"{name}: folder {str(folder)!r} does not exist; expected a folder holding "
+            f"{', '.join(MNIST_FILES.values())} (each may end in .gz)"
+        )
+    found = {key: _find(folder, stem) for key, stem in MNIST_FILES.items()}
+    missing = [MNIST_FILES[key] for key, file in found.items() if file is None]
+    if missing:
+        raise FileNotFoundError(
+            f"{name}: missing {', '.join(missing)} (or .gz) in folder {str(folder)!r}; "
+            f"chainrule never downloads: put the IDX files there first"
+        )
+    splits = []
+    for split in ("train", "test"):
+        images, labels = read_idx(found[f"{split}_images"]), read_idx(found[f"{split}_labels"])
+        if images.ndim != 3 or labels.ndim != 1:
+            raise ValueError(
+                f"{name}: expected {split} images of shape (N, rows, cols) and labels of shape (N,), "
+                f"got {images.shape} and {labels.shape}"
+            )
+        if len(images) != len(labels):
+            raise ValueError(f"{name}: {split} has {len(images)} images but {len(labels)} labels; expected equal")
+        X = images.reshape(len(images), -1).astype(np.float32) / 255.0
+        splits.append(Dataset(X, labels.astype(np.int64), name=name, num_classes=10))
+    return splits[0], splits[1]
