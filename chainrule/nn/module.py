@@ -59,14 +59,25 @@ class Module:
                 f"{type(self).__name__}: call super().__init__() in __init__ before assigning attributes"
             )
         params, modules, buffers = self._parameters, self._modules, self._buffers
-        for registry in (params, modules, buffers):
-            registry.pop(name, None)
+        if name in params and value is not None and not isinstance(value, Parameter):
+            raise TypeError(
+                f"{type(self).__name__}: cannot assign a {type(value).__name__} to parameter {name!r}; "
+                "expected a Parameter or None (to change its values, assign to .data)"
+            )
+        # A registry keeps its entry (and so its order) when the same kind of value is reassigned.
         if isinstance(value, Parameter):
-            params[name] = value
+            kind = params
         elif isinstance(value, Module):
-            modules[name] = value
+            kind = modules
         elif name in self.__dict__.get("_buffer_names", ()):
-            buffers[name] = value
+            kind = buffers
+        else:
+            kind = None
+        for registry in (params, modules, buffers):
+            if registry is not kind:
+                registry.pop(name, None)
+        if kind is not None:
+            kind[name] = value
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
@@ -178,6 +189,10 @@ class Module:
                 if buffer is not None:
                     yield (f"{module_name}.{name}" if module_name else name), buffer
 
+    def buffers(self) -> Iterator[np.ndarray]:
+        for _, buffer in self.named_buffers():
+            yield buffer
+
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every submodule and then on this module (as PyTorch)."""
         for child in self.children():
@@ -188,6 +203,8 @@ class Module:
     # ------------------------------------------------------------------ modes and gradients
     def train(self, mode: bool = True) -> Module:
         """Training mode: dropout drops, batch norm uses batch statistics."""
+        if not isinstance(mode, bool | np.bool_):
+            raise TypeError(f"{type(self).__name__}.train: mode must be a bool, got {type(mode).__name__} {mode!r}")
         for module in self.modules():
             module.__dict__["training"] = bool(mode)
         return self
@@ -208,28 +225,60 @@ class Module:
             param.requires_grad_(requires_grad)
         return self
 
+    def to(self, dtype: Any) -> Module:
+        """Cast every floating-point parameter, gradient and buffer to ``dtype`` in place."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: dtype must be a floating-point type, got {dtype}")
+        for module in self.modules():
+            for param in module._parameters.values():
+                param.data = param.data.astype(dtype, copy=False)
+                if param.grad is not None:
+                    param.grad = param.grad.astype(dtype, copy=False)
+            for name, buffer in module._buffers.items():
+                if buffer is not None and buffer.dtype.kind == "f":
+                    module._buffers[name] = buffer.astype(dtype, copy=False)
+                    object.__setattr__(module, name, module._buffers[name])
+        return self
+
+    def double(self) -> Module:
+        """Cast floating-point parameters and buffers to float64 (as ``torch.nn.Module.double``)."""
+        return self.to(np.float64)
+
+    def float(self) -> Module:
+        """Cast floating-point parameters and buffers to float32."""
+        return self.to(np.float32)
+
     # ------------------------------------------------------------------ state
+    def _state_entries(self) -> Iterator[tuple[str, Module, str, bool]]:
+        """(dotted name, owner, attribute, is_parameter) for everything a state dict holds, in PyTorch's order."""
+        for module_name, module in self.named_modules():
+            dot = f"{module_name}." if module_name else ""
+            for name in module._parameters:
+                yield dot + name, module, name, True
+            for name, buffer in module._buffers.items():
+                if buffer is not None:
+                    yield dot + name, module, name, False
+
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
-        """Copies of every parameter and buffer, keyed by dotted name."""
+        """Copies of every parameter and buffer, keyed by dotted name (``layers.0.weight``)."""
         state: OrderedDict[str, np.ndarray] = OrderedDict()
-        for name, param in self.named_parameters():
-            state[name] = param.data.copy()
-        for name, buffer in self.named_buffers():
-            state[name] = np.array(buffer, copy=True)
+        for key, module, name, is_param in self._state_entries():
+            value = module._parameters[name].data if is_param else module._buffers[name]
+            state[key] = np.array(value, copy=True)
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> tuple[list[str], list[str]]:
         """Copy values into this module's parameters and buffers in place.
 
-        With ``strict=True`` missing or unexpected keys and any shape mismatch raise a
-        ``KeyError``/``ValueError`` naming them. Returns (missing_keys, unexpected_keys).
+        Args:
+            state_dict: name -> array (or Tensor), as made by ``state_dict()``.
+            strict: if True, missing or unexpected keys raise.
+
+        Returns (missing_keys, unexpected_keys). Raises ``KeyError`` naming the keys that do not
+        match (strict only) and ``ValueError`` on a shape mismatch; nothing is copied when it raises.
         """
-        targets: dict[str, tuple[Module, str, bool]] = {}
-        for module_name, module in self.named_modules():
-            for name in module._parameters:
-                targets[f"{module_name}.{name}" if module_name else name] = (module, name, True)
-            for name in module._buffers:
-                targets[f"{module_name}.{name}" if module_name else name] = (module, name, False)
+        targets = {key: (module, name, is_param) for key, module, name, is_param in self._state_entries()}
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]
         if strict and (missing or unexpected):
@@ -237,22 +286,21 @@ class Module:
                 f"load_state_dict: {type(self).__name__} state does not match: "
                 f"missing keys {missing}, unexpected keys {unexpected}"
             )
+        updates = []
         for key, (module, name, is_param) in targets.items():
             if key not in state_dict:
                 continue
             value = state_dict[key]
             value = np.asarray(value.data if isinstance(value, Tensor) else value)
-            current = module._parameters[name] if is_param else module._buffers[name]
-            current_array = current.data if is_param else current
-            if current_array is None:
-                module.register_buffer(name, value.copy())
-                continue
-            if current_array.shape != value.shape:
+            current = module._parameters[name].data if is_param else module._buffers[name]
+            if current.shape != value.shape:
                 raise ValueError(
-                    f"load_state_dict: {key} has shape {current_array.shape} in the model "
+                    f"load_state_dict: {key} has shape {current.shape} in the model "
                     f"but {value.shape} in the state dict"
                 )
-            current_array[...] = value
+            updates.append((current, value))
+        for current, value in updates:
+            current[...] = value
         return missing, unexpected
 
     # ------------------------------------------------------------------ printing

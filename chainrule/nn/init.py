@@ -1,0 +1,190 @@
+"""Weight initializers with PyTorch's names and formulas, filling ``Tensor.data`` in place.
+
+Every draw comes from the generator seeded by ``cr.manual_seed``, so runs repeat exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+from chainrule.engine.random import get_generator
+from chainrule.engine.tensor import Tensor
+
+__all__ = [
+    "calculate_gain", "constant_", "kaiming_normal_", "kaiming_uniform_", "normal_", "ones_", "uniform_",
+    "xavier_normal_", "xavier_uniform_", "zeros_",
+]
+
+_LINEAR_GAIN = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                "conv_transpose3d", "sigmoid")
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended scale for weights followed by ``nonlinearity`` (PyTorch's table).
+
+    Args:
+        nonlinearity: 'linear', 'sigmoid', 'tanh', 'relu', 'leaky_relu', 'selu' (or a conv name).
+        param: the negative slope for 'leaky_relu' (default 0.01).
+
+    Raises:
+        ValueError: unknown nonlinearity or a bad negative slope.
+
+    >>> round(calculate_gain('relu'), 4)
+    1.4142
+    """
+    if nonlinearity in _LINEAR_GAIN:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, bool) or not isinstance(param, numbers.Real):
+            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
+        else:
+            slope = float(param)
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(
+        f"calculate_gain: unsupported nonlinearity {nonlinearity!r}; expected one of "
+        f"{', '.join(map(repr, (*_LINEAR_GAIN, 'tanh', 'relu', 'leaky_relu', 'selu')))}"
+    )
+
+
+def _check_tensor(tensor: Any, where: str) -> Tensor:
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{where}: expected a Tensor (e.g. layer.weight), got {type(tensor).__name__}")
+    if tensor.data.dtype.kind != "f":
+        raise TypeError(f"{where}: expected a floating-point tensor, got dtype {tensor.data.dtype}")
+    return tensor
+
+
+def _calculate_fan_in_and_fan_out(tensor: Tensor, where: str = "init") -> tuple[int, int]:
+    """Fan in and fan out of a weight (out, in, *kernel), as PyTorch computes them."""
+    if tensor.ndim < 2:
+        raise ValueError(
+            f"{where}: fan in and fan out need a tensor with at least 2 dimensions, got shape {tensor.shape}"
+        )
+    receptive_field = math.prod(tensor.shape[2:])
+    return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
+
+
+def _fill(tensor: Tensor, values: Any) -> Tensor:
+    tensor.data[...] = values
+    return tensor
+
+
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Fill with draws from U(a, b).
+
+    Raises:
+        ValueError: ``a`` > ``b``.
+    """
+    _check_tensor(tensor, "uniform_")
+    if a > b:
+        raise ValueError(f"uniform_: expected a <= b, got a={a} and b={b}")
+    return _fill(tensor, get_generator().uniform(a, b, tensor.shape))
+
+
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """Fill with draws from N(mean, std²).
+
+    Raises:
+        ValueError: ``std`` < 0.
+    """
+    _check_tensor(tensor, "normal_")
+    if std < 0:
+        raise ValueError(f"normal_: std must be non-negative, got {std}")
+    return _fill(tensor, get_generator().normal(mean, std, tensor.shape))
+
+
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Fill with ``val``.
+
+    >>> import chainrule as cr
+    >>> constant_(cr.zeros(2), 3.0).tolist()
+    [3.0, 3.0]
+    """
+    return _fill(_check_tensor(tensor, "constant_"), val)
+
+
+def zeros_(tensor: Tensor) -> Tensor:
+    """Fill with 0."""
+    return _fill(_check_tensor(tensor, "zeros_"), 0)
+
+
+def ones_(tensor: Tensor) -> Tensor:
+    """Fill with 1."""
+    return _fill(_check_tensor(tensor, "ones_"), 1)
+
+
+def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str, where: str) -> float:
+    _check_tensor(tensor, where)
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"{where}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, where)
+    fan = fan_in if mode == "fan_in" else fan_out
+    if fan == 0:
+        raise ValueError(f"{where}: cannot initialize a tensor with no elements (shape {tensor.shape})")
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+
+
+def kaiming_uniform_(
+    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> Tensor:
+    """He initialization: U(-b, b) with b = gain·sqrt(3 / fan), keeping activations' variance steady.
+
+    Args:
+        tensor: a weight with at least 2 dimensions.
+        a: negative slope of the leaky ReLU that follows (used with 'leaky_relu').
+        mode: 'fan_in' preserves the forward pass's variance, 'fan_out' the backward pass's.
+        nonlinearity: name for :func:`calculate_gain` ('relu' or 'leaky_relu' recommended).
+
+    Raises:
+        ValueError: bad mode, nonlinearity, or a tensor with fewer than 2 dimensions.
+    """
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_uniform_")
+    return _fill(tensor, get_generator().uniform(-bound, bound, tensor.shape))
+
+
+def kaiming_normal_(
+    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> Tensor:
+    """He initialization: N(0, std²) with std = gain / sqrt(fan). Arguments as :func:`kaiming_uniform_`.
+
+    Raises:
+        ValueError: bad mode, nonlinearity, or a tensor with fewer than 2 dimensions.
+    """
+    std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_normal_")
+    return _fill(tensor, get_generator().normal(0.0, std, tensor.shape))
+
+
+def _xavier_std(tensor: Tensor, gain: float, where: str) -> float:
+    _check_tensor(tensor, where)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, where)
+    return gain * math.sqrt(2.0 / (fan_in + fan_out))
+
+
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """Glorot initialization: U(-b, b) with b = gain·sqrt(6 / (fan_in + fan_out)).
+
+    Raises:
+        ValueError: a tensor with fewer than 2 dimensions.
+    """
+    bound = math.sqrt(3.0) * _xavier_std(tensor, gain, "xavier_uniform_")
+    return _fill(tensor, get_generator().uniform(-bound, bound, tensor.shape))
+
+
+def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """Glorot initialization: N(0, std²) with std = gain·sqrt(2 / (fan_in + fan_out)).
+
+    Raises:
+        ValueError: a tensor with fewer than 2 dimensions.
+    """
+    std = _xavier_std(tensor, gain, "xavier_normal_")
+    return _fill(tensor, get_generator().normal(0.0, std, tensor.shape))
