@@ -186,7 +186,9 @@ class LearningRateScheduler(Callback):
 
     def __init__(self, scheduler: Any, monitor: str = "val_loss") -> None:
         if not hasattr(scheduler, "step"):
-            raise TypeError(f"LearningRateScheduler: expected an lr_scheduler with step(), got {type(scheduler).__name__}")
+            raise TypeError(
+                f"LearningRateScheduler: expected an lr_scheduler with step(), got {type(scheduler).__name__}"
+            )
         self.scheduler, self.monitor = scheduler, monitor
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
