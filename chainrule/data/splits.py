@@ -59,7 +59,7 @@ def _check_fraction(name: str, value: float) -> float:
 
 def _allocate(total: int, counts: np.ndarray) -> np.ndarray:
     # Largest-remainder rounding: shares proportional to counts that add up to exactly `total`.
-    exact = counts * (total / counts.sum())
+    exact = counts * (total / max(counts.sum(), 1))
     share = np.floor(exact).astype(np.int64)
     order = np.argsort(-(exact - share), kind="stable")
     share[order[: total - share.sum()]] += 1
@@ -117,8 +117,10 @@ def train_val_test_split(
         groups = [np.flatnonzero(dataset.y == c) for c in range(dataset.num_classes)]
         groups = [rng.permutation(g) for g in groups if len(g)]
         counts = np.array([len(g) for g in groups])
-        test_counts = _allocate(n_test, counts)
-        val_counts = np.minimum(_allocate(n_val, counts), counts - test_counts)
+        # Round the held-out total per class first, so that train keeps the class proportions too.
+        held_out = _allocate(n_val + n_test, counts)
+        test_counts = _allocate(n_test, held_out) if n_test else np.zeros_like(counts)
+        val_counts = held_out - test_counts
         parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
         for group, n_te, n_va in zip(groups, test_counts, val_counts):
             parts["test"].append(group[:n_te])
