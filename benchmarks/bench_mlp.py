@@ -1,0 +1,206 @@
+"""Workloads 1 and 2: the reference MLP 784-256-256-10 (ReLU, softmax cross-entropy, SGD lr 0.1)
+on synthetic MNIST-shaped data, seconds per epoch at batch 128 and at batch 16.
+
+Compared: chainrule through its public API (nn + optim, a manual loop), PyTorch, and a hand-written
+NumPy forward/backward (the floor for a NumPy engine); plus the limit the machine's sgemm rate puts
+on any implementation that does the same matrix products.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+import common
+
+SIZES = (784, 256, 256, 10)
+LR = 0.1
+
+
+def init_params(seed: int = 0) -> list[np.ndarray]:
+    """PyTorch's default Linear init, drawn once so all frameworks start from the same weights."""
+    rng = np.random.default_rng(seed)
+    params = []
+    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
+        bound = 1 / np.sqrt(fan_in)
+        params.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
+        params.append(rng.uniform(-bound, bound, fan_out).astype(np.float32))
+    return params
+
+
+# ---------------------------------------------------------------------------- hand-written NumPy
+
+
+def numpy_trainer(x: np.ndarray, y: np.ndarray, lr: float = LR):
+    """The floor: forward and backward by hand, in place where NumPy allows."""
+    w1, b1, w2, b2, w3, b3 = init_params()
+
+    def step(idx: np.ndarray) -> float:
+        xb, yb = x[idx], y[idx]
+        n = len(idx)
+        h1 = xb @ w1.T
+        h1 += b1
+        np.maximum(h1, 0, out=h1)
+        h2 = h1 @ w2.T
+        h2 += b2
+        np.maximum(h2, 0, out=h2)
+        z = h2 @ w3.T
+        z += b3
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        rows = np.arange(n)
+        loss = -np.log(z[rows, yb]).mean()
+        z[rows, yb] -= 1
+        z /= n
+        gw3, gb3 = z.T @ h2, z.sum(axis=0)
+        g2 = z @ w3
+        g2 *= h2 > 0
+        gw2, gb2 = g2.T @ h1, g2.sum(axis=0)
+        g1 = g2 @ w2
+        g1 *= h1 > 0
+        gw1, gb1 = g1.T @ xb, g1.sum(axis=0)
+        for p, g in ((w1, gw1), (b1, gb1), (w2, gw2), (b2, gb2), (w3, gw3), (b3, gb3)):
+            g *= lr
+            p -= g
+        return float(loss)
+
+    return step
+
+
+# ---------------------------------------------------------------------------- PyTorch
+
+
+def torch_trainer(x: np.ndarray, y: np.ndarray, lr: float = LR):
+    import torch
+    from torch import nn
+
+    params = init_params()
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+    with torch.no_grad():
+        for p, value in zip(model.parameters(), params):
+            p.copy_(torch.from_numpy(value))
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def step(idx: np.ndarray) -> float:
+        xb, yb = torch.from_numpy(x[idx]), torch.from_numpy(y[idx])
+        optimizer.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+# ---------------------------------------------------------------------------- chainrule
+
+
+def chainrule_trainer(x: np.ndarray, y: np.ndarray, lr: float = LR):
+    """chainrule as a user writes it: nn.Sequential, nn.CrossEntropyLoss, optim.SGD, a manual loop.
+
+    Falls back to the engine ops (ops.linear, relu, CrossEntropy) while nn/optim are not there yet.
+    """
+    import chainrule as cr
+
+    params = init_params()
+    try:
+        from chainrule import nn, optim
+
+        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+        for p, value in zip(model.parameters(), params):
+            p.data[...] = value
+        loss_fn = nn.CrossEntropyLoss()
+        optimizer = optim.SGD(model.parameters(), lr=lr)
+    except (ImportError, AttributeError):
+        return chainrule_engine_trainer(x, y, lr)
+
+    def step(idx: np.ndarray) -> float:
+        xb, yb = cr.tensor(x[idx]), cr.tensor(y[idx])
+        optimizer.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def chainrule_engine_trainer(x: np.ndarray, y: np.ndarray, lr: float = LR):
+    """chainrule's engine ops with a hand-written SGD update (no nn/optim)."""
+    import chainrule as cr
+    from chainrule.engine import ops
+
+    w1, b1, w2, b2, w3, b3 = params = [cr.tensor(p, requires_grad=True) for p in init_params()]
+
+    def step(idx: np.ndarray) -> float:
+        xb = cr.tensor(x[idx])
+        h = ops.linear(ops.linear(xb, w1, b1).relu(), w2, b2).relu()
+        loss = ops.CrossEntropy.apply(ops.linear(h, w3, b3), y[idx], 0.0, "mean")
+        for p in params:
+            p.grad = None
+        loss.backward()
+        for p in params:
+            p.grad *= lr
+            p.data -= p.grad
+        return loss.item()
+
+    return step
+
+
+TRAINERS = {"chainrule": chainrule_trainer, "pytorch": torch_trainer, "numpy": numpy_trainer}
+
+
+def run(batch_size: int, epochs_fraction: float = 1.0, repeats: int = 3, n: int = 60_000) -> dict:
+    """Seconds per epoch for each framework (median of ``repeats``), measured on ``epochs_fraction`` of an epoch."""
+    x, y = common.synthetic_mnist(n)
+    steps = {name: make(x, y) for name, make in TRAINERS.items()}
+    total = -(-n // batch_size)
+    limit = max(1, int(total * epochs_fraction))
+
+    def runner(step):
+        def one_round(seed=[0]):  # noqa: B006 - a fresh shuffle each round, the same for every framework
+            seed[0] += 1
+            for idx in common.epoch_batches(n, batch_size, seed[0], limit):
+                step(idx)
+
+        return one_round
+
+    for step in steps.values():  # warm-up: first-call costs (thread start, allocations) stay out
+        for idx in common.epoch_batches(n, batch_size, 0, 3):
+            step(idx)
+    times = common.alternate({name: runner(s) for name, s in steps.items()}, repeats)
+    scale = total / limit
+    return {name: common.median(t) * scale for name, t in times.items()}
+
+
+def main(argv: list[str] | None = None) -> list[str]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tiny", action="store_true", help="one quick round at a tiny size (smoke test)")
+    args = parser.parse_args(argv)
+    common.match_torch_threads()
+    tables = []
+    if args.tiny:
+        n, plan, gemm_size = 512, [(128, 1.0, 1), (16, 1.0, 1)], 256
+    else:
+        n, plan, gemm_size = 60_000, [(128, 1.0, 5), (16, 0.25, 3)], 2048
+    gflops = common.sgemm_gflops(gemm_size)
+    for workload, (batch_size, fraction, repeats) in zip((1, 2), plan):
+        seconds = run(batch_size, fraction, repeats, n)
+        rows = []
+        for name, value in seconds.items():
+            rows.append([name, value, value / seconds["pytorch"], value / seconds["numpy"]])
+        gemm_limit = common.mlp_flops(n, SIZES) / (gflops * 1e9)
+        rows.append(["sgemm limit", gemm_limit, gemm_limit / seconds["pytorch"], gemm_limit / seconds["numpy"]])
+        tables.append(common.print_table(
+            f"Workload {workload}: MLP 784-256-256-10, batch {batch_size}, seconds per epoch "
+            f"(median of {repeats}, {fraction:g} epoch each; sgemm {gflops:.0f} GFLOP/s)",
+            ["", "s/epoch", "× PyTorch", "× NumPy floor"], rows))
+    return tables
+
+
+if __name__ == "__main__":
+    print(common.describe_machine())
+    main()

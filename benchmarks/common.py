@@ -1,0 +1,147 @@
+"""Shared pieces of the benchmarks: thread matching, BLAS report, timing, data, tables.
+
+Every benchmark runs chainrule and PyTorch in the same process, alternating, with PyTorch
+limited to the number of threads NumPy's BLAS uses, and reports medians.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as `python benchmarks/x.py` from a checkout without installing
+    sys.path.insert(0, str(ROOT))
+
+
+def blas_info() -> list[dict]:
+    """NumPy's BLAS libraries as threadpoolctl sees them (torch not imported yet)."""
+    from threadpoolctl import threadpool_info
+
+    return [
+        {key: info.get(key) for key in ("internal_api", "version", "architecture", "corename", "num_threads")}
+        for info in threadpool_info()
+        if info.get("user_api") == "blas"
+    ]
+
+
+def blas_threads() -> int:
+    """How many threads NumPy's BLAS runs (the count PyTorch is held to)."""
+    infos = blas_info()
+    return int(infos[0]["num_threads"]) if infos else 1
+
+
+def match_torch_threads() -> int:
+    """Give PyTorch as many threads as NumPy's BLAS; returns that number."""
+    import torch
+
+    n = blas_threads()
+    torch.set_num_threads(n)
+    return n
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def describe_machine() -> str:
+    """One paragraph: CPU, cores, BLAS kernel and threads, forced OpenBLAS settings."""
+    lines = [f"CPU: {cpu_model()}, {os.cpu_count()} logical cores; Python {platform.python_version()}, "
+             f"NumPy {np.__version__}"]
+    for info in blas_info():
+        kernel = info.get("architecture") or info.get("corename")
+        lines.append(f"NumPy BLAS: {info['internal_api']} {info['version']}, kernel {kernel}, "
+                     f"{info['num_threads']} threads")
+    forced = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
+    if forced:
+        lines.append(f"NOTE: {forced} is set and may force a slower OpenBLAS kernel; for a real run use "
+                     "`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/run_all.py`")
+    return "\n".join(lines)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def alternate(runners: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
+    """Time each runner ``repeats`` times, interleaved (order flips every round), so drift hits all alike."""
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    names = list(runners)
+    for r in range(repeats):
+        for name in names if r % 2 == 0 else reversed(names):
+            times[name].append(timed(runners[name]))
+    return times
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def synthetic_mnist(n: int = 60_000, features: int = 784, classes: int = 10, seed: int = 0):
+    """MNIST-shaped data: pixels in [0, 1), labels from a fixed random linear teacher (learnable)."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, features), dtype=np.float32)
+    teacher = rng.standard_normal((features, classes)).astype(np.float32)
+    y = np.argmax((x - 0.5) @ teacher, axis=1).astype(np.int64)
+    return x, y
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, limit: int | None = None) -> list[np.ndarray]:
+    """Index arrays of one shuffled epoch (the same for every framework), optionally the first ``limit``."""
+    order = np.random.default_rng(seed).permutation(n)
+    batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    return batches[:limit] if limit else batches
+
+
+def sgemm_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """The machine's float32 matmul rate in GFLOP/s (best of a few large square products)."""
+    rng = np.random.default_rng(0)
+    a = rng.random((size, size), dtype=np.float32)
+    b = rng.random((size, size), dtype=np.float32)
+    out = np.empty_like(a)
+    np.matmul(a, b, out=out)  # warm up threads and caches
+    best = min(timed(lambda: np.matmul(a, b, out=out)) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def mlp_flops(n: int, sizes: tuple[int, ...]) -> float:
+    """Matmul FLOPs to train an MLP for one pass over ``n`` samples.
+
+    Forward x@W.T, backward g.T@x for each weight and g@W for every layer but the first
+    (its input needs no gradient): 2·n·in·out FLOPs each.
+    """
+    layers = list(zip(sizes[:-1], sizes[1:]))
+    forward = sum(2 * n * a * b for a, b in layers)
+    grad_inputs = sum(2 * n * a * b for a, b in layers[1:])
+    return 2 * forward + grad_inputs
+
+
+def print_table(title: str, headers: list[str], rows: list[list[object]]) -> str:
+    """Print (and return) a Markdown table, so output pastes straight into README.md."""
+
+    def cell(v: object) -> str:
+        if isinstance(v, float):
+            return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+        return str(v)
+
+    text_rows = [[cell(v) for v in row] for row in rows]
+    lines = [f"\n### {title}\n", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(r) + " |" for r in text_rows]
+    text = "\n".join(lines)
+    print(text, flush=True)
+    return text
