@@ -643,7 +643,7 @@ def explain(
         GradcheckError: if the engine's gradients disagree with the hand formulas or finite differences.
 
     >>> e = explain()
-    >>> round(e.grad_weights[1][0, 0], 9)   # ∂E/∂w5 in Mazur's worked example
+    >>> round(float(e.grad_weights[1][0, 0]), 9)   # ∂E/∂w5 in Mazur's worked example
     0.082167041
     """
     net = make_network(sizes, activation, weights, biases, inputs, targets, lr, loss, seed, output_activation)
