@@ -141,10 +141,10 @@ def _array(where: str, field: str, value: Any, shape: tuple[int, ...], meaning: 
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(
-            f"{where}: {field} must be {meaning}, a nested list of numbers of shape {shape}; got {value!r}"
+            f"{where}: {field} ({meaning}) must be a nested list of numbers of shape {shape}; got {value!r}"
         ) from None
     if array.shape != shape:
-        raise ValueError(f"{where}: {field} must be {meaning} of shape {shape}; got shape {array.shape}")
+        raise ValueError(f"{where}: {field} ({meaning}) must have shape {shape}; got shape {array.shape}")
     if not np.isfinite(array).all():
         raise ValueError(f"{where}: {field} must hold finite numbers; got {array.tolist()}")
     return array
@@ -253,7 +253,7 @@ def make_network(
     b_list = _per_layer(where, "biases", given["biases"], layers)
     checked_w, checked_b = [], []
     for k, (n_in, n_out_k) in enumerate(itertools.pairwise(sizes)):
-        layer = f"the weights into layer {k + 1} ({n_in} → {n_out_k} units) as (out, in), like nn.Linear.weight"
+        layer = f"the weights into layer {k + 1}, {n_in} → {n_out_k} units, as (out, in) like nn.Linear.weight"
         checked_w.append(_array(where, f"weights[{k}]", w_list[k], (n_out_k, n_in), layer))
         checked_b.append(_array(where, f"biases[{k}]", b_list[k], (n_out_k,), f"the biases of layer {k + 1}"))
     x_in = _array(where, "inputs", given["inputs"], (sizes[0],), "one example with one number per input unit")
