@@ -35,13 +35,11 @@ def as_operand(x: Any, like: Tensor, op: str) -> Any:
     """
     if isinstance(x, Tensor):
         return x
+    dtype = like.data.dtype if like.data.dtype.kind == "f" else None
     if isinstance(x, numbers.Number) and not isinstance(x, bool | complex):
-        dtype = like.data.dtype if like.data.dtype.kind == "f" else None
         return np.asarray(x, dtype=dtype)
-    array = to_array(x, where=op)
-    if array.dtype.kind == "f" and like.data.dtype.kind == "f" and array.dtype != like.data.dtype:
-        array = array.astype(like.data.dtype)
-    return array
+    # Straight to the tensor's dtype: a float64 array must not pass through the float32 default on its way.
+    return to_array(x, dtype, where=op)
 
 
 def _binary(op: str, a: Any, b: Any) -> tuple[Any, Any]:
@@ -813,6 +811,8 @@ class MatMul(Function):
         a, b = self.a, self.b
         if a.ndim == 2 and b.ndim == 2:  # the common case: straight to BLAS, no reshapes
             return (g @ b.T if self.needs[0] else None), (a.T @ g if self.needs[1] else None)
+        if a.ndim == 1 and b.ndim == 1:  # a dot product: g is 0-d, with no axes to expand
+            return (g * b if self.needs[0] else None), (g * a if self.needs[1] else None)
         xp = get_array_module(g)
         a2 = a if a.ndim > 1 else a[None, :]
         b2 = b if b.ndim > 1 else b[:, None]
