@@ -28,6 +28,7 @@ class BatchNorm1d(Module):
         affine: learn a per-channel scale ``weight`` and shift ``bias``.
         track_running_stats: keep running statistics (otherwise batch statistics are always used).
         dtype: parameter and buffer dtype (float32 by default).
+        bias: learn the shift too (with ``affine``).
 
     Raises:
         ValueError: a bad argument, quoted.
@@ -45,6 +46,8 @@ class BatchNorm1d(Module):
         affine: bool = True,
         track_running_stats: bool = True,
         dtype: Any = None,
+        *,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         self.num_features = positive_int(num_features, "num_features", "BatchNorm1d")
@@ -55,9 +58,11 @@ class BatchNorm1d(Module):
         dtype = np.dtype(dtype or DEFAULT_DTYPE)
         if affine:
             self.weight = Parameter(np.ones(self.num_features, dtype=dtype))
-            self.bias = Parameter(np.zeros(self.num_features, dtype=dtype))
         else:
             self.register_parameter("weight", None)
+        if affine and flag(bias, "bias", "BatchNorm1d"):
+            self.bias = Parameter(np.zeros(self.num_features, dtype=dtype))
+        else:
             self.register_parameter("bias", None)
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(self.num_features, dtype=dtype))
@@ -77,8 +82,9 @@ class BatchNorm1d(Module):
     def reset_parameters(self) -> None:
         """Reset the running statistics, weight to 1 and bias to 0."""
         self.reset_running_stats()
-        if self.affine:
+        if self.weight is not None:
             self.weight.data[...] = 1
+        if self.bias is not None:
             self.bias.data[...] = 0
 
     def forward(self, x: Tensor) -> Tensor:
@@ -103,7 +109,7 @@ class BatchNorm1d(Module):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"track_running_stats={self.track_running_stats}"
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
 
 
@@ -162,4 +168,7 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+            f"bias={self.bias is not None}"
+        )
