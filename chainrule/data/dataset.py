@@ -43,8 +43,9 @@ class Dataset:
     >>> ds = Dataset([[0.0, 1.0], [2.0, 3.0]], [0, 1], name="tiny")
     >>> len(ds), ds.num_features, ds.num_classes
     (2, 2, 2)
-    >>> ds[1]
-    (array([2., 3.], dtype=float32), np.int64(1))
+    >>> x, y = ds[1]
+    >>> x.tolist(), int(y)
+    ([2.0, 3.0], 1)
     """
 
     def __init__(

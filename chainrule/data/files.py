@@ -72,7 +72,7 @@ def _load_npz(path: Path, task: str | None) -> Dataset:
 
 
 def _load_csv(path: Path, label_column: int | str, task: str | None) -> Dataset:
-    with path.open(newline="") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:  # -sig: drop the byte-order mark Excel writes
         rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
     if not rows:
         raise ValueError(f"load_file: {path} has no rows; expected a header (optional) and one row per sample")

@@ -33,9 +33,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         ValueError: a bad magic number, an unknown type code, or a truncated or over-long file.
 
     >>> import tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte")
-    >>> with open(path, "wb") as f: _ = f.write(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1]))
-    >>> read_idx(path)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "labels-idx1-ubyte"
+    ...     _ = path.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1]))  # magic, 1 dim of size 3, data
+    ...     read_idx(path)
     array([7, 2, 1], dtype=uint8)
     """
     raw = Path(path).read_bytes()

@@ -176,3 +176,8 @@ def test_file_path_errors(tmp_path):
     (tmp_path / "data.txt").write_text("1,2,3")
     with pytest.raises(ValueError, match=r"expected a \.npz or \.csv file, got 'data\.txt'"):
         load_file(tmp_path / "data.txt")
+
+
+def test_csv_byte_order_mark_is_not_part_of_the_first_name(tmp_path):
+    (tmp_path / "excel.csv").write_text("width,label\n1.5,0\n2.5,1\n", encoding="utf-8-sig")
+    assert load_file(tmp_path / "excel.csv").feature_names == ["width"]
