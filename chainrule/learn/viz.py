@@ -146,13 +146,13 @@ def to_dot(tensor: Tensor, grads: dict[int, np.ndarray] | None = None, title: st
         grad = grads.get(id(t), t.grad if t.is_leaf else None)
         grad_line = f"\ngrad {summarize(grad)}" if grad is not None else ""
         if t.grad_fn is not None:
-            fn = t.grad_fn
+            fn, parents = t.grad_fn, _parents(t)
             # axes, dtypes...: shown in the op's label; None and flags (keepdims) would only add noise
-            attrs = [repr(p) for p in fn.parents if not isinstance(p, Tensor | np.ndarray | bool | None)]
+            attrs = [repr(p) for p in parents if not isinstance(p, Tensor | np.ndarray | bool | None)]
             extra = f" ({', '.join(attrs)})" if attrs else ""
             label = f"{fn.name}{extra}\n{_shape(t.data)}\nvalue {summarize(t.data)}{grad_line}"
             lines.append(f"  {node_id(t)} [label={_quote(label)}, {OP_STYLE}];")
-            for p in fn.parents:
+            for p in parents:
                 if isinstance(p, np.ndarray) and id(p) not in ids:
                     label = f"const {_shape(p)}\n{summarize(p)}"
                     lines.append(f"  {node_id(p)} [label={_quote(label)}, {CONST_STYLE}];")
