@@ -423,19 +423,20 @@ class Explanation:
         """Print the walk-through on a ``rich`` console."""
         from rich.panel import Panel
         from rich.table import Table as RichTable
+        from rich.text import Text  # plain text: numbers and names are never read as rich markup
 
         for section in self.sections():
             console.rule(f"[bold]{section.title}")
             for note in section.notes:
                 console.print(note, highlight=False, markup=False)
             for table in section.tables:
-                rich_table = RichTable(title=table.title, title_justify="left", header_style="bold")
+                rich_table = RichTable(title=Text(table.title), title_justify="left", header_style="bold")
                 for column in table.columns:
                     rich_table.add_column(column, overflow="fold")
                 for row in table.rows:
-                    rich_table.add_row(*row)
+                    rich_table.add_row(*map(Text, row))
                 console.print(rich_table)
-        console.print(Panel(self.summary(), title="checked", expand=False), markup=False)
+        console.print(Panel(Text(self.summary()), title="checked", expand=False))
 
     def render_text(self, width: int = 110) -> str:
         """The walk-through as plain text (``rich`` tables, no colours)."""
