@@ -265,6 +265,9 @@ def fit(
             raise ValueError(f"fit: {name} must be a positive int, got {value!r}")
     if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, int) or not 0 <= initial_epoch <= epochs:
         raise ValueError(f"fit: initial_epoch must be an int in [0, epochs={epochs}], got {initial_epoch!r}")
+    unknown = [m for m in metrics if m != "accuracy"]
+    if unknown:
+        raise ValueError(f"fit: metrics: only 'accuracy' is measured (loss always is), got {unknown}")
     if clip_grad_norm is not None and not clip_grad_norm > 0:
         raise ValueError(f"fit: clip_grad_norm must be a positive number or None, got {clip_grad_norm!r}")
     loss_fn = _loss_fn(loss)
