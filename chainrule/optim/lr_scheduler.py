@@ -14,6 +14,9 @@ from typing import Any, Literal
 
 from chainrule.optim.optimizer import Optimizer
 
+__all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LinearLR", "OneCycleLR", "ReduceLROnPlateau",
+           "StepLR"]
+
 
 def _check_optimizer(name: str, optimizer: Any) -> None:
     if not isinstance(optimizer, Optimizer):

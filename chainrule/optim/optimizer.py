@@ -24,6 +24,9 @@ ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 class Optimizer:
     """Base class for optimizers, as ``torch.optim.Optimizer``.
 
+    A subclass passes its defaults to ``__init__``, extends ``_check_options`` and defines
+    ``_update(param, grad, state, group, scratch)``, which ``step()`` calls for each parameter with a gradient.
+
     Args:
         params: an iterable of Tensors, or of dicts ``{"params": [...], "lr": ...}`` (one per parameter group;
             options missing from a dict fall back to ``defaults``).
