@@ -337,6 +337,7 @@ class Explanation:
 
     ``x``, ``grad_x``, ``weights``... hold one array per layer of weights; ``y`` and ``grad_y``
     one per layer of units, inputs first (see the module docstring for the indexing).
+    ``activation_grad[k]`` is f'(x) of that layer, or for softmax the Jacobian ∂y_k/∂x_j (row k).
     """
 
     network: Network
@@ -345,6 +346,7 @@ class Explanation:
     loss: float
     grad_y: list[np.ndarray]
     grad_x: list[np.ndarray]
+    activation_grad: list[np.ndarray]
     grad_weights: list[np.ndarray]
     grad_biases: list[np.ndarray]
     new_weights: list[np.ndarray]
@@ -396,6 +398,7 @@ class Explanation:
             "network": self.network.to_dict(),
             "forward": {"x": lists(self.x), "y": lists(self.y), "loss": self.loss},
             "backward": {"grad_y": lists(self.grad_y), "grad_x": lists(self.grad_x),
+                         "activation_grad": lists(self.activation_grad),
                          "grad_weights": lists(self.grad_weights), "grad_biases": lists(self.grad_biases)},
             "update": {"weights": lists(self.new_weights), "biases": lists(self.new_biases),
                        "loss": self.loss_after},
@@ -410,7 +413,8 @@ class Explanation:
         f, b, u, c = data["forward"], data["backward"], data["update"], data["check"]
         return cls(
             network_from_dict(data["network"]), arrays(f["x"]), arrays(f["y"]), f["loss"],
-            arrays(b["grad_y"]), arrays(b["grad_x"]), arrays(b["grad_weights"]), arrays(b["grad_biases"]),
+            arrays(b["grad_y"]), arrays(b["grad_x"]), arrays(b["activation_grad"]),
+            arrays(b["grad_weights"]), arrays(b["grad_biases"]),
             arrays(u["weights"]), arrays(u["biases"]), u["loss"],
             c["max_fd_error"], c["fd_checked"], list(c["fd_unchecked"]), c["max_formula_error"],
         )
@@ -594,11 +598,13 @@ def _check_formulas(e: Explanation) -> float:
         act = net.activation_of(k)
         x, y, dy = e.x[k], e.y[k + 1], e.grad_y[k + 1]
         if act == "softmax":
-            expected = y * (dy - np.dot(y, dy))
-            same("∂E/∂x_j = y_j·(∂E/∂y_j − Σ_k y_k·∂E/∂y_k)", expected, e.grad_x[k])
+            same("∂y_k/∂x_j = y_k·(δ_kj − y_j)", np.diag(y) - np.outer(y, y), e.activation_grad[k])
+            same("∂E/∂x_j = Σ_k ∂y_k/∂x_j·∂E/∂y_k", e.activation_grad[k].T @ dy, e.grad_x[k])
+            same("∂E/∂x_j = y_j·(∂E/∂y_j − Σ_k y_k·∂E/∂y_k)", y * (dy - np.dot(y, dy)), e.grad_x[k])
         else:
             same(f"y_j = f(x_j) for {act}", ACTIVATIONS[act].numpy(x), y)
-            same("∂E/∂x_j = f'(x_j)·∂E/∂y_j", ACTIVATIONS[act].prime(x, y) * dy, e.grad_x[k])
+            same(f"{ACTIVATIONS[act].derivative}", ACTIVATIONS[act].prime(x, y), e.activation_grad[k])
+            same("∂E/∂x_j = f'(x_j)·∂E/∂y_j", e.activation_grad[k] * dy, e.grad_x[k])
         same("x_j = Σ_i w_ij·y_i + b_j", net.weights[k] @ e.y[k] + net.biases[k], x)
         same("∂E/∂w_ij = y_i·∂E/∂x_j", np.outer(e.grad_x[k], e.y[k]), e.grad_weights[k])
         same("∂E/∂b_j = ∂E/∂x_j", e.grad_x[k], e.grad_biases[k])
@@ -651,6 +657,21 @@ def explain(
     return explain_network(net)
 
 
+def _activation_grad(act: str, x: np.ndarray) -> np.ndarray:
+    """f'(x), or softmax's Jacobian (row k: ∂y_k/∂x), from the engine's own backward through f."""
+    leaf = Tensor(x, dtype=np.float64, requires_grad=True)
+    y = ACTIVATIONS[act].engine(leaf)
+    if act != "softmax":
+        y.backward(np.ones_like(x))  # elementwise: one backward gives every f'(x_j)
+        return leaf.grad.copy()
+    rows = []
+    for k in range(x.size):
+        leaf.grad = None
+        y.backward(np.eye(x.size)[k], retain_graph=True)
+        rows.append(leaf.grad.copy())
+    return np.array(rows)
+
+
 def explain_network(net: Network) -> Explanation:
     """:func:`explain` for an already checked :class:`Network`."""
     w_leaves, b_leaves, inputs = _leaves(net)
@@ -673,6 +694,7 @@ def explain_network(net: Network) -> Explanation:
     e = Explanation(
         network=net, x=[t.data.copy() for t in xs], y=[t.data.copy() for t in ys], loss=float(loss.item()),
         grad_y=[grads[id(t)] for t in ys], grad_x=[grads[id(t)] for t in xs],
+        activation_grad=[_activation_grad(net.activation_of(k), t.data) for k, t in enumerate(xs)],
         grad_weights=[w.grad.copy() for w in w_leaves], grad_biases=[b.grad.copy() for b in b_leaves],
         new_weights=new_w, new_biases=new_b, loss_after=float(loss_after.item()),
         max_fd_error=0.0, fd_checked=0, fd_unchecked=[], max_formula_error=0.0,
@@ -757,7 +779,7 @@ def _sections(e: Explanation) -> list[Section]:
                 unit_rows.append([u, fmt(e.grad_y[k + 1][j]), "(softmax Jacobian)",
                                   f"{how} = {fmt(e.grad_x[k][j])}".replace("− -", "+ ")])
             else:
-                prime = ACTIVATIONS[act].prime(e.x[k][j:j + 1], e.y[k + 1][j:j + 1])[0]
+                prime = e.activation_grad[k][j]
                 unit_rows.append([u, fmt(e.grad_y[k + 1][j]), fmt(prime),
                                   f"{fmt(prime)}·{fmt(e.grad_y[k + 1][j])} = {fmt(e.grad_x[k][j])}"])
         head = ("∂E/∂x_j = y_j·(∂E/∂y_j − Σ_k y_k·∂E/∂y_k)" if act == "softmax"

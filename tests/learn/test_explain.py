@@ -98,7 +98,10 @@ def test_numbers_match_pytorch_and_hand_formulas(sizes, activation, loss, seed):
         np.testing.assert_allclose(x, net.weights[k] @ e.y[k] + net.biases[k], rtol=1e-12)
         if act != "softmax":
             prime = {"sigmoid": y * (1 - y), "tanh": 1 - y * y, "relu": (x > 0) * 1.0, "linear": np.ones_like(x)}
+            np.testing.assert_allclose(e.activation_grad[k], prime[act], rtol=1e-12, atol=1e-15)
             np.testing.assert_allclose(e.grad_x[k], prime[act] * dy, rtol=1e-12, atol=1e-15)
+        else:
+            np.testing.assert_allclose(e.activation_grad[k], np.diag(y) - np.outer(y, y), rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(e.grad_weights[k], np.outer(e.grad_x[k], e.y[k]), rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(e.grad_biases[k], e.grad_x[k], rtol=1e-12)
         np.testing.assert_allclose(e.grad_y[k], net.weights[k].T @ e.grad_x[k], rtol=1e-10, atol=1e-15)
@@ -220,7 +223,7 @@ def test_a_wrong_engine_gradient_is_an_error(monkeypatch):
     from chainrule.engine import ops
 
     monkeypatch.setattr(ops.Sigmoid, "backward", lambda self, g: (g * self.out,))  # forgot the (1 − y)
-    with pytest.raises(cr.GradcheckError, match=r"hand formula ∂E/∂x_j = f'\(x_j\)·∂E/∂y_j"):
+    with pytest.raises(cr.GradcheckError, match=r"hand formula σ'\(x\) = y·\(1 − y\) gives"):
         cr.explain()
 
 
