@@ -39,7 +39,7 @@ class ProgressBar(Callback):
         if not trainer.verbose:
             return
         console = self.console if self.console is not None else Console(stderr=True)
-        trainer.printer = console.print
+        trainer.printer = self._printer(console)
         if not console.is_terminal:
             return
         self.progress = Progress(
@@ -53,7 +53,12 @@ class ProgressBar(Callback):
         self.task = self.progress.add_task("train", total=steps_left, epoch=f"{first + 1}/{trainer.epochs}",
                                            metrics="")
         self.progress.start()
-        trainer.printer = self.progress.console.print
+        trainer.printer = self._printer(self.progress.console)
+
+    @staticmethod
+    def _printer(console: Console) -> Any:
+        # Messages are plain text: a layer name like "[Linear]" must not be read as rich markup.
+        return lambda message: console.print(message, markup=False, highlight=False)
 
     def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if self.progress is not None and batch % self._every == 0:
@@ -71,5 +76,4 @@ class ProgressBar(Callback):
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.progress is not None:
             self.progress.stop()
-            self.trainer.printer = self.progress.console.print
             self.progress = None
