@@ -39,15 +39,19 @@ class DoctorConfig:
     dead_fraction: float = 0.10
 
     # Saturation: sigmoid outputs outside [0.01, 0.99] (tanh outputs mapped to [0, 1] likewise),
-    # where the derivative is under 4% of its peak; reported when this fraction of a layer sits there.
+    # where the derivative is under 4% of its peak; reported when this fraction of a layer sits there
+    # (the epoch's median) for ``epoch_persistence`` epochs. Glorot & Bengio (2010) traced the failure of
+    # deep sigmoid nets to top hidden units saturating; healthy nets stay under ~10% here.
     saturation_output: float = 0.01
     saturation_fraction: float = 0.5
 
     # Update-to-weight ratio ‖Δw‖/‖w‖ per step: ~1e-3 is healthy (Karpathy, CS231n "Neural Networks 3").
-    # Ten times above it while the loss is not going down, or a hundred times below it while training
-    # stalls, is a finding (Adam at 1e-3 measures ~3e-3 on digits; SGD at 0.1, ~1e-2 and improving).
-    update_ratio_high: float = 1e-2
-    update_ratio_low: float = 1e-5
+    # A hundred times above it while the loss is not going down (Adam's first steps move every weight by
+    # ~lr, so lr=1e-3 on a 256-wide layer already measures ~3e-2), or ten times below it while training
+    # stalls, for ``epoch_persistence`` epochs in a row, is a finding.
+    update_ratio_high: float = 1e-1
+    update_ratio_low: float = 1e-4
+    epoch_persistence: int = 2
 
     # "Training is failing to improve": the train loss fell by less than this fraction per epoch ...
     stall_improvement: float = 0.01
@@ -55,8 +59,9 @@ class DoctorConfig:
     stall_loss_fraction: float = 0.5
 
     # Overfitting: Prechelt's generalization loss GL = val_loss / best_val_loss - 1 ("Early stopping,
-    # but when?", 1998) above this, together with a train/validation accuracy gap at least this wide.
-    overfit_gl: float = 0.1
+    # but when?", 1998; his GL_5 criterion) above this, together with a train/validation accuracy gap
+    # at least this wide, for ``overfit_patience`` epochs in a row.
+    overfit_gl: float = 0.05
     overfit_acc_gap: float = 0.1
     # Without accuracies, the gap rule compares losses: val_loss above this multiple of train_loss.
     overfit_loss_ratio: float = 2.0
@@ -72,7 +77,7 @@ class DoctorConfig:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"DoctorConfig: {field.name} must be a non-negative number, got {value!r}")
-        for name in ("stats_every", "persistence", "overfit_patience"):
+        for name in ("stats_every", "persistence", "overfit_patience", "epoch_persistence"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"DoctorConfig: {name} must be at least 1, got {getattr(self, name)!r}")
 

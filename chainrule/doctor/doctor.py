@@ -102,6 +102,8 @@ class Doctor(Callback):
         self._best_val = math.inf
         self._best_val_epoch = -1
         self._overfit_run = 0
+        self._lr_runs = {"high": 0, "low": 0}
+        self._sat_runs: dict[str, int] = {}
 
     def watch(self, model: Any, optimizer: Any = None) -> Doctor:
         """Register forward/backward hooks on ``model``'s Linear and activation layers (once).
@@ -372,10 +374,9 @@ class Doctor(Callback):
         trainer = self.trainer
         if trainer is None or not trainer.verbose:
             return
-        if self.findings:
-            from rich.console import Console
-
-            Console(stderr=True).print(self.summary_table())
+        printer = getattr(trainer, "printer", None)  # the progress bar's console, when there is one
+        if self.findings and printer is not None:
+            printer(self.summary_table())
             self.summary_printed = True
-        else:
+        elif not self.findings:
             trainer.log("doctor: no problems found")

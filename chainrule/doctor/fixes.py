@@ -1,6 +1,237 @@
-def try_fixes(*a, **k):
-    raise NotImplementedError
+""""Try the fix": re-run a short stretch of training from the same seed with a finding's top remedy applied.
+
+Each run is watched by a fresh Doctor, so before and after are measured the same way: final
+loss, validation loss/accuracy, gradient flow (lowest/highest layer gradient RMS), the largest
+dead-unit and saturated fraction, whether anything went non-finite, and which findings remain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from chainrule.doctor.doctor import Doctor
+from chainrule.doctor.findings import Finding, Remedy
+
+FIT_KEYS = ("lr", "lr_factor", "clip_grad_norm", "optimizer", "epochs")
+# What each kind's remedy should move, and which way is better.
+TARGET = {
+    "vanishing_gradients": ("grad_ratio", "up"),
+    "dead_relu": ("dead_fraction", "down"),
+    "saturation": ("saturation", "down"),
+    "overfitting": ("best_val_loss", "down"),
+    "exploding_gradients": ("final_loss", "down"),
+    "non_finite": ("final_loss", "down"),
+    "learning_rate_too_high": ("final_loss", "down"),
+    "learning_rate_too_low": ("final_loss", "down"),
+}
 
 
+@dataclass
 class FixResult:
-    pass
+    """One finding, the remedy tried, the two runs' measurements, and whether it helped."""
+
+    kind: str
+    layer: str | None
+    remedy: Remedy
+    before: dict[str, Any]
+    after: dict[str, Any]
+    metric: str
+    improved: bool
+    resolved: bool
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["remedy"] = self.remedy.to_dict()
+        return d
+
+
+def _spec_fields(spec: Any) -> set[str]:
+    return {f.name for f in dataclasses.fields(spec)} if dataclasses.is_dataclass(spec) else set()
+
+
+def _applicable(remedy: Remedy, spec: Any) -> bool:
+    if not remedy.change:
+        return False
+    allowed = set(FIT_KEYS) | _spec_fields(spec)
+    return all(key in allowed for key in remedy.change)
+
+
+def _samples(data: Any) -> int:
+    if isinstance(data, tuple | list):
+        return len(data[0])
+    dataset = getattr(data, "dataset", data)
+    return len(dataset)
+
+
+def _apply(spec: Any, fit_kwargs: dict[str, Any], change: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    from chainrule.training.trainer import OPTIMIZERS
+
+    kwargs = dict(fit_kwargs)
+    spec_changes = {k: v for k, v in change.items() if k not in FIT_KEYS}
+    if spec_changes:
+        spec = spec.replace(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec_changes.items()})
+    for key in ("lr", "clip_grad_norm", "optimizer", "epochs"):
+        if key in change:
+            kwargs[key] = change[key]
+    if "lr_factor" in change:
+        lr = kwargs.get("lr") or OPTIMIZERS[kwargs.get("optimizer", "adam")][1]
+        kwargs["lr"] = lr * change["lr_factor"]
+    if "epochs" in change:
+        kwargs["epochs"] = max(1, min(int(change["epochs"]), fit_kwargs["epochs"]))
+    return spec, kwargs
+
+
+def _run(spec: Any, fit_kwargs: dict[str, Any], seed: int) -> Doctor:
+    from chainrule.training import fit
+    from chainrule.training.models import build_mlp
+
+    if callable(spec) and not dataclasses.is_dataclass(spec):
+        from chainrule.engine.random import manual_seed
+
+        manual_seed(seed)
+        model = spec()
+    else:
+        model = build_mlp(spec, seed=seed)
+    doctor = Doctor()
+    with np.errstate(all="ignore"):  # the "before" run may well overflow: that is what is being fixed
+        fit(model, doctor=doctor, verbose=0, **fit_kwargs)
+    return doctor
+
+
+def measure(doctor: Doctor) -> dict[str, Any]:
+    """Summary numbers of a finished run, comparable between "before" and "after"."""
+    m = doctor.metrics
+    losses = np.array(m["loss"], dtype=float)
+    tail = losses[-max(1, len(losses) // 10):]
+    non_finite = "non_finite" in doctor.kinds() or not np.isfinite(tail).all()
+    final_loss = math.inf if non_finite else float(tail.mean())
+    epochs = m["epochs"]
+    val = [e["val_loss"] for e in epochs if e.get("val_loss") is not None and math.isfinite(e["val_loss"])]
+    last = epochs[-1] if epochs else {}
+    names = doctor.layer_names
+    ratio = math.nan
+    if len(names) >= 2 and m["steps"]:
+        window = max(1, len(m["steps"]) // 4)  # the last quarter of the run
+
+        def recent(name: str) -> float:
+            values = np.array(m["grad_rms"][name][-window:], dtype=float)
+            values = values[np.isfinite(values)]
+            return float(np.median(values)) if values.size else math.nan
+
+        top = recent(names[-1])
+        ratio = recent(names[0]) / top if top > 0 else math.nan
+    dead = [s[-1] for s in m["dead_fraction"].values() if s and math.isfinite(s[-1])]
+    sat = [float(np.nanmedian(s[-10:])) for s in m["saturation"].values() if np.isfinite(s[-10:]).any()]
+    return {
+        "final_loss": final_loss,
+        "val_loss": last.get("val_loss"),
+        "best_val_loss": min(val) if val else None,
+        "accuracy": last.get("accuracy"),
+        "val_accuracy": last.get("val_accuracy"),
+        "grad_ratio": ratio,
+        "dead_fraction": max(dead) if dead else None,
+        "saturation": max(sat) if sat else None,
+        "non_finite": bool(non_finite),
+        "kinds": sorted(doctor.kinds()),
+    }
+
+
+def _better(metric: str, direction: str, before: dict[str, Any], after: dict[str, Any]) -> bool:
+    b, a = before.get(metric), after.get(metric)
+    if a is None or (isinstance(a, float) and math.isnan(a)):
+        return False
+    if b is None or (isinstance(b, float) and math.isnan(b)):
+        return True
+    return a > b if direction == "up" else a < b
+
+
+def try_fixes(spec: Any, fit_kwargs: dict[str, Any], findings: list[Finding], steps: int | None = 300,
+              seed: int | None = None) -> list[FixResult]:
+    """Re-run training briefly from the same seed with each finding's top applicable remedy.
+
+    Args:
+        spec: the MLPSpec the model was built from, or a zero-argument callable that builds a fresh
+            model (then only optimizer-level remedies are tried: lr, clipping, optimizer, epochs).
+        fit_kwargs: the keyword arguments given to ``fit`` (train, val, optimizer, lr, epochs, ...).
+        findings: the findings to try to fix (e.g. ``history.doctor.findings``).
+        steps: about how many optimizer steps each run takes (whole epochs; None: the full run).
+        seed: the seed for model and training (default: ``fit_kwargs["seed"]`` or 0).
+
+    Returns:
+        One FixResult per finding that has an applicable remedy (the "before" run is shared).
+
+    Raises:
+        TypeError: ``spec`` is neither a dataclass spec nor a callable; ``fit_kwargs`` lacks ``train``.
+    """
+    if not (dataclasses.is_dataclass(spec) or callable(spec)):
+        raise TypeError(f"try_fixes: spec must be an MLPSpec or a callable that builds a model, "
+                        f"got {type(spec).__name__}")
+    if "train" not in fit_kwargs:
+        raise TypeError(f"try_fixes: fit_kwargs must hold 'train' (the training data); got keys {sorted(fit_kwargs)}")
+    kwargs = {k: v for k, v in fit_kwargs.items() if k not in ("doctor", "verbose", "callbacks")}
+    if not isinstance(kwargs.get("optimizer", "adam"), str):  # an instance is bound to the old model's weights
+        optimizer = kwargs["optimizer"]
+        kwargs["optimizer"] = type(optimizer).__name__.lower()
+        kwargs["lr"] = float(optimizer.param_groups[0]["lr"])
+    seed = int(kwargs.get("seed") or 0) if seed is None else seed
+    kwargs["seed"] = seed
+    kwargs.setdefault("epochs", 10)
+    if steps is not None:
+        per_epoch = math.ceil(_samples(kwargs["train"]) / kwargs.get("batch_size", 32))
+        kwargs["epochs"] = max(1, min(kwargs["epochs"], math.ceil(steps / per_epoch)))
+
+    runs: dict[str, dict[str, Any]] = {}
+
+    def run(change: dict[str, Any]) -> dict[str, Any]:
+        key = json.dumps(change, sort_keys=True)
+        if key not in runs:
+            new_spec, new_kwargs = _apply(spec, kwargs, change) if change else (spec, kwargs)
+            runs[key] = measure(_run(new_spec, new_kwargs, seed))
+        return runs[key]
+
+    results = []
+    for finding in findings:
+        remedy = next((r for r in finding.remedies if _applicable(r, spec)), None)
+        if remedy is None:
+            continue
+        before, after = run({}), run(remedy.change)
+        metric, direction = TARGET[finding.kind]
+        notes = [] if finding.kind in before["kinds"] else [
+            f"the short re-run did not reproduce {finding.kind}; compare {metric} only"]
+        results.append(FixResult(finding.kind, finding.layer, remedy, before, after, metric,
+                                 _better(metric, direction, before, after), finding.kind not in after["kinds"], notes))
+    return results
+
+
+def fixes_table(results: list[FixResult]) -> Any:
+    """A rich Table: per finding, the remedy tried and before → after for loss, gradient flow, dead units."""
+    from rich.table import Table
+
+    table = Table(title="try the fix: same seed, same steps, one remedy each", show_lines=True)
+    for column in ("finding", "remedy tried", "loss", "gradient flow\n(lowest/highest)", "dead units",
+                   "still reported?"):
+        table.add_column(column, overflow="fold")
+
+    def pair(key: str, fmt: Callable[[Any], str]) -> str:
+        return f"{fmt(r.before.get(key))} → {fmt(r.after.get(key))}"
+
+    def num(x: Any) -> str:
+        return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
+
+    def pct(x: Any) -> str:
+        return "—" if x is None else f"{x:.0%}"
+
+    for r in results:
+        mark = "[green]improved[/]" if r.improved else "[red]not improved[/]"
+        table.add_row(f"{r.kind}\n{r.layer or ''}", f"{r.remedy.description}\n{mark} ({r.metric})",
+                      pair("final_loss", num), pair("grad_ratio", num), pair("dead_fraction", pct),
+                      "no" if r.resolved else "yes")
+    return table

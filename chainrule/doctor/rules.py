@@ -207,7 +207,7 @@ def epoch_rules(doctor: Doctor, record: dict[str, Any]) -> None:
     dead = dead_relu(doctor, stalled, stall_note)
     if not dead:  # when units are dead, the missing gradient is theirs, not a product of small terms
         vanishing(doctor, stalled, stall_note)
-    saturation(doctor, stalled, stall_note)
+    saturation(doctor)
     learning_rate(doctor, improvement, stalled and not dead)
     overfitting(doctor, record)
 
@@ -279,15 +279,19 @@ def vanishing(doctor: Doctor, stalled: bool, stall_note: str) -> None:
                                                   "grows"), to_adam(doctor)])
 
 
-def saturation(doctor: Doctor, stalled: bool, stall_note: str) -> None:
+def saturation(doctor: Doctor) -> None:
     cfg = doctor.config
     for name, series in doctor.metrics["saturation"].items():
         fraction = _epoch_median(doctor, series)
-        if not (stalled and math.isfinite(fraction) and fraction >= cfg.saturation_fraction):
+        # Not gated on a stall: saturated nets often still shave their (huge) loss while learning nothing,
+        # and healthy sigmoid/tanh nets keep this fraction under ~10%, far from the threshold.
+        saturated = math.isfinite(fraction) and fraction >= cfg.saturation_fraction
+        runs = doctor._sat_runs[name] = (doctor._sat_runs.get(name, 0) + 1) * saturated
+        if runs < cfg.epoch_persistence:
             continue
         kind = doctor._kinds_of[name]
         summary = (f"{fraction:.0%} of {name}'s {kind} outputs sit at the flat ends "
-                   f"(threshold {cfg.saturation_fraction:.0%}); {stall_note}")
+                   f"(threshold {cfg.saturation_fraction:.0%}) for {runs} epochs in a row")
         evidence = {"summary": summary, "saturated_fraction": _num(fraction), "threshold": cfg.saturation_fraction,
                     "output_band": [cfg.saturation_output, 1 - cfg.saturation_output]}
         explanation = (
@@ -312,7 +316,11 @@ def learning_rate(doctor: Doctor, improvement: float, stalled: bool) -> None:
     lr = doctor.current_lr()
     common = {"update_ratio": _num(ratio), "per_layer": {n: _num(v) for n, v in medians.items()}, "lr": lr,
               "loss_improvement": _num(improvement)}
-    if ratio > cfg.update_ratio_high and improvement < cfg.stall_improvement:
+    high = ratio > cfg.update_ratio_high and improvement < cfg.stall_improvement
+    low = 0 < ratio < cfg.update_ratio_low and stalled  # exactly 0: no gradient at all, not a small step
+    runs = doctor._lr_runs
+    runs["high"], runs["low"] = (runs["high"] + 1) * high, (runs["low"] + 1) * low
+    if runs["high"] >= cfg.epoch_persistence:
         summary = (f"each step changes {top}'s weights by {ratio:.1e} of their size (healthy ≈ 1e-3, threshold "
                    f"{cfg.update_ratio_high:g}) and the loss changed by {-improvement:+.1%} over the epoch")
         explanation = (
@@ -322,7 +330,7 @@ def learning_rate(doctor: Doctor, improvement: float, stalled: bool) -> None:
         _finding(doctor, "learning_rate_too_high", "warning", top, {"summary": summary, **common,
                                                                      "threshold": cfg.update_ratio_high},
                  explanation, [lower_lr(doctor), clip(doctor)])
-    elif 0 < ratio < cfg.update_ratio_low and stalled:  # exactly 0: no gradient at all, not a small step
+    elif runs["low"] >= cfg.epoch_persistence:
         summary = (f"the largest per-step update is {ratio:.1e} of the weights ({top}; healthy ≈ 1e-3, threshold "
                    f"{cfg.update_ratio_low:g}) and the loss improved by only {improvement:.1%}")
         explanation = (
