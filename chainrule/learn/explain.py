@@ -642,7 +642,8 @@ def explain(
         lr: the learning rate α of the update w ← w − α·∂E/∂w.
         loss: ``squared_error`` (½·Σ(t − y)²) or ``cross_entropy`` (binary on one sigmoid output,
             softmax over several).
-        seed: seeds the draws for whatever is left out (unless sizes is the default (2, 2, 1)).
+        seed: seeds the draws for whatever is left out (unless sizes is the default (2, 2, 1)), through
+            ``cr.manual_seed(seed)``, so chainrule's generator is reseeded when something is drawn.
         output_activation: the output units' activation (defaults as described in the module docstring).
 
     Raises:

@@ -26,6 +26,8 @@ caption { text-align: left; font-weight: 600; padding: 0.2em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; font-variant-numeric: tabular-nums; }
 th { background: #f3f3f3; }
 .check { background: #eef7ee; border: 1px solid #9c9; padding: 0.6em 1em; border-radius: 6px; }
+figure { margin: 1em 0; overflow-x: auto; }
+figure svg { max-width: 100%; height: auto; }
 svg text { font-family: ui-monospace, Menlo, Consolas, monospace; }
 svg .unit { fill: #fff; stroke: #333; stroke-width: 2; }
 svg .name { font-weight: 700; font-size: 14px; }
@@ -35,17 +37,25 @@ svg .edge-label { font-size: 10px; paint-order: stroke; stroke: #fff; stroke-wid
 """
 
 
+def _columns(sizes: tuple[int, ...]) -> list[float]:
+    """x of each layer: wider gaps after wide layers, so the labels of edges from different units stay apart."""
+    xs = [float(MARGIN_X)]
+    for n in sizes[:-1]:
+        xs.append(xs[-1] + max(COLUMN, 120 * n + 80))
+    return xs
+
+
 def _position(e: Explanation, layer: int, j: int, height: float) -> tuple[float, float]:
     n = e.sizes[layer]
     top = MARGIN_TOP + (height - MARGIN_TOP - 90 - (n - 1) * ROW) / 2
-    return MARGIN_X + layer * COLUMN, top + j * ROW
+    return _columns(e.sizes)[layer], top + j * ROW
 
 
 def network_svg(e: Explanation) -> str:
     """The network as SVG: each unit a circle with x, y, b and ∂E/∂x; each edge labelled with w and ∂E/∂w."""
     sizes = e.sizes
     height = MARGIN_TOP + 90 + (max(sizes) - 1) * ROW
-    width = 2 * MARGIN_X + (len(sizes) - 1) * COLUMN
+    width = MARGIN_X + _columns(sizes)[-1]
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 30}" '
              f'viewBox="0 0 {width} {height + 30}" role="img" aria-label="the network with its values and gradients">']
     edges = sum(a * b for a, b in itertools.pairwise(sizes))
@@ -64,8 +74,9 @@ def network_svg(e: Explanation) -> str:
                 parts.append(f'<line class="edge" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
                              f'stroke="{colour}" stroke-width="{thickness:.2f}"><title>{tip}</title></line>')
                 if edges <= MAX_LABELLED_EDGES:
-                    # Labels of edges into the same unit sit at different distances so they do not overlap.
-                    t = 0.3 + 0.4 * (i / max(sizes[k] - 1, 1)) if sizes[k] > 1 else 0.5
+                    # Each source unit labels its edges at its own distance along them: labels of edges from
+                    # one unit fan out vertically, those of different units sit apart horizontally.
+                    t = 0.3 + 0.5 * i / (sizes[k] - 1) if sizes[k] > 1 else 0.5
                     lx, ly = x1 + t * (x2 - x1), y1 + t * (y2 - y1)
                     parts.append(
                         f'<text class="edge-label" x="{lx:.1f}" y="{ly - 4:.1f}" text-anchor="middle">'
