@@ -152,8 +152,10 @@ def batch_norm(
             else:  # no graph was recorded (e.g. under no_grad), so the op kept no statistics
                 axes = tuple(range(x.ndim - 1))
                 mean, var = channels_last.data.mean(axis=axes), channels_last.data.var(axis=axes)
-            running_mean[...] = (1 - momentum) * running_mean + momentum * mean
-            running_var[...] = (1 - momentum) * running_var + momentum * var * (count / (count - 1))
+            running_mean *= 1 - momentum
+            running_mean += momentum * mean
+            running_var *= 1 - momentum
+            running_var += (momentum * count / (count - 1)) * var  # unbiased, as PyTorch
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation (training=False) needs running_mean and running_var")
