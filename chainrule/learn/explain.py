@@ -675,8 +675,6 @@ def _activation_grad(act: str, x: np.ndarray) -> np.ndarray:
 
 def explain_network(net: Network) -> Explanation:
     """:func:`explain` for an already checked :class:`Network`."""
-    w_leaves, b_leaves, inputs = _leaves(net)
-    loss, xs, ys = _forward(net, w_leaves, b_leaves, inputs)
     grads: dict[int, np.ndarray] = {}
 
     def keep(t: Tensor) -> None:
@@ -684,9 +682,18 @@ def explain_network(net: Network) -> Explanation:
             grads[id(t)] = np.array(g, dtype=np.float64)
         t.register_hook(hook)
 
-    for t in xs + ys:
-        keep(t)
-    loss.backward()
+    # A saturated output gives log(0): checked just below with a message that says what to do.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        w_leaves, b_leaves, inputs = _leaves(net)
+        loss, xs, ys = _forward(net, w_leaves, b_leaves, inputs)
+        for t in xs + ys:
+            keep(t)
+        loss.backward()
+    if not (np.isfinite(loss.item()) and all(np.isfinite(g).all() for g in grads.values())):
+        raise ValueError(
+            f"explain: the loss ({loss.item()}) or a gradient is not finite: an output reached exactly 0 or 1 "
+            "under a log, or the weights are too large; use smaller weights or inputs"
+        )
     new_w = [w.data - net.lr * w.grad for w in w_leaves]
     new_b = [b.data - net.lr * b.grad for b in b_leaves]
     with no_grad():

@@ -206,6 +206,11 @@ BAD = [
 ]
 
 
+def test_a_saturated_output_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"explain: the loss \(inf\) or a gradient is not finite.*smaller weights"):
+        cr.explain(loss="cross_entropy", targets=[0.0], weights=[[[1, 1], [1, 1]], [[50, 50]]])
+
+
 @pytest.mark.parametrize(("kwargs", "error", "match"), BAD)
 def test_bad_descriptions_name_the_field(kwargs, error, match):
     with pytest.raises(error, match=match):
