@@ -809,10 +809,12 @@ def _sections(e: Explanation) -> list[Section]:
                 rows.append([name(k, i), f"{_terms(pairs)} = {fmt(e.grad_y[k][i])}"])
             backward.append(Table(f"passing the error down to layer {k}",
                                   ["unit", "∂E/∂y_i = Σ_j w_ij·∂E/∂x_j"], rows))
-    out.append(Section("Step 3 · backward pass", [
-        "The chain rule, from the output down: first each unit's ∂E/∂x_j, then each weight's ∂E/∂w_ij, "
-        "then the error ∂E/∂y_i that the layer below receives.",
-    ], backward))
+    notes = ["The chain rule, from the output down: first each unit's ∂E/∂x_j, then each weight's ∂E/∂w_ij, "
+             "then the error ∂E/∂y_i that the layer below receives."]
+    if net.loss == "cross_entropy":
+        simple = ", ".join(f"{fmt(y)} − {fmt(t)}" for y, t in zip(e.y[-1], net.targets))
+        notes.append(f"With cross-entropy the output rule simplifies to ∂E/∂x_j = y_j − t_j: {simple}.")
+    out.append(Section("Step 3 · backward pass", notes, backward))
 
     rows = []
     for k in range(layers):

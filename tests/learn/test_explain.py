@@ -267,6 +267,7 @@ def test_text_output_has_every_step():
         assert line in text, line
     softmax = cr.explain(sizes=(2, 2, 3), loss="cross_entropy").render_text()
     assert "∂E/∂x_j = y_j·(∂E/∂y_j − Σ_k y_k·∂E/∂y_k)" in softmax and "softmax cross-entropy" in softmax
+    assert "simplifies to ∂E/∂x_j = y_j − t_j" in softmax
 
 
 class _Structure(html.parser.HTMLParser):
