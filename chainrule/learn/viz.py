@@ -39,11 +39,16 @@ def summarize(array: Any) -> str:
     'mean 3 [1, 6]'
     """
     a = np.asarray(array, dtype=np.float64)
-    if a.size == 1:
-        return f"{a.item():.4g}"
     if a.size == 0:
         return "empty"
-    return f"mean {a.mean():.4g} [{a.min():.4g}, {a.max():.4g}]"
+    if a.size == 1:
+        return _number(a.item())
+    return f"mean {_number(a.mean())} [{_number(a.min())}, {_number(a.max())}]"
+
+
+def _number(value: float) -> str:
+    text = f"{value:.4g}"
+    return "0" if text == "-0" else text
 
 
 def _shape(array: Any) -> str:
