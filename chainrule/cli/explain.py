@@ -82,6 +82,7 @@ def network_from_args(args: argparse.Namespace) -> Any:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``chainrule explain`` to the command's subparsers."""
     parser = subparsers.add_parser(
         "explain", help="walk through one training step, one chain-rule step at a time",
         description="Run one step of gradient descent on a small fully-connected network with chainrule's engine "
@@ -96,6 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Explain one training step: tables on the terminal, or JSON; optionally an HTML page."""
     from rich.console import Console
 
     from chainrule.learn.explain import explain_network

@@ -8,6 +8,7 @@ from chainrule.cli.explain import add_network_arguments, network_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``chainrule graph`` to the command's subparsers."""
     parser = subparsers.add_parser(
         "graph", help="draw the computation graph of the explainer network's loss",
         description="Build the loss of the `chainrule explain` network with the engine and draw its graph: one "
@@ -23,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Draw the loss graph; print where it went (and how to render it without Graphviz)."""
     from chainrule.learn.explain import loss_graph
     from chainrule.learn.viz import draw
 
