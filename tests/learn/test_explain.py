@@ -8,6 +8,7 @@ import itertools
 import json
 import shutil
 import subprocess
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -309,6 +310,8 @@ def test_html_draws_every_unit_and_edge(sizes):
     assert s.tags["table"] >= 5
     text = "".join(s.text)
     assert f"∂E/∂x={ex.fmt(e.grad_x[0][0])}" in text and f"y={ex.fmt(e.y[-1][0])}" in text
+    svg = ElementTree.fromstring(page[page.index("<svg"):page.index("</svg>") + 6])  # well-formed XML too
+    assert len(svg.findall(".//{http://www.w3.org/2000/svg}circle")) == sum(sizes)
 
 
 def test_html_opens_in_a_headless_browser(tmp_path):
