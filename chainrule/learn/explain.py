@@ -288,7 +288,7 @@ def network_from_dict(data: Any, where: str = "network") -> Network:
 
 
 def _engine_loss(y: Tensor, net: Network) -> Tensor:
-    # A constant tensor, not an array: ops turn float64 arrays into float32 on the way in (see the report).
+    # A named constant tensor rather than an array, so graph drawings label it.
     targets = Tensor(net.targets, dtype=np.float64)
     targets.name = "targets"
     if net.loss == "squared_error":
