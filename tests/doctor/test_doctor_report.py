@@ -1,0 +1,106 @@
+"""Reports: the rich table, diagnoses.json/metrics.json round trip, the HTML page, `chainrule report`, CLI hooks."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import re
+
+import pytest
+from doctor_helpers import train
+from rich.console import Console
+
+from chainrule.cli import main
+from chainrule.doctor import Finding, load_run, render_report, write_report
+from chainrule.doctor.cli import add_arguments, after_training
+from chainrule.training.models import MLPSpec
+
+PNG = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+@pytest.fixture(scope="module")
+def dead_run(digits):
+    """A run with findings (Adam at a high rate kills ReLU units) and its fit arguments."""
+    spec = MLPSpec(64, (64, 64), 10)
+    history = train(spec, digits, epochs=4, optimizer="adam", lr=0.3, val=digits.val)
+    assert "dead_relu" in history.doctor.kinds()
+    return spec, history
+
+
+@pytest.fixture(scope="module")
+def run_dir(dead_run, tmp_path_factory):
+    """The dead-ReLU run's report, written once (rendering plots is the slow part)."""
+    path = tmp_path_factory.mktemp("run")
+    paths = write_report(dead_run[1].doctor, path)
+    assert {p.name for p in paths.values()} == {"diagnoses.json", "metrics.json", "report.html"}
+    return path
+
+
+def test_json_round_trip_keeps_every_finding(dead_run, run_dir):
+    _, history = dead_run
+    findings, metrics, diagnoses, fixes = load_run(run_dir)
+    assert [f.to_dict() for f in findings] == [json.loads(json.dumps(f.to_dict())) for f in history.doctor.findings]
+    assert all(isinstance(f, Finding) for f in findings) and fixes == []
+    assert diagnoses["layer_names"] == ["layers.0", "layers.2", "layers.4"]
+    assert metrics["dead_fraction"]["layers.3"] == pytest.approx(history.doctor.metrics["dead_fraction"]["layers.3"])
+    assert "NaN" not in (run_dir / "metrics.json").read_text()  # strict JSON: NaN is written as null
+
+
+def test_html_is_self_contained_with_the_plots_embedded(run_dir):
+    page = (run_dir / "report.html").read_text()
+    images = PNG.findall(page)
+    assert len(images) >= 4  # curves, gradient heat map, dead units, update ratios (+ activations)
+    assert all(base64.b64decode(image).startswith(b"\x89PNG") for image in images)
+    assert "dead relu" in page and "layers.3" in page and "LeakyReLU" in page
+    assert "http://" not in page and "https://" not in page  # nothing to fetch
+
+
+def test_findings_table_lists_kind_layer_and_remedy(dead_run):
+    _, history = dead_run
+    console = Console(file=io.StringIO(), width=200)
+    console.print(history.doctor.summary_table())
+    text = console.file.getvalue()
+    assert "dead_relu" in text and "layers.3" in text and "lower the learning rate from 0.3 to 0.03" in text
+
+
+def test_chainrule_report_rerenders_a_run_folder(dead_run, run_dir, capsys):
+    _, history = dead_run
+    html = run_dir / "report.html"
+    html.unlink()
+    assert main(["report", str(run_dir), "--json"]) == 0
+    assert html.is_file() and PNG.search(html.read_text())
+    payload = json.loads(capsys.readouterr().out)  # nothing but JSON on stdout
+    assert [f["kind"] for f in payload["findings"]] == [f.kind for f in history.doctor.findings]
+    assert payload["report_html"] == str(html)
+    assert main(["report", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "dead_relu" in out and "report.html" in out
+
+
+def test_report_on_a_folder_without_diagnoses_says_what_is_missing(tmp_path, capsys):
+    with pytest.raises(FileNotFoundError, match=r"expected .*diagnoses.json .*the folder exists"):
+        render_report(tmp_path)
+    assert main(["report", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_train_cli_arguments_and_after_training(dead_run, digits, tmp_path):
+    _, history = dead_run
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert parser.parse_args([]).doctor is True and parser.parse_args([]).try_fixes is False
+    args = parser.parse_args(["--no-doctor", "--try-fixes"])
+    assert args.doctor is False and args.try_fixes is True
+    console = Console(file=io.StringIO(), width=200)
+    args = parser.parse_args([])
+    paths = after_training(args, history, tmp_path, console, {"train": digits.train, "optimizer": "adam", "lr": 0.3})
+    assert (tmp_path / "diagnoses.json").is_file() and paths["html"].is_file()
+    assert "dead_relu" in console.file.getvalue()
+
+
+def test_a_healthy_run_renders_an_all_clear_page(digits, tmp_path):
+    history = train(MLPSpec(64, (32,), 10), digits, epochs=2, n=320, optimizer="adam", lr=1e-3)
+    page = write_report(history.doctor, tmp_path)["html"].read_text()
+    assert "No problems found" in page and len(PNG.findall(page)) >= 3
