@@ -2,13 +2,15 @@
 
 Every op is a :class:`Function` subclass with ``forward`` (NumPy arrays in, one array out)
 and ``backward`` (the output's gradient in, one gradient per input out). ``apply`` records
-the op in the graph; :func:`run_backward` walks the graph in reverse topological order and
+the op in the graph; :func:`run_backward` runs the ops newest first (a topological order) and
 applies the chain rule, summing broadcast gradients back to each input's shape in one place.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -110,7 +112,7 @@ class Function:
     whether input ``i`` wants a gradient, so unneeded work is skipped.
     """
 
-    __slots__ = ("parents", "needs", "__dict__")
+    __slots__ = ("parents", "needs", "seq", "__dict__")
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} has no forward")
@@ -130,14 +132,14 @@ class Function:
         """
         fn = cls.__new__(cls)
         arrays = []
-        requires = False
+        needs = []
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
-                if a.requires_grad:
-                    requires = True
+                needs.append(a.requires_grad)
             else:
                 arrays.append(a)
+                needs.append(False)
         out = Tensor.__new__(Tensor)
         data = fn.forward(*arrays, **kwargs)
         # NumPy turns 0-d results into scalars; a tensor always holds an ndarray
@@ -145,9 +147,10 @@ class Function:
         out.grad = None
         out._hooks = None
         out.name = None
-        if requires and _grad_enabled:
+        if _grad_enabled and True in needs:
             fn.parents = args
-            fn.needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            fn.needs = tuple(needs)
+            fn.seq = next(_sequence)
             out._ctx = fn
             out.requires_grad = True
         else:
@@ -160,66 +163,44 @@ class Function:
         return out
 
 
-def _toposort(root: Tensor) -> list[Tensor]:
-    """Tensors that ``root`` depends on, each after its inputs (iterative: no recursion limit)."""
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        key = id(node)
-        if key in visited:
-            continue
-        visited.add(key)
-        stack.append((node, True))
-        fn = node._ctx
-        if fn is not None:
-            parents = fn.parents
-            if parents is None:
-                raise RuntimeError(
-                    f"backward: the graph through op '{fn.name}' was already freed by an earlier "
-                    "backward(); call backward(retain_graph=True) the first time to go through it twice"
-                )
-            for p in parents:
-                if isinstance(p, Tensor) and p.requires_grad and id(p) not in visited:
-                    stack.append((p, False))
-    return order
+# Creation number of each recorded op. Inputs exist before the op that uses them, so running
+# ops from the highest number down is a topological order, found without a separate graph walk.
+_sequence = itertools.count()
 
 
 def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
-    """Apply the chain rule from ``root`` (seeded with ``grad``) down to every leaf."""
-    order = _toposort(root)
+    """Apply the chain rule from ``root`` (seeded with ``grad``) down to every leaf.
+
+    Ops run newest first (a heap on their creation number), each once all its output's
+    gradient has arrived; leaves get their summed gradient at the end.
+    """
     grads: dict[int, Any] = {id(root): grad}
-    # Arrays handed to a leaf's .grad must be its own: ops may return one array for two inputs.
-    handed_out: set[int] = {id(grad)}
-    for node in reversed(order):
-        g = grads.pop(id(node), None)
-        if g is None:
-            continue
+    leaves: list[Tensor] = []
+    heap: list[tuple[int, Tensor]] = []
+    if root._ctx is None:
+        leaves.append(root)
+    else:
+        heap.append((-root._ctx.seq, root))
+    while heap:
+        node = heapq.heappop(heap)[1]
+        g = grads.pop(id(node))
         if node._hooks:
             for hook in node._hooks:
                 result = hook(g)
                 if result is not None:
                     g = result
         fn = node._ctx
-        if fn is None:  # a leaf: accumulate into .grad
-            if node.grad is None:
-                if (type(g) is not np.ndarray or id(g) in handed_out or not g.flags.owndata
-                        or g.dtype != node.data.dtype):
-                    g = np.array(g, dtype=node.data.dtype)
-                handed_out.add(id(g))
-                node.grad = g
-            else:
-                node.grad += g
-            continue
+        parents = fn.parents
+        if parents is None:
+            raise RuntimeError(
+                f"backward: the graph through op '{fn.name}' was already freed by an earlier "
+                "backward(); call backward(retain_graph=True) the first time to go through it twice"
+            )
         grad_inputs = fn.backward(g)
         if _op_hooks:
             for hook in _op_hooks:
                 hook.on_backward(fn, g, grad_inputs)
-        for parent, pg, need in zip(fn.parents, grad_inputs, fn.needs):
+        for parent, pg, need in zip(parents, grad_inputs, fn.needs):
             if not need or pg is None:
                 continue
             if pg.shape != parent.data.shape:
@@ -228,11 +209,33 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
             previous = grads.get(key)
             if previous is None:
                 grads[key] = pg
+                ctx = parent._ctx
+                if ctx is None:
+                    leaves.append(parent)
+                else:
+                    heapq.heappush(heap, (-ctx.seq, parent))
             else:
                 grads[key] = previous + pg
         if not retain_graph:
             fn.parents = None
             fn.__dict__.clear()  # drop saved arrays as soon as they are used
+    # Arrays handed to a leaf's .grad must be its own: ops may return one array for two inputs.
+    handed_out: set[int] = {id(grad)}
+    for leaf in leaves:
+        g = grads.pop(id(leaf))
+        if leaf._hooks:
+            for hook in leaf._hooks:
+                result = hook(g)
+                if result is not None:
+                    g = result
+        if leaf.grad is None:
+            if (type(g) is not np.ndarray or id(g) in handed_out or not g.flags.owndata
+                    or g.dtype != leaf.data.dtype):
+                g = np.array(g, dtype=leaf.data.dtype)
+            handed_out.add(id(g))
+            leaf.grad = g
+        else:
+            leaf.grad += g
 
 
 from chainrule.engine.tensor import Tensor  # noqa: E402  (Tensor uses Function; Function makes Tensors)
