@@ -33,6 +33,7 @@ LAYERS = {
         lambda: torch.nn.LayerNorm(5, eps=1e-3, elementwise_affine=False),
         (4, 5),
     ),
+    "LayerNorm-nobias": (lambda: nn.LayerNorm(5, bias=False), lambda: torch.nn.LayerNorm(5, bias=False), (4, 5)),
     "BatchNorm1d": (lambda: nn.BatchNorm1d(5), lambda: torch.nn.BatchNorm1d(5), (8, 5)),
     "BatchNorm1d-3d": (lambda: nn.BatchNorm1d(3), lambda: torch.nn.BatchNorm1d(3), (4, 3, 6)),
     "Dropout-eval": (lambda: nn.Dropout(0.5).eval(), lambda: torch.nn.Dropout(0.5).eval(), (4, 5)),
@@ -153,6 +154,7 @@ BAD_INPUTS = [
     (nn.LayerNorm(4), (2, 3), r"LayerNorm\(\(4,\)\): expected input whose last dimensions are \(4,\), got shape"),
     (nn.Flatten(2), (3, 4), r"Flatten: axis 2 is out of range for a tensor with 2 dimensions"),
     (nn.Softmax(2), (3, 4), r"softmax: axis 2 is out of range"),
+    (nn.Flatten(2, 1), (3, 4, 5), r"Flatten: start_dim=2 comes after end_dim=1 for input of shape \(3, 4, 5\)"),
 ]
 
 
