@@ -86,6 +86,7 @@ class Module:
         object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` under ``name`` (None removes it, as for ``Linear(bias=False)``)."""
         if param is None:
             self._parameters.pop(name, None)
             object.__setattr__(self, name, None)
@@ -98,6 +99,11 @@ class Module:
         setattr(self, name, None if array is None else to_array(array, getattr(array, "dtype", None)))
 
     def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` as a child named ``name``.
+
+        Raises:
+            TypeError: ``module`` is not a Module.
+        """
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
         setattr(self, name, module)
@@ -143,9 +149,11 @@ class Module:
 
     # ------------------------------------------------------------------ traversal
     def children(self) -> Iterator[Module]:
+        """The direct submodules, in registration order."""
         yield from self._modules.values()
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct submodules with their attribute names."""
         yield from self._modules.items()
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
@@ -165,6 +173,7 @@ class Module:
             )
 
     def modules(self) -> Iterator[Module]:
+        """Every module in the tree, this one first."""
         for _, module in self.named_modules():
             yield module
 
@@ -180,16 +189,19 @@ class Module:
                 yield (f"{module_name}.{name}" if module_name else name), param
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every learnable Parameter (what an optimizer takes), each once."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """Buffers (saved, not learned: e.g. ``running_mean``) with dotted names."""
         for module_name, module in self.named_modules(prefix):
             for name, buffer in module._buffers.items():
                 if buffer is not None:
                     yield (f"{module_name}.{name}" if module_name else name), buffer
 
     def buffers(self) -> Iterator[np.ndarray]:
+        """Every buffer array."""
         for _, buffer in self.named_buffers():
             yield buffer
 
@@ -214,6 +226,7 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient (None by default, or zeros in place)."""
         for param in self.parameters():
             if set_to_none or param.grad is None:
                 param.grad = None
@@ -221,6 +234,7 @@ class Module:
                 param.grad.fill(0)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (False) or unfreeze (True) every parameter; returns self."""
         for param in self.parameters():
             param.requires_grad_(requires_grad)
         return self
@@ -305,6 +319,7 @@ class Module:
 
     # ------------------------------------------------------------------ printing
     def extra_repr(self) -> str:
+        """The settings shown inside this layer's repr, e.g. ``in_features=4, out_features=3``."""
         return ""
 
     def __repr__(self) -> str:
