@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from chainrule.data import Dataset
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    # Tiny matrices gain nothing from BLAS threads; on a loaded 2-core machine they lose 10x to contention.
+    with threadpool_limits(1):
+        yield
 
 
 def blobs(n=120, features=4, classes=3, seed=0, spread=0.6):
