@@ -22,8 +22,12 @@ from chainrule.engine.tensor import Tensor, to_array
 
 try:
     from scipy.special import erf as _erf
+    from scipy.special import expit as _expit
 except ImportError:  # pragma: no cover - scipy comes with scikit-learn
     _erf = np.vectorize(math.erf, otypes=[np.float64])
+
+    def _expit(a):
+        return 0.5 + 0.5 * np.tanh(0.5 * a)  # no overflow, but only absolute precision far below 0
 
 # ---------------------------------------------------------------------------- input checks
 
@@ -327,9 +331,8 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     def forward(self, a):
-        xp = get_array_module(a)
-        # 0.5 * (1 + tanh(a / 2)) is sigmoid without overflow in exp for large |a|
-        self.out = 0.5 + 0.5 * xp.tanh(0.5 * a)
+        # expit never overflows and, unlike 0.5 * (1 + tanh(a / 2)), keeps sigmoid(-40) = 4e-18 from becoming 0
+        self.out = _expit(a)
         return self.out
 
     def backward(self, g):
@@ -386,8 +389,7 @@ class Softplus(Function):
         return get_array_module(a).logaddexp(0, a).astype(a.dtype, copy=False)
 
     def backward(self, g):
-        xp = get_array_module(g)
-        return (g * (0.5 + 0.5 * xp.tanh(0.5 * self.a)),)
+        return (g * _expit(self.a),)
 
 
 class Clip(Function):

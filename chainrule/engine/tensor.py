@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -111,6 +111,11 @@ class Tensor:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor: it has no length (use .item() for its value)")
         return len(self.data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.data.ndim == 0:
+            raise TypeError("iter(): iteration over a 0-d tensor: it has no elements to go through (use .item())")
+        return (self[i] for i in range(len(self.data)))
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)

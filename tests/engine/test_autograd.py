@@ -323,6 +323,16 @@ def test_numpy_interop_len_repr_item() -> None:
     assert x.shape == (2, 2) and x.ndim == 2 and x.numel() == 4 and x.size(1) == 2 and x.dim() == 2
 
 
+def test_iterating_gives_rows_that_carry_gradient() -> None:
+    x = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    rows = list(x)
+    assert [r.tolist() for r in rows] == [[1.0, 2.0], [3.0, 4.0]]
+    (rows[0] * rows[1]).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[3.0, 4.0], [1.0, 2.0]])
+    with pytest.raises(TypeError, match=r"iter\(\): iteration over a 0-d tensor"):
+        list(cr.tensor(1.0))
+
+
 def test_tensor_copies_numpy_input_and_from_numpy_shares_it() -> None:
     array = np.array([1.0, 2.0], dtype=np.float32)
     assert not np.shares_memory(cr.tensor(array).data, array)

@@ -217,3 +217,13 @@ def test_no_overflow_for_inputs_of_1000(name: str, fn: object, torch_fn: object,
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=tolerance, atol=tolerance)
     np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=tolerance, atol=tolerance)
+
+
+def test_sigmoid_and_softplus_keep_relative_precision_far_below_zero() -> None:
+    values = np.array([-40.0, -20.0, -700.0])
+    x = cr.tensor(values, dtype=np.float64, requires_grad=True)
+    t = torch.tensor(values, requires_grad=True)
+    np.testing.assert_allclose(x.sigmoid().data, torch.sigmoid(t).detach().numpy(), rtol=1e-12)
+    x.softplus().sum().backward()
+    torch.nn.functional.softplus(t).sum().backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)  # softplus' = sigmoid

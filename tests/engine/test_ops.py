@@ -179,6 +179,8 @@ OPS = [
     Op("getitem_two_int_arrays", lambda x: x[[0, 1, 1, 0], [2, 2, 0, 2]], lambda x: x[[0, 1, 1, 0], [2, 2, 0, 2]],
        [((2, 3),)]),
     Op("getitem_mask", lambda x: x[MASK], lambda x: x[MASK], [((3, 4),)], lambda x: x[torch.from_numpy(MASK)]),
+    Op("getitem_negative_ints", lambda x: x[[-1, 0, -1]], lambda x: x[[-1, 0, -1]], [((3,),), ((2, 2),)]),
+    Op("getitem_tensor_mask", lambda x: x[x > 0], lambda x: x[x > 0], [((5,),), ((3, 4),)], sample=away_from_zero),
     Op("getitem_row_mask", lambda x: x[MASK[:, 0]], lambda x: x[MASK[:, 0]], [((3,),), ((3, 2),)],
        lambda x: x[torch.from_numpy(MASK[:, 0])]),
     # ---- joining and splitting
