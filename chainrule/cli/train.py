@@ -101,9 +101,8 @@ def run(args: argparse.Namespace) -> int:
     args.spec = spec  # for the doctor's "try the fix" runs
     name = Path(source).stem if args.data is not None else source
     run_dir = Path(args.out) if args.out else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir.mkdir(parents=True, exist_ok=True)
-
     history = fit(model, callbacks=[ProgressBar(console=console)], verbose=1, **fit_kwargs)
+    run_dir.mkdir(parents=True, exist_ok=True)  # after fit: a run rejected by its checks leaves no folder
 
     loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
     test_metrics: dict[str, Any] = {}
