@@ -51,7 +51,15 @@ def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
 
 
 def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
-    values = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    """Evenly spaced values in [start, stop); integers stay int64, floats default to float32 (as torch).
+
+    >>> import chainrule as cr
+    >>> cr.arange(0, 1, 0.25).tolist(), cr.arange(3).tolist()
+    ([0.0, 0.25, 0.5, 0.75], [0, 1, 2])
+    """
+    values = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
+    if dtype is None and values.dtype.kind == "f":
+        dtype = DEFAULT_DTYPE
     return _make(values.astype(dtype) if dtype is not None else values, False)
 
 

@@ -779,6 +779,8 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 def split(x: Tensor, split_size_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
     """Split into chunks of ``split_size`` (the last may be smaller) or of the given sizes."""
+    if x.ndim == 0:
+        raise ValueError("split: expected a tensor with at least 1 dimension, got a 0-d tensor")
     axis = normalize_axis(axis, x.ndim, "split")
     length = x.shape[axis]
     if isinstance(split_size_or_sections, numbers.Integral) and not isinstance(split_size_or_sections, bool):
