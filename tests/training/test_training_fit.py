@@ -202,3 +202,14 @@ def test_loss_module_and_custom_model_work(train_val):
     h = fit(Net(), train_val[0], loss=nn.CrossEntropyLoss(label_smoothing=0.1), epochs=3, lr=0.05,
             verbose=0, doctor=False)
     assert h.epochs[-1]["accuracy"] > 0.9
+
+
+def test_doctor_is_on_by_default_and_reachable_from_the_history(train_val):
+    from chainrule.doctor import Doctor
+
+    train, val = train_val
+    history = fit(small_model(), train, val, epochs=2, verbose=0)
+    assert isinstance(history.doctor, Doctor)
+    mine = Doctor()
+    assert fit(small_model(), train, epochs=1, verbose=0, doctor=mine).doctor is mine
+    assert "findings" in history.to_dict()
