@@ -23,6 +23,7 @@ DIAGNOSES = "diagnoses.json"
 METRICS = "metrics.json"
 HTML = "report.html"
 FIXES = "fixes.json"
+GRAD_FLOOR = 1e-12
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
@@ -144,7 +145,7 @@ def _figure(width: float = 7.5, height: float = 3.2) -> tuple[Any, Any]:
     fig = Figure(figsize=(width, height))
     FigureCanvasAgg(fig)
     # fixed margins: an automatic layout engine costs as much as drawing the plot itself
-    fig.subplots_adjust(left=0.16, right=0.97, bottom=0.16, top=0.88, wspace=0.25)
+    fig.subplots_adjust(left=0.16, right=0.97, bottom=0.18, top=0.88)
     return fig, fig.add_subplot(1, 1, 1)
 
 
@@ -162,14 +163,14 @@ def plot_gradient_heatmap(metrics: dict[str, Any]) -> str | None:
     names = list(grad)
     data = np.vstack([_floats(grad[n]) for n in names])
     with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log10(np.where(data > 0, data, np.nan))
+        logs = np.log10(np.maximum(data, GRAD_FLOOR))  # an exactly-zero gradient (dead layer) shows as the floor
     fig, ax = _figure(7.5, 0.45 * len(names) + 1.6)
     image = ax.imshow(logs, aspect="auto", interpolation="nearest", cmap="viridis", origin="lower",
                       extent=(steps[0], steps[-1] + 1, -0.5, len(names) - 0.5))
     ax.set_yticks(range(len(names)), names)
     ax.set_xlabel("step")
     ax.set_title("gradient RMS per layer (log10); input side at the bottom")
-    fig.colorbar(image, ax=ax, label="log10 RMS of ∂loss/∂W")
+    fig.colorbar(image, ax=ax, label=f"log10 RMS ∂loss/∂W (0 → {math.log10(GRAD_FLOOR):.0f})")
     return _png(fig)
 
 
@@ -214,8 +215,9 @@ def plot_curves(metrics: dict[str, Any], findings: list[Finding]) -> str | None:
     loss = _floats(metrics.get("loss") or [])
     if not epochs and not len(loss):
         return None
-    fig = _figure(9.5, 3.4)[0]
+    fig = _figure(9.5, 3.6)[0]
     fig.clear()
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.2)
     ax, ax_acc = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     ends = [e.get("step") or 0 for e in epochs]
     if len(loss):

@@ -171,8 +171,7 @@ def exploding(doctor: Doctor, loss: float, rms: dict[str, float], total: float) 
 
 def _norm(doctor: Doctor, total_rms: float) -> float:
     """The global L2 gradient norm (what clip_grad_norm clips) from the per-element RMS of the weights."""
-    n = sum(m.weight.data.size for m in doctor._linears.values())
-    return total_rms * math.sqrt(n)
+    return total_rms * math.sqrt(doctor._weight_count)
 
 
 # ---------------------------------------------------------------------------- per epoch

@@ -162,3 +162,15 @@ def test_unwatch_removes_every_hook():
     assert model[0]._forward_hooks and model[0]._backward_hooks and model[1]._forward_hooks
     doctor.unwatch()
     assert not (model[0]._forward_hooks or model[0]._backward_hooks or model[1]._forward_hooks)
+
+
+def test_a_doctor_keeps_watching_the_same_model_across_fits():
+    from chainrule.training import fit
+
+    X, y = _blobs(n=64)
+    model, doctor = nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4)), Doctor(stats_every=1)
+    for _ in range(2):
+        fit(model, (X, y), epochs=1, batch_size=32, verbose=0, doctor=doctor)
+        assert not model[0]._forward_hooks  # hooks come off when training ends
+    assert doctor.step == 4 and len(doctor.metrics["grad_rms"]["0"]) == 4
+    assert len(doctor.metrics["dead_fraction"]["1"]) == 2
