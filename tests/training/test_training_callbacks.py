@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-from conftest import blobs
 
 import chainrule as cr
 from chainrule import optim
@@ -20,6 +19,8 @@ from chainrule.training import (
     build_mlp,
     fit,
 )
+
+from .training_helpers import blobs
 
 
 def small_model(seed=0):

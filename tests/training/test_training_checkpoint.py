@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-from conftest import blobs
 
 import chainrule as cr
 from chainrule import optim, serialization
 from chainrule.training import LambdaCallback, MLPSpec, build_mlp, fit, load_checkpoint, save_checkpoint
+
+from .training_helpers import blobs
 
 SPEC = MLPSpec(4, (16, 16), 3, batch_norm=True, dropout=0.2)  # dropout and shuffling draw from the generator
 

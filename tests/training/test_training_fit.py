@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-from conftest import blobs
 
 import chainrule as cr
 from chainrule import nn, optim
 from chainrule.training import Callback, MLPSpec, build_mlp, fit
+
+from .training_helpers import blobs
 
 
 def small_model(seed=0, **changes):
