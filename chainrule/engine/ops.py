@@ -733,7 +733,7 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         if isinstance(i, Tensor):
             i = i.data
         if isinstance(i, list):
-            i = np.asarray(i)
+            i = np.asarray(i) if i else np.empty(0, dtype=np.intp)  # [] alone would become float64
         if isinstance(i, np.ndarray) and i.dtype.kind not in "iub":
             raise IndexError(f"getitem: index arrays must be integers or booleans, got dtype {i.dtype}")
         converted.append(i)

@@ -170,7 +170,8 @@ class Tensor:
         return out
 
     def clone(self) -> Tensor:
-        return self.reshape(self.shape) if self.requires_grad else Tensor(self.data.copy())
+        """A copy with its own memory that stays in the graph (gradients flow back to this tensor)."""
+        return ops.Cast.apply(self, dtype=self.data.dtype)  # astype copies; a reshape would share memory
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.data.dtype not in FLOAT_DTYPES:
@@ -182,10 +183,11 @@ class Tensor:
         return self
 
     def astype(self, dtype: Any) -> Tensor:
-        """This tensor converted to ``dtype`` (differentiable between float types)."""
-        from chainrule.engine.ops import Cast
-
-        return Cast.apply(self, dtype=np.dtype(dtype))
+        """This tensor converted to ``dtype`` (differentiable between float types; other types leave the graph)."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":  # integers and booleans carry no gradient, as in PyTorch
+            return Tensor(self.data.astype(dtype))
+        return ops.Cast.apply(self, dtype=dtype)
 
     def float(self) -> Tensor:
         return self.astype(np.float32)

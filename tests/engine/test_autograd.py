@@ -333,6 +333,30 @@ def test_iterating_gives_rows_that_carry_gradient() -> None:
         list(cr.tensor(1.0))
 
 
+def test_clone_copies_memory_and_keeps_the_graph() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    copy = x.clone()
+    copy.data[0] = 5.0
+    assert x.data[0] == 1.0
+    (copy * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+    assert not np.shares_memory(cr.tensor([1.0]).clone().data, x.data)
+
+
+def test_casting_to_an_integer_type_leaves_the_graph() -> None:
+    x = cr.tensor([1.5, 2.5], requires_grad=True)
+    as_int = x.astype(np.int64)
+    assert as_int.dtype == np.int64 and not as_int.requires_grad and as_int.tolist() == [1, 2]
+
+
+def test_indexing_with_an_empty_list_selects_nothing() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    empty = x[[]]
+    assert empty.shape == (0,)
+    (empty.sum() + x.sum()).backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 1.0])
+
+
 def test_tensor_copies_numpy_input_and_from_numpy_shares_it() -> None:
     array = np.array([1.0, 2.0], dtype=np.float32)
     assert not np.shares_memory(cr.tensor(array).data, array)

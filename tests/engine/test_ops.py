@@ -171,6 +171,8 @@ OPS = [
        [((3, 1),), ((1, 4),)]),
     # ---- indexing: basic, integer arrays (with repeats), boolean masks
     Op("getitem_slices", lambda x: x[1:, ::2], lambda x: x[1:, ::2], [((3, 4),), ((3, 5, 2),)]),
+    Op("getitem_reversed", lambda x: x[::-1, 1], lambda x: x[::-1, 1], [((3, 2),), ((2, 3, 2),)],
+       lambda x: x.flip(0)[:, 1]),
     Op("getitem_int_ellipsis", lambda x: x[..., 1], lambda x: x[..., 1], [((3, 4),), ((2,),), ((2, 3, 2),)]),
     Op("getitem_none_neg", lambda x: x[None, -1, 1:3], lambda x: x[None, -1, 1:3], [((3, 4),)]),
     Op("getitem_ints_repeated", lambda x: x[ROWS], lambda x: x[ROWS], [((3,),), ((3, 2),)],
