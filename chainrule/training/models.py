@@ -39,8 +39,8 @@ class MLPSpec:
             raise ValueError(f"MLPSpec: hidden widths must be positive ints, got {self.hidden}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"MLPSpec: activation must be one of {ACTIVATIONS}, got {self.activation!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"MLPSpec: dropout must be in [0, 1), got {self.dropout!r}")
+        if not 0.0 <= self.dropout <= 1.0:  # 1.0 is allowed: the gallery shows it learns nothing
+            raise ValueError(f"MLPSpec: dropout must be in [0, 1], got {self.dropout!r}")
         _parse_init(self.init)
 
     def replace(self, **changes: Any) -> MLPSpec:
