@@ -83,6 +83,7 @@ class HookHandle:
         self._hook = hook
 
     def remove(self) -> None:
+        """Unregister the hook; removing it twice is harmless."""
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
 

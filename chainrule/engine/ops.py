@@ -82,6 +82,7 @@ def normalize_axis(axis: int, ndim: int, op: str) -> int:
 
 
 def normalize_axes(axis: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...] | None:
+    """Axes as a tuple of non-negative ints (None stays None: every axis); raises on bad or repeated axes."""
     if axis is None:
         return None
     if isinstance(axis, Sequence) and not isinstance(axis, str):
@@ -204,6 +205,7 @@ class Where(Function):
 
 
 def add(a: Any, b: Any) -> Tensor:
+    """a + b with broadcasting; one of them must be a Tensor, the other may be a number or array."""
     a, b = _binary("add", a, b)
     try:
         return Add.apply(a, b)
@@ -213,6 +215,7 @@ def add(a: Any, b: Any) -> Tensor:
 
 
 def sub(a: Any, b: Any) -> Tensor:
+    """a - b with broadcasting."""
     a, b = _binary("sub", a, b)
     try:
         return Sub.apply(a, b)
@@ -222,6 +225,7 @@ def sub(a: Any, b: Any) -> Tensor:
 
 
 def mul(a: Any, b: Any) -> Tensor:
+    """a * b with broadcasting."""
     a, b = _binary("mul", a, b)
     try:
         return Mul.apply(a, b)
@@ -231,6 +235,7 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 def div(a: Any, b: Any) -> Tensor:
+    """a / b with broadcasting."""
     a, b = _binary("div", a, b)
     try:
         return Div.apply(a, b)
@@ -240,6 +245,7 @@ def div(a: Any, b: Any) -> Tensor:
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
+    """a ** b with broadcasting; the gradient for b is taken as 0 where a == 0, as PyTorch does."""
     a, b = _binary("pow", a, b)
     try:
         return Pow.apply(a, b)

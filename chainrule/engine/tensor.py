@@ -78,14 +78,17 @@ class Tensor:
     # ------------------------------------------------------------------ basics
     @property
     def shape(self) -> tuple[int, ...]:
+        """The size of each dimension, as a tuple."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return self.data.ndim
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype of the data."""
         return self.data.dtype
 
     @property
@@ -99,12 +102,15 @@ class Tensor:
         return self._ctx
 
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The shape, or the size of dimension ``dim`` (PyTorch's ``size``)."""
         return self.data.shape if dim is None else self.data.shape[dim]
 
     def numel(self) -> int:
+        """The number of elements."""
         return int(self.data.size)
 
     def dim(self) -> int:
+        """The number of dimensions (PyTorch's ``dim``)."""
         return self.data.ndim
 
     def __len__(self) -> int:
@@ -161,6 +167,7 @@ class Tensor:
         return self.data
 
     def tolist(self) -> Any:
+        """The data as nested Python lists (a Python number for a 0-d tensor)."""
         return self.data.tolist()
 
     def detach(self) -> Tensor:
@@ -174,6 +181,7 @@ class Tensor:
         return ops.Cast.apply(self, dtype=self.data.dtype)  # astype copies; a reshape would share memory
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Start (or stop) recording ops on this tensor for backward; raises TypeError for non-float dtypes."""
         if requires_grad and self.data.dtype not in FLOAT_DTYPES:
             raise TypeError(
                 f"requires_grad: only floating-point tensors can have gradients, got dtype "
@@ -190,9 +198,11 @@ class Tensor:
         return ops.Cast.apply(self, dtype=dtype)
 
     def float(self) -> Tensor:
+        """This tensor as float32 (differentiable)."""
         return self.astype(np.float32)
 
     def double(self) -> Tensor:
+        """This tensor as float64 (differentiable)."""
         return self.astype(np.float64)
 
     def register_hook(self, hook: Callable[[np.ndarray], Any]) -> autograd.HookHandle:
@@ -205,6 +215,7 @@ class Tensor:
         return autograd.HookHandle(self._hooks, hook)
 
     def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``.grad`` becomes None)."""
         self.grad = None
 
     # ------------------------------------------------------------------ backward
@@ -296,99 +307,128 @@ class Tensor:
         return self._compare(other, np.greater_equal)
 
     def eq(self, other: Any) -> Tensor:
+        """Elementwise equality as a boolean tensor without gradient."""
         return self._compare(other, np.equal)
 
     # ------------------------------------------------------------------ elementwise
     def exp(self) -> Tensor:
+        """e to the power of each element."""
         return ops.Exp.apply(self)
 
     def log(self) -> Tensor:
+        """Natural logarithm of each element."""
         return ops.Log.apply(self)
 
     def sqrt(self) -> Tensor:
+        """Square root of each element."""
         return ops.Sqrt.apply(self)
 
     def abs(self) -> Tensor:
+        """Absolute value of each element (gradient 0 at 0, as PyTorch)."""
         return ops.Abs.apply(self)
 
     def tanh(self) -> Tensor:
+        """Hyperbolic tangent of each element."""
         return ops.Tanh.apply(self)
 
     def sigmoid(self) -> Tensor:
+        """1 / (1 + exp(-x)) for each element, without overflow."""
         return ops.Sigmoid.apply(self)
 
     def relu(self) -> Tensor:
+        """max(x, 0) for each element (gradient 0 at 0, as PyTorch)."""
         return ops.ReLU.apply(self)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        """x for x > 0, else negative_slope * x."""
         return ops.leaky_relu(self, negative_slope)
 
     def gelu(self, approximate: str = "none") -> Tensor:
+        """The Gaussian error linear unit; ``approximate='tanh'`` for the tanh form."""
         return ops.gelu(self, approximate)
 
     def softplus(self) -> Tensor:
+        """log(1 + exp(x)) for each element, without overflow."""
         return ops.Softplus.apply(self)
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        """Limit values to [min, max]; raises ValueError if min > max or both are None."""
         return ops.clip(self, min, max)
 
     clamp = clip
 
     # ------------------------------------------------------------------ reductions
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (an int, a tuple, or None for all)."""
         return ops.sum(self, axis, keepdims)
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis`` (an int, a tuple, or None for all); raises TypeError for integer tensors."""
         return ops.mean(self, axis, keepdims)
 
     def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Largest value over ``axis``; tied elements share the gradient (as ``torch.amax``)."""
         return ops.max(self, axis, keepdims)
 
     def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Smallest value over ``axis``; tied elements share the gradient (as ``torch.amin``)."""
         return ops.min(self, axis, keepdims)
 
     def var(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, correction: int = 1) -> Tensor:
+        """Variance over ``axis``, divided by N - correction (as ``torch.var``)."""
         return ops.var(self, axis, keepdims, correction)
 
     def softmax(self, axis: int = -1) -> Tensor:
+        """exp(x) / sum(exp(x)) along ``axis``, stable for any input size."""
         return ops.softmax(self, axis)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
+        """log(softmax(x)) along ``axis``, stable for any input size."""
         return ops.log_softmax(self, axis)
 
     def logsumexp(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """log(sum(exp(x))) over ``axis``, without overflow."""
         return ops.logsumexp(self, axis, keepdims)
 
     def argmax(self, axis: int | None = None) -> np.ndarray:
+        """Indices of the largest values along ``axis`` (a NumPy array: indices carry no gradient)."""
         return self.data.argmax(axis=axis)
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape: Any) -> Tensor:
+        """The same elements in a new shape; one size may be -1; raises ValueError if the sizes don't fit."""
         return ops.reshape(self, *shape)
 
     view = reshape
 
     def flatten(self, start_dim: int = 0) -> Tensor:
+        """Dimensions from ``start_dim`` on merged into one."""
         start = ops.normalize_axis(start_dim, self.ndim, "flatten") if self.ndim else 0
         return ops.reshape(self, *self.shape[:start], -1)
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
+        """Swap dimensions ``dim0`` and ``dim1`` (a 0-d or 1-d tensor is returned as is)."""
         return ops.transpose(self, dim0, dim1)
 
     def permute(self, *dims: Any) -> Tensor:
+        """Reorder the dimensions: output dimension i is input dimension ``dims[i]``."""
         return ops.permute(self, *dims)
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """All dimensions in reverse order."""
         return ops.permute(self, *reversed(range(self.ndim)))
 
     def expand(self, *shape: Any) -> Tensor:
+        """Broadcast size-1 dimensions to ``shape`` without copying; -1 keeps a size."""
         return ops.expand(self, *shape)
 
     def split(self, split_size_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
+        """Chunks of ``split_size`` along ``axis`` (the last may be smaller), or chunks of the given sizes."""
         return ops.split(self, split_size_or_sections, axis)
 
     def squeeze(self, axis: int | None = None) -> Tensor:
+        """Drop size-1 dimensions (all of them, or only ``axis``)."""
         if axis is None:
             return ops.reshape(self, *[n for n in self.shape if n != 1])
         axis = ops.normalize_axis(axis, self.ndim, "squeeze")
@@ -397,6 +437,7 @@ class Tensor:
         return ops.reshape(self, *self.shape[:axis], *self.shape[axis + 1 :])
 
     def unsqueeze(self, axis: int) -> Tensor:
+        """Insert a size-1 dimension at ``axis``."""
         axis = ops.normalize_axis(axis, self.ndim + 1, "unsqueeze")
         return ops.reshape(self, *self.shape[:axis], 1, *self.shape[axis:])
 
