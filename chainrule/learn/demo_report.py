@@ -1,0 +1,144 @@
+"""Show the failure gallery's results: a story and a table in the terminal, plots in an HTML page."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from chainrule.learn.demos import DemoResult
+
+
+def _pct(value: float) -> str:
+    return "—" if not math.isfinite(value) else f"{value:.1%}"
+
+
+def _sci(value: float) -> str:
+    return str(value) if not math.isfinite(value) else f"{value:.2e}"
+
+
+def summary_table(result: DemoResult) -> Table:
+    """One row per run: accuracy, final loss, gradient flow, dead units and the doctor's findings."""
+    table = Table(title=result.title, show_lines=False)
+    for column in ("run", "train acc", "val acc", "final loss", "grad RMS first/last", "dead units", "doctor"):
+        table.add_column(column, overflow="fold")
+    for run in result.runs:
+        rms = list(run.grad_rms.values())
+        ratio = _sci(rms[0] / rms[-1]) if rms and rms[-1] else "—"
+        dead = f"{sum(run.dead_fraction.values()) / len(run.dead_fraction):.0%}" if run.dead_fraction else "—"
+        kinds = ", ".join(sorted(run.kinds)) or "healthy"
+        table.add_row(run.label, _pct(run.train_accuracy), _pct(run.val_accuracy), _sci(run.final_loss), ratio,
+                      dead, kinds)
+    return table
+
+
+def print_result(result: DemoResult, console: Console) -> None:
+    """The demo's story, its table and each checked claim, in the terminal."""
+    console.print(Panel("\n\n".join(result.story), title=f"[bold]{result.title}[/] — {result.claim}",
+                        expand=False))
+    console.print(summary_table(result))
+    for text, ok in result.checks:
+        console.print(f"  {'[green]✓' if ok else '[red]✗'}[/] {text}")
+    verdict = "[green]the claim holds[/]" if result.claim_holds else "[red]the claim does NOT hold[/]"
+    console.print(f"  → {verdict} ({result.seconds:.1f} s)\n")
+
+
+def _figure(result: DemoResult) -> str:
+    """The demo's plot as a base64 PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.6), dpi=100)
+    if result.name == "vanishing":
+        for run in result.runs:
+            ax.semilogy(range(len(run.grad_rms)), list(run.grad_rms.values()), marker="o", label=run.label)
+        ax.set_xticks(range(len(result.runs[0].grad_rms)), list(result.runs[0].grad_rms), rotation=45, fontsize=7)
+        ax.set_xlabel("layer (input side → output side)")
+        ax.set_ylabel("weight gradient RMS")
+    elif result.name == "exploding":
+        for run in result.runs:
+            ax.semilogy([v if math.isfinite(v) else float("nan") for v in run.grad_norms], label=run.label)
+            bad = next((i for i, v in enumerate(run.grad_norms) if not math.isfinite(v)), None)
+            if bad is not None:
+                ax.axvline(bad, color="red", linestyle=":", label=f"overflow at step {bad}")
+        ax.set_xlabel("step")
+        ax.set_ylabel("gradient norm")
+    elif result.name == "dead-relu":
+        runs = [r for r in result.runs if r.dead_fraction]
+        layers = list(runs[0].dead_fraction)
+        width = 0.8 / len(runs)
+        for k, run in enumerate(runs):
+            ax.bar([i + k * width for i in range(len(layers))], [run.dead_fraction[name] for name in layers],
+                   width=width, label=run.label)
+        ax.set_xticks([i + 0.4 - width / 2 for i in range(len(layers))], layers)
+        ax.set_ylabel("fraction of dead units")
+        ax.set_ylim(0, 1)
+    else:  # dropout
+        rates = result.numbers["rates"]
+        ax.plot(rates, [result.numbers["train_accuracy"][p] for p in rates], marker="o", label="train accuracy")
+        ax.plot(rates, [result.numbers["val_accuracy"][p] for p in rates], marker="o", label="validation accuracy")
+        ax.set_xlabel("dropout rate p")
+        ax.set_ylabel("accuracy")
+        ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _section(result: DemoResult) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(r.label)}</td><td>{_pct(r.train_accuracy)}</td><td>{_pct(r.val_accuracy)}</td>"
+        f"<td>{_sci(r.final_loss)}</td><td>{html.escape(', '.join(sorted(r.kinds)) or 'healthy')}</td></tr>"
+        for r in result.runs
+    )
+    checks = "".join(f"<li class='{'ok' if ok else 'bad'}'>{'✓' if ok else '✗'} {html.escape(t)}</li>"
+                     for t, ok in result.checks)
+    story = "".join(f"<p>{html.escape(s)}</p>" for s in result.story)
+    verdict = "The claim holds." if result.claim_holds else "The claim does NOT hold."
+    return (
+        f"<section id='{result.name}'><h2>{html.escape(result.title)}</h2>"
+        f"<p class='claim'>{html.escape(result.claim)}</p>{story}"
+        f"<img alt='{html.escape(result.title)} plot' src='data:image/png;base64,{_figure(result)}'>"
+        "<table><tr><th>run</th><th>train acc</th><th>val acc</th><th>final loss</th><th>doctor</th></tr>"
+        f"{rows}</table><ul>{checks}</ul><p class='verdict'>{verdict}</p></section>"
+    )
+
+
+_STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
+.claim{font-style:italic}.ok{color:#176d2b}.bad{color:#b3261e}img{max-width:100%}section{margin-bottom:3rem}"""
+
+
+def write_html(results: Sequence[DemoResult], path: str | os.PathLike) -> Path:
+    """Write one self-contained HTML page for the given demos (atomically) and return its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    title = "chainrule failure gallery" if len(results) > 1 else f"chainrule demo: {results[0].title}"
+    nav = " · ".join(f"<a href='#{r.name}'>{html.escape(r.title)}</a>" for r in results)
+    page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1><nav>{nav}</nav>"
+            + "".join(_section(r) for r in results) + "</body></html>")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(page)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,90 @@
+"""The failure gallery's claims, checked on the numbers each demo measures from its fixed seeds."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from chainrule.cli import main
+from chainrule.learn.demo_report import write_html
+from chainrule.learn.demos import run_demo
+
+
+@pytest.fixture(scope="module")
+def results() -> dict:
+    return {}
+
+
+def _run(name: str, results: dict):
+    if name not in results:
+        results[name] = run_demo(name, seed=0)
+    return results[name]
+
+
+def _failed(result) -> list[str]:
+    return [text for text, ok in result.checks if not ok]
+
+
+def test_vanishing_gradients_shrink_by_orders_of_magnitude_with_sigmoid_but_not_relu(results):
+    result = _run("vanishing", results)
+    assert not _failed(result), _failed(result)
+    orders = result.numbers["orders_of_magnitude"]
+    assert orders["sigmoid"] < -3  # first/last RMS ratio below 1e-3
+    assert orders["relu + He init"] > -2
+    acc = result.numbers["val_accuracy"]
+    assert acc["relu + He init"] > acc["sigmoid"] + 0.2
+    assert result.claim_holds
+
+
+def test_exploding_gradients_overflow_and_each_fix_converges(results):
+    result = _run("exploding", results)
+    assert not _failed(result), _failed(result)
+    _problem, *fixes = result.runs
+    assert result.numbers["first_non_finite_step"] is not None
+    assert result.numbers["growth"] > 1e3
+    for fix in fixes:
+        assert math.isfinite(fix.final_loss) and fix.val_accuracy >= 0.7
+        assert all(math.isfinite(v) for v in fix.grad_norms)
+    assert result.claim_holds
+
+
+def test_dead_relu_high_learning_rate_kills_units_and_low_rate_keeps_them(results):
+    result = _run("dead-relu", results)
+    assert not _failed(result), _failed(result)
+    dead = result.numbers["mean_dead_fraction"]
+    assert dead["ReLU, lr 0.1"] >= 0.5 > 0.25 >= dead["ReLU, lr 0.001"]
+    assert result.claim_holds
+
+
+def test_dropout_sweep_has_best_middle_rate_and_learns_nothing_at_one(results):
+    result = _run("dropout", results)
+    assert not _failed(result), _failed(result)
+    val, train = result.numbers["val_accuracy"], result.numbers["train_accuracy"]
+    assert 0.0 < result.numbers["best_rate"] < 1.0
+    assert train[0.0] >= 0.95  # rate 0.0: no regularization, the noisy labels are memorized
+    assert abs(val[1.0] - 0.1) <= 0.08  # rate 1.0: chance on 10 classes
+    assert train[0.0] - val[0.0] > train[0.5] - val[0.5]  # dropout narrows the generalization gap
+    assert result.claim_holds
+
+
+def test_gallery_page_has_a_plot_per_demo_and_results_serialize(results, tmp_path):
+    demos = [_run(name, results) for name in ("vanishing", "dead-relu")]
+    page = write_html(demos, tmp_path / "index.html").read_text()
+    assert page.count("data:image/png;base64,") == 2
+    for result in demos:
+        payload = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+        assert payload["claim_holds"] is True and payload["numbers"]
+
+
+def test_unknown_demo_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown demo 'nope'; choose from vanishing"):
+        run_demo("nope")
+
+
+def test_cli_demo_json_prints_claim_holds(tmp_path, capsys):
+    code = main(["demo", "dead-relu", "--json", "--out", str(tmp_path)])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0 and payload["name"] == "dead-relu" and payload["claim_holds"] is True
+    assert (tmp_path / "dead-relu.html").exists()
