@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import nn
+from chainrule.data import DataLoader, Dataset, validate_dataset
 from chainrule.engine.autograd import no_grad
 from chainrule.engine.creation import from_numpy
 from chainrule.engine.random import get_generator, manual_seed
@@ -90,9 +91,7 @@ class Trainer:
 
 
 def _arrays(data: Any, where: str) -> tuple[np.ndarray, np.ndarray, Any]:
-    """(X, y, dataset-or-None) from a Dataset, an (X, y) tuple or a DataLoader."""
-    from chainrule.data import DataLoader, Dataset
-
+    """(X, y, dataset) from a Dataset, an (X, y) tuple or a DataLoader."""
     if isinstance(data, DataLoader):
         data = data.dataset
     if isinstance(data, Dataset):
@@ -136,8 +135,6 @@ def _first_and_last_linear(model: nn.Module) -> tuple[tuple[str, Any] | None, tu
 
 def _validate(model: nn.Module, X: np.ndarray, dataset: Any, loss_fn: Any, where: str) -> None:
     """Check the data and its fit to the model before any step, so errors come early and clearly."""
-    from chainrule.data import validate_dataset
-
     first, last = _first_and_last_linear(model)
     if first is not None and X.shape[1] != first[1].in_features:
         raise ValueError(
@@ -229,8 +226,8 @@ def fit(
 
     Args:
         model: the Module to train (its parameters are updated in place).
-        train: a chainrule.data Dataset, an (X, y) tuple of arrays, or a DataLoader (its dataset
-            is used, batched with ``batch_size``).
+        train: a chainrule.data Dataset, an (X, y) tuple of arrays, or a DataLoader (its batch_size,
+            shuffle and drop_last replace fit's; the order is drawn from chainrule's generator).
         val: optional validation data in the same forms; adds ``val_loss``/``val_accuracy``.
         loss: "cross_entropy", "mse", "bce_with_logits", "l1", or a loss Module/callable.
         optimizer: "sgd", "adam", "adamw", "rmsprop" (built with ``lr``), or an Optimizer.
@@ -272,6 +269,9 @@ def fit(
         raise ValueError(f"fit: clip_grad_norm must be a positive number or None, got {clip_grad_norm!r}")
     loss_fn = _loss_fn(loss)
     X, y, train_set = _arrays(train, "train")
+    drop_last = False
+    if isinstance(train, DataLoader):  # the loader's batching; the order still comes from fit's seed
+        batch_size, shuffle, drop_last = train.batch_size, train.shuffle, train.drop_last
     _validate(model, X, train_set, loss_fn, "training")
     with_accuracy = "accuracy" in metrics and y.dtype.kind in "iub"
     t = _targets(y, loss_fn, model)
@@ -294,7 +294,7 @@ def fit(
         callbacks.append(ProgressBar())
 
     n = len(X)
-    batches_per_epoch = math.ceil(n / batch_size)
+    batches_per_epoch = n // batch_size if drop_last else math.ceil(n / batch_size)
     trainer = Trainer(model, optimizer, loss_fn, epochs, batches_per_epoch, verbose)
     trainer.step = initial_epoch * batches_per_epoch
     history = History(doctor=doctor_cb)
@@ -321,7 +321,7 @@ def fit(
         else:
             Xe, te = X, t
         loss_sum, batches = 0.0, 0
-        for batch, start in enumerate(range(0, n, batch_size)):
+        for batch, start in enumerate(range(0, batches_per_epoch * batch_size, batch_size)):
             for hook in batch_begin:
                 hook(batch, {})
             loss_value = loss_fn(model(from_numpy(Xe[start:start + batch_size])),

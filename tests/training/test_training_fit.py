@@ -42,8 +42,13 @@ def test_accepts_tuples_and_dataloaders_and_optimizer_instances(train_val):
     model = small_model()
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     h1 = fit(model, (train.X, train.y), optimizer=opt, epochs=2, verbose=0, doctor=False)
-    h2 = fit(small_model(), cr.data.DataLoader(train, batch_size=8), epochs=2, verbose=0, doctor=False)
+    steps = []
+    counter = Callback()
+    counter.on_batch_end = lambda batch, logs: steps.append(batch)
+    loader = cr.data.DataLoader(train, batch_size=50, drop_last=True)
+    h2 = fit(small_model(), loader, epochs=2, verbose=0, doctor=False, callbacks=[counter])
     assert len(h1.epochs) == len(h2.epochs) == 2
+    assert steps == [0, 1, 0, 1]  # the loader's batch_size and drop_last: 120 samples -> 2 batches of 50
 
 
 def test_train_accuracy_is_measured_in_eval_mode(train_val):
