@@ -58,11 +58,13 @@ class Op:
     samples: Sequence[Callable] = field(default=())  # one sampler per input, overriding ``sample``
 
 
-def _as_list(out: object) -> list:
+def as_list(out: object) -> list:
+    """An op's result as a list of outputs (split returns several)."""
     return list(out) if isinstance(out, list | tuple) else [out]
 
 
-def _inputs(op: Op, shapes: tuple[Shape, ...], k: int) -> list[np.ndarray]:
+def draw_inputs(op: Op, shapes: tuple[Shape, ...], k: int) -> list[np.ndarray]:
+    """float64 inputs for ``op``'s ``k``-th set of shapes, the same on every run."""
     rng = np.random.default_rng([zlib.crc32(op.name.encode()), k])
     samplers = op.samples or [op.sample] * len(shapes)
     return [np.asarray(sampler(rng, shape), dtype=np.float64) for sampler, shape in zip(samplers, shapes)]
@@ -72,12 +74,12 @@ def check_op(op: Op) -> None:
     """Check ``op`` over all its input shapes: NumPy forward, gradcheck, torch values and gradients."""
     torch_fn = op.torch_fn or op.fn
     for k, shapes in enumerate(op.shapes):
-        arrays = _inputs(op, shapes, k)
+        arrays = draw_inputs(op, shapes, k)
         where = f"{op.name} with input shapes {shapes}"
 
         xs = [cr.tensor(a, dtype=np.float64, requires_grad=True) for a in arrays]
-        outs = _as_list(op.fn(*xs))
-        refs = _as_list(op.reference(*[a.copy() for a in arrays]))
+        outs = as_list(op.fn(*xs))
+        refs = as_list(op.reference(*[a.copy() for a in arrays]))
         assert len(outs) == len(refs), where
         rng = np.random.default_rng(k)
         weights = [rng.standard_normal(np.shape(r)) for r in refs]
@@ -91,7 +93,7 @@ def check_op(op: Op) -> None:
         loss.backward()
 
         ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
-        touts = _as_list(torch_fn(*ts))
+        touts = as_list(torch_fn(*ts))
         for out, tout in zip(outs, touts):
             assert tuple(tout.shape) == out.shape, f"{where}: shape {out.shape}, torch gives {tuple(tout.shape)}"
             np.testing.assert_allclose(
@@ -107,7 +109,7 @@ def check_op(op: Op) -> None:
             )
 
         def weighted(*tensors: cr.Tensor, weights: list = weights) -> cr.Tensor:
-            return sum((out * w).sum() for out, w in zip(_as_list(op.fn(*tensors)), weights))
+            return sum((out * w).sum() for out, w in zip(as_list(op.fn(*tensors)), weights))
 
         leaves = [cr.tensor(a, dtype=np.float64, requires_grad=True) for a in arrays]
         assert cr.gradcheck(weighted, leaves), where
