@@ -9,10 +9,10 @@ on any implementation that does the same matrix products.
 from __future__ import annotations
 
 import argparse
-
-import numpy as np
+import itertools
 
 import common
+import numpy as np
 
 SIZES = (784, 256, 256, 10)
 LR = 0.1
@@ -22,7 +22,7 @@ def init_params(seed: int = 0) -> list[np.ndarray]:
     """PyTorch's default Linear init, drawn once so all frameworks start from the same weights."""
     rng = np.random.default_rng(seed)
     params = []
-    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
+    for fan_in, fan_out in itertools.pairwise(SIZES):
         bound = 1 / np.sqrt(fan_in)
         params.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
         params.append(rng.uniform(-bound, bound, fan_out).astype(np.float32))
@@ -153,7 +153,7 @@ def chainrule_engine_trainer(x: np.ndarray, y: np.ndarray, lr: float = LR):
 TRAINERS = {"chainrule": chainrule_trainer, "pytorch": torch_trainer, "numpy": numpy_trainer}
 
 
-def run(batch_size: int, epochs_fraction: float = 1.0, repeats: int = 3, n: int = 60_000) -> dict:
+def run(batch_size: int, epochs_fraction: float = 1.0, repeats: int = 3, n: int = 60_000, warmup: int = 3) -> dict:
     """Seconds per epoch for each framework (median of ``repeats``), measured on ``epochs_fraction`` of an epoch."""
     x, y = common.synthetic_mnist(n)
     steps = {name: make(x, y) for name, make in TRAINERS.items()}
@@ -169,7 +169,7 @@ def run(batch_size: int, epochs_fraction: float = 1.0, repeats: int = 3, n: int 
         return one_round
 
     for step in steps.values():  # warm-up: first-call costs (thread start, allocations) stay out
-        for idx in common.epoch_batches(n, batch_size, 0, 3):
+        for idx in common.epoch_batches(n, batch_size, 0, warmup):
             step(idx)
     times = common.alternate({name: runner(s) for name, s in steps.items()}, repeats)
     scale = total / limit
@@ -183,12 +183,12 @@ def main(argv: list[str] | None = None) -> list[str]:
     common.match_torch_threads()
     tables = []
     if args.tiny:
-        n, plan, gemm_size = 512, [(128, 1.0, 1), (16, 1.0, 1)], 256
+        n, plan, gemm_sizes, warmup = 256, [(128, 1.0, 1), (16, 0.25, 1)], (128,), 1
     else:
-        n, plan, gemm_size = 60_000, [(128, 1.0, 5), (16, 0.25, 3)], 2048
-    gflops = common.sgemm_gflops(gemm_size)
+        n, plan, gemm_sizes, warmup = 60_000, [(128, 1.0, 5), (16, 0.25, 3)], (256, 512, 1024, 2048), 3
+    gflops = common.sgemm_gflops(gemm_sizes)
     for workload, (batch_size, fraction, repeats) in zip((1, 2), plan):
-        seconds = run(batch_size, fraction, repeats, n)
+        seconds = run(batch_size, fraction, repeats, n, warmup)
         rows = []
         for name, value in seconds.items():
             rows.append([name, value, value / seconds["pytorch"], value / seconds["numpy"]])

@@ -1,0 +1,85 @@
+"""Smoke test of benchmarks/: each runs once at a tiny size (no timing assertions), and the
+frameworks a benchmark compares really do the same work (same losses from the same start)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import bench_digits  # noqa: E402
+import bench_doctor  # noqa: E402
+import bench_memory  # noqa: E402
+import bench_mlp  # noqa: E402
+import bench_playground  # noqa: E402
+import common  # noqa: E402
+
+
+def _rows(table: str) -> dict[str, list[str]]:
+    """Markdown table text -> {first cell: other cells}."""
+    lines = [line for line in table.splitlines() if line.startswith("|")]
+    rows = {}
+    for line in lines[2:]:  # past the header and the |---| line
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_mlp_tiny_prints_both_workloads_with_floor_and_gemm_limit(capsys):
+    tables = bench_mlp.main(["--tiny"])
+    assert len(tables) == 2
+    for table in tables:
+        rows = _rows(table)
+        assert {"chainrule", "pytorch", "numpy", "sgemm limit"} <= set(rows)
+        assert rows["pytorch"][1] == "1"  # the × PyTorch column is relative to PyTorch
+        assert float(rows["chainrule"][0]) > 0
+    assert "Workload 1" in capsys.readouterr().out
+
+
+def test_playground_tiny_reports_steps_per_second():
+    rows = _rows(bench_playground.main(["--tiny"])[0])
+    assert {"chainrule", "pytorch", "numpy"} <= set(rows)
+    assert all(float(r[0].replace(",", "")) > 0 for r in rows.values())
+
+
+def test_memory_tiny_runs_each_framework_in_its_own_process():
+    rows = _rows(bench_memory.main(["--tiny"])[0])
+    assert {"chainrule", "pytorch", "numpy"} <= set(rows)
+    # the PyTorch process carries torch's import cost; chainrule's must not (it never imports torch)
+    assert float(rows["chainrule"][0]) < float(rows["pytorch"][0])
+
+
+def test_doctor_tiny_compares_doctor_on_and_off():
+    tables = bench_doctor.main(["--tiny"])
+    assert len(tables) == 1, "fit and the doctor exist, so workload 5 must run"
+    assert {"doctor off", "doctor on"} <= set(_rows(tables[0]))
+
+
+def test_digits_tiny_reports_time_and_accuracy():
+    rows = _rows(bench_digits.main(["--tiny"])[0])
+    assert {"chainrule", "scikit-learn"} <= set(rows)
+    for name in ("chainrule", "scikit-learn"):
+        assert 0.5 < float(rows[name][2]) <= 1  # one epoch of Adam already beats chance (0.1) by far
+
+
+@pytest.mark.parametrize("bench", [bench_mlp, bench_playground], ids=["mlp", "playground"])
+def test_frameworks_train_identically(bench):
+    """Same start, same batches: chainrule, PyTorch and hand-written NumPy reach the same weights' losses."""
+    if bench is bench_mlp:
+        x, y = common.synthetic_mnist(384)
+        batches = common.epoch_batches(384, 128, seed=1)
+        args = batches
+    else:
+        x, y = bench_playground.circle_data(100)
+        args = [0, 10, 20]
+    losses = {}
+    for name, make in bench.TRAINERS.items():
+        step = make(x, y)
+        losses[name] = [step(a) for a in args]
+    np.testing.assert_allclose(losses["chainrule"], losses["pytorch"], rtol=1e-4)
+    np.testing.assert_allclose(losses["numpy"], losses["pytorch"], rtol=1e-4)
