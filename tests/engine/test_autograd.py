@@ -100,6 +100,31 @@ def test_retain_graph_allows_a_second_backward_that_accumulates() -> None:
     np.testing.assert_allclose(logits.grad, 3 * first, rtol=1e-12)
 
 
+def test_two_losses_sharing_a_subgraph_and_backward_from_an_intermediate() -> None:
+    x, t = _pair([0.5, -1.0, 2.0])
+    for leaf in (x, t):
+        hidden = leaf * 2
+        first, second = hidden.sum(), (hidden * hidden).sum()
+        first.backward(retain_graph=True)
+        second.backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy())
+    y = x.exp()
+    z = y * 3  # built but not part of the backward below
+    x.grad = None
+    y.backward(np.ones(3))
+    np.testing.assert_allclose(x.grad, np.exp(x.data))
+    assert z.grad_fn is not None
+
+
+def test_ops_recorded_after_a_graph_is_built_still_run_in_order() -> None:
+    x, t = _pair([0.3, 0.6])
+    for leaf in (x, t):
+        early = leaf * 2
+        late_leaf_use = leaf.exp()  # created after `early`, used before it below
+        (late_leaf_use * early + early.tanh()).sum().backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy())
+
+
 # ---------------------------------------------------------------------------- grad mode, detach, backward misuse
 
 
