@@ -29,7 +29,7 @@ def _sci(value: float) -> str:
 def summary_table(result: DemoResult) -> Table:
     """One row per run: accuracy, final loss, gradient flow, dead units and the doctor's findings."""
     table = Table(title=result.title, show_lines=False)
-    for column in ("run", "train acc", "val acc", "final loss", "grad RMS first/last", "dead units", "doctor"):
+    for column in ("run", "train acc", "val acc", "loss", "∇ first/last", "dead", "doctor"):
         table.add_column(column, overflow="fold")
     for run in result.runs:
         rms = list(run.grad_rms.values())
@@ -43,8 +43,8 @@ def summary_table(result: DemoResult) -> Table:
 
 def print_result(result: DemoResult, console: Console) -> None:
     """The demo's story, its table and each checked claim, in the terminal."""
-    console.print(Panel("\n\n".join(result.story), title=f"[bold]{result.title}[/] — {result.claim}",
-                        expand=False))
+    body = "\n\n".join([f"[italic]{result.claim}[/]", *result.story])
+    console.print(Panel(body, title=f"[bold]{result.title}[/]", expand=False))
     console.print(summary_table(result))
     for text, ok in result.checks:
         console.print(f"  {'[green]✓' if ok else '[red]✗'}[/] {text}")
@@ -68,7 +68,8 @@ def _figure(result: DemoResult) -> str:
         ax.set_ylabel("weight gradient RMS")
     elif result.name == "exploding":
         for run in result.runs:
-            ax.semilogy([v if math.isfinite(v) else float("nan") for v in run.grad_norms], label=run.label)
+            shown = run.grad_norms[:80]  # the explosion happens in the first steps
+            ax.semilogy([v if math.isfinite(v) else float("nan") for v in shown], label=run.label)
             bad = next((i for i, v in enumerate(run.grad_norms) if not math.isfinite(v)), None)
             if bad is not None:
                 ax.axvline(bad, color="red", linestyle=":", label=f"overflow at step {bad}")

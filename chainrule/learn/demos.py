@@ -181,9 +181,9 @@ def _layers_named(findings: list[dict[str, Any]], kind: str) -> list[str]:
 def _doctor_said(run: DemoRun) -> str:
     notable = [f for f in run.findings if f["severity"] != "info"]
     if not notable:
-        return f"the doctor found nothing wrong with '{run.label}'"
-    parts = [f"{f['kind']} in {f['layer'] or 'the model'}" for f in notable[:3]]
-    return f"the doctor diagnosed '{run.label}' with " + "; ".join(parts)
+        return f"The doctor found nothing wrong with '{run.label}'"
+    parts = [f"{f['kind']}" + (f" in {f['layer']}" if f["layer"] else "") for f in notable[:3]]
+    return f"The doctor diagnosed '{run.label}' with " + "; ".join(parts)
 
 
 # ---------------------------------------------------------------------------- the demos
@@ -194,9 +194,9 @@ def vanishing(seed: int = 0) -> DemoResult:
     splits = _digits(seed)
     depth, width = 10, 32
     sig = _train("sigmoid", _spec(hidden=(width,) * depth, activation="sigmoid"), splits,
-                 optimizer="sgd", lr=0.1, epochs=10, seed=seed)
+                 optimizer="sgd", lr=0.1, epochs=20, seed=seed)
     relu = _train("relu + He init", _spec(hidden=(width,) * depth, activation="relu", init="he"), splits,
-                  optimizer="sgd", lr=0.1, epochs=10, seed=seed)
+                  optimizer="sgd", lr=0.1, epochs=20, seed=seed)
     layers = list(sig.grad_rms)
     ratio = {r.label: r.grad_rms[layers[0]] / r.grad_rms[layers[-1]] for r in (sig, relu)}
     orders = {label: math.log10(v) for label, v in ratio.items()}
@@ -317,16 +317,16 @@ def dropout(seed: int = 0, rates: tuple[float, ...] = DROPOUT_RATES) -> DemoResu
     from chainrule.data import train_val_test_split
 
     full = _digits(seed)
-    # A setting that overfits: 200 training digits, 30% of their labels replaced at random, a wide network.
+    # A setting that overfits: 200 training digits, 40% of their labels replaced at random, a wide network.
     small = train_val_test_split(full.train, val=0.0, test=1 - 200 / len(full.train), seed=seed).train
     rng = np.random.default_rng(seed)
     labels = small.y.copy()
-    flip = rng.random(len(labels)) < 0.3
+    flip = rng.random(len(labels)) < 0.4
     labels[flip] = rng.integers(0, 10, int(flip.sum()))
     noisy = small.with_arrays(small.X, labels, name="digits-200-noisy")
     runs = [
         _train(f"p={p}", _spec(hidden=(256, 256), activation="relu", dropout=p), full, optimizer="adam", lr=1e-3,
-               epochs=100, seed=seed, train=noisy)
+               epochs=40, seed=seed, train=noisy)
         for p in rates
     ]
     by_rate = dict(zip(rates, runs))
@@ -345,7 +345,7 @@ def dropout(seed: int = 0, rates: tuple[float, ...] = DROPOUT_RATES) -> DemoResu
              for f in by_rate[0.0].findings)),
     ]
     story = [
-        "Trained a 64-256-256-10 ReLU network with Adam on only 200 digits, 30% of whose labels were replaced at "
+        "Trained a 64-256-256-10 ReLU network with Adam on only 200 digits, 40% of whose labels were replaced at "
         "random, with dropout after each hidden layer at rates " + ", ".join(map(str, rates)) + ".",
         f"Without dropout it memorizes the noise (training accuracy {train[0.0]:.1%}) and generalizes poorly "
         f"(validation {val[0.0]:.1%}). " + _doctor_said(by_rate[0.0]) + ".",
