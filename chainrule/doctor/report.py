@@ -50,13 +50,15 @@ def _floats(values: list[Any]) -> np.ndarray:
 def findings_table(findings: list[Finding], title: str = "chainrule doctor") -> Any:
     """A rich Table with one row per finding: severity, kind, layer, when, evidence, top remedy."""
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"{title}: {len(findings)} finding{'s' if len(findings) != 1 else ''}", show_lines=True)
     for column in ("severity", "finding", "layer", "when", "evidence", "try first"):
         table.add_column(column, overflow="fold")
     for f in findings:
         top = f.remedies[0].description if f.remedies else ""
-        table.add_row(f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]", f.kind, f.layer or "—",
+        # Text, not markup: the table may be printed by a console with markup off (the progress bar's printer).
+        table.add_row(Text(f.severity, style=SEVERITY_STYLE[f.severity]), f.kind, f.layer or "—",
                       f"epoch {f.epoch}, step {f.step}", str(f.evidence.get("summary", "")), top)
     if not findings:
         table.add_row("", "no problems found", "", "", "", "")
