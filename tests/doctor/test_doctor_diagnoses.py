@@ -94,6 +94,8 @@ def test_adam_at_a_high_rate_kills_relu_units_and_is_diagnosed_dead(digits):
     assert dead.remedies[0].change == {"lr": 0.03}
     assert {"activation": "leaky_relu"} in [r.change for r in dead.remedies]
     assert "stuck" in dead.explanation
+    logged = [m for m in history.messages if m.startswith("doctor: [warning] dead_relu at layers.3")]
+    assert len(logged) == 1  # reported as it happened, once, however many epochs it persisted
 
 
 def test_adam_at_a_sound_rate_has_no_dead_units_reported(digits):

@@ -104,3 +104,20 @@ def test_a_healthy_run_renders_an_all_clear_page(digits, tmp_path):
     history = train(MLPSpec(64, (32,), 10), digits, epochs=2, n=320, optimizer="adam", lr=1e-3)
     page = write_report(history.doctor, tmp_path)["html"].read_text()
     assert "No problems found" in page and len(PNG.findall(page)) >= 3
+
+
+def test_verbose_fit_logs_findings_as_they_happen_and_ends_with_the_table(digits):
+    import numpy as np
+
+    from chainrule.training import fit
+    from chainrule.training.models import build_mlp
+    from chainrule.training.progress import ProgressBar
+
+    console = Console(file=io.StringIO(), width=200)  # not a terminal: log lines print plainly
+    with np.errstate(all="ignore"):
+        fit(build_mlp(MLPSpec(64, (64, 64), 10), seed=0), digits.train, epochs=2, optimizer="sgd", lr=10.0,
+            callbacks=[ProgressBar(console=console)], verbose=1)
+    text = console.file.getvalue()
+    exploding = text.index("doctor: [error] exploding_gradients")
+    assert exploding < text.index("doctor: [error] non_finite") < text.index("chainrule doctor: 2 findings")
+    assert text.count("doctor: [error] exploding_gradients") == 1
