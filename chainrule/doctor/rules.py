@@ -223,7 +223,8 @@ def dead_relu(doctor: Doctor, stalled: bool, stall_note: str) -> bool:
                    f"(threshold {cfg.dead_fraction:.0%}); {stall_note}")
         evidence = {"summary": summary, "dead_fraction": _num(fraction), "threshold": cfg.dead_fraction,
                     "units": units, "dead_units": None if units is None else round(fraction * units),
-                    "fed_by": previous_linear}
+                    "fed_by": previous_linear,
+                    "zero_gradient_fraction": _num(_epoch_median(doctor, doctor.metrics["zero_grad_fraction"][name]))}
         explanation = (
             f"A ReLU outputs max(0, z). When a unit's weighted sum z is below zero for every input, it outputs 0 "
             f"and passes back a gradient of exactly 0, so nothing can pull its weights back: the unit is dead. "

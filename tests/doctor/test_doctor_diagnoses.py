@@ -89,6 +89,7 @@ def test_adam_at_a_high_rate_kills_relu_units_and_is_diagnosed_dead(digits):
     assert fraction >= 0.8 and dead.evidence["units"] == 64
     assert dead.evidence["dead_units"] == round(fraction * 64)
     assert dead.evidence["fed_by"] == "layers.2"
+    assert dead.evidence["zero_gradient_fraction"] >= fraction - 0.05  # dead units pass back exact zeros
     assert abs(_never_fired(history.doctor.model, digits.train.X, 3) - fraction) <= 0.1
     assert history.doctor.metrics["dead_fraction"]["layers.1"][-1] < 0.1
     assert dead.remedies[0].change == {"lr": 0.03}
