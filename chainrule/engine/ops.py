@@ -164,10 +164,14 @@ class Pow(Function):
 
     def backward(self, g):
         a, b = self.a, self.b
-        ga = g * b * a ** (b - 1) if self.needs[0] else None
-        gb = None
+        xp = get_array_module(a)
+        ga = gb = None
+        if self.needs[0]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ga = g * b * a ** (b - 1)
+            if xp.any(b == 0):  # d(a^0)/da = 0, also at a = 0 where a^(b-1) is inf (as PyTorch)
+                ga = xp.where(b == 0, 0, ga).astype(ga.dtype, copy=False)
         if self.needs[1]:
-            xp = get_array_module(a)
             with np.errstate(divide="ignore", invalid="ignore"):
                 # d(a^b)/db = a^b log a; taken as 0 where a == 0 (the limit for b > 0), as PyTorch does
                 gb = g * xp.where(a == 0, 0, self.out * xp.log(xp.where(a == 0, 1, a)))
