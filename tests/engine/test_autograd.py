@@ -395,3 +395,11 @@ def test_comparisons_give_boolean_tensors_without_gradient() -> None:
     assert mask.tolist() == [False, True, True]
     assert (x <= 2).tolist() == [True, True, False]
     assert x.eq(2.0).tolist() == [False, True, False]
+
+
+def test_power_zero_has_zero_gradient_at_zero_like_torch():
+    x = cr.tensor([0.0, 2.0], dtype=np.float64, requires_grad=True)
+    (x**0).sum().backward()
+    xt = torch.tensor([0.0, 2.0], dtype=torch.float64, requires_grad=True)
+    (xt**0).sum().backward()
+    np.testing.assert_array_equal(x.grad, xt.grad.numpy())
