@@ -344,6 +344,7 @@ class Doctor(Callback):
         return float(lr) if isinstance(lr, int | float) else None
 
     def optimizer_name(self) -> str | None:
+        """The optimizer's class name (e.g. "SGD"), when the doctor can see it."""
         optimizer = self.trainer.optimizer if self.trainer is not None else self.optimizer
         return None if optimizer is None else type(optimizer).__name__
 

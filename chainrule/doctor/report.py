@@ -158,6 +158,7 @@ def _no_minor_ticks(ax: Any) -> None:
 
 
 def plot_gradient_heatmap(metrics: dict[str, Any]) -> str | None:
+    """Base64 PNG: log10 gradient RMS per Linear (rows, input side at the bottom) over sample steps."""
     grad = metrics.get("grad_rms") or {}
     steps = metrics.get("steps") or []
     if not grad or not steps:
@@ -177,6 +178,7 @@ def plot_gradient_heatmap(metrics: dict[str, Any]) -> str | None:
 
 
 def plot_dead(metrics: dict[str, Any]) -> str | None:
+    """Base64 PNG: fraction of never-firing units per ReLU layer, per epoch (None without ReLUs)."""
     dead = metrics.get("dead_fraction") or {}
     if not any(dead.values()):
         return None
@@ -192,6 +194,7 @@ def plot_dead(metrics: dict[str, Any]) -> str | None:
 
 
 def plot_update_ratio(metrics: dict[str, Any]) -> str | None:
+    """Base64 PNG: ‖Δw‖/‖w‖ per layer on a log scale, with the 1e-3 rule of thumb."""
     ratios = metrics.get("update_ratio") or {}
     steps = metrics.get("steps") or []
     if not ratios or not steps:
@@ -213,6 +216,7 @@ def plot_update_ratio(metrics: dict[str, Any]) -> str | None:
 
 
 def plot_curves(metrics: dict[str, Any], findings: list[Finding]) -> str | None:
+    """Base64 PNG: batch and epoch losses, accuracies, and a dotted line where each finding appeared."""
     epochs = metrics.get("epochs") or []
     loss = _floats(metrics.get("loss") or [])
     if not epochs and not len(loss):
@@ -253,6 +257,7 @@ def plot_curves(metrics: dict[str, Any], findings: list[Finding]) -> str | None:
 
 
 def plot_activations(metrics: dict[str, Any]) -> str | None:
+    """Base64 PNG: activation std per layer and sigmoid/tanh saturated fractions over sample steps."""
     stds = metrics.get("act_std") or {}
     steps = metrics.get("steps") or []
     if not stds or not steps:
