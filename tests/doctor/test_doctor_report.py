@@ -121,3 +121,22 @@ def test_verbose_fit_logs_findings_as_they_happen_and_ends_with_the_table(digits
     exploding = text.index("doctor: [error] exploding_gradients")
     assert exploding < text.index("doctor: [error] non_finite") < text.index("chainrule doctor: 2 findings")
     assert text.count("doctor: [error] exploding_gradients") == 1
+
+
+def test_try_fix_results_are_saved_and_shown(dead_run, tmp_path):
+    from chainrule.doctor import FixResult, Remedy
+
+    _, history = dead_run
+    fix = FixResult("dead_relu", "layers.3", Remedy("lower the learning rate from 0.3 to 0.03", {"lr": 0.03}),
+                    {"final_loss": 2.36, "dead_fraction": 0.98, "kinds": ["dead_relu"]},
+                    {"final_loss": 0.33, "dead_fraction": 0.16, "kinds": []}, "dead_fraction", True, True)
+    paths = write_report(history.doctor, tmp_path, fixes=[fix])
+    assert json.loads(paths["fixes"].read_text())[0]["after"]["dead_fraction"] == 0.16
+    page = paths["html"].read_text()
+    assert "Try the fix" in page and "lower the learning rate from 0.3 to 0.03" in page and "0.98" in page
+
+
+def test_after_training_does_nothing_with_the_doctor_off(tmp_path):
+    args = argparse.Namespace(doctor=False, try_fixes=True)
+    assert after_training(args, argparse.Namespace(doctor=None), tmp_path, Console(file=io.StringIO()), {}) == {}
+    assert list(tmp_path.iterdir()) == []
