@@ -35,7 +35,8 @@ class DoctorConfig:
     # An RMS this large per element is exploding whatever its history (weights are O(1e-2)).
     grad_rms_max: float = 1e3
 
-    # Dead ReLU units: keras-contrib's DeadReluDetector warns when ≥ 10% of a layer never fires.
+    # Dead ReLU units: keras-contrib's DeadReluDetector warns when ≥ 10% of a layer never fires
+    # (here: over a whole epoch, ``epoch_persistence`` epochs in a row, while training stalls).
     dead_fraction: float = 0.10
 
     # Saturation: sigmoid outputs outside [0.01, 0.99] (tanh outputs mapped to [0, 1] likewise),

@@ -108,6 +108,7 @@ class Doctor(Callback):
         self._overfit_run = 0
         self._lr_runs = {"high": 0, "low": 0}
         self._sat_runs: dict[str, int] = {}
+        self._dead_runs: dict[str, int] = {}
 
     def watch(self, model: Any, optimizer: Any = None) -> Doctor:
         """Register forward/backward hooks on ``model``'s Linear and activation layers (once).

@@ -215,12 +215,14 @@ def dead_relu(doctor: Doctor, stalled: bool, stall_note: str) -> bool:
     cfg, found = doctor.config, False
     for name, series in doctor.metrics["dead_fraction"].items():
         fraction = series[-1] if series else math.nan
-        if not (stalled and math.isfinite(fraction) and fraction >= cfg.dead_fraction):
+        dead = math.isfinite(fraction) and fraction >= cfg.dead_fraction
+        runs = doctor._dead_runs[name] = (doctor._dead_runs.get(name, 0) + 1) * dead
+        if not (stalled and runs >= cfg.epoch_persistence):
             continue
         units = doctor._last_out[name].shape[-1] if name in doctor._last_out else None
         previous_linear = _feeding_linear(doctor, name)
         summary = (f"{fraction:.0%} of the units in {name} never fired on any training sample in epoch {doctor.epoch} "
-                   f"(threshold {cfg.dead_fraction:.0%}); {stall_note}")
+                   f"(threshold {cfg.dead_fraction:.0%}; {runs} epochs in a row); {stall_note}")
         evidence = {"summary": summary, "dead_fraction": _num(fraction), "threshold": cfg.dead_fraction,
                     "units": units, "dead_units": None if units is None else round(fraction * units),
                     "fed_by": previous_linear,
