@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tiny", action="store_true", help="a tiny data set, one round (smoke test)")
     args = parser.parse_args(argv)
-    n, epochs, repeats = (256, 1, 1) if args.tiny else (60_000, 1, 5)
+    n, epochs, repeats = (256, 1, 1) if args.tiny else (60_000, 1, 7)
     seconds = run(n, epochs, repeats)
     if seconds is None:
         return []

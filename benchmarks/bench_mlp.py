@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     if args.tiny:
         n, plan, gemm_sizes, warmup = 256, [(128, 1.0, 1), (16, 0.25, 1)], (128,), 1
     else:
-        n, plan, gemm_sizes, warmup = 60_000, [(128, 1.0, 5), (16, 0.25, 3)], (256, 512, 1024, 2048), 3
+        n, plan, gemm_sizes, warmup = 60_000, [(128, 1.0, 7), (16, 0.2, 5)], (256, 512, 1024, 2048), 3
     gflops = common.sgemm_gflops(gemm_sizes)
     for workload, (batch_size, fraction, repeats) in zip((1, 2), plan):
         seconds = run(batch_size, fraction, repeats, n, warmup)

@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--tiny", action="store_true", help="one quick round (smoke test)")
     args = parser.parse_args(argv)
     common.match_torch_threads()
-    steps, repeats, warmup = (20, 1, 2) if args.tiny else (3000, 5, 20)
+    steps, repeats, warmup = (20, 1, 2) if args.tiny else (3000, 7, 20)
     rate = run(steps, repeats, warmup)
     rows = [[name, r, 1e6 / r, r / rate["pytorch"]] for name, r in rate.items()]
     return [common.print_table(

@@ -111,7 +111,7 @@ def epoch_batches(n: int, batch_size: int, seed: int, limit: int | None = None) 
     return batches[:limit] if limit else batches
 
 
-def sgemm_gflops(sizes: tuple[int, ...] = (256, 512, 1024, 2048), repeats: int = 5) -> float:
+def sgemm_gflops(sizes: tuple[int, ...] = (256, 512, 1024, 2048), repeats: int = 10) -> float:
     """The machine's best float32 matmul rate in GFLOP/s: the fastest of a few square products of each size."""
     rng = np.random.default_rng(0)
     best = 0.0
