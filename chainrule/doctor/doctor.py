@@ -77,6 +77,7 @@ class Doctor(Callback):
         self.epoch = 0
         self.metrics: dict[str, Any] = {}
         self.summary_printed = False
+        self.after_full_dropout: set[str] = set()
         self._handles: list[Any] = []
         self._reset_state()
 
@@ -129,8 +130,16 @@ class Doctor(Callback):
         self.findings.clear()
         self.model = model
         self.layer_names, self.activation_names = [], []
+        # Layers after a Dropout(p=1.0) see only zeros in training: their silent units are the dropout's
+        # doing (Dropout warns about it), not dead ReLUs, so the dead-unit rule leaves them alone.
+        self.after_full_dropout = set()
+        full_dropout_seen = False
         for name, module in model.named_modules():
             cls = type(module).__name__
+            if cls == "Dropout" and getattr(module, "p", 0.0) >= 1.0:
+                full_dropout_seen = True
+            elif full_dropout_seen:
+                self.after_full_dropout.add(name)
             if cls == LINEAR and getattr(module, "weight", None) is not None:
                 self.layer_names.append(name)
                 self._linears[name] = module

@@ -214,6 +214,8 @@ def epoch_rules(doctor: Doctor, record: dict[str, Any]) -> None:
 def dead_relu(doctor: Doctor, stalled: bool, stall_note: str) -> bool:
     cfg, found = doctor.config, False
     for name, series in doctor.metrics["dead_fraction"].items():
+        if name in doctor.after_full_dropout:
+            continue
         fraction = series[-1] if series else math.nan
         dead = math.isfinite(fraction) and fraction >= cfg.dead_fraction
         runs = doctor._dead_runs[name] = (doctor._dead_runs.get(name, 0) + 1) * dead

@@ -110,6 +110,15 @@ def test_leaky_relu_is_never_reported_dead(digits):
     assert history.doctor.metrics["dead_fraction"] == {}
 
 
+def test_units_silenced_by_full_dropout_are_not_called_dead_relus(digits):
+    # Dropout(p=1.0) zeroes the next layer's input, so its ReLUs only see their biases: Dropout warns about
+    # that itself; calling those units "dead" would send the learner after the learning rate instead.
+    history = train(MLPSpec(64, (256, 256), 10, dropout=1.0), digits, epochs=5, optimizer="adam", lr=1e-3)
+    assert history.doctor.after_full_dropout >= {"layers.3", "layers.4"}
+    assert "dead_relu" not in history.doctor.kinds()
+    assert history.doctor.metrics["dead_fraction"]["layers.4"][-1] > 0.1  # silent units that would have tripped it
+
+
 def test_large_network_on_few_noisy_samples_is_diagnosed_overfitting(digits):
     n = 200
     rng = np.random.default_rng(0)
