@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import torch
+from threadpoolctl import threadpool_limits
 
 import chainrule as cr
 from chainrule.engine import autograd
+
+# pytest runs one worker per core (-n 2): a BLAS or torch thread pool per worker on top oversubscribes the
+# cores, and spinning BLAS threads then make small matmuls 50-100x slower. One thread each is fastest here.
+threadpool_limits(limits=1)
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
