@@ -16,6 +16,7 @@ from chainrule.data.files import load_file
 from chainrule.data.idx import load_mnist_folder
 from chainrule.data.playground import make_playground
 from chainrule.data.splits import Splits, standardize, train_val_test_split
+from chainrule.data.validate import validate
 
 
 def _finish(splits: Splits, scale: bool) -> Splits:
@@ -78,6 +79,8 @@ def _user_file(
     test: float = 0.15, seed: int | None = 0, standardize: bool = True,
 ) -> Splits:
     data = load_file(path, label_column=label_column, task=task)
+    # Check the file as read, before standardizing spreads a NaN over its column and splitting renumbers rows.
+    validate(data)
     return _finish(train_val_test_split(data, val=val, test=test, seed=seed), standardize)
 
 

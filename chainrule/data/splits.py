@@ -114,7 +114,9 @@ def train_val_test_split(
         )
     rng = np.random.default_rng(seed) if seed is not None else get_generator()
     if stratify and dataset.num_classes is not None:
-        groups = [np.flatnonzero(dataset.y == c) for c in range(dataset.num_classes)]
+        # Group by the labels present (not range(num_classes)), so no sample is lost to an out-of-range label;
+        # validate() names such labels before training.
+        groups = [np.flatnonzero(dataset.y == c) for c in np.unique(dataset.y)]
         groups = [rng.permutation(g) for g in groups if len(g)]
         counts = np.array([len(g) for g in groups])
         # Round the held-out total per class first, so that train keeps the class proportions too.

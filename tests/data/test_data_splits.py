@@ -146,3 +146,12 @@ def test_validate_accepts_good_data_and_checks_every_split():
         validate(empty_val)
     with pytest.raises(TypeError, match="validate: expected a Dataset, Splits or DataLoader, got ndarray"):
         validate(np.zeros((2, 2)))
+
+
+def test_stratified_split_keeps_samples_with_out_of_range_labels():
+    # The split must not drop a bad sample silently: validate() has to see it and name it.
+    data = Dataset(np.arange(40.0).reshape(20, 2), [0, 1] * 9 + [-1, 1])
+    splits = train_val_test_split(data, seed=0)
+    assert len(splits.train) + len(splits.val) + len(splits.test) == 20
+    with pytest.raises(ValueError, match=r"labels in 0..1 .* the first is -1"):
+        validate(splits)
