@@ -68,3 +68,30 @@ def test_bad_hidden_is_an_argument_error(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--hidden", "64,x"])
     assert "--hidden: expected widths like 64,64" in capsys.readouterr().err
+
+
+def _points(cell=None, label=None):
+    rows = [[float(i % 5), float(i % 3), i % 2] for i in range(20)]
+    if cell is not None:
+        rows[6][1] = cell
+    if label is not None:
+        rows[7][2] = label
+    return "a,b,label\n" + "".join(",".join(str(v) for v in row) + "\n" for row in rows)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (_points(cell="nan"), "dataset 'points' has 1 non-finite feature value(s) (NaN or Inf); expected finite numbers; "
+                          "the first is nan at row 6, column 1 ('b')"),
+    (_points(cell="inf"), "the first is inf at row 6, column 1 ('b')"),
+    (_points(label=-1), "expected class labels in 0..1 (num_classes=2), got 1 label(s) out of range; "
+                        "the first is -1 at row 7"),
+    ("a,b,label\n", "has a header but no data rows"),
+    (_points(cell="x"), "row 8, column 'b': expected a number, got 'x'"),
+])
+def test_bad_data_files_are_refused_before_training(text, message, tmp_path, capsys):
+    path = tmp_path / "points.csv"
+    path.write_text(text)
+    assert main(["train", "--data", str(path), "--epochs", "1", "--out", str(tmp_path / "run"), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.out == ""
+    assert not (tmp_path / "run").exists()

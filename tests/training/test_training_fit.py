@@ -182,6 +182,45 @@ def test_data_is_validated_before_training(train_val):
         fit(model, train, optimizer=optim.Adam(model.parameters()), lr=0.1, verbose=0, doctor=False)
 
 
+def _with(X=None, y=None, rows=12, features=4):
+    """Clean blob-like arrays with one field replaced, for the bad-data table below."""
+    X = np.ones((rows, features), dtype=np.float32) if X is None else X
+    y = np.arange(rows) % 3 if y is None else y
+    return X, y
+
+
+def _poked(value, row=5, column=2):
+    X, _ = _with()
+    X[row, column] = value
+    return X
+
+
+BAD_DATA = [  # issue 3: every kind of bad data is refused before the first step, naming the value and its place
+    (dict(train=_with(X=_poked(np.nan))), r"dataset 'train' has 1 non-finite feature .* nan at row 5, column 2"),
+    (dict(train=_with(X=_poked(np.inf))), r"dataset 'train' has 1 non-finite feature .* inf at row 5, column 2"),
+    (dict(train=_with(X=_poked(-np.inf)), val=_with()), r"dataset 'train' has 1 non-finite .* -inf at row 5"),
+    (dict(val=_with(X=_poked(np.nan, row=1))), r"dataset 'val' has 1 non-finite feature .* nan at row 1, column 2"),
+    (dict(train=_with(y=np.array([0, 1, 2, 3] * 3))), r"'train': expected class labels in 0..2 .* first is 3 at row 3"),
+    (dict(train=_with(y=np.array([0, -1, 2] * 4))), r"'train': expected class labels in 0..2 .* first is -1 at row 1"),
+    (dict(val=_with(y=np.array([0, 1, 7] * 4))), r"'val': expected class labels in 0..2 .* first is 7 at row 2"),
+    (dict(train=_with(y=np.array([0, 1.5, 2] * 4))), r"expected integer class labels .* first is 1.5 at row 1"),
+    (dict(train=_with(features=5)), r"expects 4 features, but the training data has 5"),
+    (dict(val=_with(features=3)), r"expects 4 features, but the validation data has 3"),
+    (dict(train=_with(rows=0)), r"dataset 'train' is empty \(0 samples\)"),
+    (dict(val=_with(rows=0)), r"dataset 'val' is empty \(0 samples\)"),
+]
+
+
+@pytest.mark.parametrize(("data", "match"), BAD_DATA)
+def test_bad_data_is_refused_before_training_starts(data, match):
+    seen = []
+    probe = cr.callbacks.LambdaCallback(on_train_begin=lambda logs=None: seen.append("began"))
+    with pytest.raises(ValueError, match=match):
+        fit(small_model(), data.get("train", _with()), val=data.get("val"), callbacks=[probe], verbose=0,
+            doctor=False)
+    assert seen == []  # refused before any callback (or step) ran
+
+
 def test_trainer_log_collects_messages_and_respects_verbose(train_val, capsys):
     class Talker(Callback):
         def on_epoch_end(self, epoch, logs=None):
