@@ -23,6 +23,8 @@ def _pct(value: float) -> str:
 
 
 def _sci(value: float) -> str:
+    if math.isnan(value):
+        return "—"  # undefined (a NaN loss or 0/0 ratio): a learner reads "nan" as a bug in the table
     return str(value) if not math.isfinite(value) else f"{value:.2e}"
 
 
