@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     index = write_html(results, out / "index.html") if len(results) > 1 else pages[0]
     if args.json:
         payload = [r.to_dict() for r in results]
-        json.dump(payload[0] if len(payload) == 1 else payload, sys.stdout, indent=2)
+        json.dump(payload[0] if len(payload) == 1 else payload, sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
     else:
         held = sum(r.claim_holds for r in results)

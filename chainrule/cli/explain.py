@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = explain_network(network_from_args(args))
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
     else:
         result.render(Console(highlight=False))
     if args.html:

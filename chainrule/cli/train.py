@@ -75,7 +75,7 @@ def register(subparsers: Any) -> None:
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(json_safe(row)) + "\n" for row in rows))
+    path.write_text("".join(json.dumps(json_safe(row), allow_nan=False) + "\n" for row in rows))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -121,11 +121,11 @@ def run(args: argparse.Namespace) -> int:
         "samples": {split: len(ds) for split, ds in splits.items()}, "config": config,
         "seconds": time.perf_counter() - started,
     })
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
     if doctor_cli is not None:
         doctor_cli.after_training(args, history, run_dir, console, fit_kwargs)
     if args.json:
-        print(json.dumps(summary))
+        print(json.dumps(summary, allow_nan=False))
     else:
         _print_summary(console, summary)
     return 0

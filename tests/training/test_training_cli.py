@@ -95,3 +95,19 @@ def test_bad_data_files_are_refused_before_training(text, message, tmp_path, cap
     captured = capsys.readouterr()
     assert message in captured.err and captured.out == ""
     assert not (tmp_path / "run").exists()
+
+
+def test_json_outputs_stay_strict_json_when_training_diverges(tmp_path, capsys):
+    # A learning rate of 1e6 sends the loss to inf/NaN at once; the summary and history must still be valid JSON.
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "xor", "--hidden", "8", "--optimizer", "sgd", "--lr", "1e6", "--epochs", "2",
+                 "--out", str(out), "--json", "--no-doctor"]) == 0
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not valid JSON")
+
+    summary = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert summary["final"]["loss"] is None  # a non-finite number is written as null
+    json.loads((out / "summary.json").read_text(), parse_constant=refuse)
+    for line in (out / "history.jsonl").read_text().splitlines():
+        json.loads(line, parse_constant=refuse)
