@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import pytest
+from learn_browser import browser, png_sizes, render
 
 from chainrule.cli import main
 from chainrule.learn.demo_report import write_html
@@ -19,8 +21,16 @@ def results() -> dict:
 
 def _run(name: str, results: dict):
     if name not in results:
-        results[name] = run_demo(name, seed=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)  # a demo's output must read cleanly: no stray warnings
+            results[name] = run_demo(name, seed=0)
     return results[name]
+
+
+def _strict_json(text: str):
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not valid JSON")
+    return json.loads(text, parse_constant=refuse)
 
 
 def _failed(result) -> list[str]:
@@ -69,12 +79,19 @@ def test_dropout_sweep_has_best_middle_rate_and_learns_nothing_at_one(results):
     assert result.claim_holds
 
 
-def test_gallery_page_has_a_plot_per_demo_and_results_serialize(results, tmp_path):
-    demos = [_run(name, results) for name in ("vanishing", "dead-relu")]
-    page = write_html(demos, tmp_path / "index.html").read_text()
-    assert page.count("data:image/png;base64,") == 2
+def test_gallery_page_has_a_plot_per_demo_and_opens_in_a_headless_browser(results, tmp_path):
+    names = ("vanishing", "exploding", "dead-relu", "dropout")
+    demos = [_run(name, results) for name in names]
+    path = write_html(demos, tmp_path / "index.html")
+    page = path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert all(f"<section id='{name}'>" in page for name in names)
+    sizes = png_sizes(page)  # one decodable plot per demo, checked with or without a browser
+    assert len(sizes) == len(names) and all(w >= 300 and h >= 200 for w, h in sizes)
+    if browser():
+        assert render(path)["images"] == sizes  # Chromium decoded every plot at its size
     for result in demos:
-        payload = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+        payload = _strict_json(json.dumps(result.to_dict()))
         assert payload["claim_holds"] is True and payload["numbers"]
 
 
@@ -88,3 +105,12 @@ def test_cli_demo_json_prints_claim_holds(tmp_path, capsys):
     payload = json.loads(capsys.readouterr().out)
     assert code == 0 and payload["name"] == "dead-relu" and payload["claim_holds"] is True
     assert (tmp_path / "dead-relu.html").exists()
+
+
+def test_cli_demo_json_is_strict_json_even_when_the_loss_overflows(tmp_path, capsys):
+    # The exploding demo's diverging run has an infinite gradient ratio and a non-finite loss along the way.
+    assert main(["demo", "exploding", "--json", "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    payload = _strict_json(captured.out)
+    assert payload["name"] == "exploding" and payload["claim_holds"] is True
+    assert "Warning" not in captured.err
