@@ -8,7 +8,7 @@ from chainrule.engine.autograd import (
     no_grad,
     register_op_hook,
 )
-from chainrule.engine.backend import get_array_module
+from chainrule.engine.backend import GraphError, get_array_module
 from chainrule.engine.gradcheck import GradcheckError, gradcheck
 from chainrule.engine.ops import (
     cat,
@@ -30,7 +30,7 @@ from chainrule.engine.random import get_generator, manual_seed
 from chainrule.engine.tensor import Tensor, tensor
 
 __all__ = [
-    "Function", "GradcheckError", "HookHandle", "Tensor", "cat", "clip", "enable_grad", "gelu",
+    "Function", "GradcheckError", "GraphError", "HookHandle", "Tensor", "cat", "clip", "enable_grad", "gelu",
     "get_array_module", "get_generator", "gradcheck", "is_grad_enabled", "leaky_relu", "linear",
     "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "minimum", "no_grad",
     "register_op_hook", "softmax", "split", "stack", "tensor", "where",

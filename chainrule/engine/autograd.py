@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from chainrule.engine.backend import unbroadcast
+from chainrule.engine.backend import GraphError, unbroadcast
 
 if TYPE_CHECKING:
     from chainrule.engine.tensor import Tensor
@@ -193,7 +193,7 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
         fn = node._ctx
         parents = fn.parents
         if parents is None:
-            raise RuntimeError(
+            raise GraphError(
                 f"backward: the graph through op '{fn.name}' was already freed by an earlier "
                 "backward(); call backward(retain_graph=True) the first time to go through it twice"
             )

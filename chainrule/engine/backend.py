@@ -37,3 +37,11 @@ def unbroadcast(grad, shape: tuple[int, ...]):
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad
+
+
+class GraphError(RuntimeError, ValueError):
+    """A misuse of the autograd graph (backward without a graph, twice through a freed one, …).
+
+    A RuntimeError as in PyTorch, so ``except RuntimeError`` carries over, and a ValueError like every other
+    chainrule user error.
+    """

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine import autograd
-from chainrule.engine.backend import DEFAULT_DTYPE, FLOAT_DTYPES
+from chainrule.engine.backend import DEFAULT_DTYPE, FLOAT_DTYPES, GraphError
 
 _KIND_NAMES = {"O": "Python objects", "U": "strings", "S": "bytes", "c": "complex numbers", "V": "raw records",
                "M": "datetimes", "m": "timedeltas"}
@@ -208,7 +208,7 @@ class Tensor:
     def register_hook(self, hook: Callable[[np.ndarray], Any]) -> autograd.HookHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned array replaces it."""
         if not self.requires_grad:
-            raise RuntimeError("register_hook: this tensor does not require grad, so no gradient will reach it")
+            raise GraphError("register_hook: this tensor does not require grad, so no gradient will reach it")
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
@@ -226,13 +226,13 @@ class Tensor:
         out only when this tensor holds a single element.
         """
         if not self.requires_grad:
-            raise RuntimeError(
+            raise GraphError(
                 "backward: this tensor does not require grad and has no graph; create the inputs "
                 "with requires_grad=True (and not inside no_grad())"
             )
         if grad is None:
             if self.data.size != 1:
-                raise RuntimeError(
+                raise GraphError(
                     f"backward: grad can be implicitly created only for a tensor with one element, got "
                     f"shape {self.shape}; reduce it first (e.g. .sum()) or pass grad= of the same shape"
                 )

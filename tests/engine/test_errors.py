@@ -115,13 +115,13 @@ ERRORS = [
     # ---- gradient misuse
     ("requires_grad_int", lambda: cr.tensor([1, 2], requires_grad=True), TypeError,
      r"requires_grad: only floating-point tensors can have gradients, got dtype int64"),
-    ("backward_no_grad", lambda: cr.tensor([1.0]).backward(), RuntimeError,
+    ("backward_no_grad", lambda: cr.tensor([1.0]).backward(), ValueError,
      r"backward: this tensor does not require grad"),
-    ("backward_non_scalar", lambda: (X * 2).backward(), RuntimeError,
+    ("backward_non_scalar", lambda: (X * 2).backward(), ValueError,
      r"backward: grad can be implicitly created only for a tensor with one element, got shape \(2, 3\)"),
     ("backward_grad_shape", lambda: (X * 2).backward(np.ones(3)), ValueError,
      r"backward: grad must have shape \(2, 3\), got \(3,\)"),
-    ("register_hook_no_grad", lambda: cr.tensor([1.0]).register_hook(print), RuntimeError,
+    ("register_hook_no_grad", lambda: cr.tensor([1.0]).register_hook(print), ValueError,
      r"register_hook: this tensor does not require grad"),
 ]
 
@@ -130,6 +130,15 @@ ERRORS = [
 def test_bad_input_raises_a_clear_error(call: object, error: type[Exception], pattern: str) -> None:
     with pytest.raises(error, match=pattern):
         call()
+
+
+def test_graph_misuse_is_a_value_error_and_a_runtime_error_as_in_pytorch() -> None:
+    # Every chainrule user error is a ValueError/TypeError; PyTorch users catch RuntimeError: both work.
+    assert issubclass(cr.engine.GraphError, ValueError) and issubclass(cr.engine.GraphError, RuntimeError)
+    loss = (_m(2, 3) * 2).sum()
+    loss.backward()
+    with pytest.raises(ValueError, match=r"backward: the graph through op 'sum' was already freed"):
+        loss.backward()
 
 
 def test_a_failed_op_records_nothing() -> None:
