@@ -144,3 +144,21 @@ def test_progress_bar_renders_on_a_terminal():
     silent = Console(file=io.StringIO(), force_terminal=True, record=True)
     fit(small_model(), blobs(), epochs=1, verbose=0, doctor=False, callbacks=[ProgressBar(console=silent)])
     assert silent.export_text() == ""
+
+
+def test_progress_bar_is_quiet_when_output_is_not_a_terminal():
+    from rich.console import Console
+
+    from chainrule.training import ProgressBar
+
+    piped = io.StringIO()
+    console = Console(file=piped, force_terminal=False, width=120)  # e.g. `chainrule train ... > log.txt`
+
+    class Talker(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.trainer.log("a finding worth reading")
+
+    fit(small_model(), blobs(), epochs=3, verbose=1, doctor=False, callbacks=[ProgressBar(console=console), Talker()])
+    # No bar, ETA or per-epoch metrics in a log file: only the lines a callback asked to print, once, plainly.
+    assert piped.getvalue() == "a finding worth reading\n"
