@@ -111,3 +111,18 @@ def test_json_outputs_stay_strict_json_when_training_diverges(tmp_path, capsys):
     json.loads((out / "summary.json").read_text(), parse_constant=refuse)
     for line in (out / "history.jsonl").read_text().splitlines():
         json.loads(line, parse_constant=refuse)
+
+
+def test_activation_and_seed_flags(tmp_path, capsys):
+    def run(seed, name):
+        argv = ["train", "--dataset", "wine", "--hidden", "8,8", "--activation", "tanh", "--epochs", "2",
+                "--seed", str(seed), "--out", str(tmp_path / name), "--json", "--no-doctor"]
+        assert main(argv) == 0
+        summary = json.loads(capsys.readouterr().out)
+        losses = [json.loads(line)["loss"] for line in (tmp_path / name / "history.jsonl").read_text().splitlines()]
+        return summary, losses
+
+    (first, losses), (_, same), (_, other) = run(3, "a"), run(3, "b"), run(4, "c")
+    assert first["config"]["spec"]["activation"] == "tanh"
+    assert cr.load(tmp_path / "a" / "model.safetensors").spec.activation == "tanh"
+    assert losses == same != other  # the seed decides the run, bit for bit
