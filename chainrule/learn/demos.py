@@ -184,7 +184,10 @@ def _doctor_said(run: DemoRun) -> str:
     if not notable:
         return f"The doctor found nothing wrong with '{run.label}'"
     parts = [f"{f['kind']}" + (f" in {f['layer']}" if f["layer"] else "") for f in notable[:3]]
-    return f"The doctor diagnosed '{run.label}' with " + "; ".join(parts)
+    said = f"In the '{run.label}' run the doctor found " + "; ".join(parts)
+    remedies = notable[0].get("remedies") or []
+    # What the doctor said includes what it told the user to do, so the fix that follows reads as its advice.
+    return said + (f", and prescribed first: {remedies[0]['description'].rstrip('.')}" if remedies else "")
 
 
 # ---------------------------------------------------------------------------- the demos
