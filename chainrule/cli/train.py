@@ -12,9 +12,11 @@ import argparse
 import importlib
 import json
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -101,14 +103,18 @@ def run(args: argparse.Namespace) -> int:
     args.spec = spec  # for the doctor's "try the fix" runs
     name = Path(source).stem if args.data is not None else source
     run_dir = Path(args.out) if args.out else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    history = fit(model, callbacks=[ProgressBar(console=console)], verbose=1, **fit_kwargs)
-    run_dir.mkdir(parents=True, exist_ok=True)  # after fit: a run rejected by its checks leaves no folder
+    # With the doctor watching, a diverging run is reported once in plain words (non_finite, exploding_gradients),
+    # not as NumPy's overflow warnings pointing into the engine's source.
+    watched = fit_kwargs["doctor"]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore") if watched else nullcontext():
+        history = fit(model, callbacks=[ProgressBar(console=console)], verbose=1, **fit_kwargs)
+        run_dir.mkdir(parents=True, exist_ok=True)  # after fit: a run rejected by its checks leaves no folder
 
-    loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
-    test_metrics: dict[str, Any] = {}
-    if test is not None:
-        targets = test.y if classify or test.y.ndim > 1 else test.y.reshape(-1, 1)
-        test_metrics = evaluate(model, test.X, targets, loss_fn, test.y if classify else None)
+        loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
+        test_metrics: dict[str, Any] = {}
+        if test is not None:
+            targets = test.y if classify or test.y.ndim > 1 else test.y.reshape(-1, 1)
+            test_metrics = evaluate(model, test.X, targets, loss_fn, test.y if classify else None)
     save(model, run_dir / "model.safetensors")
     (run_dir / "model.json").write_text(json.dumps(architecture(model), indent=2) + "\n")
     _write_jsonl(run_dir / "history.jsonl", history.epochs)

@@ -126,3 +126,10 @@ def test_activation_and_seed_flags(tmp_path, capsys):
     assert first["config"]["spec"]["activation"] == "tanh"
     assert cr.load(tmp_path / "a" / "model.safetensors").spec.activation == "tanh"
     assert losses == same != other  # the seed decides the run, bit for bit
+
+
+def test_a_diverging_run_is_reported_by_the_doctor_not_by_numpy_warnings(tmp_path, capsys):
+    assert main(["train", "--dataset", "xor", "--hidden", "8", "--optimizer", "sgd", "--lr", "1e6", "--epochs", "2",
+                 "--out", str(tmp_path / "run"), "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "non_finite" in err and "RuntimeWarning" not in err
