@@ -211,54 +211,39 @@ class Where(Function):
         return None, (g * c if self.needs[1] else None), (g * ~c if self.needs[2] else None)
 
 
+def _elementwise(op: type[Function], name: str, a: Any, b: Any) -> Tensor:
+    """Apply a broadcasting binary op; a shape clash becomes an error that names the op and both shapes."""
+    a, b = _binary(name, a, b)
+    try:
+        return op.apply(a, b)
+    except ValueError:
+        _check_broadcast(name, a, b)
+        raise
+
+
 def add(a: Any, b: Any) -> Tensor:
     """a + b with broadcasting; one of them must be a Tensor, the other may be a number or array."""
-    a, b = _binary("add", a, b)
-    try:
-        return Add.apply(a, b)
-    except ValueError:
-        _check_broadcast("add", a, b)
-        raise
+    return _elementwise(Add, "add", a, b)
 
 
 def sub(a: Any, b: Any) -> Tensor:
     """a - b with broadcasting."""
-    a, b = _binary("sub", a, b)
-    try:
-        return Sub.apply(a, b)
-    except ValueError:
-        _check_broadcast("sub", a, b)
-        raise
+    return _elementwise(Sub, "sub", a, b)
 
 
 def mul(a: Any, b: Any) -> Tensor:
     """a * b with broadcasting."""
-    a, b = _binary("mul", a, b)
-    try:
-        return Mul.apply(a, b)
-    except ValueError:
-        _check_broadcast("mul", a, b)
-        raise
+    return _elementwise(Mul, "mul", a, b)
 
 
 def div(a: Any, b: Any) -> Tensor:
     """a / b with broadcasting."""
-    a, b = _binary("div", a, b)
-    try:
-        return Div.apply(a, b)
-    except ValueError:
-        _check_broadcast("div", a, b)
-        raise
+    return _elementwise(Div, "div", a, b)
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
     """a ** b with broadcasting; the gradient for b is taken as 0 where a == 0, as PyTorch does."""
-    a, b = _binary("pow", a, b)
-    try:
-        return Pow.apply(a, b)
-    except ValueError:
-        _check_broadcast("pow", a, b)
-        raise
+    return _elementwise(Pow, "pow", a, b)
 
 
 def maximum(a: Any, b: Any) -> Tensor:
