@@ -187,6 +187,13 @@ def evaluate(model: nn.Module, X: np.ndarray, targets: np.ndarray, loss_fn: Call
     return result
 
 
+def _class_labels(y: np.ndarray, loss_fn: Any) -> np.ndarray:
+    """Whole-number float labels (already validated) as the integer class indices cross-entropy wants."""
+    if isinstance(loss_fn, nn.CrossEntropyLoss) and y.dtype.kind == "f" and y.ndim == 1:
+        return y.astype(np.int64)
+    return y
+
+
 def _targets(y: np.ndarray, loss_fn: Any, model: nn.Module) -> np.ndarray:
     """Targets in the form the loss wants, made once before training (not per batch)."""
     _, last = _first_and_last_linear(model)
@@ -273,12 +280,14 @@ def fit(
     if isinstance(train, DataLoader):  # the loader's batching; the order still comes from fit's seed
         batch_size, shuffle, drop_last = train.batch_size, train.shuffle, train.drop_last
     _validate(model, X, train_set, loss_fn, "training")
+    y = _class_labels(y, loss_fn)
     with_accuracy = "accuracy" in metrics and y.dtype.kind in "iub"
     t = _targets(y, loss_fn, model)
     val_arrays = None
     if val is not None:
         Xv, yv, val_set = _arrays(val, "val")
         _validate(model, Xv, val_set, loss_fn, "validation")
+        yv = _class_labels(yv, loss_fn)
         val_arrays = (Xv, _targets(yv, loss_fn, model), yv if with_accuracy else None)
     optimizer = _optimizer(optimizer, model, lr)
     if seed is not None:

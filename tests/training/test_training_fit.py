@@ -221,6 +221,14 @@ def test_bad_data_is_refused_before_training_starts(data, match):
     assert seen == []  # refused before any callback (or step) ran
 
 
+def test_whole_number_float_labels_train_a_classifier_like_integer_labels(train_val):
+    train, val = train_val
+    as_ints = fit(small_model(), (train.X, train.y), val=(val.X, val.y), epochs=3, verbose=0, doctor=False)
+    as_floats = fit(small_model(), (train.X, train.y.astype(np.float64)), val=(val.X, val.y.astype(np.float32)),
+                    epochs=3, verbose=0, doctor=False)
+    assert as_floats.history == as_ints.history | {"seconds": as_floats.history["seconds"]}
+
+
 def test_trainer_log_collects_messages_and_respects_verbose(train_val, capsys):
     class Talker(Callback):
         def on_epoch_end(self, epoch, logs=None):
