@@ -20,6 +20,7 @@ from chainrule._version import __version__
 from chainrule.engine import (
     Function,
     GradcheckError,
+    GraphError,
     Tensor,
     cat,
     clip,
@@ -78,7 +79,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "Function", "GradcheckError", "Tensor", "__version__", "arange", "cat", "clip", "enable_grad",
+    "Function", "GradcheckError", "GraphError", "Tensor", "__version__", "arange", "cat", "clip", "enable_grad",
     "from_numpy", "full", "gelu", "get_generator", "gradcheck", "is_grad_enabled", "leaky_relu",
     "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "minimum", "no_grad", "ones",
     "ones_like", "rand", "randn", "register_op_hook", "softmax", "split", "stack", "tensor", "where",
