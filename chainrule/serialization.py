@@ -9,20 +9,19 @@ it never executes code, unlike pickle. Writes are atomic: a crash mid-write leav
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import struct
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 import safetensors.numpy
 
 from chainrule import nn
+from chainrule._io import atomic_write
 
 FORMAT = "chainrule"
 ARCHITECTURE_KEY = "chainrule.architecture"
@@ -30,37 +29,6 @@ DIGEST_KEY = "chainrule.sha256"
 
 
 # ---------------------------------------------------------------------------- files
-
-
-def _write_bytes(f: BinaryIO, data: bytes) -> None:
-    f.write(data)
-
-
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half of one.
-
-    The bytes go to a temporary file in the same directory, are flushed and fsynced, then
-    ``os.replace`` swaps it in; on any error the temporary file is removed.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_bytes(f, data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable where the platform allows
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def _contiguous(array: Any) -> np.ndarray:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import nn, serialization
+from chainrule import _io, nn, serialization
 from chainrule.training import MLP, MLPSpec, build_mlp
 
 
@@ -120,7 +120,7 @@ def test_crash_mid_write_keeps_the_previous_file_and_leaves_no_temp_file(tmp_pat
         f.write(data[: len(data) // 2])
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(serialization, "_write_bytes", crash)
+    monkeypatch.setattr(_io, "_write_bytes", crash)
     with pytest.raises(OSError, match="simulated"):
         cr.save(build_mlp(MLPSpec(4, (8,), 2), seed=1), path)
     assert path.read_bytes() == before

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import random
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from chainrule._io import atomic_write
 from chainrule.data.dataset import Dataset
 
 SKLEARN_SETS = ("digits", "iris", "wine", "breast_cancer")
@@ -35,19 +36,6 @@ def load_sklearn(name: str) -> Dataset:
 def default_cache_dir() -> Path:
     """``$CHAINRULE_CACHE`` if set, else ``~/.cache/chainrule``."""
     return Path(os.environ.get("CHAINRULE_CACHE", Path.home() / ".cache" / "chainrule")).expanduser()
-
-
-def _save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
-    # Write beside the target, then rename: a reader never sees a half-written cache file.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _generate_mnist1d(n_train: int, n_test: int) -> dict[str, np.ndarray]:
@@ -105,7 +93,9 @@ def load_mnist1d(
     if arrays is None:
         arrays = _generate_mnist1d(n_train, n_test)
         if cache:
-            _save_npz_atomic(path, **arrays)
+            buffer = io.BytesIO()
+            np.savez(buffer, **arrays)
+            atomic_write(path, buffer.getvalue())  # a reader never sees a half-written cache file
     names = [f"t{i}" for i in range(arrays["x"].shape[1])]
     train = Dataset(arrays["x"], arrays["y"], name="mnist1d", feature_names=names, num_classes=10)
     test = Dataset(arrays["x_test"], arrays["y_test"], name="mnist1d", feature_names=names, num_classes=10)

@@ -7,7 +7,6 @@ import html
 import io
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from chainrule._io import atomic_write
 from chainrule.learn.demos import DemoResult
 
 
@@ -130,18 +130,10 @@ table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding
 def write_html(results: Sequence[DemoResult], path: str | os.PathLike) -> Path:
     """Write one self-contained HTML page for the given demos (atomically) and return its path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     title = "chainrule failure gallery" if len(results) > 1 else f"chainrule demo: {results[0].title}"
     nav = " · ".join(f"<a href='#{r.name}'>{html.escape(r.title)}</a>" for r in results)
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1><nav>{nav}</nav>"
             + "".join(_section(r) for r in results) + "</body></html>")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(page)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, page)
     return path

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import optim, serialization
+from chainrule import _io, optim
 from chainrule.training import LambdaCallback, MLPSpec, build_mlp, fit, load_checkpoint, save_checkpoint
 
 from .training_helpers import blobs
@@ -69,7 +69,7 @@ def test_crash_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, monke
         f.flush()
         raise KeyboardInterrupt  # the process is stopped mid-write
 
-    monkeypatch.setattr(serialization, "_write_bytes", killed)
+    monkeypatch.setattr(_io, "_write_bytes", killed)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(path, model, opt, epoch=2)
     assert path.read_bytes() == good
