@@ -21,11 +21,12 @@ from rich.console import Console
 from rich.table import Table
 
 from chainrule import nn
+from chainrule._io import json_safe
 from chainrule.data import load_dataset
 from chainrule.serialization import architecture, save
 from chainrule.training.models import ACTIVATIONS, MLPSpec, build_mlp
 from chainrule.training.progress import ProgressBar
-from chainrule.training.trainer import OPTIMIZERS, evaluate, fit, json_safe
+from chainrule.training.trainer import OPTIMIZERS, evaluate, fit
 
 
 def _doctor_cli() -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._io import json_safe
 from chainrule.doctor.findings import Finding
 
 DIAGNOSES = "diagnoses.json"
@@ -25,19 +26,6 @@ HTML = "report.html"
 FIXES = "fixes.json"
 GRAD_FLOOR = 1e-12
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN/inf become None, NumPy scalars plain numbers: strict JSON."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _floats(values: list[Any]) -> np.ndarray:
@@ -82,11 +70,11 @@ def write_report(doctor: Any, run_dir: str | Path, fixes: list[Any] | None = Non
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     paths = {"diagnoses": run_dir / DIAGNOSES, "metrics": run_dir / METRICS}
-    paths["diagnoses"].write_text(json.dumps(_json_safe(doctor.to_dict()), indent=2) + "\n")
-    paths["metrics"].write_text(json.dumps(_json_safe(doctor.metrics)) + "\n")
+    paths["diagnoses"].write_text(json.dumps(json_safe(doctor.to_dict()), indent=2) + "\n")
+    paths["metrics"].write_text(json.dumps(json_safe(doctor.metrics)) + "\n")
     if fixes is not None:
         paths["fixes"] = run_dir / FIXES
-        paths["fixes"].write_text(json.dumps(_json_safe([r.to_dict() for r in fixes]), indent=2) + "\n")
+        paths["fixes"].write_text(json.dumps(json_safe([r.to_dict() for r in fixes]), indent=2) + "\n")
     paths["html"] = render_report(run_dir)
     return paths
 
@@ -294,7 +282,7 @@ def _evidence_rows(evidence: dict[str, Any]) -> str:
     for key, value in evidence.items():
         if key == "summary":
             continue
-        text = json.dumps(_json_safe(value)) if isinstance(value, dict | list) else str(value)
+        text = json.dumps(json_safe(value)) if isinstance(value, dict | list) else str(value)
         rows.append(f"<tr><th>{html.escape(key)}</th><td>{html.escape(text)}</td></tr>")
     return "<table>" + "".join(rows) + "</table>"
 
