@@ -9,7 +9,6 @@ config, the seconds it took). ``--json`` prints the summary to stdout and nothin
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import time
 from contextlib import nullcontext
@@ -23,19 +22,11 @@ from rich.table import Table
 from chainrule import nn
 from chainrule._io import json_safe
 from chainrule.data import load_dataset
+from chainrule.doctor import cli as doctor_cli
 from chainrule.serialization import architecture, save
 from chainrule.training.models import ACTIVATIONS, MLPSpec, build_mlp
 from chainrule.training.progress import ProgressBar
 from chainrule.training.trainer import OPTIMIZERS, evaluate, fit
-
-
-def _doctor_cli() -> Any:
-    try:
-        return importlib.import_module("chainrule.doctor.cli")
-    except ModuleNotFoundError as error:
-        if error.name and error.name.startswith("chainrule.doctor"):
-            return None  # the doctor is optional while it is being built
-        raise
 
 
 def _hidden(text: str) -> tuple[int, ...]:
@@ -71,9 +62,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="run folder (default: runs/<dataset>-<timestamp>)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout, nothing else")
-    doctor_cli = _doctor_cli()
-    if doctor_cli is not None:
-        doctor_cli.add_arguments(parser)
+    doctor_cli.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -95,11 +84,10 @@ def run(args: argparse.Namespace) -> int:
         batch_norm=args.batch_norm, dropout=args.dropout, init=args.init,
     )
     model = build_mlp(spec, seed=args.seed)
-    doctor_cli = _doctor_cli()
     fit_kwargs: dict[str, Any] = {
         "train": train, "val": val, "loss": "cross_entropy" if classify else "mse", "optimizer": args.optimizer,
         "lr": args.lr, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
-        "clip_grad_norm": args.clip_grad, "doctor": bool(getattr(args, "doctor", True)) and doctor_cli is not None,
+        "clip_grad_norm": args.clip_grad, "doctor": args.doctor,
     }
     args.spec = spec  # for the doctor's "try the fix" runs
     name = Path(source).stem if args.data is not None else source
@@ -129,8 +117,7 @@ def run(args: argparse.Namespace) -> int:
         "seconds": time.perf_counter() - started,
     })
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
-    if doctor_cli is not None:
-        doctor_cli.after_training(args, history, run_dir, console, fit_kwargs)
+    doctor_cli.after_training(args, history, run_dir, console, fit_kwargs)
     if args.json:
         print(json.dumps(summary, allow_nan=False))
     else:
