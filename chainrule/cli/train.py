@@ -89,7 +89,6 @@ def run(args: argparse.Namespace) -> int:
         "lr": args.lr, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
         "clip_grad_norm": args.clip_grad, "doctor": args.doctor,
     }
-    args.spec = spec  # for the doctor's "try the fix" runs
     name = Path(source).stem if args.data is not None else source
     run_dir = Path(args.out) if args.out else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     # With the doctor watching, a diverging run is reported once in plain words (non_finite, exploding_gradients),

@@ -34,7 +34,7 @@ def after_training(args: argparse.Namespace, history: Any, run_dir: str | Path, 
         console.print(findings_table(doctor.findings))
     fixes = None
     if getattr(args, "try_fixes", False) and doctor.findings:
-        spec = getattr(args, "spec", None) or getattr(doctor.model, "spec", None)
+        spec = getattr(doctor.model, "spec", None)  # an MLP knows the MLPSpec it was built from
         if spec is None:
             console.print("try the fix: needs the model's MLPSpec; skipped")
         else:
