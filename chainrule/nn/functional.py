@@ -216,13 +216,13 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 def _target(target: Any, x: Tensor, where: str) -> Any:
     """The target as a constant array in ``x``'s dtype (or as is, if it is a tensor that needs a gradient)."""
-    if isinstance(target, Tensor) and target.requires_grad:
+    if isinstance(target, Tensor):
         array = target.data
+        if not target.requires_grad:
+            target = array = array if array.dtype == x.data.dtype else array.astype(x.data.dtype)
     else:
-        array = to_array(target, where=where)
-        if array.dtype != x.data.dtype:
-            array = array.astype(x.data.dtype)
-        target = array
+        # straight to x's dtype: a float64 target for float64 input must not pass through float32 on its way
+        target = array = to_array(target, x.data.dtype, where=where)
     if array.shape != x.shape:
         raise ValueError(
             f"{where}: input and target must have the same shape, got input {x.shape} and target {array.shape}"
@@ -232,7 +232,7 @@ def _target(target: Any, x: Tensor, where: str) -> Any:
 
 
 def mse_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """Mean squared error (x - target)², reduced by 'mean', 'sum' or 'none'.
+    """Mean squared error (x - target)², reduced by 'mean', 'sum' or 'none' (one fused op).
 
     Raises:
         ValueError: shapes differ or ``reduction`` is unknown.
@@ -242,8 +242,7 @@ def mse_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     5.0
     """
     check_reduction(reduction, "mse_loss")
-    diff = x - _target(target, x, "mse_loss")
-    return _reduce(diff * diff, reduction)
+    return ops.MSE.apply(x, _target(target, x, "mse_loss"), reduction)
 
 
 def l1_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.engine import ops
 from chainrule.engine.backend import DEFAULT_DTYPE
 from chainrule.engine.tensor import Tensor
-from chainrule.nn import functional as F  # noqa: N812 - PyTorch's convention
 from chainrule.nn import init
 from chainrule.nn._checks import flag, positive_int
 from chainrule.nn.module import Module, Parameter
@@ -73,7 +73,10 @@ class Linear(Module):
                 f"Linear(in_features={self.in_features}): expected input with {self.in_features} features in its "
                 f"last dimension, got shape {tuple(x.shape)}"
             )
-        return F.linear(x, self.weight, self.bias)
+        # the shape is checked above, with the layer's name: go to the op directly instead of checking again in F.linear
+        if self.bias is None:
+            return ops.Linear.apply(x, self.weight)
+        return ops.Linear.apply(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

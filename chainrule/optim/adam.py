@@ -59,13 +59,17 @@ class Adam(Optimizer):
         self._check_range(options, "eps", 0.0)
         self._check_range(options, "weight_decay", 0.0)
 
+    def _options(self, group: dict[str, Any]) -> tuple[float, float, float, float, float, bool, bool]:
+        beta1, beta2 = group["betas"]
+        return (float(group["lr"]), float(group["weight_decay"]), float(group["eps"]), float(beta1), float(beta2),
+                bool(group["decoupled_weight_decay"]), bool(group["amsgrad"]))
+
     def _update(
-        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any],
-        scratch: tuple[np.ndarray, np.ndarray],
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+        options: tuple[float, float, float, float, float, bool, bool], scratch: tuple[np.ndarray, np.ndarray],
     ) -> None:
         s1, s2 = scratch
-        lr, weight_decay, eps = float(group["lr"]), float(group["weight_decay"]), float(group["eps"])
-        beta1, beta2 = (float(b) for b in group["betas"])
+        lr, weight_decay, eps, beta1, beta2, decoupled_weight_decay, amsgrad = options
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(param)
@@ -73,7 +77,7 @@ class Adam(Optimizer):
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         state["step"] = step = state["step"] + 1
 
-        if group["decoupled_weight_decay"]:
+        if decoupled_weight_decay:
             if weight_decay != 0:
                 param *= 1.0 - lr * weight_decay
         else:
@@ -83,7 +87,7 @@ class Adam(Optimizer):
 
         step_size = lr / (1.0 - beta1**step)
         bias_correction2_sqrt = (1.0 - beta2**step) ** 0.5
-        if group["amsgrad"]:
+        if amsgrad:
             max_sq = state.get("max_exp_avg_sq")
             if max_sq is None:
                 max_sq = state["max_exp_avg_sq"] = np.zeros_like(param)

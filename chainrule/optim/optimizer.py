@@ -25,7 +25,8 @@ class Optimizer:
     """Base class for optimizers, as ``torch.optim.Optimizer``.
 
     A subclass passes its defaults to ``__init__``, extends ``_check_options`` and defines
-    ``_update(param, grad, state, group, scratch)``, which ``step()`` calls for each parameter with a gradient.
+    ``_update(param, grad, state, options, scratch)``, which ``step()`` calls for each parameter with a gradient;
+    ``options`` is ``_options(group)``, read once per group and step (the group dict itself unless overridden).
 
     Args:
         params: an iterable of Tensors, or of dicts ``{"params": [...], "lr": ...}`` (one per parameter group;
@@ -122,24 +123,34 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        state, views, update = self.state, self._scratch_views, self._update
         for group in self.param_groups:
+            options = self._options(group)  # once per group and step, not once per parameter
             for p in group["params"]:
                 grad = p.grad
                 if grad is None:
                     continue
-                if grad.shape != p.data.shape:
+                param = p.data
+                if grad.shape != param.shape:
                     raise ValueError(
-                        f"{type(self).__name__}.step: expected a gradient of shape {p.data.shape} "
+                        f"{type(self).__name__}.step: expected a gradient of shape {param.shape} "
                         f"(the parameter's), got {grad.shape}"
                     )
-                self._update(p.data, grad, self.state[p], group, self._scratch(p))
+                scratch = views.get(id(p))
+                if scratch is None or scratch[0].shape != param.shape or scratch[0].dtype != param.dtype:
+                    scratch = self._scratch(p)
+                update(param, grad, state[p], options, scratch)
         return loss
 
+    def _options(self, group: dict[str, Any]) -> Any:
+        """What ``_update`` reads of a group, read once per step (subclasses turn it into plain floats)."""
+        return group
+
     def _update(
-        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any],
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], options: Any,
         scratch: tuple[np.ndarray, np.ndarray],
     ) -> None:
-        """Update ``param`` in place from ``grad``; never write into ``grad``."""
+        """Update ``param`` in place from ``grad``, reading ``options = self._options(group)``; never write ``grad``."""
         raise NotImplementedError(f"{type(self).__name__} must define _update()")
 
     def _scratch(self, p: Tensor) -> tuple[np.ndarray, np.ndarray]:

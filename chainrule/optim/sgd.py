@@ -54,30 +54,35 @@ class SGD(Optimizer):
                 f"got momentum={options['momentum']}, dampening={options['dampening']}"
             )
 
+    def _options(self, group: dict[str, Any]) -> tuple[float, float, float, float, bool]:
+        # Python floats: a NumPy float64 lr would make float32 updates round through float64
+        return (float(group["lr"]), float(group["momentum"]), float(group["dampening"]),
+                float(group["weight_decay"]), bool(group["nesterov"]))
+
     def _update(
-        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any],
-        scratch: tuple[np.ndarray, np.ndarray],
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+        options: tuple[float, float, float, float, bool], scratch: tuple[np.ndarray, np.ndarray],
     ) -> None:
+        lr, momentum, dampening, weight_decay, nesterov = options
         s1, s2 = scratch
-        momentum = float(group["momentum"])
-        grad = decayed_grad(param, grad, float(group["weight_decay"]), s1)
+        if weight_decay != 0:
+            grad = decayed_grad(param, grad, weight_decay, s1)
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = np.array(grad, dtype=param.dtype)
             else:
                 buf *= momentum
-                dampening = float(group["dampening"])
                 if dampening == 0:
                     buf += grad
                 else:
                     np.multiply(grad, 1.0 - dampening, out=s2)
                     buf += s2
-            if group["nesterov"]:
+            if nesterov:
                 np.multiply(buf, momentum, out=s2)
                 s2 += grad
                 grad = s2
             else:
                 grad = buf
-        np.multiply(grad, -float(group["lr"]), out=s2)
+        np.multiply(grad, -lr, out=s2)
         param += s2

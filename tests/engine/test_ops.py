@@ -70,6 +70,17 @@ def _cross_entropy_row(smoothing: float, reduction: str) -> Op:
     )
 
 
+def _mse_row(reduction: str) -> Op:
+    """The fused MSE op; both inputs need a gradient, so the target's (the negated input's) is checked too."""
+    return Op(
+        f"mse[reduction={reduction}]",
+        lambda x, t: ops.MSE.apply(x, t, reduction),
+        lambda x, t: {"mean": np.mean, "sum": np.sum, "none": np.asarray}[reduction]((x - t) ** 2),
+        [((4, 3), (4, 3)), ((5,), (5,)), ((), ()), ((3, 1), (3, 1))],
+        lambda x, t: F.mse_loss(x, t, reduction=reduction),
+    )
+
+
 def _np_batch_norm(x: np.ndarray, w: np.ndarray | None = None, b: np.ndarray | None = None) -> np.ndarray:
     axes = tuple(range(x.ndim - 1))
     out = (x - x.mean(axis=axes)) / np.sqrt(x.var(axis=axes) + 1e-5)
@@ -209,6 +220,7 @@ OPS = [
        [((4, 3), (2, 3), (2,)), ((3,), (2, 3), (2,)), ((2, 4, 3), (5, 3), (5,)), ((1, 1), (1, 1), (1,))], F.linear),
     Op("linear_no_bias", ops.linear, lambda x, w: x @ w.T, [((4, 3), (2, 3)), ((2, 1, 3), (5, 3))], F.linear),
     *[_cross_entropy_row(smoothing, reduction) for smoothing in (0.0, 0.1) for reduction in ("mean", "sum", "none")],
+    *[_mse_row(reduction) for reduction in ("mean", "sum", "none")],
     Op("batch_norm", lambda x, w, b: ops.BatchNorm.apply(x, w, b, 1e-5), _np_batch_norm,
        [((4, 3), (3,), (3,)), ((2, 5, 3), (3,), (3,)), ((3, 1), (1,), (1,))], _torch_batch_norm),
     Op("batch_norm_affine_free", lambda x: ops.BatchNorm.apply(x, None, None, 1e-5), _np_batch_norm,

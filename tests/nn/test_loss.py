@@ -125,3 +125,16 @@ BAD_CALLS = [
 def test_bad_loss_calls_say_what_is_wrong(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_mse_loss_uses_the_fused_op():
+    loss = nn.MSELoss()(cr.tensor(PRED, requires_grad=True), REGRESSION_TARGET)
+    assert type(loss.grad_fn).__name__ == "MSE"
+
+
+@pytest.mark.parametrize("loss_fn", [F.mse_loss, F.l1_loss])
+def test_float64_targets_keep_float64_precision(loss_fn):
+    x, target = np.array([0.0, 1.0, 2.0]), [0.1, 0.7, 1.3]  # none of these is a float32 number
+    loss = loss_fn(cr.tensor(x, dtype=np.float64), target, reduction="none")
+    reference = (x - np.array(target)) ** 2 if loss_fn is F.mse_loss else np.abs(x - np.array(target))
+    np.testing.assert_array_equal(loss.data, reference)
