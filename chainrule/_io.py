@@ -1,8 +1,10 @@
-"""Writing files and JSON, shared by every package: atomic writes and strict-JSON values."""
+"""Writing files, shared by every package: atomic writes, strict-JSON values, plots as embeddable PNGs."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import io
 import math
 import os
 import tempfile
@@ -66,3 +68,20 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def agg_figure(width: float, height: float, dpi: float = 100) -> Any:
+    """A matplotlib Figure on the Agg canvas: no pyplot, no display, and the user's backend left alone."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def png_base64(fig: Any) -> str:
+    """``fig`` as a base64 PNG at its own dpi, for ``<img src="data:image/png;base64,...">``."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")

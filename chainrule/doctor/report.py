@@ -7,9 +7,7 @@ ratios, and loss/accuracy curves with the findings marked where they were first 
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 from pathlib import Path
@@ -17,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule._io import json_safe
+from chainrule._io import agg_figure, json_safe, png_base64
 from chainrule.doctor.findings import Finding
 
 DIAGNOSES = "diagnoses.json"
@@ -122,18 +120,8 @@ def render_report(run_dir: str | Path) -> Path:
 # ---------------------------------------------------------------------------- plots
 
 
-def _png(fig: Any) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def _figure(width: float = 7.5, height: float = 3.2) -> tuple[Any, Any]:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height))
-    FigureCanvasAgg(fig)
+    fig = agg_figure(width, height, dpi=80)
     # fixed margins: an automatic layout engine costs as much as drawing the plot itself
     fig.subplots_adjust(left=0.16, right=0.97, bottom=0.18, top=0.88)
     return fig, fig.add_subplot(1, 1, 1)
@@ -162,7 +150,7 @@ def plot_gradient_heatmap(metrics: dict[str, Any]) -> str | None:
     ax.set_xlabel("step")
     ax.set_title("gradient RMS per layer (log10); input side at the bottom")
     fig.colorbar(image, ax=ax, label=f"log10 RMS ∂loss/∂W (0 → {math.log10(GRAD_FLOOR):.0f})")
-    return _png(fig)
+    return png_base64(fig)
 
 
 def plot_dead(metrics: dict[str, Any]) -> str | None:
@@ -178,7 +166,7 @@ def plot_dead(metrics: dict[str, Any]) -> str | None:
     ax.set_ylabel("fraction of units that never fired")
     ax.set_title("dead ReLU units per layer")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png_base64(fig)
 
 
 def plot_update_ratio(metrics: dict[str, Any]) -> str | None:
@@ -200,7 +188,7 @@ def plot_update_ratio(metrics: dict[str, Any]) -> str | None:
     ax.set_ylabel("‖Δw‖ / ‖w‖ per step")
     ax.set_title("update-to-weight ratio per layer")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png_base64(fig)
 
 
 def plot_curves(metrics: dict[str, Any], findings: list[Finding]) -> str | None:
@@ -241,7 +229,7 @@ def plot_curves(metrics: dict[str, Any], findings: list[Finding]) -> str | None:
     ax_acc.set_title("accuracy")
     if ax_acc.lines:
         ax_acc.legend(fontsize=8)
-    return _png(fig)
+    return png_base64(fig)
 
 
 def plot_activations(metrics: dict[str, Any]) -> str | None:
@@ -259,7 +247,7 @@ def plot_activations(metrics: dict[str, Any]) -> str | None:
     ax.set_xlabel("step")
     ax.set_title("activation std per layer (growth or collapse with depth)")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png_base64(fig)
 
 
 # ---------------------------------------------------------------------------- page

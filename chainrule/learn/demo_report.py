@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import math
 import os
 from collections.abc import Sequence
@@ -14,7 +12,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from chainrule._io import atomic_write
+from chainrule._io import agg_figure, atomic_write, png_base64
 from chainrule.learn.demos import DemoResult
 
 
@@ -56,12 +54,8 @@ def print_result(result: DemoResult, console: Console) -> None:
 
 def _figure(result: DemoResult) -> str:
     """The demo's plot as a base64 PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 3.6), dpi=100)
+    fig = agg_figure(7, 3.6)
+    ax = fig.add_subplot()
     if result.name == "vanishing":
         for run in result.runs:
             ax.semilogy(range(len(run.grad_rms)), list(run.grad_rms.values()), marker="o", label=run.label)
@@ -97,10 +91,7 @@ def _figure(result: DemoResult) -> str:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return png_base64(fig)
 
 
 def _section(result: DemoResult) -> str:
