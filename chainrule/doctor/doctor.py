@@ -358,14 +358,6 @@ class Doctor(Callback):
         optimizer = self.trainer.optimizer if self.trainer is not None else self.optimizer
         return None if optimizer is None else type(optimizer).__name__
 
-    def dead_fractions(self) -> dict[str, float]:
-        """Per ReLU layer, the fraction of units that never fired in the last closed epoch (or so far)."""
-        result = {name: 1.0 - float(f.mean()) for name, f in self._fired.items()}
-        for name, series in self.metrics["dead_fraction"].items():
-            if name not in result and series:
-                result[name] = series[-1]
-        return result
-
     def to_dict(self) -> dict[str, Any]:
         """Findings, layer names and config, JSON-ready (see ``write_report``)."""
         from dataclasses import asdict
