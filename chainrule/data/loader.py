@@ -1,4 +1,4 @@
-"""`DataLoader`: mini-batches of NumPy arrays, one permutation per epoch, then slices."""
+"""`DataLoader`: mini-batches of NumPy arrays, one permutation per epoch, each batch gathered by it."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from chainrule.engine.random import get_generator
 class DataLoader:
     """Iterate over a Dataset in mini-batches ``(X_batch, y_batch)`` of contiguous NumPy arrays.
 
-    Each ``for`` loop over the loader is one epoch. With ``shuffle=True`` the rows are permuted
-    once per epoch (one fancy-index copy) and the batches are slices of that copy. A ``seed``
+    Each ``for`` loop over the loader is one epoch. With ``shuffle=True`` one permutation is drawn
+    per epoch and each batch gathers its rows (``X[order[a:b]]``), so the data is never copied
+    whole (that would double its memory at every epoch). A ``seed``
     gives the loader its own generator, so two loaders with the same seed yield the same
     sequence of epochs; without one, shuffling draws from ``chainrule.engine.random.get_generator()``
     (reseeded by ``cr.manual_seed``). Batches are read-only: copy one before editing it in place.
@@ -77,14 +78,18 @@ class DataLoader:
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         X, y = self.dataset.X, self.dataset.y
-        if self.shuffle:
-            generator = self._generator if self._generator is not None else get_generator()
-            order = generator.permutation(len(X))
-            X, y = X[order], y[order]
-            X.flags.writeable = False
-            y.flags.writeable = False
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
-            yield X[start:start + self.batch_size], y[start:start + self.batch_size]
+        starts = range(0, len(self) * self.batch_size, self.batch_size)
+        if not self.shuffle:
+            for start in starts:
+                yield X[start:start + self.batch_size], y[start:start + self.batch_size]
+            return
+        generator = self._generator if self._generator is not None else get_generator()
+        order = generator.permutation(len(X))
+        for start in starts:
+            rows = order[start:start + self.batch_size]
+            xb, yb = X[rows], y[rows]
+            xb.flags.writeable = yb.flags.writeable = False  # as the unshuffled batches (views of the data) are
+            yield xb, yb
 
     def __repr__(self) -> str:
         return (

@@ -324,17 +324,18 @@ def fit(
             cb.on_epoch_begin(epoch, {})
         started = time.perf_counter()
         lr_used = _current_lr(optimizer)
-        if shuffle:
-            order = get_generator().permutation(n)
-            Xe, te = X[order], t[order]
-        else:
-            Xe, te = X, t
+        # Each batch gathers its rows from the epoch's order: X[order] whole would copy the data every epoch.
+        order = get_generator().permutation(n) if shuffle else None
         loss_sum, batches = 0.0, 0
         for batch, start in enumerate(range(0, batches_per_epoch * batch_size, batch_size)):
             for hook in batch_begin:
                 hook(batch, {})
-            loss_value = loss_fn(model(from_numpy(Xe[start:start + batch_size])),
-                                 from_numpy(te[start:start + batch_size]))
+            if order is None:
+                xb, tb = X[start:start + batch_size], t[start:start + batch_size]
+            else:
+                rows = order[start:start + batch_size]
+                xb, tb = X[rows], t[rows]
+            loss_value = loss_fn(model(from_numpy(xb)), from_numpy(tb))
             optimizer.zero_grad(set_to_none=True)
             loss_value.backward()
             trainer.last_loss = value = float(loss_value.item())
@@ -351,9 +352,8 @@ def fit(
             if trainer.stop_training:
                 break
         logs: dict[str, Any] = {"epoch": epoch, "loss": loss_sum / batches}
-        train_metrics = evaluate(model, X, t, loss_fn, y if with_accuracy else None)
-        if "accuracy" in train_metrics:
-            logs["accuracy"] = train_metrics["accuracy"]
+        if with_accuracy:  # measured in eval mode after the epoch; the loss is the batches' mean, so no pass without
+            logs["accuracy"] = evaluate(model, X, t, loss_fn, y)["accuracy"]
         if val_arrays is not None:
             val_metrics = evaluate(model, val_arrays[0], val_arrays[1], loss_fn, val_arrays[2])
             logs.update({f"val_{k}": v for k, v in val_metrics.items()})

@@ -129,3 +129,13 @@ def test_loader_rejects_non_dataset_and_empty_dataset():
         DataLoader(np.zeros((3, 2)))
     with pytest.raises(ValueError, match="dataset 'empty' is empty"):
         DataLoader(Dataset(np.zeros((0, 2)), np.zeros(0, dtype=int), name="empty"))
+
+
+def test_shuffled_batches_gather_rows_in_the_seeded_permutation_order():
+    ds = make(10)
+    batches = list(DataLoader(ds, batch_size=4, shuffle=True, seed=3))
+    order = np.random.default_rng(3).permutation(10)
+    assert [len(yb) for _, yb in batches] == [4, 4, 2]
+    for (xb, yb), start in zip(batches, (0, 4, 8), strict=True):
+        np.testing.assert_array_equal(xb, ds.X[order[start:start + 4]])
+        np.testing.assert_array_equal(yb, ds.y[order[start:start + 4]])

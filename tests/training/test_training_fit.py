@@ -266,3 +266,36 @@ def test_doctor_is_on_by_default_and_reachable_from_the_history(train_val):
     mine = Doctor()
     assert fit(small_model(), train, epochs=1, verbose=0, doctor=mine).doctor is mine
     assert "findings" in history.to_dict()
+
+
+def _record_inputs(model):
+    """Every input the model sees, with the mode it ran in (training or eval)."""
+    seen = []
+    model.register_forward_pre_hook(lambda module, args: seen.append((module.training, args[0].data.copy())))
+    return seen
+
+
+def test_batches_follow_one_permutation_per_epoch_from_the_library_generator(train_val):
+    train, _ = train_val
+    model = small_model()
+    seen = _record_inputs(model)
+    fit(model, train, epochs=1, batch_size=50, verbose=0, doctor=False, seed=3, metrics=())
+    cr.manual_seed(3)
+    order = cr.engine.random.get_generator().permutation(len(train.X))
+    expected = [train.X[order[a:a + 50]] for a in range(0, len(train.X), 50)]
+    assert [mode for mode, _ in seen] == [True] * len(expected)
+    for (_, got), want in zip(seen, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_eval_pass_over_the_training_set_only_when_train_accuracy_is_asked(train_val):
+    train, _ = train_val
+    model = small_model()
+    seen = _record_inputs(model)
+    history = fit(model, train, epochs=2, batch_size=40, verbose=0, doctor=False, metrics=())
+    assert all(mode for mode, _ in seen) and len(seen) == 2 * 3  # 3 training batches per epoch, nothing else
+    assert "accuracy" not in history.epochs[-1]
+    seen.clear()
+    history = fit(model, train, epochs=2, batch_size=40, verbose=0, doctor=False)
+    assert sum(not mode for mode, _ in seen) == 2  # one eval-mode pass (120 samples, one eval batch) per epoch
+    assert "accuracy" in history.epochs[-1]
