@@ -18,7 +18,7 @@ import numpy as np
 from chainrule import nn
 from chainrule.engine.random import get_generator
 from chainrule.engine.tensor import Tensor
-from chainrule.serialization import ARCHITECTURE_KEY, architecture, build, read_tensors, write_tensors
+from chainrule.serialization import ARCHITECTURE_KEY, FORMAT, architecture, build, read_tensors, write_tensors
 
 CHECKPOINT_KEY = "chainrule.checkpoint"
 
@@ -100,7 +100,7 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, optimizer: A
         "optimizer_type": None if optimizer is None else type(optimizer).__name__,
         "rng": get_generator().bit_generator.state,
     }
-    write_tensors(path, arrays, {"format": "chainrule", CHECKPOINT_KEY: json.dumps(info)})
+    write_tensors(path, arrays, {"format": FORMAT, CHECKPOINT_KEY: json.dumps(info)})
 
 
 def load_checkpoint(path: str | os.PathLike[str], model: nn.Module | None = None, optimizer: Any = None,
