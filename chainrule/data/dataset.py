@@ -14,6 +14,15 @@ def _as_array(value: Any) -> np.ndarray:
     return np.asarray(value.data if isinstance(value, Tensor) else value)
 
 
+def not_whole(y: np.ndarray) -> np.ndarray:
+    """Mask of the labels that are not finite whole numbers (what a class label must be).
+
+    >>> not_whole(np.array([1.0, 2.5, np.nan])).tolist()
+    [False, True, True]
+    """
+    return ~np.isfinite(y) | (y != np.round(y))
+
+
 def _read_only(array: np.ndarray) -> np.ndarray:
     # A read-only view: an in-place edit of a batch would silently change every later epoch.
     view = array.view()
@@ -70,7 +79,7 @@ class Dataset:
             )
         is_integer = np.issubdtype(y.dtype, np.integer) or y.dtype == np.bool_
         if num_classes is not None and not is_integer:
-            if not np.issubdtype(y.dtype, np.floating) or not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
+            if not np.issubdtype(y.dtype, np.floating) or not_whole(y).any():
                 raise ValueError(
                     f"Dataset {name!r}: num_classes={num_classes} needs integer class labels, "
                     f"got labels of dtype {y.dtype} that are not all whole numbers"

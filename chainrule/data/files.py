@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chainrule.data.dataset import Dataset
+from chainrule.data.dataset import Dataset, not_whole
 
 NPZ_KEYS = (("X", "y"), ("x", "y"), ("features", "labels"))
 TASKS = (None, "classification", "regression")
@@ -38,9 +38,7 @@ def _make(X: np.ndarray, labels: np.ndarray, task: str | None, name: str, **name
             raise ValueError(f"load_file: {name}: regression needs numeric targets, got text labels")
         class_names, codes = np.unique(labels.astype(str), return_inverse=True)
         return Dataset(X, codes.astype(np.int64), name=name, class_names=class_names.tolist(), **names)
-    whole = np.issubdtype(labels.dtype, np.integer) or (
-        np.all(np.isfinite(labels)) and np.all(labels == np.round(labels))
-    )
+    whole = np.issubdtype(labels.dtype, np.integer) or not not_whole(labels).any()
     if task == "regression" or (task is None and not whole):
         return Dataset(X, labels.astype(np.float32), name=name, **names)
     if not whole:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.data.dataset import Dataset
+from chainrule.data.dataset import Dataset, not_whole
 from chainrule.data.loader import DataLoader
 from chainrule.data.splits import Splits
 
@@ -45,12 +45,12 @@ def _check_one(dataset: Dataset, num_features: int | None, num_classes: int | No
             )
         return
     if np.issubdtype(y.dtype, np.floating):
-        not_whole = ~np.isfinite(y) | (y != np.round(y))
-        if not_whole.any():
-            row = int(np.argwhere(not_whole)[0][0])
+        bad_labels = not_whole(y)
+        if bad_labels.any():
+            row = int(np.argwhere(bad_labels)[0][0])
             raise ValueError(
                 f"{where}: expected integer class labels for a classifier with {classes} classes, "
-                f"got {int(not_whole.sum())} non-integer label(s); the first is {y[row]} at row {row}"
+                f"got {int(bad_labels.sum())} non-integer label(s); the first is {y[row]} at row {row}"
             )
     out_of_range = (y < 0) | (y >= classes)
     if out_of_range.any():
