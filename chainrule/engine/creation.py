@@ -18,8 +18,7 @@ def _shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
 
 
 def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
-    t = Tensor.__new__(Tensor)
-    t.data, t.grad, t._ctx, t._hooks, t.name, t.requires_grad = array, None, None, None, None, False
+    t = Tensor._wrap(array)
     return t.requires_grad_(requires_grad) if requires_grad else t
 
 

@@ -75,6 +75,13 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
+    @classmethod
+    def _wrap(cls, array: np.ndarray) -> Tensor:
+        """A leaf tensor around ``array`` itself: no copy, no dtype change, no grad (detach, from_numpy)."""
+        t = cls.__new__(cls)
+        t.data, t.grad, t._ctx, t._hooks, t.name, t.requires_grad = array, None, None, None, None, False
+        return t
+
     # ------------------------------------------------------------------ basics
     @property
     def shape(self) -> tuple[int, ...]:
@@ -172,9 +179,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data that is cut off from the graph."""
-        out = Tensor.__new__(Tensor)
-        out.data, out.grad, out._ctx, out._hooks, out.name, out.requires_grad = self.data, None, None, None, None, False
-        return out
+        return Tensor._wrap(self.data)
 
     def clone(self) -> Tensor:
         """A copy with its own memory that stays in the graph (gradients flow back to this tensor)."""
