@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chainrule._io import atomic_write
+
 EXAMPLE = ("chainrule explain --sizes 2,2,2 --inputs 0.05,0.1 --targets 0.01,0.99 "
            "--weights '[[[0.15,0.2],[0.25,0.3]],[[0.4,0.45],[0.5,0.55]]]' --biases '[[0.35,0.35],[0.6,0.6]]'")
 
@@ -110,6 +112,6 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         path = Path(args.html)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(result.to_html(), encoding="utf-8")
+        atomic_write(path, result.to_html())
         print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
     return 0

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chainrule import nn
-from chainrule._io import json_safe
+from chainrule._io import atomic_write, json_safe
 from chainrule.data import load_dataset
 from chainrule.doctor import cli as doctor_cli
 from chainrule.serialization import architecture, save
@@ -67,7 +67,7 @@ def register(subparsers: Any) -> None:
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(json_safe(row), allow_nan=False) + "\n" for row in rows))
+    atomic_write(path, "".join(json.dumps(json_safe(row), allow_nan=False) + "\n" for row in rows))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             targets = test.y if classify or test.y.ndim > 1 else test.y.reshape(-1, 1)
             test_metrics = evaluate(model, test.X, targets, loss_fn, test.y if classify else None)
     save(model, run_dir / "model.safetensors")
-    (run_dir / "model.json").write_text(json.dumps(architecture(model), indent=2) + "\n")
+    atomic_write(run_dir / "model.json", json.dumps(architecture(model), indent=2) + "\n")
     _write_jsonl(run_dir / "history.jsonl", history.epochs)
     config = {"dataset": source, "spec": spec.to_dict(),
               **{k: v for k, v in fit_kwargs.items() if k not in ("train", "val")}}
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         "samples": {split: len(ds) for split, ds in splits.items()}, "config": config,
         "seconds": time.perf_counter() - started,
     })
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
     doctor_cli.after_training(args, history, run_dir, console, fit_kwargs)
     if args.json:
         print(json.dumps(summary, allow_nan=False))

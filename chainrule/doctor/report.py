@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule._io import agg_figure, json_safe, png_base64
+from chainrule._io import agg_figure, atomic_write, json_safe, png_base64
 from chainrule.doctor.findings import Finding
 
 DIAGNOSES = "diagnoses.json"
@@ -68,11 +68,11 @@ def write_report(doctor: Any, run_dir: str | Path, fixes: list[Any] | None = Non
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     paths = {"diagnoses": run_dir / DIAGNOSES, "metrics": run_dir / METRICS}
-    paths["diagnoses"].write_text(json.dumps(json_safe(doctor.to_dict()), indent=2) + "\n")
-    paths["metrics"].write_text(json.dumps(json_safe(doctor.metrics)) + "\n")
+    atomic_write(paths["diagnoses"], json.dumps(json_safe(doctor.to_dict()), indent=2) + "\n")
+    atomic_write(paths["metrics"], json.dumps(json_safe(doctor.metrics)) + "\n")
     if fixes is not None:
         paths["fixes"] = run_dir / FIXES
-        paths["fixes"].write_text(json.dumps(json_safe([r.to_dict() for r in fixes]), indent=2) + "\n")
+        atomic_write(paths["fixes"], json.dumps(json_safe([r.to_dict() for r in fixes]), indent=2) + "\n")
     paths["html"] = render_report(run_dir)
     return paths
 
@@ -113,7 +113,7 @@ def render_report(run_dir: str | Path) -> Path:
     findings, metrics, _, fixes = load_run(run_dir)
     page = render_html(findings, metrics, title=f"chainrule doctor: {Path(run_dir).resolve().name}", fixes=fixes)
     path = Path(run_dir) / HTML
-    path.write_text(page)
+    atomic_write(path, page)
     return path
 
 

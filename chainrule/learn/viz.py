@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._io import atomic_write
 from chainrule.engine.tensor import Tensor
 
 OP_STYLE = 'shape=box, style="rounded,filled", fillcolor="#e8f0fe"'
@@ -200,7 +201,7 @@ def draw(tensor: Tensor, path: str | Path, with_grads: bool = False, title: str 
     grads = record_grads(tensor) if with_grads else None
     dot_path, svg_path = base.with_name(base.name + ".dot"), base.with_name(base.name + ".svg")
     dot_path.parent.mkdir(parents=True, exist_ok=True)
-    dot_path.write_text(to_dot(tensor, grads, title), encoding="utf-8")
+    atomic_write(dot_path, to_dot(tensor, grads, title))
     program = shutil.which("dot")
     if program is None:
         return Drawing(dot_path, None, f"wrote {dot_path}; Graphviz is not installed, so no SVG: install it "

@@ -140,3 +140,21 @@ def test_after_training_does_nothing_with_the_doctor_off(tmp_path):
     args = argparse.Namespace(doctor=False, try_fixes=True)
     assert after_training(args, argparse.Namespace(doctor=None), tmp_path, Console(file=io.StringIO()), {}) == {}
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_crash_while_rewriting_the_report_leaves_the_previous_files_whole(dead_run, tmp_path, monkeypatch):
+    from chainrule import _io
+
+    doctor = dead_run[1].doctor
+    paths = write_report(doctor, tmp_path)
+    before = {name: path.read_bytes() for name, path in paths.items()}
+
+    def crash(f, data):
+        f.write(data[: len(data) // 2])
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_io, "_write_bytes", crash)
+    with pytest.raises(OSError, match="disk full"):
+        write_report(doctor, tmp_path)
+    assert {name: path.read_bytes() for name, path in paths.items()} == before
+    assert not list(tmp_path.glob(".*.tmp"))
