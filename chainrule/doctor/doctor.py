@@ -29,7 +29,7 @@ RELU = "ReLU"
 SATURATING = {"Sigmoid": "sigmoid", "Tanh": "tanh"}
 ACTIVATIONS = {"ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "ELU", "SiLU", "Softplus"}
 NAN = float("nan")
-SUBSET = 4096  # gradient elements read per big layer between sample steps
+SUBSET = 4096  # about this many gradient elements are read per big layer between sample steps
 
 
 def _sumsq(a: np.ndarray) -> float:
@@ -102,7 +102,7 @@ class Doctor(Callback):
         self._kinds_of: dict[str, str] = {}  # module name -> class name
         self._linears: dict[str, Any] = {}
         self._weight_count = 0
-        self._subsets: dict[str, np.ndarray] = {}
+        self._strides: dict[str, int] = {}
         self._scratch: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._best_val = math.inf
         self._best_val_epoch = -1
@@ -150,9 +150,9 @@ class Doctor(Callback):
             self._kinds_of[name] = cls
         self._register(model)
         self._weight_count = sum(module.weight.data.size for module in self._linears.values())
-        rng = np.random.default_rng(0)  # its own generator: the doctor must not change the training's draws
-        self._subsets = {name: np.sort(rng.choice(module.weight.data.size, SUBSET, replace=False))
-                         for name, module in self._linears.items() if module.weight.data.size > 4 * SUBSET}
+        # Between sample steps every k-th gradient element of a big layer estimates its RMS: no gather, no copy.
+        self._strides = {name: module.weight.data.size // SUBSET for name, module in self._linears.items()
+                         if module.weight.data.size > 4 * SUBSET}
         m = self.metrics
         for name in self.layer_names:
             for key in ("grad_rms", "signal_rms", "update_ratio", "weight_rms"):
@@ -171,8 +171,6 @@ class Doctor(Callback):
         for name, cls in self._kinds_of.items():
             module = modules[name]
             self._handles.append(module.register_forward_hook(self._forward_hook(name, cls)))
-            if cls == LINEAR:
-                self._handles.append(module.register_backward_hook(self._backward_hook(name)))
 
     def unwatch(self) -> None:
         """Remove every hook the doctor registered (statistics and findings are kept)."""
@@ -186,6 +184,15 @@ class Doctor(Callback):
 
     def _forward_hook(self, name: str, cls: str) -> Callable[..., None]:
         record_act = cls in ACTIVATIONS or not self.activation_names
+        if not record_act:  # a Linear between activations: keep its output to locate non-finite values, no more
+
+            def linear_hook(module: Any, args: tuple[Any, ...], output: Any) -> None:
+                if module.training and is_grad_enabled() and not self._halted:
+                    self._last_out[name] = output.data
+                    if self._sampling():
+                        self._watch_signal(name, output)
+
+            return linear_hook
 
         def hook(module: Any, args: tuple[Any, ...], output: Any) -> None:
             if not (module.training and is_grad_enabled()) or self._halted:
@@ -202,6 +209,8 @@ class Doctor(Callback):
             if not self._sampling():
                 return
             pending = self._pending
+            if cls == LINEAR:
+                self._watch_signal(name, output)
             if record_act:  # mean and std from one sum and one dot product: std() is 10x slower
                 with np.errstate(over="ignore", invalid="ignore"):
                     mean = float(units.sum()) / units.size
@@ -218,12 +227,13 @@ class Doctor(Callback):
 
         return hook
 
-    def _backward_hook(self, name: str) -> Callable[..., None]:
-        def hook(module: Any, grad_output: np.ndarray) -> None:
-            if self._sampling() and not self._halted:
-                self._pending["signal_rms", name] = _rms(grad_output)
+    def _watch_signal(self, name: str, output: Any) -> None:
+        """On sample steps, record the RMS of ∂loss/∂(this Linear's output) when backward reaches it."""
+        if getattr(output, "requires_grad", False):
+            def grad_hook(g: np.ndarray) -> None:
+                self._pending["signal_rms", name] = _rms(g)
 
-        return hook
+            output.register_hook(grad_hook)
 
     # ------------------------------------------------------------------ per step
     def check(self, model: Any = None, loss: float | None = None) -> list[Finding]:
@@ -254,8 +264,8 @@ class Doctor(Callback):
                 continue
             # Between sample steps a fixed random subset of a big layer's gradient estimates its RMS (±2%):
             # plenty for a 5x spike test, and the full sum of squares was ~3% of a reference step.
-            index = None if sampling else self._subsets.get(name)
-            sq = _sumsq(g) if index is None else _sumsq(g.reshape(-1)[index]) * (g.size / index.size)
+            stride = 1 if sampling else self._strides.get(name, 1)
+            sq = _sumsq(g) if stride == 1 else _sumsq(g.reshape(-1)[::stride]) * (g.size / -(-g.size // stride))
             rms[name] = math.sqrt(sq / g.size)
             total_sq += sq
             total_n += g.size
