@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import nn
+from chainrule._io import json_safe
 from chainrule.data import DataLoader, Dataset, validate_dataset
 from chainrule.engine.autograd import no_grad
 from chainrule.engine.creation import from_numpy
@@ -46,19 +47,6 @@ class History:
         kinds = sorted(self.doctor.kinds()) if self.doctor is not None and hasattr(self.doctor, "kinds") else []
         return {"epochs": [json_safe(log) for log in self.epochs], "stopped_early": self.stopped_early,
                 "messages": list(self.messages), "findings": kinds}
-
-
-def json_safe(value: Any) -> Any:
-    """Numbers as plain Python values, NaN and infinities as None (strict JSON has neither)."""
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 class Trainer:
@@ -376,12 +364,8 @@ def _doctor(doctor: Any) -> Callback | None:
     if doctor is False or doctor is None:
         return None
     if doctor is True:
-        try:
-            from chainrule.doctor import Doctor
-        except ModuleNotFoundError as error:
-            if error.name and error.name.startswith("chainrule.doctor"):
-                return None  # the doctor is optional while it is being built
-            raise
+        from chainrule.doctor import Doctor  # imported here: the doctor builds on training, not the reverse
+
         return Doctor()
     if not isinstance(doctor, Callback):
         raise TypeError(f"fit: doctor must be True, False or a Doctor instance, got {type(doctor).__name__}")
