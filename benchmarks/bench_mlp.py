@@ -9,7 +9,6 @@ limit the machine's sgemm rate puts on any implementation that does the same mat
 from __future__ import annotations
 
 import argparse
-import itertools
 
 import common
 import numpy as np
@@ -19,14 +18,8 @@ LR = 0.1
 
 
 def init_params(seed: int = 0) -> list[np.ndarray]:
-    """PyTorch's default Linear init, drawn once so all frameworks start from the same weights."""
-    rng = np.random.default_rng(seed)
-    params = []
-    for fan_in, fan_out in itertools.pairwise(SIZES):
-        bound = 1 / np.sqrt(fan_in)
-        params.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
-        params.append(rng.uniform(-bound, bound, fan_out).astype(np.float32))
-    return params
+    """PyTorch's default Linear init for this MLP (see common.init_params)."""
+    return common.init_params(SIZES, seed)
 
 
 # ---------------------------------------------------------------------------- hand-written NumPy
@@ -99,23 +92,15 @@ def torch_trainer(x: np.ndarray, y: np.ndarray, lr: float = LR):
 
 
 def chainrule_trainer(x: np.ndarray, y: np.ndarray, lr: float = LR):
-    """chainrule as a user writes it: nn.Sequential, nn.CrossEntropyLoss, optim.SGD, a manual loop.
-
-    Falls back to the engine ops (ops.linear, relu, CrossEntropy) while nn/optim are not there yet.
-    """
+    """chainrule as a user writes it: nn.Sequential, nn.CrossEntropyLoss, optim.SGD, a manual loop."""
     import chainrule as cr
+    from chainrule import nn, optim
 
-    params = init_params()
-    try:
-        from chainrule import nn, optim
-
-        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
-        for p, value in zip(model.parameters(), params):
-            p.data[...] = value
-        loss_fn = nn.CrossEntropyLoss()
-        optimizer = optim.SGD(model.parameters(), lr=lr)
-    except (ImportError, AttributeError):
-        return chainrule_engine_trainer(x, y, lr)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+    for p, value in zip(model.parameters(), init_params()):
+        p.data[...] = value
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = optim.SGD(model.parameters(), lr=lr)
 
     def step(idx: np.ndarray) -> float:
         xb, yb = cr.from_numpy(x[idx]), cr.from_numpy(y[idx])  # as torch.from_numpy: no copy
@@ -123,28 +108,6 @@ def chainrule_trainer(x: np.ndarray, y: np.ndarray, lr: float = LR):
         loss = loss_fn(model(xb), yb)
         loss.backward()
         optimizer.step()
-        return loss.item()
-
-    return step
-
-
-def chainrule_engine_trainer(x: np.ndarray, y: np.ndarray, lr: float = LR):
-    """chainrule's engine ops with a hand-written SGD update (no nn/optim)."""
-    import chainrule as cr
-    from chainrule.engine import ops
-
-    w1, b1, w2, b2, w3, b3 = params = [cr.tensor(p, requires_grad=True) for p in init_params()]
-
-    def step(idx: np.ndarray) -> float:
-        xb = cr.from_numpy(x[idx])
-        h = ops.linear(ops.linear(xb, w1, b1).relu(), w2, b2).relu()
-        loss = ops.CrossEntropy.apply(ops.linear(h, w3, b3), y[idx], 0.0, "mean")
-        for p in params:
-            p.grad = None
-        loss.backward()
-        for p in params:
-            p.grad *= lr
-            p.data -= p.grad
         return loss.item()
 
     return step

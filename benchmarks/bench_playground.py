@@ -7,7 +7,6 @@ arithmetic, not the arithmetic.
 from __future__ import annotations
 
 import argparse
-import itertools
 
 import common
 import numpy as np
@@ -26,13 +25,8 @@ def circle_data(n: int = 1000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def init_params(seed: int = 0) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    params = []
-    for fan_in, fan_out in itertools.pairwise(SIZES):
-        bound = 1 / np.sqrt(fan_in)
-        params.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
-        params.append(rng.uniform(-bound, bound, fan_out).astype(np.float32))
-    return params
+    """PyTorch's default Linear init for the 2-16-16-1 net (see common.init_params)."""
+    return common.init_params(SIZES, seed)
 
 
 def numpy_trainer(x, y):
@@ -78,19 +72,15 @@ def torch_trainer(x, y):
 
 
 def chainrule_trainer(x, y):
-    """nn.Sequential + nn.MSELoss + optim.SGD; the engine ops until nn/optim exist."""
+    """nn.Sequential + nn.MSELoss + optim.SGD, as a user writes it."""
     import chainrule as cr
+    from chainrule import nn, optim
 
-    try:
-        from chainrule import nn, optim
-
-        model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 1))
-        for p, value in zip(model.parameters(), init_params()):
-            p.data[...] = value
-        loss_fn = nn.MSELoss()
-        optimizer = optim.SGD(model.parameters(), lr=LR)
-    except (ImportError, AttributeError):
-        return chainrule_engine_trainer(x, y)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 1))
+    for p, value in zip(model.parameters(), init_params()):
+        p.data[...] = value
+    loss_fn = nn.MSELoss()
+    optimizer = optim.SGD(model.parameters(), lr=LR)
     tx, ty = cr.tensor(x), cr.tensor(y)
 
     def step(i: int) -> float:
@@ -98,27 +88,6 @@ def chainrule_trainer(x, y):
         loss = loss_fn(model(tx[i : i + BATCH]), ty[i : i + BATCH])
         loss.backward()
         optimizer.step()
-        return loss.item()
-
-    return step
-
-
-def chainrule_engine_trainer(x, y):
-    import chainrule as cr
-    from chainrule.engine import ops
-
-    w1, b1, w2, b2, w3, b3 = params = [cr.tensor(p, requires_grad=True) for p in init_params()]
-    tx, ty = cr.tensor(x), cr.tensor(y)
-
-    def step(i: int) -> float:
-        h = ops.linear(ops.linear(tx[i : i + BATCH], w1, b1).relu(), w2, b2).relu()
-        diff = ops.linear(h, w3, b3) - ty[i : i + BATCH]
-        loss = (diff * diff).mean()
-        for p in params:
-            p.grad = None
-        loss.backward()
-        for p in params:
-            p.data -= LR * p.grad
         return loss.item()
 
     return step

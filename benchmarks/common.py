@@ -93,6 +93,17 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def init_params(sizes: tuple[int, ...], seed: int = 0) -> list[np.ndarray]:
+    """PyTorch's default Linear init for an MLP of ``sizes``, drawn once so all frameworks start alike."""
+    rng = np.random.default_rng(seed)
+    params = []
+    for fan_in, fan_out in itertools.pairwise(sizes):
+        bound = 1 / np.sqrt(fan_in)
+        params.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
+        params.append(rng.uniform(-bound, bound, fan_out).astype(np.float32))
+    return params
+
+
 def synthetic_mnist(n: int = 60_000, features: int = 784, classes: int = 10, seed: int = 0):
     """MNIST-shaped data: pixels in [0, 1), labels from a fixed random linear teacher (learnable)."""
     rng = np.random.default_rng(seed)
