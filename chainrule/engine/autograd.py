@@ -169,6 +169,15 @@ class Function:
 _sequence = itertools.count()
 
 
+def _run_tensor_hooks(hooks: list[Any], grad: Any) -> Any:
+    """Call a tensor's gradient hooks in order; a hook that returns an array replaces the gradient."""
+    for hook in hooks:
+        result = hook(grad)
+        if result is not None:
+            grad = result
+    return grad
+
+
 def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
     """Apply the chain rule from ``root`` (seeded with ``grad``) down to every leaf.
 
@@ -186,10 +195,7 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
         node = heapq.heappop(heap)[1]
         g = grads.pop(id(node))
         if node._hooks:
-            for hook in node._hooks:
-                result = hook(g)
-                if result is not None:
-                    g = result
+            g = _run_tensor_hooks(node._hooks, g)
         fn = node._ctx
         parents = fn.parents
         if parents is None:
@@ -225,10 +231,7 @@ def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
     for leaf in leaves:
         g = grads.pop(id(leaf))
         if leaf._hooks:
-            for hook in leaf._hooks:
-                result = hook(g)
-                if result is not None:
-                    g = result
+            g = _run_tensor_hooks(leaf._hooks, g)
         if leaf.grad is None:
             if (type(g) is not np.ndarray or id(g) in handed_out or not g.flags.owndata
                     or g.dtype != leaf.data.dtype):
