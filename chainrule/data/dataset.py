@@ -11,7 +11,7 @@ from chainrule.engine.tensor import Tensor
 
 
 def _as_array(value: Any) -> np.ndarray:
-    return np.asarray(value.data if isinstance(value, Tensor) else value)
+    return np.asarray(value._data if isinstance(value, Tensor) else value)
 
 
 def not_whole(y: np.ndarray) -> np.ndarray:

@@ -149,10 +149,10 @@ class Doctor(Callback):
                 continue
             self._kinds_of[name] = cls
         self._register(model)
-        self._weight_count = sum(module.weight.data.size for module in self._linears.values())
+        self._weight_count = sum(module.weight._data.size for module in self._linears.values())
         # Between sample steps every k-th gradient element of a big layer estimates its RMS: no gather, no copy.
-        self._strides = {name: module.weight.data.size // SUBSET for name, module in self._linears.items()
-                         if module.weight.data.size > 4 * SUBSET}
+        self._strides = {name: module.weight._data.size // SUBSET for name, module in self._linears.items()
+                         if module.weight._data.size > 4 * SUBSET}
         m = self.metrics
         for name in self.layer_names:
             for key in ("grad_rms", "signal_rms", "update_ratio", "weight_rms"):
@@ -188,7 +188,7 @@ class Doctor(Callback):
 
             def linear_hook(module: Any, args: tuple[Any, ...], output: Any) -> None:
                 if module.training and is_grad_enabled() and not self._halted:
-                    self._last_out[name] = output.data
+                    self._last_out[name] = output._data
                     if self._sampling():
                         self._watch_signal(name, output)
 
@@ -197,7 +197,7 @@ class Doctor(Callback):
         def hook(module: Any, args: tuple[Any, ...], output: Any) -> None:
             if not (module.training and is_grad_enabled()) or self._halted:
                 return  # evaluation passes are not training statistics
-            out = output.data
+            out = output._data
             self._last_out[name] = out
             units = out.reshape(-1, out.shape[-1]) if out.ndim > 1 else out.reshape(1, -1)
             if cls == RELU:
@@ -223,7 +223,7 @@ class Doctor(Callback):
             if cls == RELU and args and getattr(args[0], "requires_grad", False):
                 def grad_hook(g: np.ndarray) -> None:
                     pending["zero_grad_fraction", name] = 1.0 - np.count_nonzero(g) / g.size
-                args[0].register_hook(grad_hook)
+                args[0]._register_array_hook(grad_hook)
 
         return hook
 
@@ -233,7 +233,7 @@ class Doctor(Callback):
             def grad_hook(g: np.ndarray) -> None:
                 self._pending["signal_rms", name] = _rms(g)
 
-            output.register_hook(grad_hook)
+            output._register_array_hook(grad_hook)
 
     # ------------------------------------------------------------------ per step
     def check(self, model: Any = None, loss: float | None = None) -> list[Finding]:
@@ -259,7 +259,7 @@ class Doctor(Callback):
         rms: dict[str, float] = {}
         total_sq, total_n = 0.0, 0
         for name, module in self._linears.items():
-            g = module.weight.grad
+            g = module.weight._grad
             if g is None:
                 continue
             # Between sample steps a fixed random subset of a big layer's gradient estimates its RMS (±2%):
@@ -274,7 +274,7 @@ class Doctor(Callback):
 
         if self._snapshot is not None:  # the weights moved by exactly one optimizer step since the snapshot
             for name, old in self._snapshot.items():
-                w = self._linears[name].weight.data
+                w = self._linears[name].weight._data
                 with np.errstate(over="ignore", invalid="ignore"):
                     delta = np.subtract(w, old, out=self._scratch[name][1])
                     ratio = math.sqrt(_sumsq(delta)) / max(math.sqrt(_sumsq(old)), 1e-12)
@@ -289,7 +289,7 @@ class Doctor(Callback):
         if sampling:
             self._snapshot = {}
             for name, module in self._linears.items():
-                w = module.weight.data
+                w = module.weight._data
                 # two buffers per layer, reused: fresh 1 MB arrays every few steps cost page faults
                 if name not in self._scratch or self._scratch[name][0].shape != w.shape:
                     self._scratch[name] = (np.empty_like(w), np.empty_like(w))
@@ -300,7 +300,7 @@ class Doctor(Callback):
             for name in self.layer_names:
                 m["grad_rms"][name].append(rms.get(name, NAN))
                 m["update_ratio"][name].append(NAN)
-                m["weight_rms"][name].append(_rms(self._linears[name].weight.data))
+                m["weight_rms"][name].append(_rms(self._linears[name].weight._data))
             for key in ("signal_rms", "act_mean", "act_std", "zero_grad_fraction", "saturation"):
                 for name, series in m[key].items():
                     series.append(self._pending.get((key, name), NAN))

@@ -104,6 +104,21 @@ def register_op_hook(hook: OpHook) -> HookHandle:
     return HookHandle(_op_hooks, hook)
 
 
+class AccumulateGrad:
+    """Where a leaf's gradient lands, as PyTorch shows it in ``grad_fn.next_functions``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
 class Function:
     """One differentiable op: forward and backward live together in a subclass.
 
@@ -111,9 +126,16 @@ class Function:
     ``backward(self, grad) -> tuple`` (one gradient or None per input) and may
     save what backward needs on ``self``. ``self.needs[i]`` tells backward
     whether input ``i`` wants a gradient, so unneeded work is skipped.
+
+    Class flags: ``saves_inputs`` (backward reads the inputs' arrays, so an in-place change to an
+    input before backward is an error), ``saves_output`` (the same for the output's array) and
+    ``is_view`` (the output may share the input's memory, so the two share a version counter).
     """
 
-    __slots__ = ("parents", "needs", "seq", "__dict__")
+    __slots__ = ("parents", "edges", "needs", "seq", "versions", "hooks", "__dict__")
+    saves_inputs = True
+    saves_output = False
+    is_view = False
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} has no forward")
@@ -124,6 +146,20 @@ class Function:
     @property
     def name(self) -> str:
         return type(self).__name__.lower()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}Backward>"
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """The nodes the gradient goes to next, one per input, as PyTorch's ``grad_fn.next_functions``:
+        an op, an :class:`AccumulateGrad` for a leaf that requires grad, or None."""
+        if self.parents is None:
+            return ()
+        return tuple(
+            ((edge if isinstance(edge, Function) else AccumulateGrad(edge) if edge is not None else None), 0)
+            for edge in self.edges
+        )
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
@@ -136,7 +172,7 @@ class Function:
         needs = []
         for a in args:
             if isinstance(a, Tensor):
-                arrays.append(a.data)
+                arrays.append(a._data)
                 needs.append(a.requires_grad)
             else:
                 arrays.append(a)
@@ -144,24 +180,51 @@ class Function:
         out = Tensor.__new__(Tensor)
         data = fn.forward(*arrays, **kwargs)
         # NumPy turns 0-d results into scalars; a tensor always holds an ndarray
-        out.data = data if type(data) is np.ndarray else np.asarray(data)
-        out.grad = None
-        out._hooks = None
-        out.name = None
+        out._data = data if type(data) is np.ndarray else np.asarray(data)
+        out._grad = out._hooks = out.name = out._version = None
         if _grad_enabled and True in needs:
             fn.parents = args
             fn.needs = tuple(needs)
+            # Each input's node as it is now: a later in-place op gives the tensor a new node, not this op.
+            fn.edges = tuple(
+                (a._ctx if a._ctx is not None else a) if need else None for a, need in zip(args, needs)
+            )
+            fn.versions = tuple(a._version[0] if isinstance(a, Tensor) and a._version else 0 for a in args) \
+                if cls.saves_inputs else None
+            fn.hooks = None
             fn.seq = next(_sequence)
             out._ctx = fn
             out.requires_grad = True
+            if cls.saves_output:
+                out._version = fn.out_version = [0]
         else:
             fn.parents = fn.needs = None
             out._ctx = None
             out.requires_grad = False
+        if cls.is_view and isinstance(args[0], Tensor):
+            out._version = args[0]._version_counter()
         if _op_hooks:
             for hook in _op_hooks:
                 hook.on_forward(fn, args, out)
         return out
+
+    def _check_versions(self) -> None:
+        """Raise if a tensor this op saved for backward was changed in place since (PyTorch's version check)."""
+        if self.versions is not None:
+            for k, (parent, seen) in enumerate(zip(self.parents, self.versions)):
+                if isinstance(parent, Tensor) and (parent._version[0] if parent._version else 0) != seen:
+                    raise GraphError(
+                        f"backward: input {k} of op '{self.name}' (shape {parent.shape}) was modified by an in-place "
+                        f"operation after the op used it (version {seen} then, "
+                        f"{parent._version[0] if parent._version else 0} now), so its gradient would be wrong; "
+                        "use an out-of-place op (x = x + 1 instead of x += 1) or .clone() the tensor first"
+                    )
+        out_version = self.__dict__.get("out_version")
+        if out_version is not None and out_version[0] != 0:
+            raise GraphError(
+                f"backward: the output of op '{self.name}' was modified by an in-place operation, and the op "
+                "needs it for its gradient; use an out-of-place op or .clone() the output first"
+            )
 
 
 # Creation number of each recorded op. Inputs exist before the op that uses them, so running
@@ -169,8 +232,8 @@ class Function:
 _sequence = itertools.count()
 
 
-def _run_tensor_hooks(hooks: list[Any], grad: Any) -> Any:
-    """Call a tensor's gradient hooks in order; a hook that returns an array replaces the gradient."""
+def _run_hooks(hooks: list[Any], grad: Any) -> Any:
+    """Call gradient hooks in order; a hook that returns an array replaces the gradient."""
     for hook in hooks:
         result = hook(grad)
         if result is not None:
@@ -178,68 +241,95 @@ def _run_tensor_hooks(hooks: list[Any], grad: Any) -> Any:
     return grad
 
 
-def run_backward(root: Tensor, grad: Any, retain_graph: bool = False) -> None:
+def run_backward(
+    root: Tensor, grad: Any, retain_graph: bool = False, capture: list[Tensor] | None = None
+) -> list[Any] | None:
     """Apply the chain rule from ``root`` (seeded with ``grad``) down to every leaf.
 
     Ops run newest first (a heap on their creation number), each once all its output's
-    gradient has arrived; leaves get their summed gradient at the end.
+    gradient has arrived; leaves get their summed gradient at the end. With ``capture``
+    (``autograd.grad``), no ``.grad`` is touched: the gradients reaching those tensors are returned.
     """
-    grads: dict[int, Any] = {id(root): grad}
+    targets: dict[int, int] = {}
+    captured: list[Any] = []
+    if capture is not None:
+        captured = [None] * len(capture)
+        for k, t in enumerate(capture):
+            targets[id(t._ctx if t._ctx is not None else t)] = k
+    grads: dict[int, Any] = {}
     leaves: list[Tensor] = []
-    heap: list[tuple[int, Tensor]] = []
-    if root._ctx is None:
+    heap: list[tuple[int, Function]] = []
+    start = root._ctx
+    if start is None:
         leaves.append(root)
+        grads[id(root)] = grad
     else:
-        heap.append((-root._ctx.seq, root))
+        heap.append((-start.seq, start))
+        grads[id(start)] = grad
     while heap:
-        node = heapq.heappop(heap)[1]
-        g = grads.pop(id(node))
-        if node._hooks:
-            g = _run_tensor_hooks(node._hooks, g)
-        fn = node._ctx
+        fn = heapq.heappop(heap)[1]
+        g = grads.pop(id(fn))
+        if fn.hooks:
+            g = _run_hooks(fn.hooks, g)
+        if targets:
+            k = targets.get(id(fn))
+            if k is not None:
+                captured[k] = g
         parents = fn.parents
         if parents is None:
             raise GraphError(
                 f"backward: the graph through op '{fn.name}' was already freed by an earlier "
                 "backward(); call backward(retain_graph=True) the first time to go through it twice"
             )
+        fn._check_versions()
         grad_inputs = fn.backward(g)
+        if len(grad_inputs) < len(parents) and True in fn.needs[len(grad_inputs):]:
+            raise GraphError(
+                f"backward of op '{fn.name}' returned {len(grad_inputs)} gradient(s), but input "
+                f"{fn.needs.index(True, len(grad_inputs))} needs one too; it must return one gradient "
+                "(or None) per input of forward"
+            )
         if _op_hooks:
             for hook in _op_hooks:
                 hook.on_backward(fn, g, grad_inputs)
-        for parent, pg, need in zip(parents, grad_inputs, fn.needs):
-            if not need or pg is None:
+        for parent, edge, pg in zip(parents, fn.edges, grad_inputs):
+            if edge is None or pg is None:
                 continue
-            if pg.shape != parent.data.shape:
-                pg = unbroadcast(pg, parent.data.shape)
-            key = id(parent)
+            if pg.shape != parent._data.shape:
+                pg = unbroadcast(pg, parent._data.shape)
+            key = id(edge)
             previous = grads.get(key)
             if previous is None:
                 grads[key] = pg
-                ctx = parent._ctx
-                if ctx is None:
-                    leaves.append(parent)
+                if isinstance(edge, Function):
+                    heapq.heappush(heap, (-edge.seq, edge))
                 else:
-                    heapq.heappush(heap, (-ctx.seq, parent))
+                    leaves.append(edge)
             else:
                 grads[key] = previous + pg
         if not retain_graph:
-            fn.parents = None
+            fn.parents = fn.edges = None
             fn.__dict__.clear()  # drop saved arrays as soon as they are used
     # Arrays handed to a leaf's .grad must be its own: ops may return one array for two inputs.
     handed_out: set[int] = {id(grad)}
     for leaf in leaves:
         g = grads.pop(id(leaf))
         if leaf._hooks:
-            g = _run_tensor_hooks(leaf._hooks, g)
-        if leaf.grad is None:
+            g = _run_hooks(leaf._hooks, g)
+        if capture is not None:
+            k = targets.get(id(leaf))
+            if k is not None:
+                captured[k] = g
+            continue
+        if leaf._grad is None:
             if (type(g) is not np.ndarray or id(g) in handed_out or not g.flags.owndata
-                    or g.dtype != leaf.data.dtype):
-                g = np.array(g, dtype=leaf.data.dtype)
+                    or g.dtype != leaf._data.dtype):
+                g = np.array(g, dtype=leaf._data.dtype)
             handed_out.add(id(g))
-            leaf.grad = g
+            leaf._grad = g
         else:
-            leaf.grad += g
+            leaf._grad += g
+    return captured if capture is not None else None
 
 
 from chainrule.engine.tensor import Tensor  # noqa: E402  (Tensor uses Function; Function makes Tensors)

@@ -51,12 +51,12 @@ def full(shape: Any, value: float, dtype: Any = DEFAULT_DTYPE, requires_grad: bo
 
 def zeros_like(t: Tensor, requires_grad: bool = False) -> Tensor:
     """Zeros with ``t``'s shape and dtype."""
-    return _make(np.zeros_like(t.data), requires_grad)
+    return _make(np.zeros_like(t._data), requires_grad)
 
 
 def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
     """Ones with ``t``'s shape and dtype."""
-    return _make(np.ones_like(t.data), requires_grad)
+    return _make(np.ones_like(t._data), requires_grad)
 
 
 def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:

@@ -34,7 +34,7 @@ def gradcheck(
     """
     if isinstance(inputs, Tensor):
         inputs = [inputs]
-    leaves = [Tensor(t.data if isinstance(t, Tensor) else t, dtype=np.float64) for t in inputs]
+    leaves = [Tensor(t._data if isinstance(t, Tensor) else t, dtype=np.float64) for t in inputs]
     wanted = [isinstance(t, Tensor) and t.requires_grad for t in inputs]
     if not any(wanted):
         raise ValueError("gradcheck: none of the inputs requires grad, so there is nothing to check")
@@ -47,7 +47,7 @@ def gradcheck(
     weights = np.random.default_rng(seed).standard_normal(out.shape)
 
     def objective() -> float:
-        return float(np.sum(np.asarray(fn(*leaves).data, dtype=np.float64) * weights))
+        return float(np.sum(np.asarray(fn(*leaves)._data, dtype=np.float64) * weights))
 
     if not out.requires_grad:
         raise GradcheckError("gradcheck: the output does not depend on any input that requires grad")
@@ -55,8 +55,8 @@ def gradcheck(
     for k, (leaf, want) in enumerate(zip(leaves, wanted)):
         if not want:
             continue
-        analytic = leaf.grad if leaf.grad is not None else np.zeros_like(leaf.data)
-        flat = leaf.data.reshape(-1)
+        analytic = leaf._grad if leaf._grad is not None else np.zeros_like(leaf._data)
+        flat = leaf._data.reshape(-1)
         for i in range(flat.size):
             original = flat[i]
             flat[i] = original + eps

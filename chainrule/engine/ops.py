@@ -18,7 +18,8 @@ import numpy as np
 
 from chainrule.engine.autograd import Function
 from chainrule.engine.backend import get_array_module, unbroadcast
-from chainrule.engine.tensor import Tensor, to_array
+from chainrule.engine.dtypes import float_result, result_type
+from chainrule.engine.tensor import Tensor, ValuesIndices, to_array
 
 try:
     from scipy.special import erf as _erf
@@ -35,30 +36,81 @@ def _sigmoid(a):
 # ---------------------------------------------------------------------------- input checks
 
 
-def as_operand(x: Any, like: Tensor, op: str) -> Any:
-    """A tensor stays; a number or array becomes a constant array in ``like``'s dtype.
-
-    Taking the tensor's dtype keeps float32 work in float32 (no upcast from Python floats).
-    """
+def _operand_key(x: Any, op: str) -> Any:
+    """What ``result_type`` ranks: a tensor's array, an array, or a Python number (lists become arrays)."""
     if isinstance(x, Tensor):
+        return x._data
+    if isinstance(x, np.ndarray | np.generic | numbers.Number) and not isinstance(x, complex):
         return x
-    dtype = like.data.dtype if like.data.dtype.kind == "f" else None
-    if isinstance(x, numbers.Number) and not isinstance(x, bool | complex):
-        return np.asarray(x, dtype=dtype)
-    # Straight to the tensor's dtype: a float64 array must not pass through the float32 default on its way.
-    return to_array(x, dtype, where=op)
+    return to_array(x, where=op)
+
+
+def cast(x: Any, dtype: np.dtype) -> Any:
+    """``x`` in ``dtype``: a tensor through a differentiable Cast (only if needed), anything else as an array."""
+    if isinstance(x, Tensor):
+        if x._data.dtype == dtype:
+            return x
+        return Cast.apply(x, dtype=dtype) if x.requires_grad else Tensor._wrap(x._data.astype(dtype))
+    return np.asarray(x, dtype=dtype)
 
 
 def _binary(op: str, a: Any, b: Any) -> tuple[Any, Any]:
-    if isinstance(a, Tensor):
-        return a, as_operand(b, a, op)
-    if isinstance(b, Tensor):
-        return as_operand(a, b, op), b
-    raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
+    """Both operands in the dtype PyTorch's promotion gives them (``dtypes.result_type``)."""
+    a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_is and b_is:
+        if a._data.dtype == b._data.dtype:  # the common case, decided without the promotion table
+            return a, b
+    elif a_is:
+        if type(b) is float and a._data.dtype.kind == "f":
+            return a, np.asarray(b, dtype=a._data.dtype)
+    elif b_is:
+        if type(a) is float and b._data.dtype.kind == "f":
+            return np.asarray(a, dtype=b._data.dtype), b
+    else:
+        raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
+    ka, kb = _operand_key(a, op), _operand_key(b, op)
+    try:
+        dtype = result_type(ka, kb)
+    except TypeError as error:
+        raise TypeError(f"{op}: {error}") from None
+    return cast(a if a_is else ka, dtype), cast(b if b_is else kb, dtype)
+
+
+def unary(cls: type[Function], x: Tensor) -> Tensor:
+    """A floating-point op (exp, log, sqrt, tanh, ...): integer and bool inputs become the default float dtype."""
+    if x._data.dtype.kind != "f":
+        x = Tensor._wrap(x._data.astype(float_result(x._data.dtype)))
+    return cls.apply(x)
+
+
+def compare(fn: Any, a: Any, b: Any) -> Tensor:
+    """An elementwise comparison or logical op as a bool tensor without gradient, as in PyTorch."""
+    name = fn.__name__
+    a, b = _binary(name, a, b)
+    a, b = (x._data if isinstance(x, Tensor) else x for x in (a, b))
+    try:
+        return Tensor._wrap(np.asarray(fn(a, b)))
+    except ValueError:
+        _check_broadcast(name, a, b)
+        raise
+
+
+def bitwise(name: str, fn: Any, a: Any, b: Any = None) -> Tensor:
+    """``~ & | ^`` on bool and integer tensors (logical for bool), as PyTorch; floats are an error."""
+    operands = (a,) if b is None else _binary(f"bitwise_{name}", a, b)
+    arrays = [x._data if isinstance(x, Tensor) else np.asarray(x) for x in operands]
+    for x in arrays:
+        if x.dtype.kind not in "biu":
+            raise TypeError(f"bitwise_{name}: only integer and bool tensors are supported, got dtype {x.dtype}")
+    try:
+        return Tensor._wrap(np.asarray(fn(*arrays)))
+    except ValueError:
+        _check_broadcast(f"bitwise_{name}", *arrays)
+        raise
 
 
 def _shape(x: Any) -> tuple[int, ...]:
-    return x.data.shape if isinstance(x, Tensor) else np.shape(x)
+    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
 
 
 def _check_broadcast(op: str, *operands: Any) -> None:
@@ -121,6 +173,8 @@ def _reduced_count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
 
 
 class Add(Function):
+    saves_inputs = False
+
     def forward(self, a, b):
         return a + b
 
@@ -129,6 +183,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    saves_inputs = False
+
     def forward(self, a, b):
         return a - b
 
@@ -157,6 +213,8 @@ class Div(Function):
 
 
 class Pow(Function):
+    saves_output = True
+
     def forward(self, a, b):
         self.a, self.b = a, b
         self.out = a**b
@@ -262,7 +320,7 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``condition`` is true, else ``b``; gradients flow to the chosen side only."""
-    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
+    cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
     a, b = _binary("where", a, b)
@@ -274,6 +332,8 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 
 class Neg(Function):
+    saves_inputs = False
+
     def forward(self, a):
         return -a
 
@@ -282,6 +342,9 @@ class Neg(Function):
 
 
 class Exp(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a):
         self.out = get_array_module(a).exp(a)
         return self.out
@@ -300,6 +363,9 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a):
         self.out = get_array_module(a).sqrt(a)
         return self.out
@@ -318,6 +384,9 @@ class Abs(Function):
 
 
 class Tanh(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a):
         self.out = get_array_module(a).tanh(a)
         return self.out
@@ -328,6 +397,9 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a):
         self.out = _sigmoid(a)
         return self.out
@@ -338,6 +410,8 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
+    saves_inputs = False  # it keeps a mask of its own, not the input
+
     def forward(self, a):
         self.mask = a > 0
         return get_array_module(a).maximum(a, 0)  # not a * mask: -inf * 0 would be nan
@@ -347,6 +421,8 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
+    saves_inputs = False  # it keeps a mask of its own, not the input
+
     def forward(self, a, negative_slope):
         xp = get_array_module(a)
         self.scale = xp.where(a > 0, a.dtype.type(1), a.dtype.type(negative_slope))
@@ -405,6 +481,8 @@ class Clip(Function):
 
 
 class Cast(Function):
+    saves_inputs = False
+
     def forward(self, a, dtype):
         self.dtype = a.dtype
         return a.astype(dtype)
@@ -446,6 +524,8 @@ def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tenso
 
 
 class Sum(Function):
+    saves_inputs = False
+
     def forward(self, a, axes, keepdims):
         self.shape, self.axes, self.keepdims = a.shape, axes, keepdims
         return a.sum(axis=axes, keepdims=keepdims)
@@ -458,6 +538,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    saves_inputs = False
+
     def forward(self, a, axes, keepdims):
         self.shape, self.axes, self.keepdims = a.shape, axes, keepdims
         self.count = count = _reduced_count(a.shape, axes)
@@ -512,6 +594,8 @@ class Var(Function):
 
 
 class LogSumExp(Function):
+    saves_output = True
+
     def forward(self, a, axes, keepdims):
         xp = get_array_module(a)
         peak = a.max(axis=axes, keepdims=True)
@@ -527,7 +611,7 @@ class LogSumExp(Function):
 
 def _reduce(cls: type[Function], op: str, x: Tensor, axis: Any, keepdims: bool, *extra: Any) -> Tensor:
     axes = normalize_axes(axis, x.ndim, op)
-    if x.data.size == 0 and cls in (Max, LogSumExp) and (axes is None or any(x.shape[i] == 0 for i in axes)):
+    if x._data.size == 0 and cls in (Max, LogSumExp) and (axes is None or any(x.shape[i] == 0 for i in axes)):
         raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}: it has no elements")
     return cls.apply(x, axes, bool(keepdims), *extra)
 
@@ -539,8 +623,8 @@ def sum(x: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = Fal
 
 def mean(x: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (an int, a tuple, or None for all)."""
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"mean: expected a floating-point tensor, got dtype {x.data.dtype}")
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"mean: expected a floating-point tensor, got dtype {x._data.dtype}")
     return _reduce(Mean, "mean", x, axis, keepdims)
 
 
@@ -556,8 +640,8 @@ def min(x: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = Fal
 
 def var(x: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False, correction: int = 1) -> Tensor:
     """Variance over ``axis``, divided by N - correction (1 by default, as ``torch.var``)."""
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"var: expected a floating-point tensor, got dtype {x.data.dtype}")
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"var: expected a floating-point tensor, got dtype {x._data.dtype}")
     return _reduce(Var, "var", x, axis, keepdims, int(correction))
 
 
@@ -570,6 +654,9 @@ def logsumexp(x: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool
 
 
 class Softmax(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a, axis):
         xp = get_array_module(a)
         e = xp.exp(a - a.max(axis=axis, keepdims=True))
@@ -583,6 +670,9 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    saves_inputs = False
+    saves_output = True
+
     def forward(self, a, axis):
         xp = get_array_module(a)
         shifted = a - a.max(axis=axis, keepdims=True)
@@ -609,6 +699,9 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 class Reshape(Function):
+    saves_inputs = False
+    is_view = True
+
     def forward(self, a, shape):
         self.shape = a.shape
         return a.reshape(shape)
@@ -618,6 +711,9 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    saves_inputs = False
+    is_view = True
+
     def forward(self, a, axes):
         self.inverse = tuple(np.argsort(axes))
         return a.transpose(axes)
@@ -627,6 +723,9 @@ class Permute(Function):
 
 
 class Expand(Function):
+    saves_inputs = False
+    is_view = True
+
     def forward(self, a, shape):
         return get_array_module(a).broadcast_to(a, shape)
 
@@ -635,6 +734,9 @@ class Expand(Function):
 
 
 class GetItem(Function):
+    saves_inputs = False
+    is_view = True
+
     def forward(self, a, index):
         self.shape, self.index, self.dtype = a.shape, index, a.dtype
         return a[index]
@@ -650,6 +752,8 @@ class GetItem(Function):
 
 
 class Concatenate(Function):
+    saves_inputs = False
+
     def forward(self, *arrays, axis):
         self.axis = axis
         self.bounds = np.cumsum([x.shape[axis] for x in arrays])[:-1]
@@ -660,6 +764,8 @@ class Concatenate(Function):
 
 
 class Stack(Function):
+    saves_inputs = False
+
     def forward(self, *arrays, axis):
         self.axis = axis
         return get_array_module(arrays[0]).stack(arrays, axis=axis)
@@ -683,9 +789,9 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     known = math.prod(n for n in shape if n != -1)
     if shape.count(-1) > 1 or any(n < -1 for n in shape):
         raise ValueError(f"reshape: invalid shape {shape}: sizes must be >= 0, with at most one -1")
-    if (-1 in shape and (known == 0 or x.data.size % known)) or (-1 not in shape and known != x.data.size):
+    if (-1 in shape and (known == 0 or x._data.size % known)) or (-1 not in shape and known != x._data.size):
         raise ValueError(
-            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} elements) into shape {shape}"
+            f"reshape: cannot reshape a tensor of shape {x.shape} ({x._data.size} elements) into shape {shape}"
         )
     if shape == x.shape:
         return Reshape.apply(x, shape) if x.requires_grad else x
@@ -738,22 +844,11 @@ def _is_basic_index(index: Any) -> bool:
 
 def getitem(x: Tensor, index: Any) -> Tensor:
     """Indexing with ints, slices, None, Ellipsis, integer arrays and boolean masks."""
-    items = index if isinstance(index, tuple) else (index,)
-    converted = []
-    for i in items:
-        if isinstance(i, Tensor):
-            i = i.data
-        if isinstance(i, list):
-            i = np.asarray(i) if i else np.empty(0, dtype=np.intp)  # [] alone would become float64
-        if isinstance(i, np.ndarray) and i.dtype.kind not in "iub":
-            raise IndexError(f"getitem: index arrays must be integers or booleans, got dtype {i.dtype}")
-        converted.append(i)
-    index = tuple(converted) if isinstance(index, tuple) else converted[0]
+    index = as_index(index, "getitem")
     try:
-        x.data[index]
+        return GetItem.apply(x, index)
     except IndexError as error:
         raise IndexError(f"getitem: index {index!r} does not fit a tensor of shape {x.shape}: {error}") from None
-    return GetItem.apply(x, index)
 
 
 def _join_args(op: str, tensors: Sequence[Any], axis: int, extra: int) -> tuple[list[Tensor], int]:
@@ -889,7 +984,7 @@ class Linear(Function):
             g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
             gw = g2.T @ x2 if self.needs[1] else None
             gb = g2.sum(axis=0) if len(self.needs) > 2 and self.needs[2] else None
-        return gx, gw, gb
+        return (gx, gw, gb)[: len(self.needs)]
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -1001,3 +1096,135 @@ class BatchNorm(Function):
             proj = (gxhat * xhat).mean(axis=axes) if self.weight is None else gw * self.weight / n
             gx = (gxhat - gxhat_mean - xhat * proj) * self.inv_std
         return gx, gw, gb, None
+
+
+# ---------------------------------------------------------------------------- overloaded max/min, index assignment
+
+
+def max_or_min(x: Tensor, dim: Any, keepdim: bool, largest: bool) -> Any:
+    """``x.max()``: the largest value; ``x.max(dim)``: (values, indices); ``x.max(other)``: the elementwise maximum."""
+    op = "max" if largest else "min"
+    if isinstance(dim, Tensor):
+        return maximum(x, dim) if largest else minimum(x, dim)
+    if dim is None:
+        return _reduce(Max, op, x, None, False, 1 if largest else -1)
+    indices = arg_extreme(x, dim, True, largest)
+    values = take_along_dim(x, indices, dim)
+    if not keepdim:
+        axis = normalize_axis(dim, x.ndim, op)
+        values, indices = (_drop_axis(t, axis) for t in (values, indices))
+    return ValuesIndices(values, indices)
+
+
+def _drop_axis(t: Tensor, axis: int) -> Tensor:
+    return reshape(t, *t.shape[:axis], *t.shape[axis + 1:]) if t.ndim else t
+
+
+def arg_extreme(x: Tensor, dim: int | None, keepdim: bool, largest: bool) -> Tensor:
+    """Indices (int64) of the largest (or smallest) values along ``dim``, or in the flattened tensor."""
+    op = "argmax" if largest else "argmin"
+    find = np.argmax if largest else np.argmin
+    if x._data.size == 0:
+        raise IndexError(f"{op}: expected a non-empty tensor, got shape {x.shape}")
+    if dim is None:
+        out = np.asarray(find(x._data), dtype=np.int64)
+        return Tensor._wrap(out.reshape((1,) * x.ndim) if keepdim else out)
+    axis = normalize_axis(dim, x.ndim, op)
+    if x.ndim == 0:
+        return Tensor._wrap(np.zeros((), np.int64))
+    out = find(x._data, axis=axis, keepdims=keepdim).astype(np.int64, copy=False)
+    return Tensor._wrap(np.asarray(out))
+
+
+def take_along_dim(x: Tensor, indices: Any, dim: int) -> Tensor:
+    """The elements of ``x`` at ``indices`` along ``dim`` (``torch.gather``/``take_along_dim``);
+    the gradient goes back to exactly those elements (repeated indices add up)."""
+    idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
+    if x.ndim == 0:
+        return x
+    axis = normalize_axis(dim, x.ndim, "gather")
+    if idx.ndim != x.ndim:
+        raise ValueError(f"gather: index has {idx.ndim} dimensions but the input has {x.ndim}; they must match")
+    if idx.size and (idx.min() < -x.shape[axis] or idx.max() >= x.shape[axis]):
+        raise IndexError(f"gather: index {int(idx.max())} is out of bounds for dimension {axis} with size "
+                         f"{x.shape[axis]}")
+    grids = np.ix_(*[np.arange(n) for n in idx.shape]) if idx.ndim else ()
+    index = tuple(idx if i == axis else grids[i] for i in range(x.ndim))
+    return GetItem.apply(x, index)
+
+
+class SetItem(Function):
+    """``a[index] = value`` as a new array: the gradient skips the overwritten elements and goes to ``value``."""
+
+    saves_inputs = False
+
+    def forward(self, a, value, index):
+        self.index = index
+        out = a.copy()
+        out[index] = value
+        return out
+
+    def backward(self, g):
+        ga = gv = None
+        if self.needs[0]:
+            ga = g.copy()
+            ga[self.index] = 0
+        if self.needs[1]:
+            gv = g[self.index]
+        return ga, gv, None
+
+
+def as_index(index: Any, where: str = "index") -> Any:
+    """An index with tensors and lists turned into arrays, as NumPy indexes (PyTorch indexes the same way)."""
+    items = index if isinstance(index, tuple) else (index,)
+    converted = []
+    for i in items:
+        if isinstance(i, Tensor):
+            i = i._data
+        if isinstance(i, list | range):
+            i = np.asarray(i) if len(i) else np.empty(0, dtype=np.intp)  # [] alone would become float64
+        if isinstance(i, np.ndarray) and i.dtype.kind not in "iub":
+            raise IndexError(f"{where}: index arrays must be integers or booleans (long, int, byte or bool "
+                             f"tensors), got dtype {i.dtype}")
+        converted.append(i)
+    return tuple(converted) if isinstance(index, tuple) else converted[0]
+
+
+def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
+    """``x`` with ``x[index] = value`` as a recorded op (the in-place form writes its result back into ``x``)."""
+    index = as_index(index, "setitem")
+    value = value.type(x.dtype) if isinstance(value, Tensor) and value.dtype != x.dtype else value
+    if not isinstance(value, Tensor):
+        value = np.asarray(value._data if isinstance(value, Tensor) else value, dtype=x.dtype)
+    try:
+        np.empty(x.shape, dtype=bool)[index] = np.empty(_shape(value), dtype=bool)
+    except (IndexError, ValueError) as error:
+        raise IndexError(f"setitem: can't assign a value of shape {_shape(value)} to index {index!r} of a tensor "
+                         f"of shape {x.shape}: {error}") from None
+    return SetItem.apply(x, value, index)
+
+
+def floor_divide(a: Any, b: Any) -> Tensor:
+    """a // b rounded toward minus infinity (``torch.floor_divide``); carries no gradient."""
+    a, b = _binary("floor_divide", a, b)
+    arrays = [x._data if isinstance(x, Tensor) else x for x in (a, b)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return Tensor._wrap(np.asarray(np.floor_divide(*arrays)))
+
+
+class Remainder(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return get_array_module(a).remainder(a, b)
+
+    def backward(self, g):
+        ga = g if self.needs[0] else None
+        gb = -g * get_array_module(g).floor_divide(self.a, self.b) if self.needs[1] else None
+        return ga, gb
+
+
+def remainder(a: Any, b: Any) -> Tensor:
+    """a % b with the sign of b, as Python and ``torch.remainder``."""
+    return _elementwise(Remainder, "remainder", a, b)

@@ -1,28 +1,85 @@
-"""The Tensor: a NumPy array that remembers how it was made, so gradients can flow back."""
+"""The Tensor: a NumPy array that remembers how it was made, so gradients can flow back.
+
+It follows PyTorch's semantics: ``.data`` and ``.grad`` are tensors, comparisons give bool tensors,
+in-place ops (``+=``, ``add_``, ``t[i] = v``) change the tensor itself and bump a version counter that
+backward checks, and dtypes combine by PyTorch's promotion rules (``dtypes.result_type``).
+"""
 
 from __future__ import annotations
 
+import builtins
+import math
+import numbers
+from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from chainrule.engine import autograd
-from chainrule.engine.backend import DEFAULT_DTYPE, FLOAT_DTYPES, GraphError
+from chainrule.engine import autograd, dtypes
+from chainrule.engine.backend import GraphError
 
 _KIND_NAMES = {"O": "Python objects", "U": "strings", "S": "bytes", "c": "complex numbers", "V": "raw records",
                "M": "datetimes", "m": "timedeltas"}
+
+Dim = int | Sequence[int] | None
+
+#: What ``max(dim)``, ``min(dim)``, ``sort`` and ``topk`` return, as ``torch.return_types``.
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+
+
+class Device:
+    """Where a tensor lives: always the CPU for chainrule (``cr.device("cpu")``)."""
+
+    __slots__ = ()
+    type = "cpu"
+    index = None
+
+    def __new__(cls, kind: Any = "cpu", index: Any = None) -> Device:
+        check_device(kind, "device")
+        return _CPU
+
+    def __repr__(self) -> str:
+        return "device(type='cpu')"
+
+    def __str__(self) -> str:
+        return "cpu"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Device) or other == "cpu"
+
+    def __hash__(self) -> int:
+        return hash("cpu")
+
+
+_CPU = object.__new__(Device)
+
+
+def check_device(device: Any, where: str) -> None:
+    """Accept the CPU in any spelling; anything else is an error saying chainrule runs on the CPU."""
+    if device is None or isinstance(device, Device):
+        return
+    name = str(device)
+    if name.split(":")[0] != "cpu":
+        raise RuntimeError(
+            f"{where}: chainrule runs on the CPU only (NumPy), so device {name!r} is not available; "
+            "use 'cpu' (code written as .to(device) works with device = 'cpu')"
+        )
 
 
 def to_array(data: Any, dtype: Any = None, *, where: str = "tensor") -> np.ndarray:
     """Turn user data into a numeric NumPy array, or raise an error that says what was wrong.
 
-    Floats become float32 unless ``dtype`` says otherwise; integers and booleans keep their kind.
+    NumPy arrays and tensors keep their dtype (as ``torch.tensor(ndarray)``); Python floats become
+    the default dtype (float32), Python ints int64 and bools bool, unless ``dtype`` says otherwise.
     """
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if isinstance(data, (str, bytes)):
         raise TypeError(f"{where}: expected numbers, got a {type(data).__name__} {data!r}")
+    from_numpy = isinstance(data, np.ndarray | np.generic)
+    if not from_numpy and isinstance(data, list | tuple) and any(isinstance(d, Tensor) for d in data):
+        data = [d._data if isinstance(d, Tensor) else d for d in data]  # a list of 0-d tensors, as torch takes
     try:
         array = np.asarray(data)
     except ValueError as error:
@@ -37,17 +94,28 @@ def to_array(data: Any, dtype: Any = None, *, where: str = "tensor") -> np.ndarr
             f"(NumPy dtype {array.dtype})"
         )
     if dtype is not None:
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(f"{where}: dtype {dtype!r} is not a NumPy dtype") from None
-        if dtype.kind not in "fiub":
-            raise TypeError(f"{where}: dtype must be a real number type, got {dtype}")
-        if array.dtype != dtype:
-            array = array.astype(dtype)
-    elif kind == "f" and array.dtype != DEFAULT_DTYPE:
-        array = array.astype(DEFAULT_DTYPE)
+        target = dtypes.as_dtype(dtype, where)
+        if array.dtype != target:
+            array = array.astype(target)
+    elif not from_numpy and kind == "f" and array.dtype != dtypes.get_default_dtype():
+        array = array.astype(dtypes.get_default_dtype())
+    elif array.dtype not in dtypes.SUPPORTED:
+        # unsigned beyond uint8 and the like: the nearest supported type that holds every value
+        array = array.astype(np.int64 if kind in "ui" else dtypes.get_default_dtype())
     return array
+
+
+def _dims(dim: Any, axis: Any, where: str) -> Any:
+    """PyTorch's ``dim=`` with NumPy's ``axis=`` as an alias: one scheme inside (the axes)."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{where}: give dim or its alias axis, not both")
+        return axis
+    return dim
+
+
+def _keep(keepdim: bool, keepdims: bool | None) -> bool:
+    return bool(keepdim if keepdims is None else keepdims)
 
 
 class Tensor:
@@ -60,43 +128,97 @@ class Tensor:
     [2.0, 4.0, 6.0]
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_hooks", "name", "__weakref__")
+    # _data: the ndarray; _grad: the gradient's ndarray (``.grad`` wraps it); _version: a one-item list
+    # shared by tensors that share memory, counting in-place changes (None until first needed).
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_hooks", "name", "_version", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our reflected operators: ndarray + Tensor -> Tensor
+    __array_priority__ = 1000
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
-        self.data = to_array(data, dtype)
-        if isinstance(data, Tensor) or (isinstance(data, np.ndarray) and self.data is data):
-            self.data = self.data.copy()  # a new tensor owns its memory, like torch.tensor
-        self.grad: np.ndarray | None = None
+        self._data = to_array(data, dtype)
+        if isinstance(data, Tensor) or (isinstance(data, np.ndarray) and self._data is data):
+            self._data = self._data.copy()  # a new tensor owns its memory, like torch.tensor
+        self._grad: np.ndarray | None = None
         self._ctx: autograd.Function | None = None
         self._hooks: list[Callable[[np.ndarray], Any]] | None = None
         self.name: str | None = None
+        self._version: list[int] | None = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
     @classmethod
-    def _wrap(cls, array: np.ndarray) -> Tensor:
+    def _wrap(cls, array: np.ndarray, version: list[int] | None = None) -> Tensor:
         """A leaf tensor around ``array`` itself: no copy, no dtype change, no grad (detach, from_numpy)."""
         t = cls.__new__(cls)
-        t.data, t.grad, t._ctx, t._hooks, t.name, t.requires_grad = array, None, None, None, None, False
+        t._data, t._grad, t._ctx, t._hooks, t.name, t.requires_grad, t._version = (
+            array, None, None, None, None, False, version)
         return t
+
+    def _version_counter(self) -> list[int]:
+        """The version counter, created on first need; views and ``.data`` share it."""
+        if self._version is None:
+            self._version = [0]
+        return self._version
 
     # ------------------------------------------------------------------ basics
     @property
+    def data(self) -> Tensor:
+        """This tensor's values outside the graph: a tensor sharing memory that does not require grad.
+
+        Changes made through it are not recorded (PyTorch's ``.data``); assigning a tensor to
+        ``.data`` replaces the values (shape and dtype included).
+        """
+        return Tensor._wrap(self._data, self._version_counter())
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data: assigned value must be a Tensor, got {type(value).__name__}")
+        self._data = value._data
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by ``backward()`` (a tensor of this shape), or None."""
+        g = self._grad
+        return None if g is None else Tensor._wrap(g)
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        if value is None:
+            self._grad = None
+            return
+        if not isinstance(value, Tensor):
+            raise TypeError(f"grad: assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+        if value.shape != self.shape:
+            raise RuntimeError(f"grad: assigned grad has shape {value.shape} but the tensor has shape {self.shape}")
+        if value.dtype != self.dtype:
+            raise TypeError(f"grad: assigned grad has dtype {value.dtype} but the tensor has dtype {self.dtype}")
+        self._grad = value._data
+
+    @property
     def shape(self) -> tuple[int, ...]:
         """The size of each dimension, as a tuple."""
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
         """The number of dimensions."""
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        """The NumPy dtype of the data."""
-        return self.data.dtype
+        """The dtype (chainrule's dtype objects are NumPy's: ``cr.float32 == np.float32``)."""
+        return self._data.dtype
+
+    @property
+    def device(self) -> Device:
+        """Always the CPU."""
+        return _CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
 
     @property
     def is_leaf(self) -> bool:
@@ -105,148 +227,429 @@ class Tensor:
 
     @property
     def grad_fn(self) -> autograd.Function | None:
-        """The op that made this tensor (None for leaves), as in PyTorch."""
+        """The op that made this tensor (None for leaves), as in PyTorch; walk it with ``next_functions``."""
         return self._ctx
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
 
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
         """The shape, or the size of dimension ``dim`` (PyTorch's ``size``)."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        if dim is None:
+            return self._data.shape
+        return self._data.shape[ops.normalize_axis(dim, self.ndim, "size")]
 
     def numel(self) -> int:
         """The number of elements."""
-        return int(self.data.size)
+        return int(self._data.size)
+
+    nelement = numel
 
     def dim(self) -> int:
         """The number of dimensions (PyTorch's ``dim``)."""
-        return self.data.ndim
+        return self._data.ndim
+
+    ndimension = dim
+
+    def element_size(self) -> int:
+        return self._data.itemsize
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor: it has no length (use .item() for its value)")
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self) -> Iterator[Tensor]:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iter(): iteration over a 0-d tensor: it has no elements to go through (use .item())")
-        return (self[i] for i in range(len(self.data)))
+        return (self[i] for i in range(len(self._data)))
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4)
         extras = []
-        if self.data.dtype != DEFAULT_DTYPE:
-            extras.append(f"dtype={self.data.dtype}")
+        if self._data.dtype != dtypes.get_default_dtype() and not (
+                self._data.dtype in (dtypes.int64, dtypes.bool_) and self._data.size):
+            extras.append(f"dtype={self._data.dtype}")
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{type(self._ctx).__name__}>")
+            extras.append(f"grad_fn={self._ctx!r}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return f"tensor({body}{', ' if extras else ''}{', '.join(extras)})"
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
+
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> Any:
+        return self._data.__dlpack_device__()
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise ValueError(
-                f"bool(): the truth value of a tensor with {self.data.size} elements is ambiguous; "
-                "use .any() or .all() on .data"
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"bool(): the truth value of a tensor with {self._data.size} elements is ambiguous; "
+                "use .any() or .all()"
             )
-        return bool(self.data)
+        return bool(self._data)
 
-    def __float__(self) -> float:
-        return float(self.item())
+    def __float__(self) -> builtins.float:
+        return builtins.float(self.item())
 
-    def __int__(self) -> int:
-        return int(self.item())
+    def __int__(self) -> builtins.int:
+        return builtins.int(self.item())
 
-    def __hash__(self) -> int:
+    def __index__(self) -> builtins.int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return builtins.int(self._data)
+
+    def __hash__(self) -> builtins.int:
         return id(self)
 
-    def item(self) -> float | int | bool:
+    def item(self) -> builtins.float | builtins.int | builtins.bool:
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(f"item(): expected a tensor with one element, got shape {self.data.shape}")
-        return self.data.reshape(()).item()
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"item(): a Tensor with {self._data.size} elements cannot be converted to a Python scalar "
+                f"(shape {self._data.shape})")
+        return self._data.reshape(()).item()
 
     def numpy(self) -> np.ndarray:
         """The underlying NumPy array (shared, not copied), as ``torch.Tensor.numpy``."""
-        return self.data
+        if self.requires_grad:
+            raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad; "
+                               "use tensor.detach().numpy()")
+        return self._data
 
     def tolist(self) -> Any:
         """The data as nested Python lists (a Python number for a 0-d tensor)."""
-        return self.data.tolist()
+        return self._data.tolist()
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data that is cut off from the graph."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self._data, self._version_counter())
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor off from the graph, in place."""
+        self._ctx = None
+        self.requires_grad = False
+        return self
 
     def clone(self) -> Tensor:
         """A copy with its own memory that stays in the graph (gradients flow back to this tensor)."""
-        return ops.Cast.apply(self, dtype=self.data.dtype)  # astype copies; a reshape would share memory
+        return ops.Cast.apply(self, dtype=self._data.dtype)  # astype copies; a reshape would share memory
+
+    def contiguous(self) -> Tensor:
+        return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Start (or stop) recording ops on this tensor for backward; raises TypeError for non-float dtypes."""
-        if requires_grad and self.data.dtype not in FLOAT_DTYPES:
-            raise TypeError(
-                f"requires_grad: only floating-point tensors can have gradients, got dtype "
-                f"{self.data.dtype}; create the tensor from floats or pass dtype=np.float32"
+        if requires_grad and self._data.dtype not in dtypes.FLOAT_DTYPES:
+            raise RuntimeError(
+                f"requires_grad: only floating-point tensors can require gradients, got dtype "
+                f"{self._data.dtype}; create the tensor from floats or pass dtype=cr.float32"
             )
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError("requires_grad_(False): you can only change requires_grad of leaf tensors; "
+                               "use .detach() to get a tensor without a graph")
         self.requires_grad = bool(requires_grad)
         return self
 
-    def astype(self, dtype: Any) -> Tensor:
-        """This tensor converted to ``dtype`` (differentiable between float types; other types leave the graph)."""
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":  # integers and booleans carry no gradient, as in PyTorch
-            return Tensor(self.data.astype(dtype))
-        return ops.Cast.apply(self, dtype=dtype)
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf tensor after backward, as ``torch.Tensor.retain_grad``."""
+        if self._ctx is None:
+            if not self.requires_grad:
+                raise GraphError("retain_grad: can't retain_grad on a tensor that does not require grad")
+            return  # leaves keep their gradient anyway
+
+        def keep(g: np.ndarray) -> None:
+            self._grad = g.copy() if self._grad is None else self._grad + g
+
+        self._register_array_hook(keep)
+
+    # ------------------------------------------------------------------ dtype and device
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """This tensor converted to a dtype and/or device (only the CPU), or to another tensor's dtype."""
+        dtype = kwargs.pop("dtype", None)
+        check_device(kwargs.pop("device", None), "to")
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("copy", None)
+        if kwargs:
+            raise TypeError(f"to: unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str | Device):
+                check_device(a, "to")
+            else:
+                dtype = a
+        return self if dtype is None else self.type(dtype)
+
+    def type(self, dtype: Any = None) -> Any:
+        """This tensor converted to ``dtype`` (differentiable between float types); without one, the type's name."""
+        if dtype is None:
+            return f"chainrule.{self._data.dtype}"
+        target = dtypes.as_dtype(dtype, "type")
+        if target == self._data.dtype:
+            return self
+        if target.kind != "f":  # integers and booleans carry no gradient, as in PyTorch
+            return Tensor._wrap(self._data.astype(target))
+        return ops.Cast.apply(self, dtype=target)
+
+    astype = type  # noqa: A003
 
     def float(self) -> Tensor:
         """This tensor as float32 (differentiable)."""
-        return self.astype(np.float32)
+        return self.type(dtypes.float32)
 
     def double(self) -> Tensor:
         """This tensor as float64 (differentiable)."""
-        return self.astype(np.float64)
+        return self.type(dtypes.float64)
 
-    def register_hook(self, hook: Callable[[np.ndarray], Any]) -> autograd.HookHandle:
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned array replaces it."""
+    def half(self) -> Tensor:
+        return self.type(dtypes.float16)
+
+    def long(self) -> Tensor:
+        return self.type(dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self.type(dtypes.int32)
+
+    def short(self) -> Tensor:
+        return self.type(dtypes.int16)
+
+    def byte(self) -> Tensor:
+        return self.type(dtypes.uint8)
+
+    def bool(self) -> Tensor:
+        return self.type(dtypes.bool_)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, *args: Any, **kwargs: Any) -> Tensor:
+        check_device("cuda", "cuda")
+        return self
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.type(other.dtype)
+
+    # ------------------------------------------------------------------ hooks
+    def _register_array_hook(self, hook: Callable[[np.ndarray], Any]) -> autograd.HookHandle:
+        """Call ``hook(grad_array)`` when this tensor's gradient is computed; a returned array replaces it.
+
+        The engine's own observers (the doctor, the explainer) use this: no tensor is wrapped per call.
+        """
         if not self.requires_grad:
             raise GraphError("register_hook: this tensor does not require grad, so no gradient will reach it")
-        if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(hook)
-        return autograd.HookHandle(self._hooks, hook)
+        owner: Any = self._ctx if self._ctx is not None else self
+        if owner._hooks if owner is self else owner.hooks:
+            hooks = owner._hooks if owner is self else owner.hooks
+        else:
+            hooks = []
+            if owner is self:
+                self._hooks = hooks
+            else:
+                owner.hooks = hooks
+        hooks.append(hook)
+        return autograd.HookHandle(hooks, hook)
+
+    def register_hook(self, hook: Callable[[Tensor], Any]) -> autograd.HookHandle:
+        """Call ``hook(grad)`` with the gradient (a tensor) when it is computed; a returned tensor replaces it."""
+
+        def call(g: np.ndarray) -> Any:
+            result = hook(Tensor._wrap(g))
+            if result is None:
+                return None
+            if not isinstance(result, Tensor) or result.shape != g.shape:
+                raise GraphError(f"register_hook: a hook must return None or a tensor of shape {g.shape}, "
+                                 f"got {result!r}")
+            return result._data
+
+        return self._register_array_hook(call)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad`` becomes None)."""
-        self.grad = None
+        self._grad = None
 
     # ------------------------------------------------------------------ backward
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs: Any = None) -> None:
         """Compute the gradient of this tensor with respect to every leaf that requires grad.
 
-        ``grad`` is the gradient of some scalar with respect to this tensor; it may be left
+        ``gradient`` is the gradient of some scalar with respect to this tensor; it may be left
         out only when this tensor holds a single element.
         """
+        if create_graph:
+            raise NotImplementedError("backward(create_graph=True): chainrule does not build graphs of gradients "
+                                      "(no higher-order derivatives)")
+        if inputs is not None:
+            raise NotImplementedError("backward(inputs=...): not available in chainrule; use cr.autograd.grad")
         if not self.requires_grad:
             raise GraphError(
-                "backward: this tensor does not require grad and has no graph; create the inputs "
-                "with requires_grad=True (and not inside no_grad())"
+                "backward: element 0 of tensors does not require grad and does not have a grad_fn; create the "
+                "inputs with requires_grad=True (and not inside no_grad())"
             )
-        if grad is None:
-            if self.data.size != 1:
+        autograd.run_backward(self, self._seed(gradient, "backward"), retain_graph=bool(retain_graph))
+
+    def _seed(self, gradient: Any, where: str) -> np.ndarray:
+        if gradient is None:
+            if self._data.size != 1:
                 raise GraphError(
-                    f"backward: grad can be implicitly created only for a tensor with one element, got "
-                    f"shape {self.shape}; reduce it first (e.g. .sum()) or pass grad= of the same shape"
+                    f"{where}: grad can be implicitly created only for a tensor with one element, got "
+                    f"shape {self.shape}; reduce it first (e.g. .sum()) or pass a gradient of the same shape"
                 )
-            grad = np.ones_like(self.data)
-        else:
-            grad = to_array(grad, self.data.dtype, where="backward")
-            if grad.shape != self.data.shape:
-                raise ValueError(f"backward: grad must have shape {self.shape}, got {grad.shape}")
-        autograd.run_backward(self, grad, retain_graph=retain_graph)
+            return np.ones_like(self._data)
+        grad = to_array(gradient, self._data.dtype, where=where)
+        if grad.shape != self._data.shape:
+            raise ValueError(f"{where}: gradient must have shape {self.shape}, got {grad.shape}")
+        return grad
+
+    # ------------------------------------------------------------------ in place
+    def _check_inplace(self, where: str) -> None:
+        if autograd.is_grad_enabled() and self.requires_grad:
+            if self._ctx is None:
+                raise GraphError(
+                    f"{where}: a leaf tensor that requires grad is being used in an in-place operation; "
+                    "update it inside `with cr.no_grad():` (as optimizers do) or use an out-of-place op"
+                )
+            if self._ctx.is_view:
+                raise GraphError(
+                    f"{where}: in-place change of a view ({self._ctx.name}) of a tensor that requires grad is not "
+                    "supported by chainrule; use an out-of-place op, or index assignment on the tensor itself "
+                    "(x[i] = v and x[i] += v work)"
+                )
+
+    def _assign(self, result: Tensor, where: str) -> Tensor:
+        """Make this tensor hold ``result`` in place: same memory, version bumped, and, when recording,
+        ``result``'s node as its own (so the graph sees the op PyTorch's in-place op would record)."""
+        try:
+            np.copyto(self._data, np.broadcast_to(result._data, self._data.shape), casting="same_kind")
+        except TypeError:
+            raise RuntimeError(
+                f"{where}: result type {result.dtype} can't be cast to the desired output type {self.dtype}"
+            ) from None
+        except ValueError:
+            raise RuntimeError(
+                f"{where}: output with shape {self.shape} doesn't match the broadcast shape {result.shape}"
+            ) from None
+        self._version_counter()[0] += 1
+        if result.requires_grad:
+            if result.dtype != self.dtype:
+                result = result.type(self.dtype)
+            self._ctx, self.requires_grad = result._ctx, True
+            self._hooks = None
+        return self
+
+    def _inplace(self, op: Callable[..., Tensor], *args: Any, where: str, augmented: bool = False) -> Tensor:
+        """``self = op(self, *args)`` written into this tensor's memory, with PyTorch's checks.
+
+        ``augmented`` (``x[i] += v``): Python follows the in-place op on the view ``x[i]`` with
+        ``x[i] = result``, so on a recorded view the op is done out of place and the index assignment
+        writes it into ``x`` with its graph.
+        """
+        recording = autograd.is_grad_enabled() and (self.requires_grad or builtins.any(
+            isinstance(a, Tensor) and a.requires_grad for a in args))
+        if augmented and recording and self._ctx is not None and self._ctx.is_view:
+            return op(self, *args)
+        self._check_inplace(where)
+        if recording:
+            # The op sees a copy of the old values: we are about to overwrite this tensor's memory.
+            before = Tensor._wrap(self._data.copy())
+            before._ctx, before.requires_grad = self._ctx, self.requires_grad
+            return self._assign(op(before, *args), where)
+        with autograd.no_grad():
+            return self._assign(op(self, *args), where)
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace(ops.add, other, where="add_", augmented=True)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace(ops.sub, other, where="sub_", augmented=True)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace(ops.mul, other, where="mul_", augmented=True)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace(ops.div, other, where="div_", augmented=True)
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self._inplace(ops.pow, other, where="pow_", augmented=True)
+
+    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
+        return self._inplace(ops.add, other if alpha == 1 else other * alpha, where="add_")
+
+    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+        return self._inplace(ops.sub, other if alpha == 1 else other * alpha, where="sub_")
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace(ops.mul, other, where="mul_")
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace(ops.div, other, where="div_")
+
+    def pow_(self, other: Any) -> Tensor:
+        return self._inplace(ops.pow, other, where="pow_")
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return self._inplace(ops.clip, min, max, where="clamp_")
+
+    clip_ = clamp_
+
+    def neg_(self) -> Tensor:
+        return self._inplace(ops.Neg.apply, where="neg_")
+
+    def zero_(self) -> Tensor:
+        """Set every element to 0, in place."""
+        return self.fill_(0)
+
+    def fill_(self, value: Any) -> Tensor:
+        """Set every element to ``value``, in place (a recorded op when this tensor is in a graph)."""
+        if isinstance(value, Tensor):
+            value = value.item() if not value.requires_grad else value
+        if isinstance(value, Tensor) or (autograd.is_grad_enabled() and self.requires_grad):
+            return self._inplace(lambda t, v: ops.where(np.zeros(t.shape, bool), t, v), value, where="fill_")
+        self._check_inplace("fill_")
+        self._data.fill(value)
+        self._version_counter()[0] += 1
+        return self
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy ``src``'s values (broadcast, converted to this dtype) into this tensor, in place."""
+        src = src if isinstance(src, Tensor) else Tensor(src)
+        return self._inplace(lambda t, s: s if s.dtype == t.dtype else s.type(t.dtype), src, where="copy_")
+
+    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0, generator: Any = None) -> Tensor:
+        """Fill with samples from N(mean, std²) drawn from the seeded generator, in place."""
+        self._check_inplace("normal_")
+        self._data[...] = _rng(generator).normal(mean, std, self.shape)
+        self._version_counter()[0] += 1
+        return self
+
+    def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0, generator: Any = None) -> Tensor:
+        """Fill with samples from U(a, b) drawn from the seeded generator, in place."""
+        self._check_inplace("uniform_")
+        self._data[...] = _rng(generator).uniform(a, b, self.shape)
+        self._version_counter()[0] += 1
+        return self
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._check_inplace("setitem")
+        if (isinstance(value, Tensor) and value.requires_grad) or self.requires_grad:
+            if autograd.is_grad_enabled():
+                self._inplace(ops.setitem, index, value, where="setitem")
+                return
+        value = value._data if isinstance(value, Tensor) else value
+        index = ops.as_index(index)
+        try:
+            self._data[index] = value
+        except (IndexError, ValueError) as error:
+            raise IndexError(f"setitem: can't assign a value of shape {np.shape(value)} to index {index!r} of a "
+                             f"tensor of shape {self.shape}: {error}") from None
+        self._version_counter()[0] += 1
 
     # ------------------------------------------------------------------ operators
     def __add__(self, other: Any) -> Tensor:
@@ -273,6 +676,18 @@ class Tensor:
     def __rtruediv__(self, other: Any) -> Tensor:
         return ops.div(other, self)
 
+    def __floordiv__(self, other: Any) -> Tensor:
+        return ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return ops.floor_divide(other, self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return ops.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return ops.remainder(other, self)
+
     def __pow__(self, other: Any) -> Tensor:
         return ops.pow(self, other)
 
@@ -286,65 +701,142 @@ class Tensor:
         return ops.matmul(other, self)
 
     def __neg__(self) -> Tensor:
+        if self._data.dtype.kind == "b":
+            raise TypeError("neg: negation, the `-` operator, on a bool tensor is not supported; "
+                            "use the `~` operator or logical_not()")
         return ops.Neg.apply(self)
 
     def __pos__(self) -> Tensor:
         return self
 
+    def __abs__(self) -> Tensor:
+        return self.abs()
+
     def __getitem__(self, index: Any) -> Tensor:
         return ops.getitem(self, index)
 
-    # Comparisons give plain boolean tensors without gradient, as in PyTorch.
-    def _compare(self, other: Any, op: Callable[[Any, Any], np.ndarray]) -> Tensor:
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor(op(self.data, other))
+    add = __add__
+    sub = subtract = __sub__
+    mul = multiply = __mul__
+    div = divide = true_divide = __truediv__
+    matmul = __matmul__
+    neg = negative = __neg__
+
+    def pow(self, exponent: Any) -> Tensor:
+        return ops.pow(self, exponent)
+
+    # ------------------------------------------------------------------ comparisons and logic (bool tensors)
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return ops.compare(np.equal, self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return ops.compare(np.not_equal, self, other)
 
     def __lt__(self, other: Any) -> Tensor:
-        return self._compare(other, np.less)
+        return ops.compare(np.less, self, other)
 
     def __le__(self, other: Any) -> Tensor:
-        return self._compare(other, np.less_equal)
+        return ops.compare(np.less_equal, self, other)
 
     def __gt__(self, other: Any) -> Tensor:
-        return self._compare(other, np.greater)
+        return ops.compare(np.greater, self, other)
 
     def __ge__(self, other: Any) -> Tensor:
-        return self._compare(other, np.greater_equal)
+        return ops.compare(np.greater_equal, self, other)
 
-    def eq(self, other: Any) -> Tensor:
-        """Elementwise equality as a boolean tensor without gradient."""
-        return self._compare(other, np.equal)
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+    greater, greater_equal, less, less_equal, not_equal = __gt__, __ge__, __lt__, __le__, __ne__
+
+    def __invert__(self) -> Tensor:
+        return ops.bitwise("invert", np.invert, self)
+
+    def __and__(self, other: Any) -> Tensor:
+        return ops.bitwise("and", np.bitwise_and, self, other)
+
+    def __or__(self, other: Any) -> Tensor:
+        return ops.bitwise("or", np.bitwise_or, self, other)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return ops.bitwise("xor", np.bitwise_xor, self, other)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+    bitwise_not, bitwise_and, bitwise_or, bitwise_xor = __invert__, __and__, __or__, __xor__
+
+    def logical_not(self) -> Tensor:
+        return Tensor._wrap(np.logical_not(self._data))
+
+    def logical_and(self, other: Any) -> Tensor:
+        return ops.compare(np.logical_and, self, other)
+
+    def logical_or(self, other: Any) -> Tensor:
+        return ops.compare(np.logical_or, self, other)
+
+    def logical_xor(self, other: Any) -> Tensor:
+        return ops.compare(np.logical_xor, self, other)
+
+    def isnan(self) -> Tensor:
+        return Tensor._wrap(np.isnan(self._data))
+
+    def isinf(self) -> Tensor:
+        return Tensor._wrap(np.isinf(self._data))
+
+    def isfinite(self) -> Tensor:
+        return Tensor._wrap(np.isfinite(self._data))
+
+    def all(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        """True where every element (over ``dim``) is non-zero, as a bool tensor."""
+        axes = ops.normalize_axes(dim, self.ndim, "all")
+        return Tensor._wrap(np.asarray(np.all(self._data, axis=axes, keepdims=keepdim)))
+
+    def any(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        """True where some element (over ``dim``) is non-zero, as a bool tensor."""
+        axes = ops.normalize_axes(dim, self.ndim, "any")
+        return Tensor._wrap(np.asarray(np.any(self._data, axis=axes, keepdims=keepdim)))
+
+    def equal(self, other: Tensor) -> builtins.bool:
+        """True when both have the same shape and elements (``torch.equal``)."""
+        return self.shape == other.shape and builtins.bool(np.array_equal(self._data, other._data))
+
+    def allclose(self, other: Tensor, rtol: builtins.float = 1e-5, atol: builtins.float = 1e-8,
+                 equal_nan: builtins.bool = False) -> builtins.bool:
+        return builtins.bool(np.allclose(self._data, np.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def isclose(self, other: Any, rtol: builtins.float = 1e-5, atol: builtins.float = 1e-8,
+                equal_nan: builtins.bool = False) -> Tensor:
+        return Tensor._wrap(np.isclose(self._data, np.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
     # ------------------------------------------------------------------ elementwise
     def exp(self) -> Tensor:
         """e to the power of each element."""
-        return ops.Exp.apply(self)
+        return ops.unary(ops.Exp, self)
 
     def log(self) -> Tensor:
         """Natural logarithm of each element."""
-        return ops.Log.apply(self)
+        return ops.unary(ops.Log, self)
 
     def sqrt(self) -> Tensor:
         """Square root of each element."""
-        return ops.Sqrt.apply(self)
+        return ops.unary(ops.Sqrt, self)
 
     def abs(self) -> Tensor:
         """Absolute value of each element (gradient 0 at 0, as PyTorch)."""
         return ops.Abs.apply(self)
 
+    absolute = abs  # noqa: A003
+
     def tanh(self) -> Tensor:
         """Hyperbolic tangent of each element."""
-        return ops.Tanh.apply(self)
+        return ops.unary(ops.Tanh, self)
 
     def sigmoid(self) -> Tensor:
         """1 / (1 + exp(-x)) for each element, without overflow."""
-        return ops.Sigmoid.apply(self)
+        return ops.unary(ops.Sigmoid, self)
 
     def relu(self) -> Tensor:
         """max(x, 0) for each element (gradient 0 at 0, as PyTorch)."""
         return ops.ReLU.apply(self)
 
-    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+    def leaky_relu(self, negative_slope: builtins.float = 0.01) -> Tensor:
         """x for x > 0, else negative_slope * x."""
         return ops.leaky_relu(self, negative_slope)
 
@@ -354,66 +846,125 @@ class Tensor:
 
     def softplus(self) -> Tensor:
         """log(1 + exp(x)) for each element, without overflow."""
-        return ops.Softplus.apply(self)
+        return ops.unary(ops.Softplus, self)
 
-    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
-        """Limit values to [min, max]; raises ValueError if min > max or both are None."""
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        """Limit values to [min, max]; raises ValueError if both are None."""
         return ops.clip(self, min, max)
 
     clamp = clip
 
+    def maximum(self, other: Any) -> Tensor:
+        return ops.maximum(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        return ops.minimum(self, other)
+
     # ------------------------------------------------------------------ reductions
-    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Sum over ``axis`` (an int, a tuple, or None for all)."""
-        return ops.sum(self, axis, keepdims)
+    def sum(self, dim: Dim = None, keepdim: builtins.bool = False, *, dtype: Any = None, axis: Dim = None,
+            keepdims: builtins.bool | None = None) -> Tensor:
+        """Sum over ``dim`` (an int, a tuple, or None for all); integers and bool sum as int64."""
+        x = self if dtype is None else self.type(dtype)
+        return ops.sum(x, _dims(dim, axis, "sum"), _keep(keepdim, keepdims))
 
-    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Mean over ``axis`` (an int, a tuple, or None for all); raises TypeError for integer tensors."""
-        return ops.mean(self, axis, keepdims)
+    def mean(self, dim: Dim = None, keepdim: builtins.bool = False, *, dtype: Any = None, axis: Dim = None,
+             keepdims: builtins.bool | None = None) -> Tensor:
+        """Mean over ``dim`` (an int, a tuple, or None for all); raises for integer tensors, as PyTorch."""
+        x = self if dtype is None else self.type(dtype)
+        return ops.mean(x, _dims(dim, axis, "mean"), _keep(keepdim, keepdims))
 
-    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Largest value over ``axis``; tied elements share the gradient (as ``torch.amax``)."""
-        return ops.max(self, axis, keepdims)
+    def amax(self, dim: Dim = None, keepdim: builtins.bool = False) -> Tensor:
+        """Largest value over ``dim``; tied elements share the gradient."""
+        return ops.max(self, dim, keepdim)
 
-    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Smallest value over ``axis``; tied elements share the gradient (as ``torch.amin``)."""
-        return ops.min(self, axis, keepdims)
+    def amin(self, dim: Dim = None, keepdim: builtins.bool = False) -> Tensor:
+        """Smallest value over ``dim``; tied elements share the gradient."""
+        return ops.min(self, dim, keepdim)
 
-    def var(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, correction: int = 1) -> Tensor:
-        """Variance over ``axis``, divided by N - correction (as ``torch.var``)."""
-        return ops.var(self, axis, keepdims, correction)
+    def max(self, dim: Any = None, keepdim: builtins.bool = False, *, axis: Any = None,
+            keepdims: builtins.bool | None = None) -> Any:
+        """The largest value; with ``dim`` a (values, indices) pair; with a tensor, the elementwise maximum."""
+        return ops.max_or_min(self, _dims(dim, axis, "max"), _keep(keepdim, keepdims), largest=True)
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        """exp(x) / sum(exp(x)) along ``axis``, stable for any input size."""
-        return ops.softmax(self, axis)
+    def min(self, dim: Any = None, keepdim: builtins.bool = False, *, axis: Any = None,
+            keepdims: builtins.bool | None = None) -> Any:
+        """The smallest value; with ``dim`` a (values, indices) pair; with a tensor, the elementwise minimum."""
+        return ops.max_or_min(self, _dims(dim, axis, "min"), _keep(keepdim, keepdims), largest=False)
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        """log(softmax(x)) along ``axis``, stable for any input size."""
-        return ops.log_softmax(self, axis)
+    def argmax(self, dim: int | None = None, keepdim: builtins.bool = False, *, axis: int | None = None) -> Tensor:
+        """Indices (int64) of the largest values along ``dim`` (of the flattened tensor without one)."""
+        return ops.arg_extreme(self, _dims(dim, axis, "argmax"), keepdim, largest=True)
 
-    def logsumexp(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """log(sum(exp(x))) over ``axis``, without overflow."""
-        return ops.logsumexp(self, axis, keepdims)
+    def argmin(self, dim: int | None = None, keepdim: builtins.bool = False, *, axis: int | None = None) -> Tensor:
+        """Indices (int64) of the smallest values along ``dim`` (of the flattened tensor without one)."""
+        return ops.arg_extreme(self, _dims(dim, axis, "argmin"), keepdim, largest=False)
 
-    def argmax(self, axis: int | None = None) -> np.ndarray:
-        """Indices of the largest values along ``axis`` (a NumPy array: indices carry no gradient)."""
-        return self.data.argmax(axis=axis)
+    def var(self, dim: Dim = None, unbiased: builtins.bool | None = None, keepdim: builtins.bool = False, *,
+            correction: builtins.int | None = None, axis: Dim = None, keepdims: builtins.bool | None = None) -> Tensor:
+        """Variance over ``dim``, divided by N - correction (1 by default: ``unbiased``, as ``torch.var``)."""
+        if isinstance(unbiased, builtins.bool | np.bool_) or unbiased is None:
+            corr = correction if correction is not None else (1 if unbiased is None or unbiased else 0)
+        else:  # var(dim, keepdim) positionally where torch's overload takes dim then unbiased
+            raise TypeError(f"var: unbiased must be a bool, got {unbiased!r}")
+        return ops.var(self, _dims(dim, axis, "var"), _keep(keepdim, keepdims), corr)
+
+    def std(self, dim: Dim = None, unbiased: builtins.bool | None = None, keepdim: builtins.bool = False, *,
+            correction: builtins.int | None = None, axis: Dim = None, keepdims: builtins.bool | None = None) -> Tensor:
+        """Standard deviation over ``dim`` (the square root of :meth:`var`, with the same arguments)."""
+        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims).sqrt()
+
+    def softmax(self, dim: builtins.int = -1, *, axis: builtins.int | None = None) -> Tensor:
+        """exp(x) / sum(exp(x)) along ``dim``, stable for any input size."""
+        return ops.softmax(self, _dims(dim, axis, "softmax"))
+
+    def log_softmax(self, dim: builtins.int = -1, *, axis: builtins.int | None = None) -> Tensor:
+        """log(softmax(x)) along ``dim``, stable for any input size."""
+        return ops.log_softmax(self, _dims(dim, axis, "log_softmax"))
+
+    def logsumexp(self, dim: Dim = None, keepdim: builtins.bool = False, *, axis: Dim = None,
+                  keepdims: builtins.bool | None = None) -> Tensor:
+        """log(sum(exp(x))) over ``dim``, without overflow."""
+        return ops.logsumexp(self, _dims(dim, axis, "logsumexp"), _keep(keepdim, keepdims))
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape: Any) -> Tensor:
-        """The same elements in a new shape; one size may be -1; raises ValueError if the sizes don't fit."""
+        """The same elements in a new shape; one size may be -1; raises if the sizes don't fit."""
         return ops.reshape(self, *shape)
 
-    view = reshape
+    def view(self, *shape: Any) -> Tensor:
+        """The same elements in a new shape (a dtype instead of a shape is not supported)."""
+        if len(shape) == 1 and not isinstance(shape[0], numbers.Integral | list | tuple):
+            raise NotImplementedError("view(dtype): reinterpreting memory as another dtype is not available in "
+                                      "chainrule; use .to(dtype)")
+        return ops.reshape(self, *shape)
 
-    def flatten(self, start_dim: int = 0) -> Tensor:
-        """Dimensions from ``start_dim`` on merged into one."""
-        start = ops.normalize_axis(start_dim, self.ndim, "flatten") if self.ndim else 0
-        return ops.reshape(self, *self.shape[:start], -1)
+    def view_as(self, other: Tensor) -> Tensor:
+        return ops.reshape(self, *other.shape)
 
-    def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
-        """Swap dimensions ``dim0`` and ``dim1`` (a 0-d or 1-d tensor is returned as is)."""
+    reshape_as = view_as
+
+    def flatten(self, start_dim: builtins.int = 0, end_dim: builtins.int = -1) -> Tensor:
+        """Dimensions ``start_dim`` to ``end_dim`` merged into one."""
+        if self.ndim == 0:
+            return ops.reshape(self, 1)
+        start = ops.normalize_axis(start_dim, self.ndim, "flatten")
+        end = ops.normalize_axis(end_dim, self.ndim, "flatten")
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        merged = math.prod(self.shape[start:end + 1])  # not -1: a size-0 tensor has no size to infer
+        return ops.reshape(self, *self.shape[:start], merged, *self.shape[end + 1:])
+
+    def transpose(self, dim0: builtins.int = -2, dim1: builtins.int = -1) -> Tensor:
+        """Swap dimensions ``dim0`` and ``dim1``."""
         return ops.transpose(self, dim0, dim1)
+
+    swapaxes = swapdims = transpose
+
+    def t(self) -> Tensor:
+        """The transpose of a matrix (a 0-d or 1-d tensor is returned as is)."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dimensions, got {self.ndim}; use transpose(dim0, dim1)")
+        return ops.transpose(self, 0, -1) if self.ndim == 2 else self
 
     def permute(self, *dims: Any) -> Tensor:
         """Reorder the dimensions: output dimension i is input dimension ``dims[i]``."""
@@ -424,38 +975,55 @@ class Tensor:
         """All dimensions in reverse order."""
         return ops.permute(self, *reversed(range(self.ndim)))
 
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The last two dimensions swapped."""
+        return ops.transpose(self, -2, -1)
+
     def expand(self, *shape: Any) -> Tensor:
         """Broadcast size-1 dimensions to ``shape`` without copying; -1 keeps a size."""
         return ops.expand(self, *shape)
 
-    def split(self, split_size_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
-        """Chunks of ``split_size`` along ``axis`` (the last may be smaller), or chunks of the given sizes."""
-        return ops.split(self, split_size_or_sections, axis)
+    def expand_as(self, other: Tensor) -> Tensor:
+        return ops.expand(self, *other.shape)
 
-    def squeeze(self, axis: int | None = None) -> Tensor:
-        """Drop size-1 dimensions (all of them, or only ``axis``)."""
-        if axis is None:
+    def split(self, split_size_or_sections: builtins.int | Sequence[builtins.int], dim: builtins.int = 0, *,
+              axis: builtins.int | None = None) -> list[Tensor]:
+        """Chunks of ``split_size`` along ``dim`` (the last may be smaller), or chunks of the given sizes."""
+        return ops.split(self, split_size_or_sections, _dims(dim, axis, "split"))
+
+    def squeeze(self, dim: Any = None, *, axis: Any = None) -> Tensor:
+        """Drop size-1 dimensions (all of them, or only those in ``dim``)."""
+        dim = _dims(dim, axis, "squeeze")
+        if dim is None:
             return ops.reshape(self, *[n for n in self.shape if n != 1])
-        axis = ops.normalize_axis(axis, self.ndim, "squeeze")
-        if self.ndim == 0 or self.shape[axis] != 1:
-            return self
-        return ops.reshape(self, *self.shape[:axis], *self.shape[axis + 1 :])
+        axes = ops.normalize_axes(dim, self.ndim, "squeeze") or ()
+        keep = [n for i, n in enumerate(self.shape) if not (i in axes and n == 1)]
+        return self if len(keep) == self.ndim else ops.reshape(self, *keep)
 
-    def unsqueeze(self, axis: int) -> Tensor:
-        """Insert a size-1 dimension at ``axis``."""
-        axis = ops.normalize_axis(axis, self.ndim + 1, "unsqueeze")
-        return ops.reshape(self, *self.shape[:axis], 1, *self.shape[axis:])
+    def unsqueeze(self, dim: builtins.int | None = None, *, axis: builtins.int | None = None) -> Tensor:
+        """Insert a size-1 dimension at ``dim``."""
+        d = _dims(dim, axis, "unsqueeze")
+        d = ops.normalize_axis(d, self.ndim + 1, "unsqueeze")
+        return ops.reshape(self, *self.shape[:d], 1, *self.shape[d:])
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _rng(generator: Any) -> np.random.Generator:
+    from chainrule.engine.random import as_numpy_generator
+
+    return as_numpy_generator(generator)
+
+
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Create a tensor from a number, a (nested) sequence, a NumPy array or a tensor (copied).
 
-    Floats default to float32; pass ``dtype=np.float64`` for double precision.
+    Python floats become the default dtype (float32), Python ints int64; NumPy arrays keep their dtype.
 
     >>> import chainrule as cr
-    >>> cr.tensor([[1, 2], [3, 4]], dtype="float32").shape
+    >>> cr.tensor([[1, 2], [3, 4]], dtype=cr.float32).shape
     (2, 2)
     """
+    check_device(device, "tensor")
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 

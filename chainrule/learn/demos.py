@@ -108,13 +108,13 @@ class _Recorder(Callback):
         first_epoch = self.trainer.epoch == 0
         with np.errstate(all="ignore"):
             for name, p in self.trainer.model.named_parameters():
-                if p.grad is None:
+                if p._grad is None:
                     continue
-                square = float(np.vdot(p.grad, p.grad))
+                square = float(np.vdot(p._grad, p._grad))
                 total += square
                 if first_epoch and name.endswith("weight") and p.ndim == 2:
                     layer = name.rsplit(".", 1)[0]
-                    self.first_epoch_rms.setdefault(layer, []).append(math.sqrt(square / p.grad.size))
+                    self.first_epoch_rms.setdefault(layer, []).append(math.sqrt(square / p._grad.size))
         self.grad_norms.append(math.sqrt(total))
         self.losses.append(float(self.trainer.last_loss))
 
@@ -126,7 +126,7 @@ def _dead_fraction(model: cr.nn.Module, X: np.ndarray) -> dict[str, float]:
     for name, module in model.named_modules():
         if type(module) is cr.nn.ReLU:
             def hook(module: Any, args: Any, out: Any, name: str = name) -> None:
-                fired[name] = (out.data > 0).any(axis=0)
+                fired[name] = (out._data > 0).any(axis=0)
             handles.append(module.register_forward_hook(hook))
     model.eval()
     with cr.no_grad(), np.errstate(all="ignore"):

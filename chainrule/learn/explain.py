@@ -664,12 +664,12 @@ def _activation_grad(act: str, x: np.ndarray) -> np.ndarray:
     y = ACTIVATIONS[act].engine(leaf)
     if act != "softmax":
         y.backward(np.ones_like(x))  # elementwise: one backward gives every f'(x_j)
-        return leaf.grad.copy()
+        return leaf._grad.copy()
     rows = []
     for k in range(x.size):
-        leaf.grad = None
+        leaf._grad = None
         y.backward(np.eye(x.size)[k], retain_graph=True)
-        rows.append(leaf.grad.copy())
+        rows.append(leaf._grad.copy())
     return np.array(rows)
 
 
@@ -680,7 +680,7 @@ def explain_network(net: Network) -> Explanation:
     def keep(t: Tensor) -> None:
         def hook(g: np.ndarray) -> None:
             grads[id(t)] = np.array(g, dtype=np.float64)
-        t.register_hook(hook)
+        t._register_array_hook(hook)
 
     # A saturated output gives log(0): checked just below with a message that says what to do.
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -694,16 +694,16 @@ def explain_network(net: Network) -> Explanation:
             f"explain: the loss ({loss.item()}) or a gradient is not finite: an output reached exactly 0 or 1 "
             "under a log, or the weights are too large; use smaller weights or inputs"
         )
-    new_w = [w.data - net.lr * w.grad for w in w_leaves]
-    new_b = [b.data - net.lr * b.grad for b in b_leaves]
+    new_w = [w._data - net.lr * w._grad for w in w_leaves]
+    new_b = [b._data - net.lr * b._grad for b in b_leaves]
     with no_grad():
         as64 = lambda arrays: [Tensor(a, dtype=np.float64) for a in arrays]  # noqa: E731
         loss_after = _forward(net, as64(new_w), as64(new_b), Tensor(net.inputs, dtype=np.float64))[0]
     e = Explanation(
-        network=net, x=[t.data.copy() for t in xs], y=[t.data.copy() for t in ys], loss=float(loss.item()),
+        network=net, x=[t._data.copy() for t in xs], y=[t._data.copy() for t in ys], loss=float(loss.item()),
         grad_y=[grads[id(t)] for t in ys], grad_x=[grads[id(t)] for t in xs],
-        activation_grad=[_activation_grad(net.activation_of(k), t.data) for k, t in enumerate(xs)],
-        grad_weights=[w.grad.copy() for w in w_leaves], grad_biases=[b.grad.copy() for b in b_leaves],
+        activation_grad=[_activation_grad(net.activation_of(k), t._data) for k, t in enumerate(xs)],
+        grad_weights=[w._grad.copy() for w in w_leaves], grad_biases=[b._grad.copy() for b in b_leaves],
         new_weights=new_w, new_biases=new_b, loss_after=float(loss_after.item()),
         max_fd_error=0.0, fd_checked=0, fd_unchecked=[], max_formula_error=0.0,
     )

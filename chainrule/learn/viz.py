@@ -101,19 +101,19 @@ def record_grads(tensor: Tensor) -> dict[int, np.ndarray]:
         ValueError: if ``tensor`` is not a one-element tensor that requires grad.
     """
     _check_tensor("record_grads", tensor)
-    if not tensor.requires_grad or tensor.data.size != 1:
+    if not tensor.requires_grad or tensor._data.size != 1:
         raise ValueError(
             f"record_grads: expected a one-element tensor that requires grad (a loss), got shape {tensor.shape} "
             f"with requires_grad={tensor.requires_grad}"
         )
     nodes = [t for t in _walk(tensor) if t.requires_grad]
     grads: dict[int, np.ndarray] = {}
-    saved = {id(t): t.grad for t in nodes if t.is_leaf}
+    saved = {id(t): t._grad for t in nodes if t.is_leaf}
     handles = []
     for t in nodes:
         def hook(g: np.ndarray, key: int = id(t)) -> None:
             grads[key] = np.array(g)
-        handles.append(t.register_hook(hook))
+        handles.append(t._register_array_hook(hook))
     try:
         tensor.backward(retain_graph=True)
     finally:
@@ -121,7 +121,7 @@ def record_grads(tensor: Tensor) -> dict[int, np.ndarray]:
             handle.remove()
         for t in nodes:
             if t.is_leaf:
-                t.grad = saved[id(t)]
+                t._grad = saved[id(t)]
     return grads
 
 
@@ -149,14 +149,14 @@ def to_dot(tensor: Tensor, grads: dict[int, np.ndarray] | None = None, title: st
         return ids.setdefault(id(obj), f"n{len(ids)}")
 
     for t in _walk(tensor):
-        grad = grads.get(id(t), t.grad if t.is_leaf else None)
+        grad = grads.get(id(t), t._grad if t.is_leaf else None)
         grad_line = f"\ngrad {summarize(grad)}" if grad is not None else ""
         if t.grad_fn is not None:
             fn, parents = t.grad_fn, _parents(t)
             # axes, dtypes...: shown in the op's label; None and flags (keepdims) would only add noise
             attrs = [repr(p) for p in parents if not isinstance(p, Tensor | np.ndarray | bool | None)]
             extra = f" ({', '.join(attrs)})" if attrs else ""
-            label = f"{fn.name}{extra}\n{_shape(t.data)}\nvalue {summarize(t.data)}{grad_line}"
+            label = f"{fn.name}{extra}\n{_shape(t._data)}\nvalue {summarize(t._data)}{grad_line}"
             lines.append(f"  {node_id(t)} [label={_quote(label)}, {OP_STYLE}];")
             for p in parents:
                 if isinstance(p, np.ndarray) and id(p) not in ids:
@@ -165,10 +165,10 @@ def to_dot(tensor: Tensor, grads: dict[int, np.ndarray] | None = None, title: st
                 if isinstance(p, Tensor | np.ndarray):
                     edges.append(f"  {node_id(p)} -> {node_id(t)};")
         elif t.requires_grad:
-            label = f"{t.name or 'leaf'}\n{_shape(t.data)}\nvalue {summarize(t.data)}{grad_line}"
+            label = f"{t.name or 'leaf'}\n{_shape(t._data)}\nvalue {summarize(t._data)}{grad_line}"
             lines.append(f"  {node_id(t)} [label={_quote(label)}, {LEAF_STYLE}];")
         else:
-            label = f"{t.name or 'const'} {_shape(t.data)}\n{summarize(t.data)}"
+            label = f"{t.name or 'const'} {_shape(t._data)}\n{summarize(t._data)}"
             lines.append(f"  {node_id(t)} [label={_quote(label)}, {CONST_STYLE}];")
     return "\n".join(lines + edges + ["}"]) + "\n"
 

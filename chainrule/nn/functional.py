@@ -73,7 +73,7 @@ ALL_DROPPED = "{where}: p=1.0 drops every unit, so the layers before it get no g
 
 def drop(x: Tensor, p: float) -> Tensor:
     """Inverted dropout of a validated ``p`` in (0, 1]: a constant mask multiply, so backward is the same mask."""
-    data = x.data
+    data = x._data
     if p == 1:  # no 1/(1-p) scale: that would be 0/0
         mask = np.zeros(data.shape, dtype=data.dtype)
     else:
@@ -110,7 +110,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 
 
 def _array(buffer: Any) -> np.ndarray | None:
-    return buffer.data if isinstance(buffer, Tensor) else buffer
+    return buffer._data if isinstance(buffer, Tensor) else buffer
 
 
 def batch_norm(
@@ -138,7 +138,7 @@ def batch_norm(
     channels_last = x.transpose(1, 2) if x.ndim == 3 else x  # the fused op normalizes over all axes but the last
     running_mean, running_var = _array(running_mean), _array(running_var)
     if training:
-        count = x.data.size // x.shape[1]
+        count = x._data.size // x.shape[1]
         if count < 2:
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input of shape {x.shape}; "
@@ -151,7 +151,7 @@ def batch_norm(
                 mean, var = fn.batch_mean, fn.batch_var
             else:  # no graph was recorded (e.g. under no_grad), so the op kept no statistics
                 axes = tuple(range(x.ndim - 1))
-                mean, var = channels_last.data.mean(axis=axes), channels_last.data.var(axis=axes)
+                mean, var = channels_last._data.mean(axis=axes), channels_last._data.var(axis=axes)
             running_mean *= 1 - momentum
             running_mean += momentum * mean
             running_var *= 1 - momentum
@@ -159,7 +159,7 @@ def batch_norm(
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation (training=False) needs running_mean and running_var")
-        dtype = x.data.dtype
+        dtype = x._data.dtype
         inv_std = (1 / np.sqrt(running_var + eps)).astype(dtype, copy=False)
         out = (channels_last - running_mean.astype(dtype, copy=False)) * inv_std
         if weight is not None:
@@ -217,16 +217,16 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 def _target(target: Any, x: Tensor, where: str) -> Any:
     """The target as a constant array in ``x``'s dtype (or as is, if it is a tensor that needs a gradient)."""
     if isinstance(target, Tensor):
-        array = target.data
+        array = target._data
         if not target.requires_grad:
-            target = array = array if array.dtype == x.data.dtype else array.astype(x.data.dtype)
+            target = array = array if array.dtype == x._data.dtype else array.astype(x._data.dtype)
     else:
         # straight to x's dtype: a float64 target for float64 input must not pass through float32 on its way
-        target = array = to_array(target, x.data.dtype, where=where)
+        target = array = to_array(target, x._data.dtype, where=where)
     if array.shape != x.shape:
         raise ValueError(
             f"{where}: input and target must have the same shape, got input {x.shape} and target {array.shape}"
-            + ("; reshape one of them (e.g. target.reshape(-1, 1))" if array.size == x.data.size else "")
+            + ("; reshape one of them (e.g. target.reshape(-1, 1))" if array.size == x._data.size else "")
         )
     return target
 
@@ -270,7 +270,7 @@ def binary_cross_entropy_with_logits(x: Tensor, target: Any, reduction: str = "m
 
 def class_labels(target: Any, logits: Tensor, where: str) -> np.ndarray:
     """Integer labels (N,) in [0, C) for logits (N, C), or a ValueError/TypeError that says what is wrong."""
-    labels = target.data if isinstance(target, Tensor) else np.asarray(target)
+    labels = target._data if isinstance(target, Tensor) else np.asarray(target)
     if labels.dtype.kind not in "iu":
         raise TypeError(
             f"{where}: target must hold integer class labels, got dtype {labels.dtype}"

@@ -59,8 +59,8 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 def _check_tensor(tensor: Any, where: str) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{where}: expected a Tensor (e.g. layer.weight), got {type(tensor).__name__}")
-    if tensor.data.dtype.kind != "f":
-        raise TypeError(f"{where}: expected a floating-point tensor, got dtype {tensor.data.dtype}")
+    if tensor._data.dtype.kind != "f":
+        raise TypeError(f"{where}: expected a floating-point tensor, got dtype {tensor._data.dtype}")
     return tensor
 
 
@@ -75,7 +75,7 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor, where: str = "init") -> tuple[
 
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:
-    tensor.data[...] = values
+    tensor._data[...] = values
     return tensor
 
 

@@ -23,7 +23,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data: Any, requires_grad: bool = True) -> None:
-        super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
+        super().__init__(data._data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -126,7 +126,7 @@ class Module:
                 output = result
         if self._backward_hooks and isinstance(output, Tensor) and output.requires_grad:
             for hook in self._backward_hooks:
-                output.register_hook(lambda grad, hook=hook: hook(self, grad))
+                output._register_array_hook(lambda grad, hook=hook: hook(self, grad))
         return output
 
     def register_forward_pre_hook(self, hook: Callable[[Module, tuple[Any, ...]], Any]) -> HookHandle:
@@ -228,10 +228,10 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient (None by default, or zeros in place)."""
         for param in self.parameters():
-            if set_to_none or param.grad is None:
-                param.grad = None
+            if set_to_none or param._grad is None:
+                param._grad = None
             else:
-                param.grad.fill(0)
+                param._grad.fill(0)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Freeze (False) or unfreeze (True) every parameter; returns self."""
@@ -246,9 +246,9 @@ class Module:
             raise TypeError(f"{type(self).__name__}.to: dtype must be a floating-point type, got {dtype}")
         for module in self.modules():
             for param in module._parameters.values():
-                param.data = param.data.astype(dtype, copy=False)
-                if param.grad is not None:
-                    param.grad = param.grad.astype(dtype, copy=False)
+                param._data = param._data.astype(dtype, copy=False)
+                if param._grad is not None:
+                    param._grad = param._grad.astype(dtype, copy=False)
             for name, buffer in module._buffers.items():
                 if buffer is not None and buffer.dtype.kind == "f":
                     module._buffers[name] = buffer.astype(dtype, copy=False)
@@ -278,7 +278,7 @@ class Module:
         """Copies of every parameter and buffer, keyed by dotted name (``layers.0.weight``)."""
         state: OrderedDict[str, np.ndarray] = OrderedDict()
         for key, module, name, is_param in self._state_entries():
-            value = module._parameters[name].data if is_param else module._buffers[name]
+            value = module._parameters[name]._data if is_param else module._buffers[name]
             state[key] = np.array(value, copy=True)
         return state
 
@@ -305,8 +305,8 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            value = np.asarray(value.data if isinstance(value, Tensor) else value)
-            current = module._parameters[name].data if is_param else module._buffers[name]
+            value = np.asarray(value._data if isinstance(value, Tensor) else value)
+            current = module._parameters[name]._data if is_param else module._buffers[name]
             if current.shape != value.shape:
                 raise ValueError(
                     f"load_state_dict: {key} has shape {current.shape} in the model "

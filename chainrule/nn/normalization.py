@@ -83,9 +83,9 @@ class BatchNorm1d(Module):
         """Reset the running statistics, weight to 1 and bias to 0."""
         self.reset_running_stats()
         if self.weight is not None:
-            self.weight.data[...] = 1
+            self.weight._data[...] = 1
         if self.bias is not None:
-            self.bias.data[...] = 0
+            self.bias._data[...] = 0
 
     def forward(self, x: Tensor) -> Tensor:
         shape = x.shape

@@ -27,7 +27,7 @@ def _grads(parameters: Tensor | Iterable[Tensor], where: str) -> list[np.ndarray
     for p in params:
         if not isinstance(p, Tensor):
             raise TypeError(f"{where}: expected Tensors, got a {type(p).__name__} among the parameters")
-    return [p.grad for p in params if p.grad is not None]
+    return [p._grad for p in params if p._grad is not None]
 
 
 def _non_negative(value: Any, name: str, where: str) -> float:

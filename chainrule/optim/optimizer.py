@@ -109,9 +109,9 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none:
-                    p.grad = None
-                elif p.grad is not None:
-                    p.grad.fill(0)
+                    p._grad = None
+                elif p._grad is not None:
+                    p._grad.fill(0)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient, in place; return ``closure()`` when given.
@@ -127,10 +127,10 @@ class Optimizer:
         for group in self.param_groups:
             options = self._options(group)  # once per group and step, not once per parameter
             for p in group["params"]:
-                grad = p.grad
+                grad = p._grad
                 if grad is None:
                     continue
-                param = p.data
+                param = p._data
                 if grad.shape != param.shape:
                     raise ValueError(
                         f"{type(self).__name__}.step: expected a gradient of shape {param.shape} "
@@ -155,14 +155,14 @@ class Optimizer:
 
     def _scratch(self, p: Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Two scratch arrays shaped like ``p``: views into buffers shared by all parameters of its dtype."""
-        data = p.data
+        data = p._data
         views = self._scratch_views.get(id(p))
         if views is not None and views[0].shape == data.shape and views[0].dtype == data.dtype:
             return views
         pool = self._scratch_pools.get(data.dtype)
         if pool is None or pool[0].size < data.size:
             # Size for the largest parameter of this dtype at once, so the pool grows only when params change.
-            size = max(q.data.size for g in self.param_groups for q in g["params"] if q.data.dtype == data.dtype)
+            size = max(q._data.size for g in self.param_groups for q in g["params"] if q._data.dtype == data.dtype)
             size = max(size, data.size)
             pool = (np.empty(size, data.dtype), np.empty(size, data.dtype))
             self._scratch_pools[data.dtype] = pool
@@ -216,7 +216,7 @@ class Optimizer:
         for saved, group in zip(saved_groups, self.param_groups):
             for i, p in zip(saved["params"], group["params"]):
                 if int(i) in by_index:
-                    state[p] = {k: _restore(name, k, v, p.data) for k, v in by_index[int(i)].items()}
+                    state[p] = {k: _restore(name, k, v, p._data) for k, v in by_index[int(i)].items()}
             restored = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
             if "betas" in restored:
                 restored["betas"] = tuple(restored["betas"])

@@ -36,7 +36,7 @@ class Checkpoint:
 def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     """JSON-ready tree: arrays become ``{"__array__": key}``, tuples and int-keyed dicts are tagged."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     if isinstance(value, np.ndarray):
         key = f"optimizer.{len(arrays)}"
         arrays[key] = value

@@ -165,7 +165,7 @@ def evaluate(model: nn.Module, X: np.ndarray, targets: np.ndarray, loss_fn: Call
             out = model(from_numpy(xb))
             total_loss += float(loss_fn(out, from_numpy(tb)).item()) * len(xb)
             if labels is not None:
-                logits = out.data.reshape(len(xb), -1)
+                logits = out._data.reshape(len(xb), -1)
                 predicted = logits.argmax(axis=1) if logits.shape[1] > 1 else (logits[:, 0] > 0)
                 correct += int((predicted == labels[start:start + batch_size]).sum())
     model.train(was_training)
