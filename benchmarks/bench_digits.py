@@ -51,7 +51,7 @@ def train_chainrule(x, y, x_test, y_test, epochs: int, seed: int) -> float:
             optimizer.step()
     model.eval()
     with cr.no_grad():
-        predicted = model(cr.tensor(x_test)).data.argmax(axis=1)
+        predicted = model(cr.tensor(x_test)).argmax(dim=1).numpy()
     return float((predicted == y_test).mean())
 
 

@@ -45,12 +45,55 @@ from chainrule.engine import (
     where,
 )
 from chainrule.engine.creation import arange, from_numpy, full, ones, ones_like, rand, randn, zeros, zeros_like
+from chainrule.engine.dtypes import (
+    bool_ as bool,  # noqa: A004 - PyTorch's names for its dtypes
+)
+from chainrule.engine.dtypes import (
+    double,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    promote_types,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from chainrule.engine.dtypes import float32 as float  # noqa: A004
+from chainrule.engine.dtypes import int32 as int  # noqa: A004
+from chainrule.engine.functions import function_table
+from chainrule.engine.random import Generator
+from chainrule.engine.tensor import Device as device  # noqa: N813 - PyTorch spells the class torch.device
+from chainrule.engine.tensor import ValuesIndices
+
+globals().update(function_table())  # torch.exp(x), torch.sum(x, 1), torch.max(x, 1), ... from the Tensor methods
+dtype = type(float32)
+
+
+def is_tensor(obj: Any) -> bool:
+    """True for chainrule tensors (``torch.is_tensor``)."""
+    return isinstance(obj, Tensor)
+
+
+def result_type(a: Any, b: Any) -> Any:
+    """The dtype of ``a op b`` by PyTorch's promotion rules (``torch.result_type``)."""
+    from chainrule.engine.dtypes import result_type as _result_type
+
+    return _result_type(*(x._data if isinstance(x, Tensor) else x for x in (a, b)))
 
 # Higher layers load on first use, so `import chainrule` stays fast and the engine stands alone.
 _LAZY = {
     "nn": "chainrule.nn",
     "optim": "chainrule.optim",
     "data": "chainrule.data",
+    "autograd": "chainrule.autograd",
+    "utils": "chainrule.utils",
     "fit": "chainrule.training:fit",
     "callbacks": "chainrule.training.callbacks",
     "save": "chainrule.serialization:save",
@@ -83,5 +126,8 @@ __all__ = [
     "from_numpy", "full", "gelu", "get_generator", "gradcheck", "is_grad_enabled", "leaky_relu",
     "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "minimum", "no_grad", "ones",
     "ones_like", "rand", "randn", "register_op_hook", "softmax", "split", "stack", "tensor", "where",
-    "zeros", "zeros_like", *_LAZY,
+    "zeros", "zeros_like", "bool", "double", "float", "float16", "float32", "float64", "half", "int", "int8",
+    "int16", "int32", "int64", "long", "short", "uint8", "dtype", "device", "Generator", "ValuesIndices",
+    "get_default_dtype", "set_default_dtype", "promote_types", "result_type", "is_tensor", *function_table(),
+    *_LAZY,
 ]

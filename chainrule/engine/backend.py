@@ -45,3 +45,17 @@ class GraphError(RuntimeError, ValueError):
     A RuntimeError as in PyTorch, so ``except RuntimeError`` carries over, and a ValueError like every other
     chainrule user error.
     """
+
+
+class ShapeError(RuntimeError, ValueError):
+    """Shapes that don't fit (matmul, reshape, cat, broadcasting, a tensor with more than one element where
+    one is needed): a ValueError like every chainrule user error and a RuntimeError as PyTorch raises."""
+
+
+class DimError(IndexError, ValueError):
+    """A dimension out of range: an IndexError as in PyTorch and a ValueError like every chainrule user error."""
+
+
+class DtypeError(TypeError, RuntimeError):
+    """A dtype an op can't take (gradients of integers, an in-place result that can't be cast back):
+    a TypeError for chainrule and a RuntimeError as PyTorch raises."""

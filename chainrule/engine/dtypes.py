@@ -31,6 +31,7 @@ int64 = np.dtype(np.int64)
 float16 = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
+half, double, short, long = float16, float64, int16, int64
 
 #: PyTorch's names (and aliases) for the dtypes chainrule supports.
 NAMES: dict[str, np.dtype] = {

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine.autograd import Function
-from chainrule.engine.backend import get_array_module, unbroadcast
+from chainrule.engine.backend import DimError, DtypeError, ShapeError, get_array_module, unbroadcast
 from chainrule.engine.dtypes import float_result, result_type
 from chainrule.engine.tensor import Tensor, ValuesIndices, to_array
 
@@ -118,7 +118,7 @@ def _check_broadcast(op: str, *operands: Any) -> None:
     try:
         np.broadcast_shapes(*shapes)
     except ValueError:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: cannot broadcast shapes {' and '.join(map(str, shapes))}: sizes must match or "
             "be 1 in each dimension, counting from the right"
         ) from None
@@ -129,7 +129,7 @@ def normalize_axis(axis: int, ndim: int, op: str) -> int:
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
         raise TypeError(f"{op}: axis must be an int, got {type(axis).__name__} {axis!r}")
     if not -builtins.max(ndim, 1) <= axis < builtins.max(ndim, 1):
-        raise ValueError(
+        raise DimError(
             f"{op}: axis {axis} is out of range for a tensor with {ndim} dimension{'s' * (ndim != 1)} "
             f"(valid: {-builtins.max(ndim, 1)} to {builtins.max(ndim, 1) - 1})"
         )
@@ -790,7 +790,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     if shape.count(-1) > 1 or any(n < -1 for n in shape):
         raise ValueError(f"reshape: invalid shape {shape}: sizes must be >= 0, with at most one -1")
     if (-1 in shape and (known == 0 or x._data.size % known)) or (-1 not in shape and known != x._data.size):
-        raise ValueError(
+        raise ShapeError(
             f"reshape: cannot reshape a tensor of shape {x.shape} ({x._data.size} elements) into shape {shape}"
         )
     if shape == x.shape:
@@ -861,10 +861,10 @@ def _join_args(op: str, tensors: Sequence[Any], axis: int, extra: int) -> tuple[
     axis = normalize_axis(axis, first.ndim + extra, op)
     for k, t in enumerate(items[1:], start=1):
         if t.ndim != first.ndim:
-            raise ValueError(f"{op}: tensor {k} has {t.ndim} dimensions but tensor 0 has {first.ndim}")
+            raise ShapeError(f"{op}: tensor {k} has {t.ndim} dimensions but tensor 0 has {first.ndim}")
         mismatch = [d for d in range(t.ndim) if t.shape[d] != first.shape[d] and (extra or d != axis)]
         if mismatch:
-            raise ValueError(
+            raise ShapeError(
                 f"{op}: tensor {k} has shape {t.shape} but tensor 0 has shape {first.shape}; "
                 f"they must match in every dimension{'' if extra else ' except ' + str(axis)}"
             )
@@ -949,15 +949,15 @@ def matmul(a: Any, b: Any) -> Tensor:
     a, b = _binary("matmul", a, b)
     sa, sb = _shape(a), _shape(b)
     if len(sa) == 0 or len(sb) == 0:
-        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {sa} and {sb}")
+        raise ShapeError(f"matmul: both operands need at least 1 dimension, got shapes {sa} and {sb}")
     inner_a, inner_b = sa[-1], sb[-2] if len(sb) > 1 else sb[0]
     if inner_a != inner_b:
-        raise ValueError(f"matmul: cannot multiply shapes {sa} and {sb}: inner dimensions {inner_a} != {inner_b}")
+        raise ShapeError(f"matmul: cannot multiply shapes {sa} and {sb}: inner dimensions {inner_a} != {inner_b}")
     if len(sa) > 2 or len(sb) > 2:
         try:
             np.broadcast_shapes(sa[:-2], sb[:-2])
         except ValueError:
-            raise ValueError(
+            raise ShapeError(
                 f"matmul: cannot multiply shapes {sa} and {sb}: batch dimensions {sa[:-2]} and {sb[:-2]} "
                 "do not broadcast"
             ) from None
@@ -988,11 +988,21 @@ class Linear(Function):
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x @ weight.T + bias, with weight of shape (out_features, in_features)."""
+    """x @ weight.T + bias, with weight of shape (out_features, in_features).
+
+    Input and weight must have one dtype, as in PyTorch ("mat1 and mat2 must have the same dtype"): a float64
+    batch into a float32 layer is an error, not a silent float64 forward pass.
+    """
     if x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
-        raise ValueError(
+        raise ShapeError(
             f"linear: expected input with {weight.shape[-1]} features in its last dimension "
             f"(weight shape {weight.shape}), got input of shape {x.shape}"
+        )
+    if x._data.dtype != weight._data.dtype:
+        raise DtypeError(
+            f"linear: input has dtype {x._data.dtype} but the weight has dtype {weight._data.dtype}; they must match "
+            f"(as in PyTorch): convert the input (x.to({'cr.' + str(weight._data.dtype)})) or the model "
+            f"(model.to({'cr.' + str(x._data.dtype)}))"
         )
     if bias is None:
         return Linear.apply(x, weight)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine import autograd, dtypes
-from chainrule.engine.backend import GraphError
+from chainrule.engine.backend import DtypeError, GraphError, ShapeError
 
 _KIND_NAMES = {"O": "Python objects", "U": "strings", "S": "bytes", "c": "complex numbers", "V": "raw records",
                "M": "datetimes", "m": "timedeltas"}
@@ -131,8 +131,7 @@ class Tensor:
     # _data: the ndarray; _grad: the gradient's ndarray (``.grad`` wraps it); _version: a one-item list
     # shared by tensors that share memory, counting in-place changes (None until first needed).
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_hooks", "name", "_version", "__weakref__")
-    __array_ufunc__ = None  # NumPy defers to our reflected operators: ndarray + Tensor -> Tensor
-    __array_priority__ = 1000
+    __array_priority__ = 1000  # ndarray + Tensor defers to our reflected operators (a Tensor, as torch); ufuncs see arrays
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         self._data = to_array(data, dtype)
@@ -191,9 +190,9 @@ class Tensor:
         if not isinstance(value, Tensor):
             raise TypeError(f"grad: assigned grad expected to be a Tensor or None but got {type(value).__name__}")
         if value.shape != self.shape:
-            raise RuntimeError(f"grad: assigned grad has shape {value.shape} but the tensor has shape {self.shape}")
+            raise ShapeError(f"grad: assigned grad has shape {value.shape} but the tensor has shape {self.shape}")
         if value.dtype != self.dtype:
-            raise TypeError(f"grad: assigned grad has dtype {value.dtype} but the tensor has dtype {self.dtype}")
+            raise DtypeError(f"grad: assigned grad has dtype {value.dtype} but the tensor has dtype {self.dtype}")
         self._grad = value._data
 
     @property
@@ -289,7 +288,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(
+            raise ShapeError(
                 f"bool(): the truth value of a tensor with {self._data.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
@@ -312,7 +311,7 @@ class Tensor:
     def item(self) -> builtins.float | builtins.int | builtins.bool:
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
-            raise RuntimeError(
+            raise ShapeError(
                 f"item(): a Tensor with {self._data.size} elements cannot be converted to a Python scalar "
                 f"(shape {self._data.shape})")
         return self._data.reshape(()).item()
@@ -348,7 +347,7 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Start (or stop) recording ops on this tensor for backward; raises TypeError for non-float dtypes."""
         if requires_grad and self._data.dtype not in dtypes.FLOAT_DTYPES:
-            raise RuntimeError(
+            raise DtypeError(
                 f"requires_grad: only floating-point tensors can require gradients, got dtype "
                 f"{self._data.dtype}; create the tensor from floats or pass dtype=cr.float32"
             )
@@ -490,8 +489,8 @@ class Tensor:
             raise NotImplementedError("backward(inputs=...): not available in chainrule; use cr.autograd.grad")
         if not self.requires_grad:
             raise GraphError(
-                "backward: element 0 of tensors does not require grad and does not have a grad_fn; create the "
-                "inputs with requires_grad=True (and not inside no_grad())"
+                "backward: this tensor does not require grad and has no graph (PyTorch: element 0 of tensors does not "
+                "require grad); create the inputs with requires_grad=True (and not inside no_grad())"
             )
         autograd.run_backward(self, self._seed(gradient, "backward"), retain_graph=bool(retain_graph))
 
@@ -505,7 +504,7 @@ class Tensor:
             return np.ones_like(self._data)
         grad = to_array(gradient, self._data.dtype, where=where)
         if grad.shape != self._data.shape:
-            raise ValueError(f"{where}: gradient must have shape {self.shape}, got {grad.shape}")
+            raise ShapeError(f"{where}: grad must have shape {self.shape}, got {grad.shape}")
         return grad
 
     # ------------------------------------------------------------------ in place
@@ -529,11 +528,11 @@ class Tensor:
         try:
             np.copyto(self._data, np.broadcast_to(result._data, self._data.shape), casting="same_kind")
         except TypeError:
-            raise RuntimeError(
+            raise DtypeError(
                 f"{where}: result type {result.dtype} can't be cast to the desired output type {self.dtype}"
             ) from None
         except ValueError:
-            raise RuntimeError(
+            raise ShapeError(
                 f"{where}: output with shape {self.shape} doesn't match the broadcast shape {result.shape}"
             ) from None
         self._version_counter()[0] += 1
@@ -783,15 +782,17 @@ class Tensor:
     def isfinite(self) -> Tensor:
         return Tensor._wrap(np.isfinite(self._data))
 
-    def all(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+    def all(self, dim: Any = None, keepdim: builtins.bool = False, *, axis: Any = None,
+            keepdims: builtins.bool | None = None) -> Tensor:
         """True where every element (over ``dim``) is non-zero, as a bool tensor."""
-        axes = ops.normalize_axes(dim, self.ndim, "all")
-        return Tensor._wrap(np.asarray(np.all(self._data, axis=axes, keepdims=keepdim)))
+        axes = ops.normalize_axes(_dims(dim, axis, "all"), self.ndim, "all")
+        return Tensor._wrap(np.asarray(np.all(self._data, axis=axes, keepdims=_keep(keepdim, keepdims))))
 
-    def any(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+    def any(self, dim: Any = None, keepdim: builtins.bool = False, *, axis: Any = None,
+            keepdims: builtins.bool | None = None) -> Tensor:
         """True where some element (over ``dim``) is non-zero, as a bool tensor."""
-        axes = ops.normalize_axes(dim, self.ndim, "any")
-        return Tensor._wrap(np.asarray(np.any(self._data, axis=axes, keepdims=keepdim)))
+        axes = ops.normalize_axes(_dims(dim, axis, "any"), self.ndim, "any")
+        return Tensor._wrap(np.asarray(np.any(self._data, axis=axes, keepdims=_keep(keepdim, keepdims))))
 
     def equal(self, other: Tensor) -> builtins.bool:
         """True when both have the same shape and elements (``torch.equal``)."""
@@ -987,10 +988,11 @@ class Tensor:
     def expand_as(self, other: Tensor) -> Tensor:
         return ops.expand(self, *other.shape)
 
-    def split(self, split_size_or_sections: builtins.int | Sequence[builtins.int], dim: builtins.int = 0, *,
-              axis: builtins.int | None = None) -> list[Tensor]:
-        """Chunks of ``split_size`` along ``dim`` (the last may be smaller), or chunks of the given sizes."""
-        return ops.split(self, split_size_or_sections, _dims(dim, axis, "split"))
+    def split(self, split_size_or_sections: builtins.int | Sequence[builtins.int], dim: builtins.int | None = None,
+              *, axis: builtins.int | None = None) -> list[Tensor]:
+        """Chunks of ``split_size`` along ``dim`` (0 by default; the last may be smaller), or of the given sizes."""
+        dim = _dims(dim, axis, "split")
+        return ops.split(self, split_size_or_sections, 0 if dim is None else dim)
 
     def squeeze(self, dim: Any = None, *, axis: Any = None) -> Tensor:
         """Drop size-1 dimensions (all of them, or only those in ``dim``)."""

@@ -50,7 +50,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
         ValueError: ``max_norm`` is negative or ``norm_type`` is not positive.
 
     >>> import chainrule as cr
-    >>> w = cr.tensor([3.0, 4.0], requires_grad=True); w.grad = w.data.copy()
+    >>> w = cr.tensor([3.0, 4.0], requires_grad=True); w.grad = w.data.clone()
     >>> clip_grad_norm_([w], max_norm=1.0)
     5.0
     >>> [round(float(g), 4) for g in w.grad]

@@ -31,7 +31,7 @@ class RMSprop(Optimizer):
     >>> import chainrule as cr
     >>> w = cr.tensor([1.0], requires_grad=True)
     >>> opt = RMSprop([w], lr=0.01)
-    >>> w.grad = w.data.copy()
+    >>> w.grad = w.data.clone()
     >>> opt.step()
     >>> round(float(w.data[0]), 4)  # 1 - 0.01 / sqrt(0.01)
     0.9

@@ -30,7 +30,7 @@ class SGD(Optimizer):
     >>> import chainrule as cr
     >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
     >>> opt = SGD([w], lr=0.5)
-    >>> w.grad = w.data.copy()
+    >>> w.grad = w.data.clone()
     >>> opt.step()
     >>> w.data.tolist()
     [0.5, 1.0]

@@ -98,7 +98,7 @@ def test_update_ratio_is_the_actual_weight_change_of_one_step():
     model = nn.Sequential(nn.Linear(4, 3))
     opt = optim.SGD(model.parameters(), lr=0.5)
     doctor = Doctor(stats_every=1).watch(model, opt)
-    before = model[0].weight.data.copy()
+    before = model[0].weight.data.clone()
     for _ in range(2):
         loss = (model(cr.tensor(np.ones((2, 4), np.float32))) ** 2).sum()
         opt.zero_grad()

@@ -19,7 +19,7 @@ def _grad_rms_by_hand(model, X, y):
     model.zero_grad()
     loss = cr.nn.CrossEntropyLoss()(model(cr.tensor(X)), cr.tensor(y))
     loss.backward()
-    return {name: float(np.sqrt(np.mean(m.weight.grad ** 2))) for name, m in model.named_modules()
+    return {name: float(np.sqrt(np.mean(m.weight.grad.numpy() ** 2))) for name, m in model.named_modules()
             if isinstance(m, cr.nn.Linear)}
 
 
@@ -77,7 +77,7 @@ def _never_fired(model, X, relu_index):
     """Fraction of a ReLU layer's units that output 0 for every sample of X (computed without the doctor)."""
     with cr.no_grad():
         h = model.layers[: relu_index + 1](cr.tensor(X)).data
-    return float(np.mean(~(h > 0).any(axis=0)))
+    return float(np.mean((~(h > 0).any(dim=0)).numpy()))
 
 
 def test_adam_at_a_high_rate_kills_relu_units_and_is_diagnosed_dead(digits):

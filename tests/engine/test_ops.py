@@ -95,7 +95,7 @@ def _torch_batch_norm(x: torch.Tensor, w: torch.Tensor | None = None, b: torch.T
 GELU_TANH_C = np.sqrt(2 / np.pi)
 MASK = np.array([[True, False, True, True], [False, False, True, False], [True, True, False, False]])
 ROWS = np.array([0, 2, 0, 0])  # repeats: backward must add them up (scatter-add)
-CONST = np.arange(6.0).reshape(2, 3) - 2.5
+CONST = (np.arange(6.0).reshape(2, 3) - 2.5).astype(np.float32)  # exact in float32: promotes like a tensor
 
 OPS = [
     # ---- binary arithmetic, broadcasting included, and reflected forms with Python numbers
@@ -246,11 +246,11 @@ REDUCTIONS = [
      lambda x, a, k: x.sum(a, k)),
     ("mean", lambda x, a, k: x.mean(a, k), lambda x, a, k: np.mean(x, _np_axis(x, a), keepdims=k),
      lambda x, a, k: x.mean(a, k)),
-    ("max", lambda x, a, k: x.max(a, k), lambda x, a, k: np.max(x, _np_axis(x, a), keepdims=k),
+    ("max", lambda x, a, k: x.amax(a, k), lambda x, a, k: np.max(x, _np_axis(x, a), keepdims=k),
      lambda x, a, k: torch.amax(x, _all(a), k)),
-    ("min", lambda x, a, k: x.min(a, k), lambda x, a, k: np.min(x, _np_axis(x, a), keepdims=k),
+    ("min", lambda x, a, k: x.amin(a, k), lambda x, a, k: np.min(x, _np_axis(x, a), keepdims=k),
      lambda x, a, k: torch.amin(x, _all(a), k)),
-    ("var", lambda x, a, k: x.var(a, k), lambda x, a, k: np.var(x, _np_axis(x, a), ddof=1, keepdims=k),
+    ("var", lambda x, a, k: x.var(a, keepdim=k), lambda x, a, k: np.var(x, _np_axis(x, a), ddof=1, keepdims=k),
      lambda x, a, k: torch.var(x, a, keepdim=k, correction=1)),
     ("logsumexp", lambda x, a, k: x.logsumexp(a, k), _np_logsumexp, _torch_logsumexp),
 ]
@@ -303,7 +303,7 @@ def test_every_tensor_op_method_has_a_row() -> None:
 
 # ---- ties: NumPy picks one winner, chainrule and torch share the gradient; finite differences are one-sided here
 TIES = [
-    ("max", lambda x: x.max(axis=1), lambda x: torch.amax(x, 1)),
+    ("max", lambda x: x.amax(1), lambda x: torch.amax(x, 1)),
     ("min", lambda x: x.min(), lambda x: torch.amin(x, ())),
     ("maximum", lambda x: cr.maximum(x, x[:, :1]), lambda x: torch.maximum(x, x[:, :1])),
     ("minimum", lambda x: cr.minimum(x[:1], x), lambda x: torch.minimum(x[:1], x)),
@@ -317,7 +317,7 @@ def test_ties_share_the_gradient_like_torch(name: str, fn: object, torch_fn: obj
     t = torch.tensor(data, requires_grad=True)
     out, tout = fn(x), torch_fn(t)
     np.testing.assert_allclose(out.data, tout.detach().numpy())
-    weights = np.arange(1.0, out.data.size + 1).reshape(out.shape)
+    weights = np.arange(1.0, out.numel() + 1).reshape(out.shape)
     (out * weights).sum().backward()
     (tout * _t(weights)).sum().backward()
     np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)

@@ -32,7 +32,7 @@ def test_eval_mode_is_the_identity():
 
 def test_rate_one_gives_zeros_and_warns_once():
     layer = nn.Dropout(1.0)
-    x = cr.tensor(np.random.default_rng(0).standard_normal((8, 3)) * 1e30, requires_grad=True)
+    x = cr.tensor(np.random.default_rng(0).standard_normal((8, 3)) * 1e30, dtype=cr.float32, requires_grad=True)
     with pytest.warns(UserWarning, match=r"Dropout: p=1.0 drops every unit.*cannot learn") as record:
         out = layer(x)
         out2 = layer(x)
@@ -56,11 +56,11 @@ def test_mid_rate_drops_the_right_fraction_and_keeps_the_mean():
     x = cr.ones(200, 500, requires_grad=True)
     out = nn.Dropout(p)(x)
     assert out.dtype == np.float32
-    kept = out.data != 0
+    kept = out._data != 0
     n = kept.size
     assert abs(kept.mean() - (1 - p)) < 4 * np.sqrt(p * (1 - p) / n)  # within 4 standard errors
-    np.testing.assert_allclose(out.data[kept], 1 / (1 - p), rtol=1e-6)  # survivors scaled: inverted dropout
-    assert abs(out.data.mean() - 1.0) < 4 * np.sqrt(p / (1 - p) / n)
+    np.testing.assert_allclose(out._data[kept], 1 / (1 - p), rtol=1e-6)  # survivors scaled: inverted dropout
+    assert abs(out._data.mean() - 1.0) < 4 * np.sqrt(p / (1 - p) / n)
     out.backward(np.full(out.shape, 2.0, dtype=np.float32))
     np.testing.assert_array_equal(x.grad, 2.0 * out.data)  # backward is the same mask
 

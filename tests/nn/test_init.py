@@ -27,7 +27,7 @@ def _std_and_bound(fn, **kwargs):
     cr.manual_seed(0)
     w = cr.zeros(*SHAPE)
     assert fn(w, **kwargs) is w
-    return w.data
+    return w._data
 
 
 # (initializer, kwargs, expected std, uniform bound or None)
@@ -72,11 +72,11 @@ def test_constant_zeros_ones():
 
 def test_initializers_are_in_place_and_seeded():
     w = cr.zeros(4, 4, requires_grad=True)
-    data = w.data
+    data = w._data
     cr.manual_seed(5)
     init.kaiming_normal_(w)
-    first = w.data.copy()
-    assert w.data is data
+    first = w.data.clone()
+    assert w._data is data
     cr.manual_seed(5)
     init.kaiming_normal_(w)
     np.testing.assert_array_equal(w.data, first)

@@ -90,7 +90,7 @@ def test_linear_default_init_matches_pytorch_distribution():
 
 def test_linear_init_is_seeded():
     cr.manual_seed(3)
-    a = nn.Linear(4, 4).weight.data.copy()
+    a = nn.Linear(4, 4).weight.data.clone()
     cr.manual_seed(3)
     assert (nn.Linear(4, 4).weight.data == a).all()
 

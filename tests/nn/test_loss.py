@@ -60,7 +60,7 @@ def test_targets_may_be_tensors_arrays_or_lists(convert):
 
 
 def test_float64_targets_do_not_upcast_float32_losses():
-    x = cr.tensor(PRED, requires_grad=True)
+    x = cr.tensor(PRED, dtype=cr.float32, requires_grad=True)
     for loss_fn in (F.mse_loss, F.l1_loss, F.binary_cross_entropy_with_logits):
         loss = loss_fn(x, BINARY_TARGET)
         assert loss.dtype == np.float32

@@ -65,7 +65,7 @@ def run_both(name: str, kwargs: dict, dtype, groups=None, steps: int = STEPS):
     topt = torch_optimizer(name, grouped(theirs), kwargs)
     for step_grads in grads:
         for p, tp, g in zip(ours, theirs, step_grads):
-            p.grad = g.astype(dtype)
+            p.grad = cr.from_numpy(g.astype(dtype))
             tp.grad = torch.tensor(g.astype(dtype))
         opt.step()
         topt.step()
@@ -163,7 +163,7 @@ def _to_json(state_dict):
 def _train(opt, params, grads):
     for step_grads in grads:
         for p, g in zip(params, step_grads):
-            p.grad = g.astype(p.data.dtype)
+            p.grad = cr.from_numpy(g.astype(p.dtype))
         opt.step()
 
 
@@ -179,7 +179,7 @@ def test_state_dict_round_trip_continues_exactly(name, kwargs, dtype, through_js
     opt = getattr(optim, name)(first, **kwargs)
     _train(opt, first, grads[:10])
     saved = opt.state_dict()
-    snapshot = [p.data.copy() for p in first]
+    snapshot = [p.data.clone() for p in first]
     _assert_plain(saved)
     assert sorted(saved["state"]) == [0, 1, 2]
     if through_json:
@@ -199,8 +199,8 @@ def test_state_dict_round_trip_continues_exactly(name, kwargs, dtype, through_js
 def test_state_dict_indexes_params_across_groups_and_skips_params_without_state():
     a, b, c = (cr.tensor(np.ones(2), requires_grad=True) for _ in range(3))
     opt = optim.Adam([{"params": [a, b]}, {"params": [c], "lr": 0.5}])
-    a.grad = np.ones(2)
-    c.grad = np.ones(2)
+    a.grad = cr.ones(2, dtype=a.dtype)
+    c.grad = cr.ones(2, dtype=c.dtype)
     opt.step()
     saved = opt.state_dict()
     assert [g["params"] for g in saved["param_groups"]] == [[0, 1], [2]]
@@ -215,7 +215,7 @@ def test_load_state_dict_errors():
     params = [cr.tensor(np.ones((2, 2)), requires_grad=True), cr.tensor(np.ones(3), requires_grad=True)]
     opt = optim.SGD(params, lr=0.1, momentum=0.9)
     for p in params:
-        p.grad = np.ones_like(p.data)
+        p.grad = cr.ones_like(p)
     opt.step()
     saved = opt.state_dict()
     with pytest.raises(ValueError, match=r"SGD.load_state_dict: expected 2 parameter groups, got 1"):
@@ -232,18 +232,18 @@ def test_load_state_dict_errors():
 @pytest.mark.parametrize(("name", "kwargs"), FULL_STATE, ids=[n for n, _ in FULL_STATE])
 def test_step_updates_in_place_and_leaves_grads_alone(name, kwargs):
     init, grads = make_data(3)
-    params = [cr.tensor(a, requires_grad=True) for a in init]
-    arrays = [p.data for p in params]
+    params = [cr.tensor(a, dtype=cr.float32, requires_grad=True) for a in init]
+    arrays = [p._data for p in params]
     opt = getattr(optim, name)(params, **kwargs)
     buffers = None
     for step_grads in grads:
         given = [g.astype(np.float32) for g in step_grads]
         for p, g in zip(params, given):
-            p.grad = g
-        before = [p.data.copy() for p in params]
+            p._grad = g
+        before = [p.data.clone() for p in params]
         opt.step()
         for p, array, g, g0, b in zip(params, arrays, given, step_grads, before):
-            assert p.data is array and p.grad is g
+            assert p._data is array and p._grad is g
             np.testing.assert_array_equal(g, g0.astype(np.float32))
             assert not np.array_equal(p.data, b)
         current = [{k: v for k, v in opt.state[p].items() if isinstance(v, np.ndarray)} for p in params]
@@ -256,9 +256,10 @@ def test_step_updates_in_place_and_leaves_grads_alone(name, kwargs):
 @pytest.mark.parametrize(("name", "kwargs"), FULL_STATE, ids=[n for n, _ in FULL_STATE])
 def test_steady_state_step_allocates_nothing_parameter_sized(name, kwargs):
     rng = np.random.default_rng(0)
-    params = [cr.tensor(rng.standard_normal(s), requires_grad=True) for s in [(300, 400), (400,), (7, 300)]]
+    params = [cr.tensor(rng.standard_normal(s), dtype=cr.float32, requires_grad=True)
+              for s in [(300, 400), (400,), (7, 300)]]
     for p in params:
-        p.grad = rng.standard_normal(p.shape).astype(np.float32)
+        p.grad = cr.from_numpy(rng.standard_normal(p.shape).astype(np.float32))
     opt = getattr(optim, name)(params, **kwargs)
     opt.step()
     opt.step()
@@ -271,15 +272,15 @@ def test_steady_state_step_allocates_nothing_parameter_sized(name, kwargs):
         temporary = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert temporary >= params[0].data.nbytes
-    assert peak < 20_000, f"{name}.step allocated {peak} bytes at peak; a parameter is {params[0].data.nbytes}"
+    assert temporary >= params[0]._data.nbytes
+    assert peak < 20_000, f"{name}.step allocated {peak} bytes at peak; a parameter is {params[0]._data.nbytes}"
 
 
 def test_scratch_is_shared_across_parameters():
-    params = [cr.tensor(np.ones(s), requires_grad=True) for s in [(10, 10), (5,), (3, 3)]]
+    params = [cr.tensor(np.ones(s), dtype=cr.float32, requires_grad=True) for s in [(10, 10), (5,), (3, 3)]]
     opt = optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=0.1)
     for p in params:
-        p.grad = np.ones_like(p.data)
+        p.grad = cr.ones_like(p)
     opt.step()
     assert len(opt._scratch_pools) == 1 and opt._scratch_pools[np.dtype(np.float32)][0].size == 100
 
@@ -287,7 +288,7 @@ def test_scratch_is_shared_across_parameters():
 def test_params_without_grad_are_skipped():
     a, b = cr.tensor([1.0, 2.0], requires_grad=True), cr.tensor([3.0], requires_grad=True)
     opt = optim.Adam([a, b], lr=0.1)
-    a.grad = np.array([1.0, 1.0], dtype=np.float32)
+    a.grad = cr.tensor([1.0, 1.0])
     opt.step()
     assert b.data.tolist() == [3.0] and b not in opt.state and opt.state[a]["step"] == 1
 
@@ -295,9 +296,9 @@ def test_params_without_grad_are_skipped():
 def test_zero_grad():
     p = cr.tensor([1.0, 2.0], requires_grad=True)
     opt = optim.SGD([p], lr=0.1)
-    p.grad = g = np.ones(2, dtype=np.float32)
+    p._grad = g = np.ones(2, dtype=np.float32)
     opt.zero_grad(set_to_none=False)
-    assert p.grad is g and g.tolist() == [0.0, 0.0]
+    assert p._grad is g and g.tolist() == [0.0, 0.0]
     opt.zero_grad()
     assert p.grad is None
 
@@ -313,7 +314,7 @@ def test_add_param_group_matches_torch():
             opt.add_param_group({"params": ours[1:], "lr": 0.01})
             topt.add_param_group({"params": theirs[1:], "lr": 0.01})
         for p, tp, g in zip(ours, theirs, step_grads):
-            p.grad, tp.grad = g, torch.tensor(g)
+            p.grad, tp.grad = cr.from_numpy(g), torch.tensor(g)
         opt.step()
         topt.step()
     assert opt.param_groups[1]["momentum"] == 0.9
@@ -322,9 +323,9 @@ def test_add_param_group_matches_torch():
 
 
 def test_parameter_from_nn_and_repr():
-    w = cr.nn.Parameter(np.ones(3))
+    w = cr.nn.Parameter(np.ones(3, dtype=np.float32))
     opt = optim.SGD([w], lr=0.5)
-    w.grad = np.ones(3, dtype=np.float32)
+    w.grad = cr.ones(3)
     opt.step()
     assert w.data.tolist() == [0.5, 0.5, 0.5]
     assert "SGD (\nParameter Group 0\n    dampening: 0\n    lr: 0.5" in repr(opt)
@@ -398,6 +399,8 @@ def test_bad_params_raise():
 
 def test_grad_of_wrong_shape_raises():
     p = _p()
-    p.grad = np.ones(3, dtype=np.float32)
+    with pytest.raises(RuntimeError, match=r"grad: assigned grad has shape \(3,\) but the tensor has shape \(1,\)"):
+        p.grad = cr.ones(3)  # PyTorch refuses it at assignment too
+    p._grad = np.ones(3, dtype=np.float32)  # behind the setter's back: the optimizer still checks
     with pytest.raises(ValueError, match=r"SGD.step: expected a gradient of shape \(1,\) \(the parameter's\), got"):
         optim.SGD([p], lr=0.1).step()

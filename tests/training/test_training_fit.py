@@ -63,7 +63,7 @@ def test_train_accuracy_is_measured_in_eval_mode(train_val):
     model = small_model(dropout=0.5)
     history = fit(model, train, epochs=3, verbose=0, doctor=False, lr=1e-2, callbacks=[Modes()])
     assert all(seen)  # batches run in training mode ...
-    manual = (model.eval()(cr.tensor(train.X)).data.argmax(axis=1) == train.y).mean()
+    manual = (model.eval()(cr.tensor(train.X)).argmax(dim=1).numpy() == train.y).mean()
     assert history.epochs[-1]["accuracy"] == pytest.approx(manual)  # ... accuracy is the eval-mode one
 
 
@@ -271,7 +271,7 @@ def test_doctor_is_on_by_default_and_reachable_from_the_history(train_val):
 def _record_inputs(model):
     """Every input the model sees, with the mode it ran in (training or eval)."""
     seen = []
-    model.register_forward_pre_hook(lambda module, args: seen.append((module.training, args[0].data.copy())))
+    model.register_forward_pre_hook(lambda module, args: seen.append((module.training, args[0].data.clone())))
     return seen
 
 

@@ -1,0 +1,42 @@
+"""PyTorch's function forms (``torch.exp(x)``, ``torch.sum(x, dim=1)``, ``torch.max(x, 1)``) from the Tensor methods.
+
+One table of names: every function here calls the tensor method of the same name, so an op is
+defined once (as a method or an ops.py function) and both spellings stay in step. The first
+argument may be anything ``cr.tensor`` takes (``torch.exp(2.0)`` is not an error in PyTorch either,
+for 0-d inputs it makes a tensor first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chainrule.engine.tensor import Tensor
+
+#: Tensor methods that PyTorch also offers as ``torch.<name>(input, ...)``.
+METHOD_FUNCTIONS = (
+    "abs", "absolute", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "clamp", "clip", "neg", "negative",
+    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "matmul",
+    "maximum", "minimum", "sum", "mean", "amax", "amin", "max", "min", "argmax", "argmin", "var", "std",
+    "logsumexp", "softmax", "log_softmax", "reshape", "flatten", "transpose", "swapaxes", "swapdims", "t",
+    "permute", "squeeze", "unsqueeze", "split", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal",
+    "less", "less_equal", "not_equal", "logical_not", "logical_and", "logical_or", "logical_xor",
+    "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor", "isnan", "isinf", "isfinite", "all", "any",
+    "equal", "allclose", "isclose", "numel", "clone", "detach", "is_floating_point",
+)
+
+
+def _from_method(name: str) -> Callable[..., Any]:
+    method = getattr(Tensor, name)
+
+    def function(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - PyTorch's argument name
+        return method(input if isinstance(input, Tensor) else Tensor(input), *args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"``torch.{name}(input, ...)``: the same as ``input.{name}(...)``.\n\n{method.__doc__ or ''}"
+    return function
+
+
+def function_table(names: tuple[str, ...] = METHOD_FUNCTIONS) -> dict[str, Callable[..., Any]]:
+    """The function form of each named method that Tensor has (names it lacks are left out)."""
+    return {name: _from_method(name) for name in names if hasattr(Tensor, name)}
