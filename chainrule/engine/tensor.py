@@ -131,7 +131,7 @@ class Tensor:
     # _data: the ndarray; _grad: the gradient's ndarray (``.grad`` wraps it); _version: a one-item list
     # shared by tensors that share memory, counting in-place changes (None until first needed).
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_hooks", "name", "_version", "__weakref__")
-    __array_priority__ = 1000  # ndarray + Tensor defers to our reflected operators (a Tensor, as torch); ufuncs see arrays
+    __array_priority__ = 1000  # ndarray + Tensor defers to our reflected operators (as torch); ufuncs see arrays
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         self._data = to_array(data, dtype)
