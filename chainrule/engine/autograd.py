@@ -154,11 +154,11 @@ class Function:
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """The nodes the gradient goes to next, one per input, as PyTorch's ``grad_fn.next_functions``:
         an op, an :class:`AccumulateGrad` for a leaf that requires grad, or None."""
-        if self.parents is None:
+        if self.edges is None:
             return ()
         return tuple(
             ((edge if isinstance(edge, Function) else AccumulateGrad(edge) if edge is not None else None), 0)
-            for edge in self.edges
+            for edge in self.edges if edge is not False
         )
 
     @classmethod
@@ -170,13 +170,23 @@ class Function:
         fn = cls.__new__(cls)
         arrays = []
         needs = []
+        edges = []  # each input's node as it is now: a later in-place op gives the tensor a new node, not this op
+        versioned = False
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a._data)
-                needs.append(a.requires_grad)
+                if a._version is not None:
+                    versioned = True
+                if a.requires_grad:
+                    needs.append(True)
+                    edges.append(a._ctx if a._ctx is not None else a)
+                else:
+                    needs.append(False)
+                    edges.append(None)  # a tensor that needs no gradient
             else:
                 arrays.append(a)
                 needs.append(False)
+                edges.append(False)  # a constant: left out of next_functions
         out = Tensor.__new__(Tensor)
         data = fn.forward(*arrays, **kwargs)
         # NumPy turns 0-d results into scalars; a tensor always holds an ndarray
@@ -185,12 +195,10 @@ class Function:
         if _grad_enabled and True in needs:
             fn.parents = args
             fn.needs = tuple(needs)
-            # Each input's node as it is now: a later in-place op gives the tensor a new node, not this op.
-            fn.edges = tuple(
-                (a._ctx if a._ctx is not None else a) if need else None for a, need in zip(args, needs)
-            )
-            fn.versions = tuple(a._version[0] if isinstance(a, Tensor) and a._version else 0 for a in args) \
-                if cls.saves_inputs else None
+            fn.edges = tuple(edges)
+            # the inputs' versions now, for backward to check; () when every input is at version 0 (no tuple to build)
+            fn.versions = (None if not cls.saves_inputs else () if not versioned else
+                           tuple(a._version[0] if isinstance(a, Tensor) and a._version else 0 for a in args))
             fn.hooks = None
             fn.seq = next(_sequence)
             out._ctx = fn
@@ -198,7 +206,7 @@ class Function:
             if cls.saves_output:
                 out._version = fn.out_version = [0]
         else:
-            fn.parents = fn.needs = None
+            fn.parents = fn.needs = fn.edges = None
             out._ctx = None
             out.requires_grad = False
         if cls.is_view and isinstance(args[0], Tensor):
@@ -211,7 +219,7 @@ class Function:
     def _check_versions(self) -> None:
         """Raise if a tensor this op saved for backward was changed in place since (PyTorch's version check)."""
         if self.versions is not None:
-            for k, (parent, seen) in enumerate(zip(self.parents, self.versions)):
+            for k, (parent, seen) in enumerate(zip(self.parents, self.versions or itertools.repeat(0))):
                 if isinstance(parent, Tensor) and (parent._version[0] if parent._version else 0) != seen:
                     raise GraphError(
                         f"backward: input {k} of op '{self.name}' (shape {parent.shape}) was modified by an in-place "
@@ -293,7 +301,7 @@ def run_backward(
             for hook in _op_hooks:
                 hook.on_backward(fn, g, grad_inputs)
         for parent, edge, pg in zip(parents, fn.edges, grad_inputs):
-            if edge is None or pg is None:
+            if pg is None or edge is None or edge is False:
                 continue
             if pg.shape != parent._data.shape:
                 pg = unbroadcast(pg, parent._data.shape)
@@ -308,7 +316,7 @@ def run_backward(
             else:
                 grads[key] = previous + pg
         if not retain_graph:
-            fn.parents = fn.edges = None
+            fn.parents = None  # the graph's shape (edges) stays for next_functions, as in PyTorch
             fn.__dict__.clear()  # drop saved arrays as soon as they are used
     # Arrays handed to a leaf's .grad must be its own: ops may return one array for two inputs.
     handed_out: set[int] = {id(grad)}
