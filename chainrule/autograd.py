@@ -82,10 +82,7 @@ class _CustomNode(_engine.Function):
 
     @property
     def name(self) -> str:
-        return self.user.__name__ if "user" in self.__dict__ else "custom function"
-
-    def __repr__(self) -> str:
-        return f"<{self.name}Backward>"
+        return type(self).__name__
 
     def backward(self, g: np.ndarray) -> tuple[Any, ...]:
         with no_grad():
@@ -139,7 +136,11 @@ class Function:
             raise TypeError(f"{cls.__name__}.forward must return a Tensor, got {type(out).__name__}")
         if not (is_grad_enabled() and any(needs)):
             return out
-        return _CustomNode.apply(*args, user=cls, ctx=ctx, output=out._data)
+        node = cls.__dict__.get("_node_class")
+        if node is None:  # one engine node class per user Function, named after it: <Legendre3Backward>
+            node = type(cls.__name__, (_CustomNode,), {"__slots__": ()})
+            cls._node_class = node
+        return node.apply(*args, user=cls, ctx=ctx, output=out._data)
 
 
 def grad(

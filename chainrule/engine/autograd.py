@@ -216,10 +216,17 @@ class Function:
                 hook.on_forward(fn, args, out)
         return out
 
+    def saved_inputs(self) -> range | tuple[int, ...]:
+        """Which inputs' arrays backward reads (all, unless an op knows better: ``a * b`` needs ``a`` only for
+        ``b``'s gradient), so an in-place change to an input is an error only where it would change a gradient."""
+        return range(len(self.parents))
+
     def _check_versions(self) -> None:
         """Raise if a tensor this op saved for backward was changed in place since (PyTorch's version check)."""
         if self.versions is not None:
-            for k, (parent, seen) in enumerate(zip(self.parents, self.versions or itertools.repeat(0))):
+            versions = self.versions or (0,) * len(self.parents)
+            for k in self.saved_inputs():
+                parent, seen = self.parents[k], versions[k]
                 if isinstance(parent, Tensor) and (parent._version[0] if parent._version else 0) != seen:
                     raise GraphError(
                         f"backward: input {k} of op '{self.name}' (shape {parent.shape}) was modified by an in-place "

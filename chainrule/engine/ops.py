@@ -193,6 +193,9 @@ class Sub(Function):
 
 
 class Mul(Function):
+    def saved_inputs(self):
+        return tuple(i for i in (0, 1) if self.needs[1 - i])  # each input is read only for the other's gradient
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -295,7 +298,11 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 def div(a: Any, b: Any) -> Tensor:
-    """a / b with broadcasting."""
+    """a / b with broadcasting; true division, so integers divide as the default float dtype (as PyTorch)."""
+    a, b = _binary("div", a, b)
+    dtype = (a if isinstance(a, Tensor) else b).dtype
+    if dtype.kind != "f":
+        a, b = cast(a, float_result(dtype)), cast(b, float_result(dtype))
     return _elementwise(Div, "div", a, b)
 
 
@@ -528,7 +535,8 @@ class Sum(Function):
 
     def forward(self, a, axes, keepdims):
         self.shape, self.axes, self.keepdims = a.shape, axes, keepdims
-        return a.sum(axis=axes, keepdims=keepdims)
+        # integers and bool sum as int64, as PyTorch (NumPy would give uint64 for unsigned)
+        return a.sum(axis=axes, keepdims=keepdims, dtype=None if a.dtype.kind == "f" else np.int64)
 
     def backward(self, g):
         if self.axes is None and type(g) is np.ndarray:
@@ -913,6 +921,9 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], axis: int = 0)
 
 
 class MatMul(Function):
+    def saved_inputs(self):
+        return tuple(i for i in (0, 1) if self.needs[1 - i])  # each input is read only for the other's gradient
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a @ b
@@ -966,6 +977,9 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 class Linear(Function):
     """y = x @ W.T + b in one op: one BLAS call per direction, W stored (out, in) as in PyTorch."""
+
+    def saved_inputs(self):
+        return tuple(i for i in (0, 1) if self.needs[1 - i])  # x for the weight's gradient, the weight for x's
 
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight
