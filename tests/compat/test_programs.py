@@ -1,0 +1,162 @@
+"""PyTorch course programs, run unchanged under real torch and under chainrule (through the torch shim).
+
+Each program in programs/ runs twice in a fresh interpreter: as written, and with its first line `import torch`
+replaced by `import chainrule.torch_shim  # noqa`, nothing else changed. Both runs must train
+(final_loss < trained * first_loss) and their final losses must agree within `rtol`, relative to torch's.
+
+Tolerances come from tests/compat/spread.py, which reruns each program under torch with every torch seed
+moved (chainrule draws other random numbers than torch) and in float64 (the size of float32 round-off, which
+chainrule accumulates in another order). Programs whose initial weights and data do not come from torch's
+generator (p01, p06, p14, p17, p18) are deterministic: there float32 round-off is all that can differ, measured
+at 1e-8..2e-6 relative, and 1e-4 leaves 50x or more of margin. For the others, rtol is about twice the largest
+deviation across four other torch seeds; the ratios in the comments are those measured deviations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from .run_program import SHIM_LINE, TORCH_LINE, chainrule_source, program_paths, run_program, run_source
+
+TIGHT = 1e-4  # deterministic programs: float32 round-off only (measured <= 2e-6 relative)
+
+
+@dataclass(frozen=True)
+class Spec:
+    trained: float  # both runs: final_loss < trained * first_loss
+    rtol: float  # |final_loss(chainrule) - final_loss(torch)| <= rtol * |final_loss(torch)|
+    extras: dict[str, float] = field(default_factory=dict)  # metric -> absolute tolerance; booleans must match
+
+
+SPECS: dict[str, Spec] = {
+    # Zero init, full-batch GD on a convex quadratic: deterministic; float64 moves the final loss 1.7e-6.
+    "p01_tensor_polynomial": Spec(0.05, TIGHT, {"d": 1e-5}),
+    # randn init; 2000 steps do not finish the slow direction, so the final loss keeps some of the start:
+    # 9.2..12.3 across seeds (25%). d moves 0.0014.
+    "p02_autograd_polynomial": Spec(0.05, 0.4, {"d": 0.003}),
+    # nn.Linear's random init: final loss moves 3.7% across seeds, d 0.0013.
+    "p03_nn_polynomial": Spec(0.05, 0.08, {"d": 0.003}),
+    # Same draws and trajectory as p02 (25% across seeds); the module holds exactly 4 parameters.
+    "p04_module_sgd_polynomial": Spec(0.05, 0.4, {"n_params": 0}),
+    # RMSprop forgets the start: 0.4% across seeds.
+    "p05_rmsprop_polynomial": Spec(0.05, 0.02),
+    # torch.full init, no randomness: deterministic; float64 moves the final loss 1.9e-7, b 4e-7, d 1e-8.
+    "p06_legendre_function": Spec(0.05, TIGHT, {"b": 1e-4, "d": 1e-5}),
+    # Random init and shuffling: train loss 0.16..0.19 across seeds (14.5%), test accuracy moves 0.0135.
+    "p07_blitz_digits": Spec(0.2, 0.3, {"accuracy": 0.04}),
+    # Random init, shuffling and dropout: test loss 7.5% across seeds, accuracy 0.018.
+    "p08_mnist_example_mlp": Spec(0.3, 0.15, {"accuracy": 0.05}),
+    # Random init, full batch, 300 steps (not converged): 22% across seeds, accuracy 0.01.
+    "p09_scratch_mlp": Spec(0.3, 0.4, {"accuracy": 0.03}),
+    # Random init and minibatches: train loss 0.5% across seeds; the (overfit) dev loss moves 0.7.
+    "p10_makemore_mlp": Spec(0.1, 0.02, {"dev_loss": 1.5}),
+    # Random init and minibatches: 3.7% across seeds, val loss 0.073, running std 0.21 (its 2000 updates of
+    # momentum 0.001 leave 14% of the initial 1.0 in it).
+    "p11_makemore_batchnorm": Spec(0.6, 0.08, {"val_loss": 0.15, "running_std_mean": 0.4}),
+    # Random init and minibatches: 5.7% across seeds. The hand-written gradients must match autograd: allclose
+    # holds and the largest difference (1.5e-8 in torch) stays far below 1e-5.
+    "p12_backprop_ninja": Spec(0.5, 0.12, {"all_close": 0, "grad_max_diff": 1e-5}),
+    # Random embeddings and shuffling: test loss 9.7% across seeds, accuracy 0.04.
+    "p13_bow_embedding": Spec(0.5, 0.2, {"accuracy": 0.08}),
+    # Zero init, full batch, convex: deterministic (float64: 1.3e-7); one sample of 569 may flip.
+    "p14_logreg_breast_cancer": Spec(0.2, TIGHT, {"final_loss_bce": 1e-5, "accuracy": 0.002}),
+    # Random init, random split and shuffling: full-data loss 12% across seeds, val loss 0.15 (90 samples),
+    # train loss 0.04.
+    "p15_modulelist_regression": Spec(0.5, 0.25, {"val_loss": 0.3, "train_loss": 0.08}),
+    # Minibatch SGD near the least-squares optimum: 1.5% across seeds, bias 0.011.
+    "p16_linreg_d2l": Spec(0.2, 0.03, {"bias": 0.03}),
+    # Zero init, full batch: deterministic (float64: 4e-8); one of 150 predictions or confident counts may flip.
+    "p17_softmax_regression_ops": Spec(
+        0.5, TIGHT, {"nll": 1e-5, "margin": 1e-4, "accuracy": 0.007, "confident": 1}
+    ),
+    # NumPy-drawn init copied in, full-batch Adam: deterministic (float64: 7.8e-7); one of 300 may flip.
+    "p18_moduledict_numpy_init": Spec(0.1, TIGHT, {"accuracy": 0.004, "n_state": 0}),
+}
+
+PROGRAMS = {path.stem: path for path in program_paths()}
+
+
+def test_every_program_has_a_spec() -> None:
+    assert sorted(PROGRAMS) == sorted(SPECS)
+    assert len(PROGRAMS) >= 14
+
+
+def check_trained(engine: str, metrics: dict, spec: Spec) -> None:
+    first, final = metrics["first_loss"], metrics["final_loss"]
+    assert final < spec.trained * first, f"{engine} did not train: final {final} >= {spec.trained} * first {first}"
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_program_runs_the_same_under_torch_and_chainrule(name: str) -> None:
+    spec, path = SPECS[name], PROGRAMS[name]
+    torch_source = path.read_text()
+    shimmed = chainrule_source(torch_source)
+    # Guard: the chainrule run is the torch program with line 1 swapped for the shim line, and nothing else.
+    assert torch_source.splitlines()[0] == TORCH_LINE
+    assert shimmed.splitlines()[0] == SHIM_LINE
+    assert shimmed.splitlines()[1:] == torch_source.splitlines()[1:]
+
+    reference = run_program(path, "torch")
+    assert reference.source == torch_source
+    if reference.metrics is None:
+        pytest.fail(reference.describe(), pytrace=False)
+    check_trained("torch", reference.metrics, spec)
+
+    result = run_program(path, "chainrule")
+    assert result.source == shimmed
+    if result.metrics is None:
+        pytest.fail(result.describe(), pytrace=False)
+    check_trained("chainrule", result.metrics, spec)
+
+    want, got = reference.metrics["final_loss"], result.metrics["final_loss"]
+    assert abs(got - want) <= spec.rtol * abs(want), (
+        f"final_loss: chainrule {got} vs torch {want}, relative difference {abs(got - want) / abs(want):.3g} "
+        f"> {spec.rtol}"
+    )
+    for key, tolerance in spec.extras.items():
+        want, got = reference.metrics[key], result.metrics[key]
+        if isinstance(want, bool):
+            assert got is want, f"{key}: chainrule {got} vs torch {want}"
+        else:
+            assert abs(got - want) <= tolerance, f"{key}: chainrule {got} vs torch {want}, beyond {tolerance}"
+
+
+SHIM_PROBE = """import chainrule.torch_shim  # noqa
+bound_by_shim = torch.__name__  # the shim line stands in for `import torch`: it binds the name
+import json
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+from torch.optim.lr_scheduler import StepLR
+from chainrule import torch_shim
+import chainrule
+import chainrule.optim.lr_scheduler
+assert torch is chainrule and nn is chainrule.nn and F is chainrule.nn.functional and optim is chainrule.optim
+assert StepLR is chainrule.optim.lr_scheduler.StepLR and torch.nn.functional is F
+for name in torch_shim.missing:  # what chainrule lacks must fail to import, by its torch name
+    try:
+        __import__(name)
+    except ModuleNotFoundError:
+        pass
+    else:
+        raise AssertionError(name + " imported though the shim did not map it")
+print(json.dumps({"installed": torch_shim.installed, "missing": torch_shim.missing, "bound": bound_by_shim}))
+"""
+
+
+def test_shim_installs_chainrule_under_torch_names() -> None:
+    result = run_source(SHIM_PROBE, "shim_probe.py", "chainrule")
+    assert result.metrics is not None, result.describe()
+    assert result.metrics["bound"] == "chainrule"
+    for torch_name, chainrule_name in result.metrics["installed"].items():
+        assert chainrule_name == "chainrule" + torch_name.removeprefix("torch")
+    assert {"torch", "torch.nn", "torch.nn.functional", "torch.optim"} <= set(result.metrics["installed"])
+
+
+def test_shim_refuses_to_replace_a_real_torch_already_imported() -> None:
+    result = run_source("import torch\nimport chainrule.torch_shim\n", "late_shim.py", "torch")
+    assert result.returncode != 0
+    assert "the real torch is already imported" in result.first_error
