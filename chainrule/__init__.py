@@ -94,6 +94,7 @@ _LAZY = {
     "data": "chainrule.data",
     "autograd": "chainrule.autograd",
     "utils": "chainrule.utils",
+    "cuda": "chainrule.cuda",
     "fit": "chainrule.training:fit",
     "callbacks": "chainrule.training.callbacks",
     "save": "chainrule.serialization:save",
@@ -111,7 +112,10 @@ def __getattr__(name: str) -> Any:
     if target is None:
         raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
     module_name, _, attribute = target.partition(":")
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:  # hasattr(cr, name) must stay a plain False
+        raise AttributeError(f"module 'chainrule' has no attribute {name!r} ({error})") from None
     value = getattr(module, attribute) if attribute else module
     globals()[name] = value
     return value

@@ -36,6 +36,7 @@ MODULES: dict[str, str] = {
     "torch.utils": "chainrule.utils",
     "torch.utils.data": "chainrule.utils.data",
     "torch.autograd": "chainrule.autograd",
+    "torch.cuda": "chainrule.cuda",
 }
 
 installed: dict[str, str] = {}  # what this process got: torch name -> chainrule module name

@@ -879,20 +879,22 @@ def _join_args(op: str, tensors: Sequence[Any], axis: int, extra: int) -> tuple[
     return items, axis
 
 
-def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
-    items, axis = _join_args("cat", tensors, axis, 0)
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """Join tensors along an existing dimension (``dim``, or its NumPy alias ``axis``)."""
+    items, axis = _join_args("cat", tensors, dim if axis is None else axis, 0)
     return Concatenate.apply(*items, axis=axis)
 
 
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along a new axis."""
-    items, axis = _join_args("stack", tensors, axis, 1)
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """Join tensors along a new dimension (``dim``, or its NumPy alias ``axis``)."""
+    items, axis = _join_args("stack", tensors, dim if axis is None else axis, 1)
     return Stack.apply(*items, axis=axis)
 
 
-def split(x: Tensor, split_size_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
+def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0, *, axis: int | None = None
+          ) -> list[Tensor]:
     """Split into chunks of ``split_size`` (the last may be smaller) or of the given sizes."""
+    axis = dim if axis is None else axis
     if x.ndim == 0:
         raise ValueError("split: expected a tensor with at least 1 dimension, got a 0-d tensor")
     axis = normalize_axis(axis, x.ndim, "split")

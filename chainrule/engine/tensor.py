@@ -294,6 +294,11 @@ class Tensor:
             )
         return bool(self._data)
 
+    def __format__(self, spec: str) -> str:
+        if self._data.size == 1 and spec:  # f"{loss:.4f}" on a one-element tensor formats its value, as torch
+            return format(self._data.reshape(()).item(), spec)
+        return format(repr(self), spec)
+
     def __float__(self) -> builtins.float:
         return builtins.float(self.item())
 
