@@ -133,7 +133,7 @@ class Tensor:
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_hooks", "name", "_version", "__weakref__")
     __array_priority__ = 1000  # ndarray + Tensor defers to our reflected operators (as torch); ufuncs see arrays
 
-    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> None:
         self._data = to_array(data, dtype)
         if isinstance(data, Tensor) or (isinstance(data, np.ndarray) and self._data is data):
             self._data = self._data.copy()  # a new tensor owns its memory, like torch.tensor
@@ -147,14 +147,14 @@ class Tensor:
             self.requires_grad_(True)
 
     @classmethod
-    def _wrap(cls, array: np.ndarray, version: list[int] | None = None) -> Tensor:
+    def _wrap(cls, array: np.ndarray, version: list[builtins.int] | None = None) -> Tensor:
         """A leaf tensor around ``array`` itself: no copy, no dtype change, no grad (detach, from_numpy)."""
         t = cls.__new__(cls)
         t._data, t._grad, t._ctx, t._hooks, t.name, t.requires_grad, t._version = (
             array, None, None, None, None, False, version)
         return t
 
-    def _version_counter(self) -> list[int]:
+    def _version_counter(self) -> list[builtins.int]:
         """The version counter, created on first need; views and ``.data`` share it."""
         if self._version is None:
             self._version = [0]
@@ -196,12 +196,12 @@ class Tensor:
         self._grad = value._data
 
     @property
-    def shape(self) -> tuple[int, ...]:
+    def shape(self) -> tuple[builtins.int, ...]:
         """The size of each dimension, as a tuple."""
         return self._data.shape
 
     @property
-    def ndim(self) -> int:
+    def ndim(self) -> builtins.int:
         """The number of dimensions."""
         return self._data.ndim
 
@@ -216,11 +216,11 @@ class Tensor:
         return _CPU
 
     @property
-    def is_cuda(self) -> bool:
+    def is_cuda(self) -> builtins.bool:
         return False
 
     @property
-    def is_leaf(self) -> bool:
+    def is_leaf(self) -> builtins.bool:
         """True for tensors made by the user rather than by an op."""
         return self._ctx is None
 
@@ -229,31 +229,31 @@ class Tensor:
         """The op that made this tensor (None for leaves), as in PyTorch; walk it with ``next_functions``."""
         return self._ctx
 
-    def is_floating_point(self) -> bool:
+    def is_floating_point(self) -> builtins.bool:
         return self._data.dtype.kind == "f"
 
-    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+    def size(self, dim: builtins.int | None = None) -> tuple[builtins.int, ...] | int:
         """The shape, or the size of dimension ``dim`` (PyTorch's ``size``)."""
         if dim is None:
             return self._data.shape
         return self._data.shape[ops.normalize_axis(dim, self.ndim, "size")]
 
-    def numel(self) -> int:
+    def numel(self) -> builtins.int:
         """The number of elements."""
         return int(self._data.size)
 
     nelement = numel
 
-    def dim(self) -> int:
+    def dim(self) -> builtins.int:
         """The number of dimensions (PyTorch's ``dim``)."""
         return self._data.ndim
 
     ndimension = dim
 
-    def element_size(self) -> int:
+    def element_size(self) -> builtins.int:
         return self._data.itemsize
 
-    def __len__(self) -> int:
+    def __len__(self) -> builtins.int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor: it has no length (use .item() for its value)")
         return len(self._data)
@@ -275,7 +275,7 @@ class Tensor:
             extras.append("requires_grad=True")
         return f"tensor({body}{', ' if extras else ''}{', '.join(extras)})"
 
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+    def __array__(self, dtype: Any = None, copy: builtins.bool | None = None) -> np.ndarray:
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
@@ -286,7 +286,7 @@ class Tensor:
     def __dlpack_device__(self) -> Any:
         return self._data.__dlpack_device__()
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> builtins.bool:
         if self._data.size != 1:
             raise ShapeError(
                 f"bool(): the truth value of a tensor with {self._data.size} elements is ambiguous; "
@@ -349,7 +349,7 @@ class Tensor:
     def contiguous(self) -> Tensor:
         return self
 
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         """Start (or stop) recording ops on this tensor for backward; raises TypeError for non-float dtypes."""
         if requires_grad and self._data.dtype not in dtypes.FLOAT_DTYPES:
             raise DtypeError(
@@ -449,15 +449,16 @@ class Tensor:
         """
         if not self.requires_grad:
             raise GraphError("register_hook: this tensor does not require grad, so no gradient will reach it")
-        owner: Any = self._ctx if self._ctx is not None else self
-        if owner._hooks if owner is self else owner.hooks:
-            hooks = owner._hooks if owner is self else owner.hooks
+        # a leaf keeps its hooks; a non-leaf's hooks live on the op that made it (the node its gradient reaches)
+        hooks: list[Any]
+        if self._ctx is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
         else:
-            hooks = []
-            if owner is self:
-                self._hooks = hooks
-            else:
-                owner.hooks = hooks
+            if self._ctx.hooks is None:
+                self._ctx.hooks = []
+            hooks = self._ctx.hooks
         hooks.append(hook)
         return autograd.HookHandle(hooks, hook)
 
@@ -480,8 +481,8 @@ class Tensor:
         self._grad = None
 
     # ------------------------------------------------------------------ backward
-    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
-                 inputs: Any = None) -> None:
+    def backward(self, gradient: Any = None, retain_graph: builtins.bool | None = None,
+                 create_graph: builtins.bool = False, inputs: Any = None) -> None:
         """Compute the gradient of this tensor with respect to every leaf that requires grad.
 
         ``gradient`` is the gradient of some scalar with respect to this tensor; it may be left
@@ -548,7 +549,7 @@ class Tensor:
             self._hooks = None
         return self
 
-    def _inplace(self, op: Callable[..., Tensor], *args: Any, where: str, augmented: bool = False) -> Tensor:
+    def _inplace(self, op: Callable[..., Tensor], *args: Any, where: str, augmented: builtins.bool = False) -> Tensor:
         """``self = op(self, *args)`` written into this tensor's memory, with PyTorch's checks.
 
         ``augmented`` (``x[i] += v``): Python follows the in-place op on the view ``x[i]`` with
@@ -615,7 +616,7 @@ class Tensor:
         if isinstance(value, Tensor):
             value = value.item() if not value.requires_grad else value
         if isinstance(value, Tensor) or (autograd.is_grad_enabled() and self.requires_grad):
-            return self._inplace(lambda t, v: ops.where(np.zeros(t.shape, bool), t, v), value, where="fill_")
+            return self._inplace(lambda t, v: ops.where(np.zeros(t.shape, builtins.bool), t, v), value, where="fill_")
         self._check_inplace("fill_")
         self._data.fill(value)
         self._version_counter()[0] += 1
@@ -897,11 +898,13 @@ class Tensor:
         """The smallest value; with ``dim`` a (values, indices) pair; with a tensor, the elementwise minimum."""
         return ops.max_or_min(self, _dims(dim, axis, "min"), _keep(keepdim, keepdims), largest=False)
 
-    def argmax(self, dim: int | None = None, keepdim: builtins.bool = False, *, axis: int | None = None) -> Tensor:
+    def argmax(self, dim: builtins.int | None = None, keepdim: builtins.bool = False, *,
+               axis: builtins.int | None = None) -> Tensor:
         """Indices (int64) of the largest values along ``dim`` (of the flattened tensor without one)."""
         return ops.arg_extreme(self, _dims(dim, axis, "argmax"), keepdim, largest=True)
 
-    def argmin(self, dim: int | None = None, keepdim: builtins.bool = False, *, axis: int | None = None) -> Tensor:
+    def argmin(self, dim: builtins.int | None = None, keepdim: builtins.bool = False, *,
+               axis: builtins.int | None = None) -> Tensor:
         """Indices (int64) of the smallest values along ``dim`` (of the flattened tensor without one)."""
         return ops.arg_extreme(self, _dims(dim, axis, "argmin"), keepdim, largest=False)
 
@@ -911,7 +914,7 @@ class Tensor:
         if isinstance(unbiased, builtins.bool | np.bool_) or unbiased is None:
             corr = correction if correction is not None else (1 if unbiased is None or unbiased else 0)
         else:  # var(dim, keepdim) positionally where torch's overload takes dim then unbiased
-            raise TypeError(f"var: unbiased must be a bool, got {unbiased!r}")
+            raise TypeError(f"var: unbiased must be a builtins.bool, got {unbiased!r}")
         return ops.var(self, _dims(dim, axis, "var"), _keep(keepdim, keepdims), corr)
 
     def std(self, dim: Dim = None, unbiased: builtins.bool | None = None, keepdim: builtins.bool = False, *,
