@@ -83,6 +83,7 @@ class Binary:
     derivatives: Callable[[Any, Any, Any, Any], tuple[Any, Any]]
     doc: str
     ints: DtypeRule = "float"
+    bools: DtypeRule = "float"
     aliases: tuple[str, ...] = ()
 
 
@@ -107,9 +108,11 @@ def _rounding(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 def _round(a: Any, decimals: int = 0) -> Any:
     """Round half to even, to ``decimals`` places, as torch.round; integers come back unchanged."""
-    if a.dtype.kind != "f":
-        return a.copy()
-    return np.round(a, int(decimals))
+    if a.dtype.kind == "f":
+        return np.round(a, int(decimals))
+    if decimals:
+        raise TypeError(f"round: decimals is only supported for floating-point tensors, got dtype {a.dtype}")
+    return a.copy()
 
 
 def _sign(a: Any) -> Any:
@@ -242,6 +245,12 @@ UNARY: tuple[Unary, ...] = (
 )
 
 
+def _fmod(a: Any, b: Any) -> Any:
+    if a.dtype.kind != "f" and np.any(np.asarray(b) == 0):
+        raise ZeroDivisionError("fmod: integer division by zero")
+    return np.fmod(a, b)
+
+
 def _fmod_derivatives(a: Any, b: Any, y: Any, g: Any) -> tuple[Any, Any]:
     return g, g * -np.trunc(a / b)
 
@@ -259,9 +268,10 @@ def _hypot_derivatives(a: Any, b: Any, y: Any, g: Any) -> tuple[Any, Any]:
 BINARY: tuple[Binary, ...] = (
     Binary("atan2", np.arctan2, _atan2_derivatives, "The angle of the point (other, input): atan(input / other) "
            "in the right quadrant.", aliases=("arctan2",)),
-    Binary("fmod", np.fmod, _fmod_derivatives, "The remainder of input / other with the sign of input (C's fmod); "
-           "integers stay integers.", ints="keep"),
-    Binary("hypot", np.hypot, _hypot_derivatives, "sqrt(input² + other²) without overflow.", ints="error"),
+    Binary("fmod", _fmod, _fmod_derivatives, "The remainder of input / other with the sign of input (C's fmod); "
+           "integers stay integers.", ints="keep", bools="error"),
+    Binary("hypot", np.hypot, _hypot_derivatives, "sqrt(input² + other²) without overflow.", ints="error",
+           bools="error"),
 )
 
 
@@ -334,14 +344,17 @@ def _binary_class(row: Binary) -> type[ElementwiseBinary]:
     return type(_class_name(row), (ElementwiseBinary,), attrs)
 
 
-def _in_dtype(name: str, rule: DtypeRule, x: Any) -> Any:
-    """``x`` (a tensor or, for binary ops, an array or number) converted by a row's rule for its integer dtype."""
+def _in_dtype(row: Unary | Binary, x: Any) -> Any:
+    """``x`` (a tensor or, for binary ops, an array or number) of integer or bool dtype, converted by the
+    row's rule for that dtype, or a TypeError saying which dtypes the op takes."""
     dtype = x._data.dtype if isinstance(x, Tensor) else np.asarray(x).dtype
+    rule = row.bools if dtype.kind == "b" else row.ints
     if rule == "keep":
         return x
     if rule == "error":
-        raise TypeError(f"{name}: expected a floating-point tensor, got dtype {dtype} "
-                        "(convert it first, e.g. x.float())")
+        takes = "floating-point tensors" if row.ints == "error" else "floating-point and integer tensors"
+        raise TypeError(f"{row.name}: not implemented for dtype {dtype}; it takes {takes} "
+                        "(convert first, e.g. x.float())")
     target = dtypes.get_default_dtype() if rule == "float" else rule
     return Tensor._wrap(x._data.astype(target)) if isinstance(x, Tensor) else np.asarray(x, dtype=target)
 
@@ -352,7 +365,7 @@ def _unary_input(row: Unary, x: Any) -> Tensor:
     kind = x._data.dtype.kind
     if kind == "f":
         return x
-    return _in_dtype(row.name, row.bools if kind == "b" else row.ints, x)
+    return _in_dtype(row, x)
 
 
 def _bind_params(row: Unary, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
@@ -405,7 +418,7 @@ def _binary_function(row: Binary, cls: type[ElementwiseBinary]) -> Callable[[Any
         a, b = ops._binary(row.name, input, other)
         kind = (a._data if isinstance(a, Tensor) else np.asarray(a)).dtype.kind
         if kind != "f":
-            a, b = _in_dtype(row.name, row.ints, a), _in_dtype(row.name, row.ints, b)
+            a, b = _in_dtype(row, a), _in_dtype(row, b)
         return ops._elementwise(cls, row.name, a, b)
 
     op.__name__ = op.__qualname__ = row.name

@@ -422,6 +422,13 @@ def _check_number(op: str, name: str, value: Any) -> float:
     return float(value)
 
 
+def _check_fill(op: str, name: str, value: Any) -> Any:
+    """A value to write into a tensor: a real number or a bool (``mask.masked_fill(m, True)``), kept as given."""
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__} {value!r}")
+    return value
+
+
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """max(x, 0) + negative_slope·min(x, 0): a ReLU that keeps a small gradient below 0."""
     return LeakyReLU.apply(x, _check_number("leaky_relu", "negative_slope", negative_slope))
@@ -1379,6 +1386,8 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     implementation in PyTorch too).
     """
     _check_tensor(input, "topk")
+    if input.dtype.kind == "b":
+        raise TypeError("topk: not supported for bool tensors (as in PyTorch); sort() them instead")
     axis = normalize_axis(dim, input.ndim, "topk")
     size = input.shape[axis] if input.ndim else 1
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):
@@ -1511,6 +1520,8 @@ def einsum(equation: str, *operands: Any) -> Tensor:
             raise ValueError(f"einsum: the output {output!r} must name each letter of the inputs at most once")
     else:
         output = "".join(sorted(c for c in size if lhs.count(c) == 1))
+    if len(operands) == 1 and operands[0].dtype.kind in "biu" and set(lhs) - set(output):
+        operands = (_accumulating(operands[0], None, "einsum"),)  # a sum of one operand, as PyTorch: int64
     return Einsum.apply(*operands, inputs=tuple(inputs), output=output)
 
 
@@ -1682,7 +1693,7 @@ def scatter(input: Tensor, dim: int, index: Any, src: Any = None, *, value: Any 
     src = value if src is None else src
     axis, idx = _along_dim_args("scatter", input, dim, index, src)
     if not isinstance(src, Tensor):
-        _check_number("scatter", "value", src)
+        _check_fill("scatter", "value", src)
     window = tuple(slice(0, n) for n in idx.shape)
     return Scatter.apply(input, src, _along_dim(idx, axis), window, False)
 
@@ -1735,7 +1746,8 @@ class IndexAdd(Function):
 
 def index_add(input: Tensor, dim: int, index: Any, source: Tensor, *, alpha: float = 1) -> Tensor:  # noqa: A002
     """A copy of ``input`` with ``alpha * source``'s slices added at positions ``index`` along ``dim``
-    (repeated positions add up); ``source`` is ``input``'s shape with ``len(index)`` along ``dim``."""
+    (repeated positions add up); ``source`` is ``input``'s shape with ``len(index)`` along ``dim``. For
+    integer tensors ``alpha`` is truncated to an int, as in PyTorch."""
     position = _vector_index("index_add", input, dim, index)
     _check_tensor(source, "index_add", "source")
     axis, count = len(position) - 1, position[-1].size
@@ -1746,7 +1758,8 @@ def index_add(input: Tensor, dim: int, index: Any, source: Tensor, *, alpha: flo
     if source.dtype != input.dtype:
         raise TypeError(f"index_add: source has dtype {source.dtype} but the input has {input.dtype}; they must "
                         "match")
-    return IndexAdd.apply(input, source, position, _check_number("index_add", "alpha", alpha))
+    _check_number("index_add", "alpha", alpha)
+    return IndexAdd.apply(input, source, position, alpha if input.dtype.kind == "f" else int(alpha))
 
 
 def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:  # noqa: A002 - PyTorch's name
@@ -1763,8 +1776,7 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:  # noqa: A002 -
                              f"{value.shape}")
         fill = cast(value, input.dtype)
     else:
-        _check_number("masked_fill", "value", value)
-        fill = np.asarray(value).astype(input.dtype)
+        fill = np.asarray(_check_fill("masked_fill", "value", value)).astype(input.dtype)
     _check_broadcast("masked_fill", input, m)
     return where(m, fill, input)
 
@@ -1795,7 +1807,8 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:  # noqa:
     if not -size <= start <= size:
         raise IndexError(f"narrow: start {start} is out of range for dimension {axis} of size {size} "
                          f"(expected {-size} to {size})")
-    start %= builtins.max(size, 1)
+    if start < 0:
+        start += size
     if length < 0 or start + length > size:
         raise ValueError(f"narrow: start ({start}) + length ({length}) exceeds dimension {axis}'s size ({size})")
     return GetItem.apply(input, (slice(None),) * axis + (slice(start, start + length),))
