@@ -291,8 +291,9 @@ class Elementwise(Function):
 
 
 class ElementwiseBinary(Function):
-    """An op made from a :data:`BINARY` row."""
+    """An op made from a :data:`BINARY` row; :func:`_binary_class` makes one subclass per row."""
 
+    row: ClassVar[Binary]
     _forward: ClassVar[Callable[[Any, Any], Any]]
     _derivatives: ClassVar[Callable[[Any, Any, Any, Any], tuple[Any, Any]]]
     saves_output = True
@@ -428,18 +429,13 @@ def _binary_function(row: Binary, cls: type[ElementwiseBinary]) -> Callable[[Any
 
 
 #: The Function class of each op, by the op's name (aliases not repeated).
-CLASSES: dict[str, type[Function]] = {}
+CLASSES: dict[str, type[Function]] = {
+    **{row.name: _unary_class(row) for row in UNARY}, **{row.name: _binary_class(row) for row in BINARY}}
 #: The public function of each op, by name and by alias.
-FUNCTIONS: dict[str, Callable[..., Tensor]] = {}
-
-for _row in UNARY:
-    _cls = CLASSES[_row.name] = _unary_class(_row)
-    FUNCTIONS[_row.name] = _unary_function(_row, _cls)
-for _brow in BINARY:
-    _bcls = CLASSES[_brow.name] = _binary_class(_brow)
-    FUNCTIONS[_brow.name] = _binary_function(_brow, _bcls)
-for _any in (*UNARY, *BINARY):
-    FUNCTIONS.update(dict.fromkeys(_any.aliases, FUNCTIONS[_any.name]))
+FUNCTIONS: dict[str, Callable[..., Tensor]] = {
+    **{row.name: _unary_function(row, CLASSES[row.name]) for row in UNARY},
+    **{row.name: _binary_function(row, CLASSES[row.name]) for row in BINARY}}
+FUNCTIONS.update({alias: FUNCTIONS[row.name] for row in (*UNARY, *BINARY) for alias in row.aliases})
 
 # The classes and functions by name, for `from chainrule.engine.elementwise import Sin, sin`.
 Exp, Log, Sqrt, Tanh, Sigmoid, Softplus, Abs, Neg = (
