@@ -1,7 +1,9 @@
 """Every differentiable op: forward and backward side by side, one class per op.
 
 Adding an op is one class here, one public function (or Tensor method) that checks the
-user's input, and one row in ``tests/engine/test_ops.py``. Broadcasting is undone centrally
+user's input, and one row in ``tests/engine/test_ops.py``. Stateless elementwise math (exp, sin,
+silu, ...) is instead one row of the table in ``elementwise.py``, which makes its class, its
+function and its Tensor methods. Broadcasting is undone centrally
 by the engine (``backend.unbroadcast``), so a backward may return a gradient of the
 broadcast shape.
 """
@@ -19,6 +21,7 @@ import numpy as np
 from chainrule.engine.autograd import Function
 from chainrule.engine.backend import DimError, DtypeError, ShapeError, get_array_module, unbroadcast
 from chainrule.engine.dtypes import float_result, result_type
+from chainrule.engine.elementwise import Abs, Exp, Log, Neg, Sigmoid, Softplus, Sqrt, Tanh  # noqa: F401 - re-exported
 from chainrule.engine.tensor import Tensor, ValuesIndices, to_array
 
 try:
@@ -26,12 +29,6 @@ try:
 except ImportError:  # pragma: no cover - scipy comes with scikit-learn
     _erf = np.vectorize(math.erf, otypes=[np.float64])
 
-
-def _sigmoid(a):
-    """1 / (1 + exp(-a)), accurate far below 0 too (0.5 + 0.5·tanh(a/2) turns sigmoid(-40) = 4e-18 into 0)."""
-    with np.errstate(over="ignore"):  # exp(-a) = inf for very negative a gives the right limit, 0
-        e = get_array_module(a).exp(-a)
-    return 1 / (1 + e)
 
 # ---------------------------------------------------------------------------- input checks
 
@@ -325,95 +322,32 @@ def minimum(a: Any, b: Any) -> Tensor:
     return Minimum.apply(a, b)
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
-    """``a`` where ``condition`` is true, else ``b``; gradients flow to the chosen side only."""
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002 - PyTorch's name
+    """``input`` where ``condition`` is true, else ``other``; gradients flow to the chosen side only.
+
+    Either side may be a Python number (both may: ``where(c, 1.0, 0.0)`` is a float tensor, by PyTorch's
+    promotion). With the condition alone, the indices where it is true, one int64 tensor per dimension
+    (``torch.where(condition)``, as ``nonzero(as_tuple=True)``).
+    """
     cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
-    a, b = _binary("where", a, b)
+    if input is None and other is None:
+        return tuple(Tensor._wrap(i.astype(np.int64, copy=False)) for i in np.nonzero(np.atleast_1d(cond)))
+    if input is None or other is None:
+        raise TypeError("where: give both input and other (or neither, for the indices where condition is true)")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        a, b = _operand_key(input, "where"), _operand_key(other, "where")
+        dtype = result_type(a, b)
+        _check_broadcast("where", cond, a, b)
+        return Tensor._wrap(np.where(cond, np.asarray(a, dtype=dtype), np.asarray(b, dtype=dtype)))
+    a, b = _binary("where", input, other)
     _check_broadcast("where", cond, a, b)
     return Where.apply(cond, a, b)
 
 
-# ---------------------------------------------------------------------------- elementwise unary
-
-
-class Neg(Function):
-    saves_inputs = False
-
-    def forward(self, a):
-        return -a
-
-    def backward(self, g):
-        return (-g,)
-
-
-class Exp(Function):
-    saves_inputs = False
-    saves_output = True
-
-    def forward(self, a):
-        self.out = get_array_module(a).exp(a)
-        return self.out
-
-    def backward(self, g):
-        return (g * self.out,)
-
-
-class Log(Function):
-    def forward(self, a):
-        self.a = a
-        return get_array_module(a).log(a)
-
-    def backward(self, g):
-        return (g / self.a,)
-
-
-class Sqrt(Function):
-    saves_inputs = False
-    saves_output = True
-
-    def forward(self, a):
-        self.out = get_array_module(a).sqrt(a)
-        return self.out
-
-    def backward(self, g):
-        return (g / (2 * self.out),)
-
-
-class Abs(Function):
-    def forward(self, a):
-        self.a = a
-        return get_array_module(a).abs(a)
-
-    def backward(self, g):
-        return (g * get_array_module(g).sign(self.a),)
-
-
-class Tanh(Function):
-    saves_inputs = False
-    saves_output = True
-
-    def forward(self, a):
-        self.out = get_array_module(a).tanh(a)
-        return self.out
-
-    def backward(self, g):
-        y = self.out
-        return (g * (1 - y * y),)
-
-
-class Sigmoid(Function):
-    saves_inputs = False
-    saves_output = True
-
-    def forward(self, a):
-        self.out = _sigmoid(a)
-        return self.out
-
-    def backward(self, g):
-        y = self.out
-        return (g * y * (1 - y),)
+# ---------------------------------------------------------------------------- activations with parameters or masks
+# (exp, log, sin, sigmoid, ... are rows of the table in elementwise.py, which makes their classes)
 
 
 class ReLU(Function):
@@ -463,15 +397,6 @@ class GELU(Function):
         return (g * (self.cdf + a * pdf),)
 
 
-class Softplus(Function):
-    def forward(self, a):
-        self.a = a
-        return get_array_module(a).logaddexp(0, a).astype(a.dtype, copy=False)
-
-    def backward(self, g):
-        return (g * _sigmoid(self.a),)
-
-
 class Clip(Function):
     def forward(self, a, lo, hi):
         self.a, self.lo, self.hi = a, lo, hi
@@ -502,6 +427,13 @@ def _check_number(op: str, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{op}: {name} must be a real number, got {type(value).__name__} {value!r}")
     return float(value)
+
+
+def _check_fill(op: str, name: str, value: Any) -> Any:
+    """A value to write into a tensor: a real number or a bool (``mask.masked_fill(m, True)``), kept as given."""
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__} {value!r}")
+    return value
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -1176,9 +1108,14 @@ def take_along_dim(x: Tensor, indices: Any, dim: int) -> Tensor:
     if idx.size and (idx.min() < -x.shape[axis] or idx.max() >= x.shape[axis]):
         raise IndexError(f"gather: index {int(idx.max())} is out of bounds for dimension {axis} with size "
                          f"{x.shape[axis]}")
+    return GetItem.apply(x, _along_dim(idx, axis))
+
+
+def _along_dim(idx: np.ndarray, axis: int) -> tuple[Any, ...]:
+    """The NumPy index that picks, for each position of ``idx``, the element at ``idx``'s value along ``axis``
+    and at the same coordinates along the other axes (what gather reads and scatter writes)."""
     grids = np.ix_(*[np.arange(n) for n in idx.shape]) if idx.ndim else ()
-    index = tuple(idx if i == axis else grids[i] for i in range(x.ndim))
-    return GetItem.apply(x, index)
+    return tuple(idx if i == axis else grids[i] for i in range(idx.ndim))
 
 
 class SetItem(Function):
@@ -1254,3 +1191,734 @@ class Remainder(Function):
 def remainder(a: Any, b: Any) -> Tensor:
     """a % b with the sign of b, as Python and ``torch.remainder``."""
     return _elementwise(Remainder, "remainder", a, b)
+
+
+# ---------------------------------------------------------------------------- products, scans and norms
+
+
+def _check_tensor(x: Any, op: str, name: str = "input") -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor as {name}, got {type(x).__name__}")
+
+
+def _accumulating(x: Tensor, dtype: Any, op: str) -> Tensor:
+    """The tensor a product or running sum works on: cast to ``dtype`` when given, else integers and bool
+    widened to int64, as PyTorch does so that small integer types don't overflow."""
+    _check_tensor(x, op)
+    if dtype is not None:
+        return x.type(dtype)
+    if x._data.dtype.kind in "biu" and x._data.dtype != np.int64:
+        return Tensor._wrap(x._data.astype(np.int64))
+    return x
+
+
+def _single_dim(dim: Any, x: Tensor, op: str) -> int:
+    """One dimension (an int, not a tuple: PyTorch's prod and scans take one)."""
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__} {dim!r}")
+    return normalize_axis(dim, x.ndim, op)
+
+
+def _products_of_others(a: np.ndarray, axis: int) -> np.ndarray:
+    """For each element, the product of the other elements along ``axis``: prefix times suffix products,
+    so zeros need no special case (dividing the total by the element would give 0/0)."""
+    b = np.moveaxis(a, axis, -1)
+    left, right = np.ones_like(b), np.ones_like(b)
+    np.cumprod(b[..., :-1], axis=-1, out=left[..., 1:])
+    np.cumprod(b[..., :0:-1], axis=-1, out=right[..., -2::-1])
+    return np.moveaxis(left * right, -1, axis)
+
+
+class Prod(Function):
+    """Product over one axis or all of them; the gradient of each element is the product of the others."""
+
+    def forward(self, a, axis, keepdims):
+        self.a, self.axis, self.keepdims = a, axis, keepdims
+        return a.prod(axis=axis, keepdims=keepdims)
+
+    def backward(self, g):
+        a, axis = self.a, self.axis
+        if axis is None:
+            return (g * _products_of_others(a.reshape(-1), 0).reshape(a.shape),)
+        if not self.keepdims:
+            g = np.expand_dims(g, axis)
+        return (g * _products_of_others(a, axis),)
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A002
+    """The product of all elements, or over one dimension ``dim``; integers and bool multiply as int64.
+
+    The gradient is exact with zeros in the input (the product of the other elements, as PyTorch).
+    """
+    x = _accumulating(input, dtype, "prod")
+    if dim is None:
+        return Prod.apply(x, None, False)
+    axis = _single_dim(dim, x, "prod")
+    return Prod.apply(x, axis if x.ndim else None, bool(keepdim) and x.ndim > 0)
+
+
+def _reverse_cumsum(a: np.ndarray, axis: int) -> np.ndarray:
+    return np.flip(np.cumsum(np.flip(a, axis), axis=axis), axis)
+
+
+class Cumsum(Function):
+    saves_inputs = False
+
+    def forward(self, a, axis):
+        self.axis = axis
+        return np.cumsum(a.reshape(a.shape or (1,)), axis=axis).reshape(a.shape)
+
+    def backward(self, g):
+        return (_reverse_cumsum(g.reshape(g.shape or (1,)), self.axis).reshape(g.shape),)
+
+
+class Cumprod(Function):
+    """Running product. The gradient of x_i is sum over k >= i of g_k·y_k/x_i; where the input has zeros,
+    only the elements up to the first zero get a gradient, the first zero's computed without dividing."""
+
+    saves_output = True
+
+    def forward(self, a, axis):
+        self.a, self.axis = a, axis
+        self.out = np.cumprod(a.reshape(a.shape or (1,)), axis=axis).reshape(a.shape)
+        return self.out
+
+    def backward(self, g):
+        axis, shape = self.axis, self.a.shape
+        x, y, g = (v.reshape(shape or (1,)) for v in (self.a, self.out, g))
+        zero = x == 0
+        if not zero.any():
+            return ((_reverse_cumsum(g * y, axis) / x).reshape(shape),)
+        zeros_so_far = np.cumsum(zero, axis=axis)
+        before = zeros_so_far == 0
+        first = zero & (zeros_so_far == 1)
+        grad = np.where(before, _reverse_cumsum(g * y, axis) / np.where(before, x, 1), 0)
+        # at the first zero: the running product with that zero taken as 1, from there on
+        skipped = np.cumprod(np.where(first, 1, x), axis=axis)
+        grad = np.where(first, _reverse_cumsum(g * skipped, axis), grad)
+        return (grad.astype(g.dtype, copy=False).reshape(shape),)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Running sum along ``dim``; integers and bool add up as int64."""
+    x = _accumulating(input, dtype, "cumsum")
+    return Cumsum.apply(x, _single_dim(dim, x, "cumsum"))
+
+
+def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Running product along ``dim``; integers and bool multiply as int64. Zeros in the input are fine."""
+    x = _accumulating(input, dtype, "cumprod")
+    return Cumprod.apply(x, _single_dim(dim, x, "cumprod"))
+
+
+class Norm(Function):
+    """The vector p-norm over axes, with PyTorch's gradient (``linalg_vector_norm_backward``): 0 where the
+    norm is 0, and shared equally among tied largest (or smallest) magnitudes for p = ±inf."""
+
+    saves_output = True
+
+    def forward(self, a, p, axes, keepdims):
+        magnitude = np.abs(a)
+        if p == 2:
+            norm = np.sqrt((a * a).sum(axis=axes, keepdims=True))
+        elif p == 1:
+            norm = magnitude.sum(axis=axes, keepdims=True)
+        elif p == math.inf:
+            norm = magnitude.max(axis=axes, keepdims=True)
+        elif p == -math.inf:
+            norm = magnitude.min(axis=axes, keepdims=True)
+        elif p == 0:
+            norm = (a != 0).sum(axis=axes, keepdims=True).astype(a.dtype)
+        else:
+            norm = (magnitude**p).sum(axis=axes, keepdims=True) ** (1 / p)
+        self.a, self.p, self.axes, self.keepdims, self.norm = a, p, axes, keepdims, norm
+        return norm if keepdims else norm.reshape(_reduced_shape(a.shape, axes))
+
+    def backward(self, g):
+        a, p, norm = self.a, self.p, self.norm
+        g = _expand_reduced(g, a.shape, self.axes, self.keepdims)
+        if p == 0:
+            return (np.zeros_like(a),)
+        if p == 1:
+            return (g * np.sign(a),)
+        if p in (math.inf, -math.inf):
+            ties = np.abs(a) == norm
+            return (g * np.sign(a) * ties / ties.sum(axis=self.axes, keepdims=True, dtype=a.dtype),)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 2:
+                return (a * np.where(norm == 0, 0, g / norm),)
+            if p < 1:
+                scaled = np.where(a == 0, 0, np.sign(a) * np.abs(a) ** (p - 1))
+                return (scaled * g * norm ** (1 - p),)
+            return (np.sign(a) * np.abs(a) ** (p - 1) * np.where(norm == 0, 0, g / norm ** (p - 1)),)
+
+
+def norm(input: Tensor, p: float | str = "fro", dim: Any = None, keepdim: bool = False,  # noqa: A002
+         dtype: Any = None) -> Tensor:
+    """The vector p-norm over ``dim`` (all elements by default), as ``torch.linalg.vector_norm``.
+
+    ``p`` is a number (2, 1, ``inf``, ``-inf``, 0 counts the non-zero elements, any other p gives
+    (sum |x|^p)^(1/p)) or ``'fro'``, the 2-norm. Matrix norms (``'nuc'``) are not available.
+    """
+    _check_tensor(input, "norm")
+    x = input if dtype is None else input.type(dtype)
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"norm: expected a floating-point tensor, got dtype {x._data.dtype}")
+    if p == "fro":
+        p = 2
+    elif isinstance(p, str):
+        if p == "nuc":
+            raise NotImplementedError("norm: p='nuc' (the nuclear norm, a matrix norm) is not available in chainrule")
+        raise ValueError(f"norm: p must be a number or 'fro', got {p!r}")
+    elif isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"norm: p must be a number or 'fro', got {type(p).__name__} {p!r}")
+    axes = normalize_axes(dim, x.ndim, "norm")
+    if abs(p) == math.inf and x._data.size == 0:
+        raise ValueError(f"norm: the {p}-norm of an empty tensor (shape {x.shape}) is undefined")
+    return Norm.apply(x, float(p), axes, bool(keepdim))
+
+
+def _sorted_order(a: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    """Indices (int64) that sort ``a`` along ``axis``, stable (ties keep their order) in both directions;
+    NaN counts as the largest value, as in PyTorch."""
+    if a.ndim == 0:
+        return np.zeros((), np.int64)
+    if not descending:
+        return np.argsort(a, axis=axis, kind="stable").astype(np.int64, copy=False)
+    # sort the reversed array ascending and reverse the result: largest first, ties still in input order
+    order = np.flip(np.argsort(np.flip(a, axis), axis=axis, kind="stable"), axis)
+    return (a.shape[axis] - 1 - order).astype(np.int64)
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> ValuesIndices:  # noqa: A002
+    """The values sorted along ``dim`` and their indices in the input; the gradient goes back to where each
+    value came from. The sort is always stable (``stable`` is accepted for PyTorch's signature)."""
+    _check_tensor(input, "sort")
+    axis = normalize_axis(dim, input.ndim, "sort")
+    order = _sorted_order(input._data, axis, bool(descending))
+    return ValuesIndices(take_along_dim(input, order, axis), Tensor._wrap(order))
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:  # noqa: A002
+    """The indices (int64) that sort ``input`` along ``dim``; stable, as :func:`sort`."""
+    _check_tensor(input, "argsort")
+    return Tensor._wrap(_sorted_order(input._data, normalize_axis(dim, input.ndim, "argsort"), bool(descending)))
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:  # noqa: A002
+    """The ``k`` largest (or smallest) values along ``dim`` and their indices, largest first.
+
+    Ties are taken in input order; the values always come sorted (``sorted=False`` leaves the order to the
+    implementation in PyTorch too).
+    """
+    _check_tensor(input, "topk")
+    if input.dtype.kind == "b":
+        raise TypeError("topk: not supported for bool tensors (as in PyTorch); sort() them instead")
+    axis = normalize_axis(dim, input.ndim, "topk")
+    size = input.shape[axis] if input.ndim else 1
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise TypeError(f"topk: k must be an int, got {type(k).__name__} {k!r}")
+    if not 0 <= k <= size or (input.ndim == 0 and k != 1):
+        raise ValueError(f"topk: k={k} is out of range for dimension {axis} of size {size} (shape {input.shape})")
+    order = _sorted_order(input._data, axis, bool(largest))
+    if input.ndim:
+        order = order[(slice(None),) * axis + (slice(0, k),)]
+    return ValuesIndices(take_along_dim(input, order, axis), Tensor._wrap(order))
+
+
+# ---------------------------------------------------------------------------- products of matrices and vectors
+
+
+def _product_operands(op: str, a: Any, b: Any, ndims: tuple[int, int], names: tuple[str, str]) -> None:
+    """PyTorch's checks for mm, bmm and dot: tensors of the given ranks and of one dtype (no promotion)."""
+    for x, name, ndim in zip((a, b), names, ndims):
+        _check_tensor(x, op, name)
+        if x.ndim != ndim:
+            kind = {1: "a vector (1-D)", 2: "a matrix (2-D)", 3: "a batch of matrices (3-D)"}[ndim]
+            raise ValueError(f"{op}: {name} must be {kind}, got shape {x.shape}")
+    if a.dtype != b.dtype:
+        raise TypeError(f"{op}: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}; "
+                        "convert one of them (e.g. b.to(a.dtype))")
+    if a.dtype.kind == "b":
+        raise TypeError(f"{op}: not implemented for bool tensors")
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The matrix product of two matrices of one dtype (no broadcasting; :func:`matmul` for more)."""
+    _product_operands("mm", input, mat2, (2, 2), ("input", "mat2"))
+    if input.shape[1] != mat2.shape[0]:
+        raise ValueError(f"mm: cannot multiply shapes {input.shape} and {mat2.shape}: inner dimensions "
+                         f"{input.shape[1]} != {mat2.shape[0]}")
+    return MatMul.apply(input, mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Matrix products of two batches of matrices, (b, n, m) @ (b, m, p) -> (b, n, p), without broadcasting."""
+    _product_operands("bmm", input, mat2, (3, 3), ("input", "mat2"))
+    if input.shape[0] != mat2.shape[0]:
+        raise ValueError(f"bmm: batch sizes differ: {input.shape} and {mat2.shape}")
+    if input.shape[2] != mat2.shape[1]:
+        raise ValueError(f"bmm: cannot multiply shapes {input.shape} and {mat2.shape}: inner dimensions "
+                         f"{input.shape[2]} != {mat2.shape[1]}")
+    return MatMul.apply(input, mat2)
+
+
+def dot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The dot product of two vectors of one length and dtype, as a 0-d tensor."""
+    _product_operands("dot", input, other, (1, 1), ("input", "other"))
+    if input.shape != other.shape:
+        raise ValueError(f"dot: vectors of different lengths: {input.shape[0]} and {other.shape[0]}")
+    return MatMul.apply(input, other)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The outer product of two vectors: ``out[i, j] = input[i] * vec2[j]`` (dtypes promote, as ``*``)."""
+    for x, name in ((input, "input"), (vec2, "vec2")):
+        _check_tensor(x, "outer", name)
+        if x.ndim != 1:
+            raise ValueError(f"outer: {name} must be a vector (1-D), got shape {x.shape}")
+    return mul(reshape(input, input.shape[0], 1), vec2)
+
+
+class Einsum(Function):
+    """``np.einsum`` over operands with subscripts; the gradient of each operand is the einsum of the output's
+    gradient with the other operands, spread back over letters that only that operand has (summed away) and
+    onto the diagonal for a letter it repeats."""
+
+    def forward(self, *arrays, inputs, output):
+        self.arrays, self.inputs, self.output = arrays, inputs, output
+        return np.einsum(f"{','.join(inputs)}->{output}", *arrays, optimize=len(arrays) > 2)
+
+    def backward(self, g):
+        return tuple(self._gradient(k, g) if need else None for k, need in enumerate(self.needs))
+
+    def _gradient(self, k: int, g: np.ndarray) -> np.ndarray:
+        subscripts, shape = self.inputs[k], self.arrays[k].shape
+        letters = "".join(dict.fromkeys(subscripts))  # each letter once, in order
+        others = [(s, a) for j, (s, a) in enumerate(zip(self.inputs, self.arrays)) if j != k]
+        elsewhere = set(self.output).union(*(s for s, _ in others))
+        kept = "".join(c for c in letters if c in elsewhere)
+        spec = ",".join([self.output, *(s for s, _ in others)]) + "->" + kept
+        grad = np.einsum(spec, g, *(a for _, a in others), optimize=len(others) > 1)
+        size = dict(zip(subscripts, shape))
+        grad = np.broadcast_to(grad.reshape([size[c] if c in kept else 1 for c in letters]),
+                               [size[c] for c in letters])
+        if len(letters) == len(subscripts):
+            return grad
+        full = np.zeros(shape, dtype=grad.dtype)
+        np.einsum(f"{subscripts}->{letters}", full)[...] = grad  # a writeable view of the diagonal
+        return full
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation (``torch.einsum('ij,jk->ik', a, b)``), the operands given one by one or as a list.
+
+    Without ``->`` the output has the letters that appear once, in alphabetical order. A letter repeated in
+    one operand takes its diagonal. Ellipsis (``...``) is not supported; operands need one dtype.
+    """
+    if len(operands) == 1 and isinstance(operands[0], list | tuple):
+        operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: equation must be a string, got {type(equation).__name__}")
+    spec = equation.replace(" ", "")
+    if "." in spec:
+        raise NotImplementedError(f"einsum: ellipsis ('...') in {equation!r} is not supported by chainrule; "
+                                  "write out every dimension's letter")
+    lhs, arrow, output = spec.partition("->")
+    inputs = lhs.split(",")
+    if len(inputs) != len(operands):
+        raise ValueError(f"einsum: {equation!r} has subscripts for {len(inputs)} operand(s), got {len(operands)}")
+    size: dict[str, int] = {}
+    for k, (subscripts, x) in enumerate(zip(inputs, operands)):
+        _check_tensor(x, "einsum", f"operand {k}")
+        if not all(c.isascii() and c.isalpha() for c in subscripts + output):
+            raise ValueError(f"einsum: subscripts must be letters a-z or A-Z, got {equation!r}")
+        if len(subscripts) != x.ndim:
+            raise ValueError(f"einsum: operand {k} has {len(subscripts)} subscript(s) ({subscripts!r}) but "
+                             f"{x.ndim} dimension(s) (shape {x.shape})")
+        for c, n in zip(subscripts, x.shape):
+            if size.setdefault(c, n) != n:
+                raise ValueError(f"einsum: letter {c!r} stands for sizes {size[c]} and {n} in {equation!r}")
+        if x.dtype != operands[0].dtype:
+            raise TypeError(f"einsum: operands must have one dtype, got {operands[0].dtype} and {x.dtype}")
+    if arrow:
+        if len(set(output)) != len(output) or not set(output) <= set(size):
+            raise ValueError(f"einsum: the output {output!r} must name each letter of the inputs at most once")
+    else:
+        output = "".join(sorted(c for c in size if lhs.count(c) == 1))
+    if len(operands) == 1 and operands[0].dtype.kind in "biu" and set(lhs) - set(output):
+        operands = (_accumulating(operands[0], None, "einsum"),)  # a sum of one operand, as PyTorch: int64
+    return Einsum.apply(*operands, inputs=tuple(inputs), output=output)
+
+
+# ---------------------------------------------------------------------------- reordering, repeating, picking
+
+
+def _dim_list(dims: Any) -> tuple[Any, ...]:
+    return tuple(dims) if isinstance(dims, list | tuple) else (dims,)
+
+
+class Flip(Function):
+    saves_inputs = False
+
+    def forward(self, a, axes):
+        self.axes = axes
+        return np.flip(a, axes).copy()  # a copy, as torch.flip: writing to the result must not change the input
+
+    def backward(self, g):
+        return (np.flip(g, self.axes),)
+
+
+def flip(input: Tensor, dims: int | Sequence[int]) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The elements in reverse order along each of ``dims`` (a copy)."""
+    _check_tensor(input, "flip")
+    return Flip.apply(input, normalize_axes(_dim_list(dims), input.ndim, "flip"))
+
+
+class Roll(Function):
+    saves_inputs = False
+
+    def forward(self, a, shifts, axes):
+        self.shifts, self.axes = shifts, axes
+        return np.roll(a, shifts, axes)
+
+    def backward(self, g):
+        back = -self.shifts if self.axes is None else tuple(-s for s in self.shifts)
+        return (np.roll(g, back, self.axes),)
+
+
+def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:  # noqa: A002
+    """Shift elements along ``dims`` by ``shifts``, wrapping around; without dims, over the flattened tensor."""
+    _check_tensor(input, "roll")
+    shift_list = _dim_list(shifts)
+    for s in shift_list:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+            raise TypeError(f"roll: shifts must be ints, got {shifts!r}")
+    if dims is None:
+        if len(shift_list) != 1:
+            raise ValueError(f"roll: without dims, shifts must be one int, got {shifts!r}")
+        return Roll.apply(input, int(shift_list[0]), None)
+    axes = tuple(normalize_axis(d, input.ndim, "roll") for d in _dim_list(dims))
+    if len(axes) != len(shift_list):
+        raise ValueError(f"roll: shifts {shifts!r} and dims {dims!r} must have the same length")
+    return Roll.apply(input, tuple(int(s) for s in shift_list), axes)
+
+
+class Repeat(Function):
+    """``np.tile`` with the tensor given leading size-1 dimensions up to the number of repeats."""
+
+    saves_inputs = False
+
+    def forward(self, a, repeats):
+        self.shape, self.repeats = a.shape, repeats
+        return np.tile(a.reshape((1,) * (len(repeats) - a.ndim) + a.shape), repeats)
+
+    def backward(self, g):
+        sizes = (1,) * (len(self.repeats) - len(self.shape)) + self.shape
+        blocks = g.reshape([n for pair in zip(self.repeats, sizes) for n in pair])  # (r0, s0, r1, s1, ...)
+        return (blocks.sum(axis=tuple(range(0, blocks.ndim, 2))).reshape(self.shape),)
+
+
+def repeat(input: Tensor, repeats: Sequence[int]) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The tensor repeated ``repeats[i]`` times along dimension i (``Tensor.repeat``); there may be more
+    repeats than dimensions (new leading dimensions), not fewer."""
+    _check_tensor(input, "repeat")
+    repeats = _shape_args("repeat", (tuple(repeats),))
+    if len(repeats) < input.ndim:
+        raise ValueError(f"repeat: got {len(repeats)} repeat count(s) {repeats} for a tensor with {input.ndim} "
+                         "dimensions; give at least one per dimension (tile() fills in leading ones)")
+    if builtins.min(repeats, default=0) < 0:
+        raise ValueError(f"repeat: repeat counts must be non-negative, got {repeats}")
+    return Repeat.apply(input, repeats)
+
+
+def tile(input: Tensor, dims: Sequence[int]) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The tensor repeated ``dims[i]`` times along dimension i; missing leading counts are 1 (``torch.tile``)."""
+    _check_tensor(input, "tile")
+    dims = _shape_args("tile", (tuple(_dim_list(dims)),))
+    return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
+
+
+def _index_array(index: Any, op: str) -> np.ndarray:
+    """An index tensor's integer array, or a TypeError naming the op."""
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor (int64 or int32), got dtype {idx.dtype}")
+    return idx
+
+
+def _check_bounds(idx: np.ndarray, size: int, axis: int, op: str) -> None:
+    if idx.size and (idx.min() < 0 or idx.max() >= size):
+        bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
+        raise IndexError(f"{op}: index {bad} is out of bounds for dimension {axis} with size {size}")
+
+
+def _along_dim_args(op: str, x: Tensor, dim: int, index: Any, src: Any = None) -> tuple[int, np.ndarray]:
+    """PyTorch's checks for gather and scatter: index of x's rank, no larger than x apart from ``dim`` (and no
+    larger than src anywhere), values in range; src a tensor of x's dtype."""
+    _check_tensor(x, op)
+    idx = _index_array(index, op)
+    axis = normalize_axis(dim, x.ndim, op)
+    if idx.ndim != x.ndim:
+        raise ValueError(f"{op}: index has {idx.ndim} dimension(s) but the input has {x.ndim}; they must match")
+    if any(n > x.shape[d] for d, n in enumerate(idx.shape) if d != axis):
+        raise ValueError(f"{op}: index of shape {idx.shape} is larger than the input {x.shape} in a dimension "
+                         f"other than {axis}")
+    if isinstance(src, Tensor):
+        if src.ndim != idx.ndim or any(n > m for n, m in zip(idx.shape, src.shape)):
+            raise ValueError(f"{op}: index of shape {idx.shape} is larger than src {src.shape}")
+        if src.dtype != x.dtype:
+            raise TypeError(f"{op}: src has dtype {src.dtype} but the input has {x.dtype}; they must match")
+    _check_bounds(idx, x.shape[axis] if x.ndim else 1, axis, op)
+    return axis, idx
+
+
+def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) -> Tensor:  # noqa: A002
+    """``out[i][j] = input[index[i][j]][j]`` for dim 0 (and so on): the elements at ``index`` along ``dim``.
+
+    ``index`` has the input's rank and is no larger than it in the other dimensions; the gradient adds up
+    over repeated indices.
+    """
+    axis, idx = _along_dim_args("gather", input, dim, index)
+    return take_along_dim(input, idx, axis)
+
+
+class Scatter(Function):
+    """A copy of the input with the ``src`` elements written (or added) at ``index`` along an axis."""
+
+    saves_inputs = False
+
+    def forward(self, a, src, index, window, add):
+        self.index, self.window, self.add, self.src_shape = index, window, add, np.shape(src)
+        out = a.copy()
+        values = src[window] if np.ndim(src) else src
+        if add:
+            np.add.at(out, index, values)
+        else:
+            out[index] = values
+        return out
+
+    def backward(self, g):
+        ga = gs = None
+        if self.needs[0]:
+            ga = g
+            if not self.add:  # overwritten elements don't reach the output
+                ga = g.copy()
+                ga[self.index] = 0
+        if self.needs[1]:
+            gs = np.zeros(self.src_shape, g.dtype)
+            gs[self.window] = g[self.index]
+        return ga, gs, None, None, None
+
+
+def scatter(input: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Tensor:  # noqa: A002
+    """A copy of ``input`` with ``out[index[i][j]][j] = src[i][j]`` for dim 0 (and so on); ``src`` may be a
+    number (or given as ``value=``). Where an index repeats, which write wins is unspecified, as in PyTorch."""
+    if (src is None) == (value is None):
+        raise TypeError("scatter: give exactly one of src (a tensor or a number) and value (a number)")
+    src = value if src is None else src
+    axis, idx = _along_dim_args("scatter", input, dim, index, src)
+    if not isinstance(src, Tensor):
+        _check_fill("scatter", "value", src)
+    window = tuple(slice(0, n) for n in idx.shape)
+    return Scatter.apply(input, src, _along_dim(idx, axis), window, False)
+
+
+def scatter_add(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+    """A copy of ``input`` with ``src[i][j]`` added at ``out[index[i][j]][j]`` for dim 0 (and so on);
+    repeated indices add up."""
+    _check_tensor(src, "scatter_add", "src")
+    axis, idx = _along_dim_args("scatter_add", input, dim, index, src)
+    window = tuple(slice(0, n) for n in idx.shape)
+    return Scatter.apply(input, src, _along_dim(idx, axis), window, True)
+
+
+def _vector_index(op: str, x: Tensor, dim: int, index: Any) -> tuple[Any, ...]:
+    """The NumPy index picking positions ``index`` (a vector or 0-d integer tensor) along ``dim``."""
+    _check_tensor(x, op)
+    if x.ndim == 0:
+        raise ValueError(f"{op}: expected a tensor with at least 1 dimension, got a 0-d tensor")
+    idx = _index_array(index, op)
+    if idx.ndim > 1:
+        raise ValueError(f"{op}: index must be a vector (1-D) or a 0-d tensor, got shape {idx.shape}")
+    axis = normalize_axis(dim, x.ndim, op)
+    idx = idx.reshape(-1)
+    _check_bounds(idx, x.shape[axis], axis, op)
+    return (slice(None),) * axis + (idx,)
+
+
+def index_select(input: Tensor, dim: int, index: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The slices at positions ``index`` (a vector) along ``dim``, in that order; repeats allowed."""
+    return GetItem.apply(input, _vector_index("index_select", input, dim, index))
+
+
+class IndexAdd(Function):
+    saves_inputs = False
+
+    def forward(self, a, source, index, alpha):
+        self.index, self.alpha = index, alpha
+        out = a.copy()
+        np.add.at(out, index, source if alpha == 1 else source * alpha)
+        return out
+
+    def backward(self, g):
+        gs = None
+        if self.needs[1]:
+            gs = g[self.index]
+            if self.alpha != 1:
+                gs = gs * self.alpha
+        return (g if self.needs[0] else None), gs, None, None
+
+
+def index_add(input: Tensor, dim: int, index: Any, source: Tensor, *, alpha: float = 1) -> Tensor:  # noqa: A002
+    """A copy of ``input`` with ``alpha * source``'s slices added at positions ``index`` along ``dim``
+    (repeated positions add up); ``source`` is ``input``'s shape with ``len(index)`` along ``dim``. For
+    integer tensors ``alpha`` is truncated to an int, as in PyTorch."""
+    position = _vector_index("index_add", input, dim, index)
+    _check_tensor(source, "index_add", "source")
+    axis, count = len(position) - 1, position[-1].size
+    expected = (*input.shape[:axis], count, *input.shape[axis + 1:])
+    if source.shape != expected:
+        raise ValueError(f"index_add: source must have shape {expected} (the input's with {count} along dimension "
+                         f"{axis}), got {source.shape}")
+    if source.dtype != input.dtype:
+        raise TypeError(f"index_add: source has dtype {source.dtype} but the input has {input.dtype}; they must "
+                        "match")
+    _check_number("index_add", "alpha", alpha)
+    return IndexAdd.apply(input, source, position, alpha if input.dtype.kind == "f" else int(alpha))
+
+
+def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``input`` with ``value`` where the bool ``mask`` (broadcast) is true; ``value`` is a number or a 0-d
+    tensor, converted to the input's dtype; a value tensor that requires grad gets the masked elements'
+    gradient."""
+    _check_tensor(input, "masked_fill")
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got a tensor of shape "
+                             f"{value.shape}")
+        fill = cast(value, input.dtype)
+    else:
+        fill = np.asarray(_check_fill("masked_fill", "value", value)).astype(input.dtype)
+    _check_broadcast("masked_fill", input, m)
+    return where(m, fill, input)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002 - PyTorch's name
+    """Split into ``chunks`` pieces of ``ceil(size / chunks)`` along ``dim``, the last smaller; as in PyTorch,
+    fewer pieces come back when the size doesn't allow ``chunks`` non-empty ones (chunk(5 elements, 4) gives 3)."""
+    _check_tensor(input, "chunk")
+    if isinstance(chunks, bool) or not isinstance(chunks, numbers.Integral):
+        raise TypeError(f"chunk: chunks must be an int, got {type(chunks).__name__} {chunks!r}")
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be greater than 0, got {chunks}")
+    if input.ndim == 0:
+        raise ValueError("chunk: expected a tensor with at least 1 dimension, got a 0-d tensor")
+    axis = normalize_axis(dim, input.ndim, "chunk")
+    step = -(-input.shape[axis] // int(chunks))
+    return tuple(split(input, step if step else [0] * int(chunks), axis))
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``length`` elements from ``start`` (negative counts from the end) along ``dim``, as a view."""
+    _check_tensor(input, "narrow")
+    if input.ndim == 0:
+        raise ValueError("narrow: expected a tensor with at least 1 dimension, got a 0-d tensor")
+    axis = normalize_axis(dim, input.ndim, "narrow")
+    size = input.shape[axis]
+    start, length = int(start), int(length)
+    if not -size <= start <= size:
+        raise IndexError(f"narrow: start {start} is out of range for dimension {axis} of size {size} "
+                         f"(expected {-size} to {size})")
+    if start < 0:
+        start += size
+    if length < 0 or start + length > size:
+        raise ValueError(f"narrow: start ({start}) + length ({length}) exceeds dimension {axis}'s size ({size})")
+    return GetItem.apply(input, (slice(None),) * axis + (slice(start, start + length),))
+
+
+def movedim(input: Tensor, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:  # noqa: A002
+    """Move dimensions ``source`` to positions ``destination``; the others keep their order."""
+    _check_tensor(input, "movedim")
+    src = [normalize_axis(d, input.ndim, "movedim") for d in _dim_list(source)]
+    dst = [normalize_axis(d, input.ndim, "movedim") for d in _dim_list(destination)]
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: source {source!r} and destination {destination!r} must have the same length")
+    for name, axes in (("source", src), ("destination", dst)):
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"movedim: repeated dim in {name} {axes}")
+    if input.ndim == 0:
+        return input
+    order = [d for d in range(input.ndim) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(input, *order)
+
+
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Dimension ``dim`` split into dimensions of ``sizes`` (one may be -1, inferred)."""
+    _check_tensor(input, "unflatten")
+    if input.ndim == 0:
+        raise ValueError("unflatten: expected a tensor with at least 1 dimension, got a 0-d tensor")
+    axis = normalize_axis(dim, input.ndim, "unflatten")
+    sizes = _shape_args("unflatten", (tuple(_dim_list(sizes)),))
+    if not sizes:
+        raise ValueError("unflatten: sizes must be non-empty")
+    size, known = input.shape[axis], math.prod(n for n in sizes if n != -1)
+    if sizes.count(-1) > 1 or any(n < -1 for n in sizes):
+        raise ValueError(f"unflatten: invalid sizes {sizes}: sizes must be >= 0, with at most one -1")
+    if (-1 in sizes and (known == 0 or size % known)) or (-1 not in sizes and known != size):
+        raise ValueError(f"unflatten: sizes {sizes} don't multiply up to the size of dim {axis} ({size})")
+    sizes = tuple(size // known if n == -1 else n for n in sizes)
+    return reshape(input, *input.shape[:axis], *sizes, *input.shape[axis + 1:])
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002 - PyTorch's name
+    """The slices along ``dim``, each without that dimension (views)."""
+    _check_tensor(input, "unbind")
+    if input.ndim == 0:
+        raise ValueError("unbind: expected a tensor with at least 1 dimension, got a 0-d tensor")
+    axis = normalize_axis(dim, input.ndim, "unbind")
+    return tuple(GetItem.apply(input, (slice(None),) * axis + (i,)) for i in range(input.shape[axis]))
+
+
+class Tril(Function):
+    """The lower triangle (``diagonal`` shifts it) of the last two dimensions; the rest set to zero."""
+
+    saves_inputs = False
+    upper = False
+
+    def forward(self, a, diagonal):
+        self.diagonal = diagonal
+        return np.triu(a, diagonal) if self.upper else np.tril(a, diagonal)
+
+    def backward(self, g):
+        return (np.triu(g, self.diagonal) if self.upper else np.tril(g, self.diagonal),)
+
+
+class Triu(Tril):
+    """The upper triangle (``diagonal`` shifts it) of the last two dimensions; the rest set to zero."""
+
+    upper = True
+
+
+def _triangle(cls: type[Tril], op: str, x: Tensor, diagonal: int) -> Tensor:
+    _check_tensor(x, op)
+    if x.ndim < 2:
+        raise ValueError(f"{op}: input must have at least 2 dimensions, got shape {x.shape}")
+    if isinstance(diagonal, bool) or not isinstance(diagonal, numbers.Integral):
+        raise TypeError(f"{op}: diagonal must be an int, got {type(diagonal).__name__} {diagonal!r}")
+    return cls.apply(x, int(diagonal))
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Elements on and below the ``diagonal``-th diagonal of the last two dimensions; the others zero."""
+    return _triangle(Tril, "tril", input, diagonal)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Elements on and above the ``diagonal``-th diagonal of the last two dimensions; the others zero."""
+    return _triangle(Triu, "triu", input, diagonal)

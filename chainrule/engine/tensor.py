@@ -1038,3 +1038,6 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 
 from chainrule.engine import ops  # noqa: E402  (ops build Tensors; Tensor methods call ops)
+from chainrule.engine.elementwise import install_tensor_methods  # noqa: E402  (the table's ops as methods)
+
+install_tensor_methods(Tensor)
