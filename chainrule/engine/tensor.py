@@ -604,9 +604,6 @@ class Tensor:
 
     clip_ = clamp_
 
-    def neg_(self) -> Tensor:
-        return self._inplace(ops.Neg.apply, where="neg_")
-
     def zero_(self) -> Tensor:
         """Set every element to 0, in place."""
         return self.fill_(0)
@@ -725,7 +722,6 @@ class Tensor:
     mul = multiply = __mul__
     div = divide = true_divide = __truediv__
     matmul = __matmul__
-    neg = negative = __neg__
 
     def pow(self, exponent: Any) -> Tensor:
         return ops.pow(self, exponent)
@@ -813,31 +809,6 @@ class Tensor:
         return Tensor._wrap(np.isclose(self._data, np.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
     # ------------------------------------------------------------------ elementwise
-    def exp(self) -> Tensor:
-        """e to the power of each element."""
-        return ops.unary(ops.Exp, self)
-
-    def log(self) -> Tensor:
-        """Natural logarithm of each element."""
-        return ops.unary(ops.Log, self)
-
-    def sqrt(self) -> Tensor:
-        """Square root of each element."""
-        return ops.unary(ops.Sqrt, self)
-
-    def abs(self) -> Tensor:
-        """Absolute value of each element (gradient 0 at 0, as PyTorch)."""
-        return ops.Abs.apply(self)
-
-    absolute = abs  # noqa: A003
-
-    def tanh(self) -> Tensor:
-        """Hyperbolic tangent of each element."""
-        return ops.unary(ops.Tanh, self)
-
-    def sigmoid(self) -> Tensor:
-        """1 / (1 + exp(-x)) for each element, without overflow."""
-        return ops.unary(ops.Sigmoid, self)
 
     def relu(self) -> Tensor:
         """max(x, 0) for each element (gradient 0 at 0, as PyTorch)."""
@@ -850,10 +821,6 @@ class Tensor:
     def gelu(self, approximate: str = "none") -> Tensor:
         """The Gaussian error linear unit; ``approximate='tanh'`` for the tanh form."""
         return ops.gelu(self, approximate)
-
-    def softplus(self) -> Tensor:
-        """log(1 + exp(x)) for each element, without overflow."""
-        return ops.unary(ops.Softplus, self)
 
     def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         """Limit values to [min, max]; raises ValueError if both are None."""
