@@ -36,6 +36,10 @@ class Embedding(Function):
         return grad, None, None, None
 
 
+# torch's EPSILON in the binary cross-entropy backward: 1e-12 as a float32 (9.9999998e-13), in every dtype
+_EPSILON = float(np.float32(1e-12))
+
+
 class BinaryCrossEntropy(Function):
     """-w·[t·max(log x, -100) + (1 - t)·max(log(1 - x), -100)] elementwise, as ``torch.binary_cross_entropy``,
     with its backward w·(x - t) / max(x(1 - x), 1e-12) (finite at x = 0 and 1) and gradient for ``t``."""
@@ -53,6 +57,6 @@ class BinaryCrossEntropy(Function):
         x, t = self.x, self.t
         if self.weight is not None:
             g = g * self.weight
-        gx = g * (x - t) / np.maximum((1 - x) * x, x.dtype.type(1e-12)) if self.needs[0] else None
+        gx = g * (x - t) / np.maximum((1 - x) * x, x.dtype.type(_EPSILON)) if self.needs[0] else None
         gt = -g * self.log_ratio if self.needs[1] else None
         return gx, gt, None

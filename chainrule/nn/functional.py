@@ -539,7 +539,7 @@ def smooth_l1_loss(x: Tensor, target: Any, size_average: Any = None, reduce: Any
 
 
 def huber_loss(x: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0, weight: Any = None) -> Tensor:
-    """0.5·d² where |d| < delta, else delta·(|d| - 0.5·delta), with d = x - target.
+    """0.5·d² where |d| < delta, else delta·(|d| - 0.5·delta), with d = x - target (``weight``: elementwise).
 
     Raises:
         ValueError: shapes differ, ``delta`` <= 0, or ``reduction`` is unknown.
@@ -550,7 +550,9 @@ def huber_loss(x: Tensor, target: Any, reduction: str = "mean", delta: float = 1
     d = x - _target(target, x, "huber_loss")
     ad = d.abs()
     loss = ops.where(ad._data < delta, d * d * 0.5, (ad - 0.5 * delta) * float(delta))
-    return _weighted_reduce(loss, _elementwise_weight(weight, x, "huber_loss"), reduction)
+    if weight is not None:  # torch's weighted Huber 'mean' is the plain mean of w·loss (not divided by sum(w))
+        loss = loss * _elementwise_weight(weight, x, "huber_loss")
+    return _reduce(loss, reduction)
 
 
 def binary_cross_entropy(x: Tensor, target: Any, weight: Any = None, size_average: Any = None, reduce: Any = None,

@@ -201,7 +201,7 @@ def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str, where: 
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, where)
     fan = fan_in if mode == "fan_in" else fan_out
     gain = calculate_gain(nonlinearity, a)
-    if fan == 0:
+    if 0 in tensor.shape:
         return None  # torch: "Initializing zero-element tensors is a no-op"
     return gain / math.sqrt(fan)
 

@@ -1,5 +1,7 @@
 """Loss layers with torch.nn's signatures: each validates its settings once and calls its functional form.
 
+Their repr is the bare class name, as torch's (``CrossEntropyLoss()`` whatever the settings).
+
 ``size_average`` and ``reduce`` are torch's deprecated spellings of ``reduction`` and are translated the
 same way (with torch's warning); a string in ``size_average``'s place is taken as ``reduction``.
 """
@@ -18,9 +20,6 @@ class _Loss(Module):
     def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> None:
         super().__init__()
         self.reduction = F.legacy_reduction(size_average, reduce, reduction, type(self).__name__)
-
-    def extra_repr(self) -> str:
-        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
 
 
 class _WeightedLoss(_Loss):
@@ -182,7 +181,3 @@ class CrossEntropyLoss(_WeightedLoss):
         return F.cross_entropy(x, target, None if weight is None else Tensor._wrap(weight),
                                ignore_index=self.ignore_index, reduction=self.reduction,
                                label_smoothing=self.label_smoothing)
-
-    def extra_repr(self) -> str:
-        parts = [super().extra_repr()] + ([f"label_smoothing={self.label_smoothing}"] if self.label_smoothing else [])
-        return ", ".join(p for p in parts if p)
