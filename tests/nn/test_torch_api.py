@@ -298,7 +298,7 @@ def test_state_dict_holds_tensor_copies_and_loads_back():
     state["head.bias"][...] = 7.0  # a snapshot: the model keeps its values
     assert (model.head.bias.data.numpy() != 7.0).all()
     assert model.state_dict(keep_vars=True)["head.bias"] is model.head.bias
-    assert list(model.state_dict(prefix="net."))[0] == "net.body.0.weight"
+    assert next(iter(model.state_dict(prefix="net."))) == "net.body.0.weight"
     other = Net()
     weight = other.head.weight
     result = other.load_state_dict(state)

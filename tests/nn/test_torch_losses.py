@@ -108,8 +108,9 @@ def test_elementwise_weighted_losses_match_torch(fn, twin, x, y):
 
 
 def test_target_gradients_reach_probability_targets():
-    for ours, theirs, x, t in [(F.cross_entropy, torch.nn.functional.cross_entropy, LOGITS, PROBS),
-                               (F.binary_cross_entropy, torch.nn.functional.binary_cross_entropy, PROB_PRED[1:], SOFT[1:])]:
+    tf = torch.nn.functional
+    for ours, theirs, x, t in [(F.cross_entropy, tf.cross_entropy, LOGITS, PROBS),
+                               (F.binary_cross_entropy, tf.binary_cross_entropy, PROB_PRED[1:], SOFT[1:])]:
         tc, tt = cr.tensor(t, requires_grad=True), torch.tensor(t, requires_grad=True)
         loss = ours(cr.tensor(x), tc)
         tloss = theirs(torch.tensor(x), tt)
