@@ -128,7 +128,8 @@ def _layer_config(module: nn.Module) -> dict[str, Any]:
     if isinstance(module, nn.Flatten):
         return {"type": name, "start_dim": module.start_dim, "end_dim": module.end_dim}
     if isinstance(module, nn.Unflatten):
-        return {"type": name, "dim": module.dim, "unflattened_size": list(module.unflattened_size)}
+        return {"type": name, "dim": module.dim, "unflattened_size": list(module.unflattened_size),
+                "as_list": isinstance(module.unflattened_size, list)}
     if isinstance(module, nn.ELU):
         return {"type": name, "alpha": module.alpha}
     if isinstance(module, nn.Softplus):
@@ -191,6 +192,8 @@ def build(config: dict[str, Any]) -> nn.Module:
                          f"expected one of {sorted(allowed | {'MLP', 'Sequential'})}")
     if kind == "LayerNorm":
         args["normalized_shape"] = tuple(args["normalized_shape"])
+    if kind == "Unflatten" and not args.pop("as_list", False):
+        args["unflattened_size"] = tuple(args["unflattened_size"])
     try:
         return getattr(nn, kind)(**args)
     except TypeError as error:

@@ -375,13 +375,13 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(elem, collections.abc.Mapping):
         return _same_mapping(elem, {key: default_collate([d[key] for d in batch]) for key in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a named tuple
-        return type(elem)(*(default_collate(list(samples)) for samples in zip(*batch)))
+        return type(elem)(*(default_collate(samples) for samples in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(e) != size for e in batch):
             raise RuntimeError("default_collate: each element in list of batch should be of equal size, got "
                                f"lengths {sorted({len(e) for e in batch})}")
-        columns = [default_collate(list(samples)) for samples in zip(*batch)]
+        columns = [default_collate(samples) for samples in zip(*batch)]
         if isinstance(elem, tuple):
             return columns  # a list, as torch (for backwards compatibility)
         try:
