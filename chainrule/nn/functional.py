@@ -616,6 +616,11 @@ def binary_cross_entropy_with_logits(x: Tensor, target: Any, weight: Any = None,
 def _labels(target: Any, x: Tensor, where: str, ignore_index: int) -> np.ndarray:
     """Integer class labels for input (N, C, d1, ...) or (C,), checked: shape (N, d1, ...) or (), values in
     [0, C) or ``ignore_index``."""
+    return _checked_labels(target, x, where, ignore_index)[0]
+
+
+def _checked_labels(target: Any, x: Tensor, where: str, ignore_index: int) -> tuple[np.ndarray, bool]:
+    """(labels, whether none equals ``ignore_index``), checked as :func:`_labels` says."""
     labels = target._data if isinstance(target, Tensor) else np.asarray(target)
     if labels.dtype.kind not in "iu":
         raise TypeError(
@@ -637,21 +642,15 @@ def _labels(target: Any, x: Tensor, where: str, ignore_index: int) -> np.ndarray
         raise ValueError(f"{where}: expected target of shape {expected} for input of shape {x.shape}, got shape "
                          f"{labels.shape}")
     classes = x.shape[0] if x.ndim == 1 else x.shape[1]
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+    if not labels.size:
+        return labels, True
+    if labels.min() < 0 or labels.max() >= classes:
         bad = ((labels < 0) | (labels >= classes)) & (labels != ignore_index)
         if bad.any():
             raise TargetOutOfRangeError(f"{where}: class labels must be in [0, {classes}) for {classes} classes, got "
                                         f"label {labels[bad].reshape(-1)[0]}")
-    return labels
-
-
-def _none_ignored(labels: np.ndarray, ignore_index: int, classes: int) -> bool:
-    """True when no label equals ``ignore_index`` (labels already checked to be in range or ignored)."""
-    if not labels.size:
-        return True
-    if ignore_index < 0 or ignore_index >= classes:
-        return bool(labels.min() >= 0) and bool(labels.max() < classes)
-    return not (labels == ignore_index).any()
+        return labels, False  # out of [0, C): some equal ignore_index
+    return labels, (ignore_index < 0 or ignore_index >= classes) or not (labels == ignore_index).any()
 
 
 def _nll(logp: Tensor, labels: np.ndarray, weight: np.ndarray | None, ignore_index: int, reduction: str) -> Tensor:
@@ -752,7 +751,8 @@ def cross_entropy(
     0.6931
     """
     reduction = legacy_reduction(size_average, reduce, reduction, "cross_entropy")
-    label_smoothing = _check_smoothing(label_smoothing)
+    if type(label_smoothing) is not float or not 0.0 <= label_smoothing <= 1.0:
+        label_smoothing = _check_smoothing(label_smoothing)
     if not isinstance(x, Tensor):
         raise TypeError(f"cross_entropy: expected logits as a Tensor, got {type(x).__name__}")
     if not isinstance(target, Tensor | np.ndarray):
@@ -760,8 +760,8 @@ def cross_entropy(
     raw = target._data if isinstance(target, Tensor) else target
     if raw.dtype.kind == "f" and raw.shape == x.shape and x.ndim >= 1:
         return _cross_entropy_probs(x, target, weight, reduction, label_smoothing)
-    labels = _labels(raw, x, "cross_entropy", ignore_index)
-    if x.ndim == 2 and weight is None and _none_ignored(labels, ignore_index, x.shape[1]):
+    labels, none_ignored = _checked_labels(raw, x, "cross_entropy", ignore_index)
+    if x.ndim == 2 and weight is None and none_ignored:
         return ops.CrossEntropy.apply(x, labels, label_smoothing, reduction)  # the fast path: one fused op
     if x.ndim == 1:
         out = cross_entropy(x.reshape(1, x.shape[0]), labels.reshape(1), weight, None, ignore_index, None,
