@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine import ops
-from chainrule.engine.ops import gelu, leaky_relu, linear
+from chainrule.engine.ops import gelu, linear
 from chainrule.engine.random import get_generator
 from chainrule.engine.tensor import Tensor, to_array
 from chainrule.nn import _fused
@@ -53,6 +53,11 @@ def relu(x: Tensor, inplace: bool = False) -> Tensor:
     [0.0, 2.0]
     """
     return ops.ReLU.apply(x)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """max(x, 0) + negative_slope·min(x, 0) (``inplace`` is accepted; the input is never overwritten)."""
+    return ops.leaky_relu(x, negative_slope)
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -290,7 +295,7 @@ def drop(x: Tensor, p: float) -> Tensor:
     return ops.Mul.apply(x, mask)
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale survivors by 1/(1-p); identity unless training.
 
     Args:
