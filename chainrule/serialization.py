@@ -5,6 +5,12 @@ buffer under its ``state_dict`` name, and the header's metadata holds ``chainrul
 an MLP's spec, or a Sequential's layers with their constructor arguments) and ``chainrule.sha256``
 (a digest of the tensors, so a corrupted file is caught). Loading reads JSON and raw arrays only:
 it never executes code, unlike pickle. Writes are atomic: a crash mid-write leaves the old file.
+
+As ``torch.save``/``torch.load``, ``save`` also takes a state dict (``model.state_dict()``) or any tree of
+dicts, lists and tuples holding tensors, arrays, numbers, strings and None (``{"model": ..., "epoch": 3}``):
+the tensors go in the file under their dotted names (a state dict's keys, readable by any safetensors
+reader), the tree's shape in the metadata key ``chainrule.object``, and ``load`` gives the same tree back
+with Tensors, so ``model.load_state_dict(cr.load(path))`` works as in PyTorch.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import hashlib
 import json
 import os
 import struct
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,10 +29,12 @@ import safetensors.numpy
 
 from chainrule import nn
 from chainrule._io import atomic_write
+from chainrule.engine.tensor import Tensor, check_device
 
 FORMAT = "chainrule"
 ARCHITECTURE_KEY = "chainrule.architecture"
 DIGEST_KEY = "chainrule.sha256"
+OBJECT_KEY = "chainrule.object"
 
 
 # ---------------------------------------------------------------------------- files
@@ -91,6 +100,11 @@ def read_tensors(path: str | os.PathLike[str], where: str = "chainrule.load") ->
 # ---------------------------------------------------------------------------- architecture
 
 
+# Built-in layers without constructor arguments to keep.
+_STATELESS = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.Identity, nn.SiLU, nn.Mish, nn.ReLU6, nn.Softsign, nn.Tanhshrink,
+              nn.LogSigmoid)
+
+
 def _layer_config(module: nn.Module) -> dict[str, Any]:
     """The constructor arguments of a built-in layer, read back from its attributes."""
     name = type(module).__name__
@@ -109,19 +123,33 @@ def _layer_config(module: nn.Module) -> dict[str, Any]:
         return {"type": name, "negative_slope": module.negative_slope}
     if isinstance(module, nn.GELU):
         return {"type": name, "approximate": module.approximate}
-    if isinstance(module, nn.Softmax):
+    if isinstance(module, nn.Softmax | nn.LogSoftmax):
         return {"type": name, "dim": module.dim}
     if isinstance(module, nn.Flatten):
         return {"type": name, "start_dim": module.start_dim, "end_dim": module.end_dim}
-    if type(module) in (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.Identity):
+    if isinstance(module, nn.Unflatten):
+        return {"type": name, "dim": module.dim, "unflattened_size": list(module.unflattened_size),
+                "as_list": isinstance(module.unflattened_size, list)}
+    if isinstance(module, nn.ELU):
+        return {"type": name, "alpha": module.alpha}
+    if isinstance(module, nn.Softplus):
+        return {"type": name, "beta": module.beta, "threshold": module.threshold}
+    if type(module) is nn.Hardtanh:
+        return {"type": name, "min_val": module.min_val, "max_val": module.max_val}
+    if isinstance(module, nn.Embedding):
+        return {"type": name, "num_embeddings": module.num_embeddings, "embedding_dim": module.embedding_dim,
+                "padding_idx": module.padding_idx, "max_norm": module.max_norm, "norm_type": module.norm_type,
+                "scale_grad_by_freq": module.scale_grad_by_freq}
+    if type(module) in _STATELESS:
         return {"type": name}
     if isinstance(module, nn.Sequential):
         return {"type": name, "layers": [_layer_config(child) for child in module.children()]}
     raise TypeError(
         f"chainrule.save: cannot describe a {name} layer; save supports MLP and Sequential models of the "
-        "built-in layers (Linear, BatchNorm1d, LayerNorm, Dropout, ReLU, LeakyReLU, Sigmoid, Tanh, GELU, "
-        "Softmax, Flatten, Identity). For a custom Module, save model.state_dict() with "
-        "chainrule.serialization.save_state_dict and rebuild the model yourself"
+        "built-in layers (Linear, Embedding, BatchNorm1d, LayerNorm, Dropout, the activations, Softmax, "
+        "LogSoftmax, Flatten, Unflatten, Identity). For a custom Module, save model.state_dict() "
+        "(chainrule.save(model.state_dict(), path), or chainrule.serialization.save_state_dict) and rebuild "
+        "the model yourself"
     )
 
 
@@ -156,13 +184,16 @@ def build(config: dict[str, Any]) -> nn.Module:
         return MLP(MLPSpec.from_dict(args["spec"]))
     if kind == "Sequential":
         return nn.Sequential(*[build(layer) for layer in args["layers"]])
-    allowed = {"Linear", "BatchNorm1d", "LayerNorm", "Dropout", "LeakyReLU", "GELU", "Softmax", "Flatten", "ReLU",
-               "Sigmoid", "Tanh", "Identity"}
+    allowed = {"Linear", "BatchNorm1d", "LayerNorm", "Dropout", "LeakyReLU", "GELU", "Softmax", "LogSoftmax",
+               "Flatten", "Unflatten", "ELU", "Softplus", "Hardtanh", "Embedding",
+               *(layer.__name__ for layer in _STATELESS)}
     if kind not in allowed:
         raise ValueError(f"chainrule.load: unknown layer type {kind!r} in the saved architecture; "
                          f"expected one of {sorted(allowed | {'MLP', 'Sequential'})}")
     if kind == "LayerNorm":
         args["normalized_shape"] = tuple(args["normalized_shape"])
+    if kind == "Unflatten" and not args.pop("as_list", False):
+        args["unflattened_size"] = tuple(args["unflattened_size"])
     try:
         return getattr(nn, kind)(**args)
     except TypeError as error:
@@ -172,15 +203,97 @@ def build(config: dict[str, Any]) -> nn.Module:
 # ---------------------------------------------------------------------------- public API
 
 
-def save(model: nn.Module, path: str | os.PathLike[str]) -> None:
-    """Write ``model``'s weights and architecture to one safetensors file (atomically).
+# ---------------------------------------------------------------------------- trees of tensors (state dicts)
+
+
+class _TreeWriter:
+    """Turns a tree of containers and tensors into JSON, collecting the arrays under their dotted names."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def _name(self, path: str) -> str:
+        name = path if path and path not in self.arrays and not path.startswith("__") else f"__{len(self.arrays)}"
+        while name in self.arrays:
+            name = f"__{len(self.arrays)}_{name}"
+        return name
+
+    def encode(self, value: Any, path: str) -> Any:
+        dot = f"{path}." if path else ""
+        if isinstance(value, Tensor):
+            name = self._name(path)
+            self.arrays[name] = value._data
+            entry: dict[str, Any] = {"__tensor__": name}
+            if isinstance(value, nn.Parameter):
+                entry["parameter"] = True
+            if value.requires_grad:
+                entry["requires_grad"] = True
+            return entry
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind not in "biuf":
+                raise TypeError(f"chainrule.save: cannot store an array of dtype {value.dtype} at {path!r}")
+            name = self._name(path)
+            self.arrays[name] = value
+            return {"__ndarray__": name}
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, Mapping):
+            tag = "__ordereddict__" if isinstance(value, OrderedDict) else "__dict__"
+            if all(isinstance(k, str) for k in value):
+                return {tag: {k: self.encode(v, f"{dot}{k}") for k, v in value.items()}}
+            return {"__items__": [[self.encode(k, f"{dot}key{i}"), self.encode(v, f"{dot}{k}")]
+                                  for i, (k, v) in enumerate(value.items())], "ordered": tag == "__ordereddict__"}
+        if isinstance(value, tuple):
+            return {"__tuple__": [self.encode(v, f"{dot}{i}") for i, v in enumerate(value)]}
+        if isinstance(value, list):
+            return [self.encode(v, f"{dot}{i}") for i, v in enumerate(value)]
+        if value is None or isinstance(value, bool | int | float | str):
+            return value
+        raise TypeError(
+            f"chainrule.save: cannot store a {type(value).__name__}{f' at {path!r}' if path else ''}: expected a "
+            "Module, or Tensors, NumPy arrays, numbers, strings and None in dicts, lists and tuples (chainrule never "
+            "pickles, so arbitrary objects can't be saved)"
+        )
+
+
+def _decode(value: Any, arrays: Mapping[str, np.ndarray]) -> Any:
+    if isinstance(value, list):
+        return [_decode(v, arrays) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__tensor__" in value:
+        array = arrays[value["__tensor__"]]
+        if value.get("parameter"):
+            return nn.Parameter(array, requires_grad=bool(value.get("requires_grad")))
+        t = Tensor._wrap(np.array(array, copy=True))
+        return t.requires_grad_(True) if value.get("requires_grad") else t
+    if "__ndarray__" in value:
+        return np.array(arrays[value["__ndarray__"]], copy=True)
+    if "__tuple__" in value:
+        return tuple(_decode(v, arrays) for v in value["__tuple__"])
+    if "__items__" in value:
+        pairs = [(_decode(k, arrays), _decode(v, arrays)) for k, v in value["__items__"]]
+        return OrderedDict(pairs) if value.get("ordered") else dict(pairs)
+    if "__ordereddict__" in value:
+        return OrderedDict((k, _decode(v, arrays)) for k, v in value["__ordereddict__"].items())
+    return {k: _decode(v, arrays) for k, v in value["__dict__"].items()}
+
+
+# ---------------------------------------------------------------------------- public API
+
+
+def save(obj: Any, path: str | os.PathLike[str]) -> None:
+    """Write a model (weights and architecture), or a state dict or other tree of tensors, to one safetensors
+    file, atomically, as ``torch.save`` (but never with pickle).
 
     Args:
-        model: an MLP, or a Sequential of built-in layers.
+        obj: an MLP or a Sequential of built-in layers (``load`` rebuilds it); or ``model.state_dict()``, a
+            Tensor, or dicts/lists/tuples of Tensors, NumPy arrays, numbers, strings and None.
         path: the file to write (``.safetensors`` by convention); parent folders are created.
 
     Raises:
-        TypeError: the model contains a layer ``load`` could not rebuild.
+        TypeError: the model contains a layer ``load`` could not rebuild, or the tree holds an object that is
+            not a tensor, array, number, string or container.
 
     >>> import tempfile, os, chainrule as cr
     >>> from chainrule.training.models import MLPSpec, build_mlp
@@ -189,20 +302,40 @@ def save(model: nn.Module, path: str | os.PathLike[str]) -> None:
     >>> cr.save(model, path)
     >>> bool((cr.load(path).layers[0].weight.data == model.layers[0].weight.data).all())
     True
+    >>> cr.save(model.state_dict(), path)
+    >>> model.load_state_dict(cr.load(path))
+    IncompatibleKeys(missing_keys=[], unexpected_keys=[])
     """
-    config = architecture(model)
+    if not isinstance(obj, nn.Module):
+        writer = _TreeWriter()
+        tree = writer.encode(obj, "")
+        write_tensors(path, writer.arrays, {"format": FORMAT, OBJECT_KEY: json.dumps(tree)})
+        return
+    config = architecture(obj)
     metadata = {"format": FORMAT, ARCHITECTURE_KEY: json.dumps(config)}
-    write_tensors(path, model.state_dict(), metadata)
+    write_tensors(path, obj.state_dict(), metadata)
 
 
-def load(path: str | os.PathLike[str]) -> nn.Module:
-    """Rebuild the model saved by :func:`save`, weights and buffers included, in eval mode.
+def load(path: str | os.PathLike[str], map_location: Any = None, weights_only: bool | None = None) -> Any:
+    """Read what :func:`save` wrote: the model, rebuilt with its weights and buffers, in eval mode; or the
+    state dict (a dict of Tensors, in the saved order) or other tree, as saved.
+
+    ``map_location`` accepts the CPU only; ``weights_only`` is accepted for torch compatibility (loading never
+    runs code either way).
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        ValueError: the file is truncated, corrupted, not a chainrule model, or its weights don't fit.
+        ValueError: the file is truncated, corrupted, not a chainrule file, or its weights don't fit.
     """
+    check_device(None if callable(map_location) or isinstance(map_location, dict) else map_location, "chainrule.load")
     tensors, metadata = read_tensors(path)
+    if OBJECT_KEY in metadata:
+        try:
+            tree = json.loads(metadata[OBJECT_KEY])
+            return _decode(tree, tensors)
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"chainrule.load: {str(path)!r} has an unreadable object description: "
+                             f"{error!r}") from None
     if ARCHITECTURE_KEY not in metadata:
         raise ValueError(f"chainrule.load: {str(path)!r} holds weights without an architecture "
                          f"(it was written by save_state_dict); use load_state_dict and your own model")

@@ -1,17 +1,46 @@
 """Layers, losses and initializers with PyTorch's names. Knows nothing of the doctor."""
 
 from chainrule.nn import functional, init, utils
-from chainrule.nn.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from chainrule.nn.container import ModuleList, Sequential
+from chainrule.nn.activation import (
+    ELU,
+    GELU,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    Mish,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Softsign,
+    Tanh,
+    Tanhshrink,
+)
+from chainrule.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from chainrule.nn.dropout import Dropout
-from chainrule.nn.flatten import Flatten
+from chainrule.nn.flatten import Flatten, Unflatten
 from chainrule.nn.linear import Identity, Linear
-from chainrule.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss
+from chainrule.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from chainrule.nn.module import Module, Parameter
 from chainrule.nn.normalization import BatchNorm1d, LayerNorm
+from chainrule.nn.sparse import Embedding
 
 __all__ = [
-    "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "Flatten", "GELU", "Identity", "L1Loss",
-    "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleList", "Parameter", "ReLU",
-    "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init", "utils",
+    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten",
+    "GELU", "Hardtanh", "HuberLoss", "Identity", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid",
+    "LogSoftmax", "MSELoss", "Mish", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ParameterDict",
+    "ParameterList", "ReLU", "ReLU6", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus",
+    "Softsign", "Tanh", "Tanhshrink", "Unflatten", "functional", "init", "utils",
 ]

@@ -1,6 +1,9 @@
-"""Flatten: merge a range of dimensions into one."""
+"""Flatten (merge a range of dimensions into one) and Unflatten (split one dimension into several)."""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
 
 from chainrule.engine.ops import normalize_axis
 from chainrule.engine.tensor import Tensor
@@ -36,3 +39,40 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dimension ``dim`` into ``unflattened_size``, as ``torch.nn.Unflatten`` (one size may be -1).
+
+    Raises:
+        TypeError: ``dim`` is not an int or ``unflattened_size`` is not a sequence of ints.
+        ValueError: the sizes don't multiply to the input's size along ``dim``.
+
+    >>> import chainrule as cr
+    >>> Unflatten(1, (3, 4))(cr.zeros(2, 12)).shape
+    (2, 3, 4)
+    """
+
+    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
+        super().__init__()
+        self.dim = integer(dim, "dim", "Unflatten")
+        if not isinstance(unflattened_size, list | tuple):
+            raise TypeError(f"Unflatten: unflattened_size must be a tuple or list of ints, got "
+                            f"{type(unflattened_size).__name__} {unflattened_size!r}")
+        self.unflattened_size = tuple(integer(n, "unflattened_size entries", "Unflatten") for n in unflattened_size)
+        if isinstance(unflattened_size, list):
+            self.unflattened_size = list(self.unflattened_size)  # torch keeps (and shows) a list as a list
+
+    def forward(self, x: Tensor) -> Tensor:
+        shape = x.shape
+        d = normalize_axis(self.dim, len(shape), "Unflatten")
+        sizes = tuple(self.unflattened_size)
+        known = math.prod(n for n in sizes if n != -1)
+        fits = (known == shape[d]) if -1 not in sizes else (known > 0 and shape[d] % known == 0)
+        if sizes.count(-1) > 1 or not fits:
+            raise ValueError(f"Unflatten: unflattened_size {sizes} does not fit dimension {self.dim} of size "
+                             f"{shape[d]} of the input of shape {shape}: the sizes must multiply to {shape[d]}")
+        return x.reshape(*shape[:d], *sizes, *shape[d + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

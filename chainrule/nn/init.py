@@ -1,20 +1,25 @@
-"""Weight initializers with PyTorch's names and formulas, filling ``Tensor.data`` in place.
+"""Weight initializers with PyTorch's names, signatures and formulas, filling tensors in place.
 
-Every draw comes from the generator seeded by ``cr.manual_seed``, so runs repeat exactly.
+Each writes into the tensor's own array outside the graph (as torch's run under ``no_grad``), bumps its
+version counter, and returns the tensor. Every draw comes from ``generator`` when given (a ``cr.Generator``),
+else from the generator seeded by ``cr.manual_seed``, so runs repeat exactly.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any
 
-from chainrule.engine.random import get_generator
+import numpy as np
+
+from chainrule.engine.random import as_numpy_generator
 from chainrule.engine.tensor import Tensor
 
 __all__ = [
-    "calculate_gain", "constant_", "kaiming_normal_", "kaiming_uniform_", "normal_", "ones_", "uniform_",
-    "xavier_normal_", "xavier_uniform_", "zeros_",
+    "calculate_gain", "constant_", "eye_", "kaiming_normal_", "kaiming_uniform_", "normal_", "ones_",
+    "orthogonal_", "trunc_normal_", "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_",
 ]
 
 _LINEAR_GAIN = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -75,11 +80,13 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor, where: str = "init") -> tuple[
 
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:
+    """Write ``values`` into the tensor's own array (no graph, as under no_grad) and bump its version."""
     tensor._data[...] = values
+    tensor._version_counter()[0] += 1
     return tensor
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
     """Fill with draws from U(a, b).
 
     Raises:
@@ -88,10 +95,10 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     _check_tensor(tensor, "uniform_")
     if a > b:
         raise ValueError(f"uniform_: expected a <= b, got a={a} and b={b}")
-    return _fill(tensor, get_generator().uniform(a, b, tensor.shape))
+    return _fill(tensor, as_numpy_generator(generator).uniform(a, b, tensor.shape))
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
     """Fill with draws from N(mean, std²).
 
     Raises:
@@ -100,7 +107,34 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     _check_tensor(tensor, "normal_")
     if std < 0:
         raise ValueError(f"normal_: std must be non-negative, got {std}")
-    return _fill(tensor, get_generator().normal(mean, std, tensor.shape))
+    return _fill(tensor, as_numpy_generator(generator).normal(mean, std, tensor.shape))
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator: Any = None) -> Tensor:
+    """Fill with draws from N(mean, std²) truncated to [a, b] (torch's inverse-CDF method; bounds are absolute).
+
+    Raises:
+        ValueError: ``std`` < 0 or ``a`` > ``b``.
+    """
+    from scipy.special import erfinv
+
+    _check_tensor(tensor, "trunc_normal_")
+    if std < 0:
+        raise ValueError(f"trunc_normal_: std must be non-negative, got {std}")
+    if a > b:
+        raise ValueError(f"trunc_normal_: expected a <= b, got a={a} and b={b}")
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values "
+                      "may be incorrect.", UserWarning, stacklevel=2)
+
+    def norm_cdf(x: float) -> float:
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    low, high = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
+    values = as_numpy_generator(generator).uniform(2 * low - 1, 2 * high - 1, tensor.shape)
+    values = erfinv(values) * (std * math.sqrt(2.0)) + mean
+    return _fill(tensor, np.clip(values, a, b))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -123,19 +157,62 @@ def ones_(tensor: Tensor) -> Tensor:
     return _fill(_check_tensor(tensor, "ones_"), 1)
 
 
-def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str, where: str) -> float:
+def eye_(tensor: Tensor) -> Tensor:
+    """Fill a 2-d tensor with the identity matrix (ones on the diagonal of a non-square one too).
+
+    Raises:
+        ValueError: the tensor is not 2-dimensional.
+    """
+    _check_tensor(tensor, "eye_")
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: only tensors with 2 dimensions are supported, got shape {tensor.shape}")
+    return _fill(tensor, np.eye(*tensor.shape))
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
+    """Fill with a (semi-)orthogonal matrix scaled by ``gain``: torch's QR of a N(0, 1) draw, with the signs
+    fixed by R's diagonal; dimensions after the first are flattened.
+
+    Raises:
+        ValueError: a tensor with fewer than 2 dimensions.
+    """
+    _check_tensor(tensor, "orthogonal_")
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape "
+                         f"{tensor.shape}")
+    if tensor._data.size == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor._data.size // rows
+    flat = as_numpy_generator(generator).standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (q * gain).reshape(tensor.shape))
+
+
+def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str, where: str) -> float | None:
     _check_tensor(tensor, where)
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"{where}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, where)
     fan = fan_in if mode == "fan_in" else fan_out
-    if fan == 0:
-        raise ValueError(f"{where}: cannot initialize a tensor with no elements (shape {tensor.shape})")
-    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    gain = calculate_gain(nonlinearity, a)
+    if 0 in tensor.shape:
+        return None  # torch: "Initializing zero-element tensors is a no-op"
+    return gain / math.sqrt(fan)
+
+
+def _no_op(tensor: Tensor) -> Tensor:
+    warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
+    return tensor
 
 
 def kaiming_uniform_(
-    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator: Any = None
 ) -> Tensor:
     """He initialization: U(-b, b) with b = gain·sqrt(3 / fan), keeping activations' variance steady.
 
@@ -148,12 +225,15 @@ def kaiming_uniform_(
     Raises:
         ValueError: bad mode, nonlinearity, or a tensor with fewer than 2 dimensions.
     """
-    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_uniform_")
-    return _fill(tensor, get_generator().uniform(-bound, bound, tensor.shape))
+    std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_uniform_")
+    if std is None:
+        return _no_op(tensor)
+    bound = math.sqrt(3.0) * std
+    return _fill(tensor, as_numpy_generator(generator).uniform(-bound, bound, tensor.shape))
 
 
 def kaiming_normal_(
-    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator: Any = None
 ) -> Tensor:
     """He initialization: N(0, std²) with std = gain / sqrt(fan). Arguments as :func:`kaiming_uniform_`.
 
@@ -161,7 +241,9 @@ def kaiming_normal_(
         ValueError: bad mode, nonlinearity, or a tensor with fewer than 2 dimensions.
     """
     std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_normal_")
-    return _fill(tensor, get_generator().normal(0.0, std, tensor.shape))
+    if std is None:
+        return _no_op(tensor)
+    return _fill(tensor, as_numpy_generator(generator).normal(0.0, std, tensor.shape))
 
 
 def _xavier_std(tensor: Tensor, gain: float, where: str) -> float:
@@ -170,21 +252,21 @@ def _xavier_std(tensor: Tensor, gain: float, where: str) -> float:
     return gain * math.sqrt(2.0 / (fan_in + fan_out))
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Glorot initialization: U(-b, b) with b = gain·sqrt(6 / (fan_in + fan_out)).
 
     Raises:
         ValueError: a tensor with fewer than 2 dimensions.
     """
     bound = math.sqrt(3.0) * _xavier_std(tensor, gain, "xavier_uniform_")
-    return _fill(tensor, get_generator().uniform(-bound, bound, tensor.shape))
+    return _fill(tensor, as_numpy_generator(generator).uniform(-bound, bound, tensor.shape))
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Glorot initialization: N(0, std²) with std = gain·sqrt(2 / (fan_in + fan_out)).
 
     Raises:
         ValueError: a tensor with fewer than 2 dimensions.
     """
     std = _xavier_std(tensor, gain, "xavier_normal_")
-    return _fill(tensor, get_generator().normal(0.0, std, tensor.shape))
+    return _fill(tensor, as_numpy_generator(generator).normal(0.0, std, tensor.shape))

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections import OrderedDict, namedtuple
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
+from chainrule.engine import dtypes
 from chainrule.engine.autograd import HookHandle
-from chainrule.engine.tensor import Tensor, to_array
+from chainrule.engine.tensor import Device, Tensor, check_device, to_array
+
+#: What ``load_state_dict`` returns, as torch's ``_IncompatibleKeys``.
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class StateDictKeyError(KeyError, RuntimeError):
+    """``load_state_dict(strict=True)`` found missing or unexpected keys (a RuntimeError, as in torch)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class StateDictShapeError(ValueError, RuntimeError):
+    """``load_state_dict`` found a value whose shape differs from the model's (a RuntimeError, as in torch)."""
 
 
 class Parameter(Tensor):
@@ -71,6 +86,8 @@ class Module:
             kind = modules
         elif name in self.__dict__.get("_buffer_names", ()):
             kind = buffers
+            if isinstance(value, Tensor):
+                value = value._data  # buffers are kept as arrays: bn.running_mean = tensor stores its values
         else:
             kind = None
         for registry in (params, modules, buffers):
@@ -93,20 +110,94 @@ class Module:
         else:
             setattr(self, name, param)
 
-    def register_buffer(self, name: str, array: Any) -> None:
-        """Register state that is saved with the model but not learned (e.g. running means)."""
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        """Register state that is saved with the model but not learned (e.g. running means).
+
+        The buffer is kept as a NumPy array (a Tensor's values are taken without a copy); ``persistent=False``
+        leaves it out of ``state_dict()``.
+
+        Raises:
+            TypeError: ``name`` is not a string.
+            KeyError: ``name`` is empty, contains ".", or is already another attribute.
+        """
+        self._check_name(name, "register_buffer", "buffer")
+        if name in self.__dict__ and name not in self._buffers and name not in self.__dict__.get("_buffer_names", ()):
+            raise KeyError(f"attribute '{name}' already exists")
         self.__dict__.setdefault("_buffer_names", set()).add(name)
-        setattr(self, name, None if array is None else to_array(array, getattr(array, "dtype", None)))
+        non_persistent = self.__dict__.setdefault("_non_persistent_buffers", set())
+        if persistent:
+            non_persistent.discard(name)
+        else:
+            non_persistent.add(name)
+        setattr(self, name, None if tensor is None else to_array(tensor, getattr(tensor, "dtype", None)))
+
+    def _check_name(self, name: Any, where: str, kind: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"{where}: {kind} name should be a string, got {type(name).__name__} {name!r}")
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` as a child named ``name``.
 
         Raises:
-            TypeError: ``module`` is not a Module.
+            TypeError: ``module`` is not a Module, or ``name`` not a string.
+            KeyError: ``name`` is empty, contains ".", or is already another attribute.
         """
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
+        self._check_name(name, "add_module", "module")
+        if name not in self._modules and (name in self.__dict__ or hasattr(type(self), name)):
+            raise KeyError(f"attribute '{name}' already exists")
+        if module is None:
+            self._modules[name] = None
+            object.__setattr__(self, name, None)
+            return
         setattr(self, name, module)
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at the dotted path ``target`` (``''`` is this module), as torch.
+
+        Raises:
+            AttributeError: no such submodule, naming the part that is missing.
+        """
+        module: Module = self
+        if target == "":
+            return module
+        for part in target.split("."):
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{part}` (looking up {target!r})")
+            module = child
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target`` (e.g. ``'layers.0.weight'``).
+
+        Raises:
+            AttributeError: no such parameter.
+        """
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._parameters or module._parameters[name] is None:
+            raise AttributeError(f"{type(module).__name__} has no parameter `{name}` (looking up {target!r})")
+        return module._parameters[name]
+
+    def get_buffer(self, target: str) -> Any:
+        """The buffer at the dotted path ``target`` (e.g. ``'bn.running_mean'``).
+
+        Raises:
+            AttributeError: no such buffer.
+        """
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._buffers:
+            raise AttributeError(f"{type(module).__name__} has no buffer `{name}` (looking up {target!r})")
+        return module._buffers[name]
 
     # ------------------------------------------------------------------ calling
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -156,15 +247,25 @@ class Module:
         """The direct submodules with their attribute names."""
         yield from self._modules.items()
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """Every module in the tree, this one first (named ``''``), with dotted names."""
-        seen: set[int] = set()
+    def named_modules(self, memo: set[Any] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """Every module in the tree, this one first (named ``prefix``, ``''`` by default), with dotted names.
+
+        A module reached twice is listed once unless ``remove_duplicate=False``; ``memo`` (a set of modules
+        already seen, as torch) skips those.
+        """
+        if isinstance(memo, str):  # named_modules("prefix"): chainrule's earlier (prefix) signature
+            memo, prefix = None, memo
+        seen: set[int] = {id(m) for m in memo} if memo else set()
         stack: list[tuple[str, Module]] = [(prefix, self)]
         while stack:
             name, module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
+            if remove_duplicate:
+                if id(module) in seen:
+                    continue
+                seen.add(id(module))
+                if memo is not None:
+                    memo.add(module)
             yield name, module
             stack.extend(
                 (f"{name}.{child_name}" if name else child_name, child)
@@ -177,13 +278,16 @@ class Module:
         for _, module in self.named_modules():
             yield module
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
-        """Parameters with dotted names like ``layers.0.weight``; shared ones appear once."""
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Parameters with dotted names like ``layers.0.weight``; shared ones appear once (unless
+        ``remove_duplicate=False``)."""
         seen: set[int] = set()
-        modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse
+                   else iter([(prefix, self)]))
         for module_name, module in modules:
             for name, param in module._parameters.items():
-                if param is None or id(param) in seen:
+                if param is None or (remove_duplicate and id(param) in seen):
                     continue
                 seen.add(id(param))
                 yield (f"{module_name}.{name}" if module_name else name), param
@@ -193,16 +297,22 @@ class Module:
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
-        """Buffers (saved, not learned: e.g. ``running_mean``) with dotted names."""
-        for module_name, module in self.named_modules(prefix):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, np.ndarray]]:
+        """Buffers (saved, not learned: e.g. ``running_mean``) with dotted names, as NumPy arrays."""
+        seen: set[int] = set()
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse
+                   else iter([(prefix, self)]))
+        for module_name, module in modules:
             for name, buffer in module._buffers.items():
-                if buffer is not None:
-                    yield (f"{module_name}.{name}" if module_name else name), buffer
+                if buffer is None or (remove_duplicate and id(buffer) in seen):
+                    continue
+                seen.add(id(buffer))
+                yield (f"{module_name}.{name}" if module_name else name), buffer
 
-    def buffers(self) -> Iterator[np.ndarray]:
+    def buffers(self, recurse: bool = True) -> Iterator[np.ndarray]:
         """Every buffer array."""
-        for _, buffer in self.named_buffers():
+        for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
@@ -239,9 +349,33 @@ class Module:
             param.requires_grad_(requires_grad)
         return self
 
-    def to(self, dtype: Any) -> Module:
-        """Cast every floating-point parameter, gradient and buffer to ``dtype`` in place."""
-        dtype = np.dtype(dtype)
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Cast every floating-point parameter, gradient and buffer to a dtype in place, as torch's ``Module.to``:
+        ``to(dtype)``, ``to(device)`` (the CPU only), ``to(device, dtype)``, ``to(tensor)`` or with keywords.
+
+        Parameters stay the same objects (optimizers keep their references). Returns self.
+
+        Raises:
+            TypeError: the dtype is not a floating-point type, or an unknown keyword.
+            RuntimeError: a device other than the CPU.
+        """
+        where = f"{type(self).__name__}.to"
+        dtype = kwargs.pop("dtype", None)
+        check_device(kwargs.pop("device", None), where)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"{where}: unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str | Device):
+                check_device(a, where)
+            elif not isinstance(a, bool):
+                dtype = a
+        if dtype is None:
+            return self
+        dtype = dtypes.as_dtype(dtype, where) if not isinstance(dtype, np.dtype) else dtype
         if dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}.to: dtype must be a floating-point type, got {dtype}")
         for module in self.modules():
@@ -263,40 +397,77 @@ class Module:
         """Cast floating-point parameters and buffers to float32."""
         return self.to(np.float32)
 
+    def half(self) -> Module:
+        """Cast floating-point parameters and buffers to float16."""
+        return self.to(np.float16)
+
+    def type(self, dst_type: Any) -> Module:
+        """Cast every parameter and buffer to ``dst_type`` (a floating-point dtype)."""
+        return self.to(dst_type)
+
+    def cpu(self) -> Module:
+        """The module itself: chainrule runs on the CPU."""
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Raises: chainrule runs on the CPU only."""
+        check_device("cuda", f"{type(self).__name__}.cuda")
+        return self
+
     # ------------------------------------------------------------------ state
     def _state_entries(self) -> Iterator[tuple[str, Module, str, bool]]:
         """(dotted name, owner, attribute, is_parameter) for everything a state dict holds, in PyTorch's order."""
         for module_name, module in self.named_modules():
             dot = f"{module_name}." if module_name else ""
-            for name in module._parameters:
-                yield dot + name, module, name, True
+            for name, param in module._parameters.items():
+                if param is not None:
+                    yield dot + name, module, name, True
+            non_persistent = module.__dict__.get("_non_persistent_buffers", ())
             for name, buffer in module._buffers.items():
-                if buffer is not None:
+                if buffer is not None and name not in non_persistent:
                     yield dot + name, module, name, False
 
-    def state_dict(self) -> OrderedDict[str, np.ndarray]:
-        """Copies of every parameter and buffer, keyed by dotted name (``layers.0.weight``)."""
-        state: OrderedDict[str, np.ndarray] = OrderedDict()
+    def state_dict(self, *args: Any, destination: Any = None, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
+        """Every parameter and buffer as a Tensor keyed by dotted name (``layers.0.weight``), in torch's order.
+
+        The values are copies, detached from the graph (a later training step does not change them), so the
+        dict can be kept as a snapshot and loaded back; ``keep_vars=True`` gives the Parameters themselves.
+        ``destination`` (a dict to fill) and ``prefix`` (put before every name) are as in torch.
+        """
+        if args:  # torch's deprecated positional form: state_dict(destination, prefix, keep_vars)
+            destination = args[0]
+            prefix = args[1] if len(args) > 1 else prefix
+            keep_vars = args[2] if len(args) > 2 else keep_vars
+        state: Any = OrderedDict() if destination is None else destination
         for key, module, name, is_param in self._state_entries():
-            value = module._parameters[name]._data if is_param else module._buffers[name]
-            state[key] = np.array(value, copy=True)
+            if is_param:
+                param = module._parameters[name]
+                state[prefix + key] = param if keep_vars else Tensor._wrap(param._data.copy())
+            else:
+                state[prefix + key] = Tensor._wrap(np.array(module._buffers[name], copy=True))
         return state
 
-    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> tuple[list[str], list[str]]:
-        """Copy values into this module's parameters and buffers in place.
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
+                        assign: bool = False) -> IncompatibleKeys:
+        """Copy values into this module's parameters and buffers in place (so optimizers keep their references).
 
         Args:
-            state_dict: name -> array (or Tensor), as made by ``state_dict()``.
+            state_dict: name -> Tensor (or array), as made by ``state_dict()``.
             strict: if True, missing or unexpected keys raise.
+            assign: accepted for torch compatibility; values are always copied into the existing tensors.
 
-        Returns (missing_keys, unexpected_keys). Raises ``KeyError`` naming the keys that do not
-        match (strict only) and ``ValueError`` on a shape mismatch; nothing is copied when it raises.
+        Returns ``IncompatibleKeys(missing_keys, unexpected_keys)`` (a named pair, as torch). Raises
+        ``KeyError`` naming the keys that do not match (strict only) and ``ValueError`` on a shape mismatch
+        (both are RuntimeErrors too, as torch raises); nothing is copied when it raises.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected state_dict to be dict-like, got {type(state_dict).__name__}")
         targets = {key: (module, name, is_param) for key, module, name, is_param in self._state_entries()}
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]
         if strict and (missing or unexpected):
-            raise KeyError(
+            raise StateDictKeyError(
                 f"load_state_dict: {type(self).__name__} state does not match: "
                 f"missing keys {missing}, unexpected keys {unexpected}"
             )
@@ -308,14 +479,16 @@ class Module:
             value = np.asarray(value._data if isinstance(value, Tensor) else value)
             current = module._parameters[name]._data if is_param else module._buffers[name]
             if current.shape != value.shape:
-                raise ValueError(
+                raise StateDictShapeError(
                     f"load_state_dict: {key} has shape {current.shape} in the model "
                     f"but {value.shape} in the state dict"
                 )
-            updates.append((current, value))
-        for current, value in updates:
+            updates.append((module._parameters[name] if is_param else None, current, value))
+        for param, current, value in updates:
             current[...] = value
-        return missing, unexpected
+            if param is not None:
+                param._version_counter()[0] += 1
+        return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing
     def extra_repr(self) -> str:

@@ -12,9 +12,11 @@
 """
 
 from chainrule.optim import lr_scheduler
+from chainrule.optim.adadelta import Adadelta
+from chainrule.optim.adagrad import Adagrad
 from chainrule.optim.adam import Adam, AdamW
 from chainrule.optim.optimizer import Optimizer
 from chainrule.optim.rmsprop import RMSprop
 from chainrule.optim.sgd import SGD
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]

@@ -140,6 +140,12 @@ class Optimizer:
                 if scratch is None or scratch[0].shape != param.shape or scratch[0].dtype != param.dtype:
                     scratch = self._scratch(p)
                 update(param, grad, state[p], options, scratch)
+                # the one place every update happens: the parameter changed in place, as torch's version shows
+                version = p._version
+                if version is None:
+                    p._version = [1]
+                else:
+                    version[0] += 1
         return loss
 
     def _options(self, group: dict[str, Any]) -> Any:
@@ -265,6 +271,18 @@ def decayed_grad(param: np.ndarray, grad: np.ndarray, weight_decay: float, out: 
         return grad
     np.multiply(param, weight_decay, out=out)
     out += grad
+    return out
+
+
+def signed_decayed_grad(param: np.ndarray, grad: np.ndarray, weight_decay: float, maximize: bool,
+                        out: np.ndarray) -> np.ndarray:
+    """``(-grad if maximize else grad) + weight_decay * param``, in ``out`` when it differs from ``grad``."""
+    if not maximize:
+        return decayed_grad(param, grad, weight_decay, out)
+    if weight_decay == 0:
+        return np.negative(grad, out=out)
+    np.multiply(param, weight_decay, out=out)
+    out -= grad
     return out
 
 
