@@ -28,12 +28,15 @@ class _WeightedLoss(_Loss):
     def __init__(self, weight: Any = None, size_average: Any = None, reduce: Any = None,
                  reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", None if weight is None else to_array(weight, where=type(self).__name__))
+        self.register_buffer("weight", None if weight is None else _constant(weight, type(self).__name__))
+
+
+def _constant(value: Any, where: str) -> Tensor:
+    return Tensor._wrap(to_array(value, where=where))
 
 
 def _weight(module: Module) -> Any:
-    weight = module._buffers.get("weight")
-    return None if weight is None else Tensor._wrap(weight)
+    return module._buffers.get("weight")
 
 
 class MSELoss(_Loss):
@@ -119,14 +122,13 @@ class BCEWithLogitsLoss(_WeightedLoss):
         if isinstance(weight, str):  # BCEWithLogitsLoss("sum"): chainrule's earlier (reduction) signature
             weight, reduction = None, weight
         super().__init__(weight, size_average, reduce, reduction)
-        self.register_buffer("pos_weight",
-                             None if pos_weight is None else to_array(pos_weight, where="BCEWithLogitsLoss"))
+        self.register_buffer("pos_weight", None if pos_weight is None else _constant(pos_weight, "BCEWithLogitsLoss"))
 
     def forward(self, x: Tensor, target: Any) -> Tensor:
         pos_weight = self._buffers.get("pos_weight")
         return F.binary_cross_entropy_with_logits(
             x, target, weight=_weight(self), reduction=self.reduction,
-            pos_weight=None if pos_weight is None else Tensor._wrap(pos_weight))
+            pos_weight=pos_weight)
 
 
 class NLLLoss(_WeightedLoss):
@@ -178,6 +180,6 @@ class CrossEntropyLoss(_WeightedLoss):
 
     def forward(self, x: Tensor, target: Any) -> Tensor:
         weight = self._buffers.get("weight")
-        return F.cross_entropy(x, target, None if weight is None else Tensor._wrap(weight),
+        return F.cross_entropy(x, target, weight,
                                ignore_index=self.ignore_index, reduction=self.reduction,
                                label_smoothing=self.label_smoothing)

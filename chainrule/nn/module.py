@@ -86,8 +86,8 @@ class Module:
             kind = modules
         elif name in self.__dict__.get("_buffer_names", ()):
             kind = buffers
-            if isinstance(value, Tensor):
-                value = value._data  # buffers are kept as arrays: bn.running_mean = tensor stores its values
+            if value is not None and not isinstance(value, Tensor):
+                value = Tensor._wrap(to_array(value, getattr(value, "dtype", None)))  # buffers are Tensors
         else:
             kind = None
         for registry in (params, modules, buffers):
@@ -113,7 +113,7 @@ class Module:
     def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
         """Register state that is saved with the model but not learned (e.g. running means).
 
-        The buffer is kept as a NumPy array (a Tensor's values are taken without a copy); ``persistent=False``
+        The buffer is a Tensor (a given Tensor is kept itself, an array is wrapped without a copy); ``persistent=False``
         leaves it out of ``state_dict()``.
 
         Raises:
@@ -129,7 +129,7 @@ class Module:
             non_persistent.discard(name)
         else:
             non_persistent.add(name)
-        setattr(self, name, None if tensor is None else to_array(tensor, getattr(tensor, "dtype", None)))
+        setattr(self, name, tensor)
 
     def _check_name(self, name: Any, where: str, kind: str) -> None:
         if not isinstance(name, str):
@@ -298,8 +298,8 @@ class Module:
             yield param
 
     def named_buffers(self, prefix: str = "", recurse: bool = True,
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, np.ndarray]]:
-        """Buffers (saved, not learned: e.g. ``running_mean``) with dotted names, as NumPy arrays."""
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """Buffers (saved, not learned: e.g. ``running_mean``) with dotted names, as Tensors."""
         seen: set[int] = set()
         modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse
                    else iter([(prefix, self)]))
@@ -310,8 +310,8 @@ class Module:
                 seen.add(id(buffer))
                 yield (f"{module_name}.{name}" if module_name else name), buffer
 
-    def buffers(self, recurse: bool = True) -> Iterator[np.ndarray]:
-        """Every buffer array."""
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer (a Tensor)."""
         for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
@@ -383,10 +383,9 @@ class Module:
                 param._data = param._data.astype(dtype, copy=False)
                 if param._grad is not None:
                     param._grad = param._grad.astype(dtype, copy=False)
-            for name, buffer in module._buffers.items():
-                if buffer is not None and buffer.dtype.kind == "f":
-                    module._buffers[name] = buffer.astype(dtype, copy=False)
-                    object.__setattr__(module, name, module._buffers[name])
+            for buffer in module._buffers.values():
+                if buffer is not None and buffer._data.dtype.kind == "f":
+                    buffer._data = buffer._data.astype(dtype, copy=False)
         return self
 
     def double(self) -> Module:
@@ -445,7 +444,7 @@ class Module:
                 param = module._parameters[name]
                 state[prefix + key] = param if keep_vars else Tensor._wrap(param._data.copy())
             else:
-                state[prefix + key] = Tensor._wrap(np.array(module._buffers[name], copy=True))
+                state[prefix + key] = Tensor._wrap(np.array(module._buffers[name]._data, copy=True))
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
@@ -477,17 +476,16 @@ class Module:
                 continue
             value = state_dict[key]
             value = np.asarray(value._data if isinstance(value, Tensor) else value)
-            current = module._parameters[name]._data if is_param else module._buffers[name]
+            current = (module._parameters[name] if is_param else module._buffers[name])._data
             if current.shape != value.shape:
                 raise StateDictShapeError(
                     f"load_state_dict: {key} has shape {current.shape} in the model "
                     f"but {value.shape} in the state dict"
                 )
-            updates.append((module._parameters[name] if is_param else None, current, value))
-        for param, current, value in updates:
+            updates.append((module._parameters[name] if is_param else module._buffers[name], current, value))
+        for tensor, current, value in updates:
             current[...] = value
-            if param is not None:
-                param._version_counter()[0] += 1
+            tensor._version_counter()[0] += 1
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing

@@ -75,9 +75,9 @@ class BatchNorm1d(Module):
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches seen."""
         if self.track_running_stats:
-            self.running_mean[...] = 0
-            self.running_var[...] = 1
-            self.num_batches_tracked[...] = 0
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
 
     def reset_parameters(self) -> None:
         """Reset the running statistics, weight to 1 and bias to 0."""
@@ -96,7 +96,7 @@ class BatchNorm1d(Module):
             )
         momentum = self.momentum
         if self.training and self.track_running_stats:
-            count = self.num_batches_tracked
+            count = self.num_batches_tracked._data
             count += 1  # a 0-d array, updated in place
             if momentum is None:
                 momentum = 1.0 / float(count)
