@@ -181,7 +181,8 @@ class Function:
         fn = cls.__new__(cls)
         arrays: list[Any] = []
         needs: list[bool] = []
-        edges: list[Function | Tensor | Literal[False] | None] = []  # each input's node as it is now: a later in-place op gives the tensor a new node, not this op
+        # each input's node as it is now: a later in-place op gives the tensor a new node, not this op
+        edges: list[Function | Tensor | Literal[False] | None] = []
         versioned = False
         for a in args:
             if isinstance(a, Tensor):
