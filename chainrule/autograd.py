@@ -38,7 +38,7 @@ records one node for the whole function. The engine's own ops use the array-leve
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import numpy as np
 
@@ -76,7 +76,7 @@ class _CustomNode(_engine.Function):
 
     saves_inputs = False  # the user's ctx holds what backward needs; the version check is PyTorch's own job there
 
-    def forward(self, *arrays: Any, user: type, ctx: FunctionCtx, output: np.ndarray) -> np.ndarray:
+    def forward(self, *arrays: Any, user: type[Function], ctx: FunctionCtx, output: np.ndarray) -> np.ndarray:
         self.user, self.ctx = user, ctx
         return output
 
@@ -93,7 +93,8 @@ class _CustomNode(_engine.Function):
                 f"{self.user.__name__}.backward returned {len(grads)} gradient(s) but forward took {len(self.needs)} "
                 "input(s); return one gradient (or None) per input of forward, in order"
             )
-        arrays = []
+        assert self.parents is not None, "backward runs only on nodes recorded with a graph"
+        arrays: list[np.ndarray | None] = []
         for k, (gr, need, parent) in enumerate(zip(grads, self.needs, self.parents)):
             if gr is None or not need:
                 arrays.append(None)
@@ -114,6 +115,8 @@ class _CustomNode(_engine.Function):
 class Function:
     """Base class of custom differentiable functions in PyTorch's form: static ``forward(ctx, *args)`` and
     ``backward(ctx, *grad_outputs)``, called through ``apply``. One output tensor per function."""
+
+    _node_class: ClassVar[type[_CustomNode]]  # set by the first ``apply`` that records a graph
 
     @staticmethod
     def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
@@ -136,9 +139,9 @@ class Function:
             raise TypeError(f"{cls.__name__}.forward must return a Tensor, got {type(out).__name__}")
         if not (is_grad_enabled() and any(needs)):
             return out
-        node = cls.__dict__.get("_node_class")
+        node: type[_CustomNode] | None = cls.__dict__.get("_node_class")
         if node is None:  # one engine node class per user Function, named after it: <Legendre3Backward>
-            node = type(cls.__name__, (_CustomNode,), {"__slots__": ()})
+            node = cast(type[_CustomNode], type(cls.__name__, (_CustomNode,), {"__slots__": ()}))
             cls._node_class = node
         return node.apply(*args, user=cls, ctx=ctx, output=out._data)
 

@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     splits = load_dataset(source, seed=args.seed)
     train, val, test = splits.train, splits.val, splits.test
     classify = train.num_classes is not None
-    out_features = train.num_classes if classify else (1 if train.y.ndim == 1 else train.y.shape[1])
+    out_features = (train.num_classes if train.num_classes is not None  # classify
+                    else 1 if train.y.ndim == 1 else train.y.shape[1])
     spec = MLPSpec(
         in_features=train.num_features, hidden=args.hidden, out_features=out_features, activation=args.activation,
         batch_norm=args.batch_norm, dropout=args.dropout, init=args.init,

@@ -94,7 +94,8 @@ def load_mnist1d(
         arrays = _generate_mnist1d(n_train, n_test)
         if cache:
             buffer = io.BytesIO()
-            np.savez(buffer, **arrays)
+            # mypy: a str-keyed ** could name savez's allow_pickle; these keys are x, y, x_test, y_test
+            np.savez(buffer, **arrays)  # type: ignore[arg-type]
             atomic_write(path, buffer.getvalue())  # a reader never sees a half-written cache file
     names = [f"t{i}" for i in range(arrays["x"].shape[1])]
     train = Dataset(arrays["x"], arrays["y"], name="mnist1d", feature_names=names, num_classes=10)

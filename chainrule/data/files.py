@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,22 +31,25 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _make(X: np.ndarray, labels: np.ndarray, task: str | None, name: str, **names: object) -> Dataset:
+def _make(
+    X: np.ndarray, labels: np.ndarray, task: str | None, name: str, *, feature_names: Sequence[str] | None = None
+) -> Dataset:
     if task not in TASKS:
         raise ValueError(f"load_file: task must be one of {TASKS}, got {task!r}")
     if labels.dtype.kind in "US" or labels.dtype == object:
         if task == "regression":
             raise ValueError(f"load_file: {name}: regression needs numeric targets, got text labels")
         class_names, codes = np.unique(labels.astype(str), return_inverse=True)
-        return Dataset(X, codes.astype(np.int64), name=name, class_names=class_names.tolist(), **names)
+        return Dataset(X, codes.astype(np.int64), name=name, class_names=class_names.tolist(),
+                       feature_names=feature_names)
     whole = np.issubdtype(labels.dtype, np.integer) or not not_whole(labels).any()
     if task == "regression" or (task is None and not whole):
-        return Dataset(X, labels.astype(np.float32), name=name, **names)
+        return Dataset(X, labels.astype(np.float32), name=name, feature_names=feature_names)
     if not whole:
         raise ValueError(
             f"load_file: {name}: task='classification' needs whole-number labels, got non-integer labels"
         )
-    return Dataset(X, labels.astype(np.int64), name=name, **names)
+    return Dataset(X, labels.astype(np.int64), name=name, feature_names=feature_names)
 
 
 def _load_npz(path: Path, task: str | None) -> Dataset:

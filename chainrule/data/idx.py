@@ -99,9 +99,10 @@ def load_mnist_folder(path: str | os.PathLike, name: str = "mnist") -> tuple[Dat
             f"{name}: missing {', '.join(missing)} (or .gz) in folder {str(folder)!r}; "
             f"chainrule never downloads: put the IDX files there first"
         )
+    paths = {key: file for key, file in found.items() if file is not None}  # all of them, after the check above
     splits = []
     for split in ("train", "test"):
-        images, labels = read_idx(found[f"{split}_images"]), read_idx(found[f"{split}_labels"])
+        images, labels = read_idx(paths[f"{split}_images"]), read_idx(paths[f"{split}_labels"])
         if images.ndim != 3 or labels.ndim != 1:
             raise ValueError(
                 f"{name}: expected {split} images of shape (N, rows, cols) and labels of shape (N,), "

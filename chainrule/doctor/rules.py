@@ -9,6 +9,7 @@ low) are only diagnosed while training is failing to improve.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,7 +24,7 @@ FIXED_SCALE = ", which keeps every layer's inputs at a fixed scale"
 
 
 def _finding(doctor: Doctor, kind: str, severity: str, layer: str | None, evidence: dict[str, Any],
-             explanation: str, remedies: list[Remedy]) -> Finding:
+             explanation: str, remedies: Sequence[Remedy | None]) -> Finding:
     return doctor.report(Finding(kind, severity, layer, doctor.step, doctor.epoch, evidence, explanation,
                                  [r for r in remedies if r is not None]))
 
@@ -351,7 +352,7 @@ def overfitting(doctor: Doctor, record: dict[str, Any]) -> None:
     if val_loss is None or not math.isfinite(val_loss):
         return
     if train_loss is None:
-        train_loss = record.get("late_loss")
+        train_loss = record["late_loss"]  # set by _progress, before any rule runs
     if val_loss < doctor._best_val:
         doctor._best_val, doctor._best_val_epoch = val_loss, doctor.epoch
     gl = val_loss / max(doctor._best_val, 1e-12) - 1

@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
@@ -133,6 +133,17 @@ class Function:
     """
 
     __slots__ = ("parents", "edges", "needs", "seq", "versions", "hooks", "__dict__")
+    # Set by ``apply``. ``parents`` and ``edges`` are None on an op recorded without a graph
+    # (``parents`` also once backward freed it); each edge is the input's node, None for a tensor
+    # that needs no gradient, False for a constant. ``needs`` is read by backward, which runs only
+    # on ops recorded with a graph. ``versions``: None when backward reads no input, () when all are at 0.
+    parents: tuple[Any, ...] | None
+    edges: tuple[Function | Tensor | Literal[False] | None, ...] | None
+    needs: tuple[bool, ...]
+    seq: int
+    versions: tuple[int, ...] | None
+    hooks: list[Callable[[Any], Any]] | None
+    out_version: list[int]  # in __dict__, only on ops with ``saves_output``
     saves_inputs = True
     saves_output = False
     is_view = False
@@ -168,9 +179,10 @@ class Function:
         Non-tensor arguments are constants: they take part in forward and get no gradient.
         """
         fn = cls.__new__(cls)
-        arrays = []
-        needs = []
-        edges = []  # each input's node as it is now: a later in-place op gives the tensor a new node, not this op
+        arrays: list[Any] = []
+        needs: list[bool] = []
+        # each input's node as it is now: a later in-place op gives the tensor a new node, not this op
+        edges: list[Function | Tensor | Literal[False] | None] = []
         versioned = False
         for a in args:
             if isinstance(a, Tensor):
@@ -206,7 +218,9 @@ class Function:
             if cls.saves_output:
                 out._version = fn.out_version = [0]
         else:
-            fn.parents = fn.needs = fn.edges = None
+            fn.parents = fn.edges = None
+            # no backward ever runs on this op, so nothing reads needs; None keeps it an unrecorded op
+            fn.needs = None  # type: ignore[assignment]
             out._ctx = None
             out.requires_grad = False
         if cls.is_view and isinstance(args[0], Tensor):
@@ -219,14 +233,16 @@ class Function:
     def saved_inputs(self) -> range | tuple[int, ...]:
         """Which inputs' arrays backward reads (all, unless an op knows better: ``a * b`` needs ``a`` only for
         ``b``'s gradient), so an in-place change to an input is an error only where it would change a gradient."""
+        assert self.parents is not None, "only ops recorded with a graph save inputs"
         return range(len(self.parents))
 
     def _check_versions(self) -> None:
         """Raise if a tensor this op saved for backward was changed in place since (PyTorch's version check)."""
-        if self.versions is not None:
-            versions = self.versions or (0,) * len(self.parents)
+        parents = self.parents
+        if self.versions is not None and parents is not None:  # backward checked parents is not None
+            versions = self.versions or (0,) * len(parents)
             for k in self.saved_inputs():
-                parent, seen = self.parents[k], versions[k]
+                parent, seen = parents[k], versions[k]
                 if isinstance(parent, Tensor) and (parent._version[0] if parent._version else 0) != seen:
                     raise GraphError(
                         f"backward: input {k} of op '{self.name}' (shape {parent.shape}) was modified by an in-place "
@@ -287,11 +303,11 @@ def run_backward(
         if fn.hooks:
             g = _run_hooks(fn.hooks, g)
         if targets:
-            k = targets.get(id(fn))
-            if k is not None:
-                captured[k] = g
-        parents = fn.parents
-        if parents is None:
+            slot = targets.get(id(fn))
+            if slot is not None:
+                captured[slot] = g
+        parents, edges = fn.parents, fn.edges
+        if parents is None or edges is None:  # edges is None only where parents is too
             raise GraphError(
                 f"backward: the graph through op '{fn.name}' was already freed by an earlier "
                 "backward(); call backward(retain_graph=True) the first time to go through it twice"
@@ -307,7 +323,7 @@ def run_backward(
         if _op_hooks:
             for hook in _op_hooks:
                 hook.on_backward(fn, g, grad_inputs)
-        for parent, edge, pg in zip(parents, fn.edges, grad_inputs):
+        for parent, edge, pg in zip(parents, edges, grad_inputs):
             if pg is None or edge is None or edge is False:
                 continue
             if pg.shape != parent._data.shape:
@@ -332,9 +348,9 @@ def run_backward(
         if leaf._hooks:
             g = _run_hooks(leaf._hooks, g)
         if capture is not None:
-            k = targets.get(id(leaf))
-            if k is not None:
-                captured[k] = g
+            slot = targets.get(id(leaf))
+            if slot is not None:
+                captured[slot] = g
             continue
         if leaf._grad is None:
             if (type(g) is not np.ndarray or id(g) in handed_out or not g.flags.owndata

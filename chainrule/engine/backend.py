@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 try:  # optional: CuPy arrays are served by CuPy, everything else by NumPy
-    import cupy as _cupy  # type: ignore[import-not-found]
+    import cupy as _cupy
 except ImportError:  # pragma: no cover - CuPy is not a dependency
     _cupy = None
 

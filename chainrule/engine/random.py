@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 _generator = np.random.default_rng(0)
@@ -51,7 +53,8 @@ class Generator:
 
     def seed(self) -> int:
         """Reseed from fresh entropy, as ``torch.Generator.seed``; returns the new seed."""
-        return self.manual_seed(int(np.random.SeedSequence().entropy % 2**63)).initial_seed()
+        entropy = np.random.SeedSequence().entropy  # an int when drawn fresh (typed as any entropy a caller may pass)
+        return self.manual_seed(int(cast(int, entropy) % 2**63)).initial_seed()
 
     @property
     def device(self) -> str:

@@ -339,7 +339,7 @@ def dropout(seed: int = 0, rates: tuple[float, ...] = DROPOUT_RATES) -> DemoResu
     by_rate = dict(zip(rates, runs))
     val = {p: r.val_accuracy for p, r in by_rate.items()}
     train = {p: r.train_accuracy for p, r in by_rate.items()}
-    best = max(val, key=val.get)
+    best = max(val, key=lambda p: val[p])
     chance = 1 / 10
     checks = [
         (f"p=0.0 memorizes the noisy labels: training accuracy {train[0.0]:.1%} ≥ 95%", train[0.0] >= 0.95),

@@ -446,9 +446,10 @@ class Explanation:
         """The walk-through as plain text (``rich`` tables, no colours)."""
         from rich.console import Console
 
-        console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False)
+        buffer = io.StringIO()
+        console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
         self.render(console)
-        return console.file.getvalue()
+        return buffer.getvalue()
 
     def to_html(self) -> str:
         """A self-contained HTML page: the network drawn as SVG with its values and gradients, and the steps."""
@@ -543,6 +544,8 @@ def _check_finite_differences(e: Explanation) -> tuple[float, int, list[str]]:
                 f"(atol={FD_ATOL}, rtol={FD_RTOL}): the engine's backward disagrees with its forward"
             )
 
+    j: int  # np.ndindex is typed as yielding tuple[Any, ...]: its ints would index an ndarray as arrays
+    i: int
     for k in range(len(net.weights)):
         for j, i in np.ndindex(net.weights[k].shape):
             def nudge_w(h: float, k: int = k, j: int = j, i: int = i) -> tuple[float, tuple[bytes, ...]]:
@@ -559,12 +562,17 @@ def _check_finite_differences(e: Explanation) -> tuple[float, int, list[str]]:
 
             unit = e.unit_name(k + 1, j)
             compare(f"∂E/∂b_{unit}", e.grad_biases[k][j], nudge_b)
-            compare(f"∂E/∂x_{unit}", e.grad_x[k][j],
-                    lambda h, k=k, j=j: _numpy_loss(net, net.weights, net.biases, ("x", k, j, h)))
+
+            def nudge_x(h: float, k: int = k, j: int = j) -> tuple[float, tuple[bytes, ...]]:
+                return _numpy_loss(net, net.weights, net.biases, ("x", k, j, h))
+
+            compare(f"∂E/∂x_{unit}", e.grad_x[k][j], nudge_x)
     for layer in range(len(net.sizes)):
         for j in range(net.sizes[layer]):
-            compare(f"∂E/∂y_{e.unit_name(layer, j)}", e.grad_y[layer][j],
-                    lambda h, layer=layer, j=j: _numpy_loss(net, net.weights, net.biases, ("y", layer, j, h)))
+            def nudge_y(h: float, layer: int = layer, j: int = j) -> tuple[float, tuple[bytes, ...]]:
+                return _numpy_loss(net, net.weights, net.biases, ("y", layer, j, h))
+
+            compare(f"∂E/∂y_{e.unit_name(layer, j)}", e.grad_y[layer][j], nudge_y)
     return worst, checked, unchecked
 
 
@@ -603,7 +611,9 @@ def _check_formulas(e: Explanation) -> float:
             same("∂E/∂x_j = y_j·(∂E/∂y_j − Σ_k y_k·∂E/∂y_k)", y * (dy - np.dot(y, dy)), e.grad_x[k])
         else:
             same(f"y_j = f(x_j) for {act}", ACTIVATIONS[act].numpy(x), y)
-            same(f"{ACTIVATIONS[act].derivative}", ACTIVATIONS[act].prime(x, y), e.activation_grad[k])
+            prime = ACTIVATIONS[act].prime
+            assert prime is not None, "every activation but softmax has an elementwise derivative"
+            same(f"{ACTIVATIONS[act].derivative}", prime(x, y), e.activation_grad[k])
             same("∂E/∂x_j = f'(x_j)·∂E/∂y_j", e.activation_grad[k] * dy, e.grad_x[k])
         same("x_j = Σ_i w_ij·y_i + b_j", net.weights[k] @ e.y[k] + net.biases[k], x)
         same("∂E/∂w_ij = y_i·∂E/∂x_j", np.outer(e.grad_x[k], e.y[k]), e.grad_weights[k])
@@ -658,18 +668,24 @@ def explain(
     return explain_network(net)
 
 
+def _grad_array(t: Tensor) -> np.ndarray:
+    """The gradient a backward left on the leaf ``t``."""
+    assert t._grad is not None, "backward reached this leaf"
+    return t._grad
+
+
 def _activation_grad(act: str, x: np.ndarray) -> np.ndarray:
     """f'(x), or softmax's Jacobian (row k: ∂y_k/∂x), from the engine's own backward through f."""
     leaf = Tensor(x, dtype=np.float64, requires_grad=True)
     y = ACTIVATIONS[act].engine(leaf)
     if act != "softmax":
         y.backward(np.ones_like(x))  # elementwise: one backward gives every f'(x_j)
-        return leaf._grad.copy()
+        return _grad_array(leaf).copy()
     rows = []
     for k in range(x.size):
         leaf._grad = None
         y.backward(np.eye(x.size)[k], retain_graph=True)
-        rows.append(leaf._grad.copy())
+        rows.append(_grad_array(leaf).copy())
     return np.array(rows)
 
 
@@ -694,8 +710,8 @@ def explain_network(net: Network) -> Explanation:
             f"explain: the loss ({loss.item()}) or a gradient is not finite: an output reached exactly 0 or 1 "
             "under a log, or the weights are too large; use smaller weights or inputs"
         )
-    new_w = [w._data - net.lr * w._grad for w in w_leaves]
-    new_b = [b._data - net.lr * b._grad for b in b_leaves]
+    new_w = [w._data - net.lr * _grad_array(w) for w in w_leaves]
+    new_b = [b._data - net.lr * _grad_array(b) for b in b_leaves]
     with no_grad():
         as64 = lambda arrays: [Tensor(a, dtype=np.float64) for a in arrays]  # noqa: E731
         loss_after = _forward(net, as64(new_w), as64(new_b), Tensor(net.inputs, dtype=np.float64))[0]
@@ -703,7 +719,7 @@ def explain_network(net: Network) -> Explanation:
         network=net, x=[t._data.copy() for t in xs], y=[t._data.copy() for t in ys], loss=float(loss.item()),
         grad_y=[grads[id(t)] for t in ys], grad_x=[grads[id(t)] for t in xs],
         activation_grad=[_activation_grad(net.activation_of(k), t._data) for k, t in enumerate(xs)],
-        grad_weights=[w._grad.copy() for w in w_leaves], grad_biases=[b._grad.copy() for b in b_leaves],
+        grad_weights=[_grad_array(w).copy() for w in w_leaves], grad_biases=[_grad_array(b).copy() for b in b_leaves],
         new_weights=new_w, new_biases=new_b, loss_after=float(loss_after.item()),
         max_fd_error=0.0, fd_checked=0, fd_unchecked=[], max_formula_error=0.0,
     )

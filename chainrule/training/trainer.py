@@ -130,9 +130,9 @@ def _validate(model: nn.Module, X: np.ndarray, dataset: Any, loss_fn: Any, where
             f"{first[1].in_features} features, but the {where} data has {X.shape[1]} (X shape {X.shape}); "
             f"build the model with in_features={X.shape[1]}"
         )
-    classifier = isinstance(loss_fn, nn.CrossEntropyLoss) and last is not None
+    classifier = isinstance(loss_fn, nn.CrossEntropyLoss)
     validate_dataset(dataset, num_features=None if first is None else first[1].in_features,
-                     num_classes=last[1].out_features if classifier else None)
+                     num_classes=last[1].out_features if classifier and last is not None else None)
 
 
 def _overrides(callbacks: Sequence[Callback], hook: str) -> list[Callable[..., Any]]:
@@ -252,9 +252,9 @@ def fit(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"fit: model must be a chainrule.nn.Module, got {type(model).__name__}")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"fit: {name} must be a positive int, got {value!r}")
+    for name, count in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"fit: {name} must be a positive int, got {count!r}")
     if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, int) or not 0 <= initial_epoch <= epochs:
         raise ValueError(f"fit: initial_epoch must be an int in [0, epochs={epochs}], got {initial_epoch!r}")
     unknown = [m for m in metrics if m != "accuracy"]
@@ -300,7 +300,7 @@ def fit(
     batch_begin = _overrides(callbacks, "on_batch_begin")
     after_backward = _overrides(callbacks, "on_after_backward")
     batch_end = _overrides(callbacks, "on_batch_end")
-    clip = nn.utils.clip_grad_norm_ if clip_grad_norm is not None else None
+    clip = nn.utils.clip_grad_norm_
     params = [p for p in model.parameters() if p.requires_grad]
 
     for cb in callbacks:
@@ -329,7 +329,7 @@ def fit(
             trainer.last_loss = value = float(loss_value.item())
             for hook in after_backward:
                 hook(batch, {"loss": value})
-            if clip is not None:
+            if clip_grad_norm is not None:
                 clip(params, clip_grad_norm)
             optimizer.step()
             trainer.step += 1
