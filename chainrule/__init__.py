@@ -67,12 +67,13 @@ from chainrule.engine.dtypes import (
 )
 from chainrule.engine.dtypes import float32 as float  # noqa: A004
 from chainrule.engine.dtypes import int32 as int  # noqa: A004
-from chainrule.engine.functions import function_table
+from chainrule.engine.functions import torch_namespace
 from chainrule.engine.random import Generator
 from chainrule.engine.tensor import Device as device  # noqa: N813 - PyTorch spells the class torch.device
 from chainrule.engine.tensor import ValuesIndices
 
-globals().update(function_table())  # torch.exp(x), torch.sum(x, 1), torch.max(x, 1), ... from the Tensor methods
+# torch.exp(x), torch.sum(x, 1), torch.max(x, 1), torch.linspace, torch.gather, ...: one table (engine/functions.py)
+globals().update(torch_namespace())
 dtype = type(float32)
 
 
@@ -132,6 +133,6 @@ __all__ = [
     "ones_like", "rand", "randn", "register_op_hook", "softmax", "split", "stack", "tensor", "where",
     "zeros", "zeros_like", "bool", "double", "float", "float16", "float32", "float64", "half", "int", "int8",
     "int16", "int32", "int64", "long", "short", "uint8", "dtype", "device", "Generator", "ValuesIndices",
-    "get_default_dtype", "set_default_dtype", "promote_types", "result_type", "is_tensor", *function_table(),
+    "get_default_dtype", "set_default_dtype", "promote_types", "result_type", "is_tensor", *torch_namespace(),
     *_LAZY,
 ]

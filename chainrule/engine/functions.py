@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from chainrule.engine import creation, elementwise, ops
 from chainrule.engine.tensor import Tensor
 
 #: Tensor methods that PyTorch also offers as ``torch.<name>(input, ...)``.
@@ -40,3 +41,29 @@ def _from_method(name: str) -> Callable[..., Any]:
 def function_table(names: tuple[str, ...] = METHOD_FUNCTIONS) -> dict[str, Callable[..., Any]]:
     """The function form of each named method that Tensor has (names it lacks are left out)."""
     return {name: _from_method(name) for name in names if hasattr(Tensor, name)}
+
+
+#: ops.py functions that PyTorch offers under the same name at the top level (``torch.gather``, ``torch.einsum``).
+OPS_FUNCTIONS = (
+    "prod", "cumsum", "cumprod", "norm", "sort", "argsort", "topk", "mm", "bmm", "dot", "outer", "einsum", "flip",
+    "roll", "tile", "gather", "scatter", "scatter_add", "index_select", "index_add", "masked_fill", "chunk",
+    "narrow", "movedim", "unflatten", "unbind", "tril", "triu", "where", "cat", "stack", "split", "matmul",
+    "maximum", "minimum", "softmax", "log_softmax", "logsumexp", "clip", "gelu", "leaky_relu",
+)
+#: Factories (creation.py), all under PyTorch's names.
+CREATION = (
+    "tensor", "as_tensor", "from_numpy", "empty", "zeros", "ones", "full", "empty_like", "zeros_like", "ones_like",
+    "full_like", "eye", "arange", "linspace", "logspace", "rand", "randn", "rand_like", "randn_like", "randint",
+    "randperm", "normal", "bernoulli", "multinomial",
+)
+
+
+def torch_namespace() -> dict[str, Callable[..., Any]]:
+    """Every function ``import chainrule as torch`` offers at the top level, by name: the Tensor methods' function
+    forms, then the elementwise table, the ops and the factories (a later source wins a shared name)."""
+    names: dict[str, Callable[..., Any]] = dict(function_table())
+    names.update(elementwise.FUNCTIONS)
+    names.update({name: getattr(ops, name) for name in OPS_FUNCTIONS})
+    names.update(ger=ops.outer, moveaxis=ops.movedim, concat=ops.cat, concatenate=ops.cat)
+    names.update({name: getattr(creation, name) for name in CREATION if hasattr(creation, name)})
+    return names

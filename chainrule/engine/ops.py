@@ -80,8 +80,16 @@ def unary(cls: type[Function], x: Tensor) -> Tensor:
     return cls.apply(x)
 
 
-def compare(fn: Any, a: Any, b: Any) -> Tensor:
-    """An elementwise comparison or logical op as a bool tensor without gradient, as in PyTorch."""
+def compare(fn: Any, a: Any, b: Any) -> Any:
+    """An elementwise comparison or logical op as a bool tensor without gradient, as in PyTorch.
+
+    Against an object that is not numbers (``pytest.approx``, a string) it returns NotImplemented, so Python
+    asks the other object (``approx == tensor``) or falls back to identity for ``==``.
+    """
+    for x in (a, b):
+        if not isinstance(x, Tensor | np.ndarray | np.generic | numbers.Number | list | tuple) or isinstance(
+                x, complex):
+            return NotImplemented
     name = fn.__name__
     a, b = _binary(name, a, b)
     a, b = (x._data if isinstance(x, Tensor) else x for x in (a, b))
@@ -625,14 +633,14 @@ class LogSoftmax(Function):
         return (g - xp.exp(self.out) * g.sum(axis=self.axis, keepdims=True),)
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``, shifted by the max so it never overflows."""
-    return Softmax.apply(x, normalize_axis(axis, x.ndim, "softmax"))
+def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim`` (or its alias ``axis``), shifted by the max so it never overflows."""
+    return Softmax.apply(x, normalize_axis(dim if axis is None else axis, x.ndim, "softmax"))
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log(softmax(x)) along ``axis``, stable for inputs of any size (±1000 included)."""
-    return LogSoftmax.apply(x, normalize_axis(axis, x.ndim, "log_softmax"))
+def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """log(softmax(x)) along ``dim`` (or ``axis``), stable for inputs of any size (±1000 included)."""
+    return LogSoftmax.apply(x, normalize_axis(dim if axis is None else axis, x.ndim, "log_softmax"))
 
 
 # ---------------------------------------------------------------------------- shape

@@ -65,8 +65,11 @@ SPECS: dict[str, Spec] = {
     # Random init, random split and shuffling: full-data loss 12% across seeds, val loss 0.15 (90 samples),
     # train loss 0.04.
     "p15_modulelist_regression": Spec(0.5, 0.25, {"val_loss": 0.3, "train_loss": 0.08}),
-    # Minibatch SGD near the least-squares optimum: 1.5% across seeds, bias 0.011.
-    "p16_linreg_d2l": Spec(0.2, 0.03, {"bias": 0.03}),
+    # Minibatch SGD near the least-squares optimum, constant rate: the last batches' order decides the final
+    # loss. torch: 1.45% across 12 other seeds, bias 0.018; chainrule seeds 0-3 gave 0.2968, 0.2909, 0.2876,
+    # 0.2906 (within 3.1% of torch's 0.2881), so chainrule's one draw against torch's one draw needs about
+    # three times the largest seed deviation, not two.
+    "p16_linreg_d2l": Spec(0.2, 0.045, {"bias": 0.04}),
     # Zero init, full batch: deterministic (float64: 4e-8); one of 150 predictions or confident counts may flip.
     "p17_softmax_regression_ops": Spec(
         0.5, TIGHT, {"nll": 1e-5, "margin": 1e-4, "accuracy": 0.007, "confident": 1}
