@@ -111,7 +111,8 @@ _LAZY = {
 def __getattr__(name: str) -> Any:
     target = _LAZY.get(name)
     if target is None:
-        raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+        raise AttributeError(f"module 'chainrule' has no attribute {name!r}: torch.{name} is not available in "
+                             "chainrule (the README lists what is)")
     module_name, _, attribute = target.partition(":")
     try:
         module = importlib.import_module(module_name)

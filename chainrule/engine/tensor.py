@@ -294,6 +294,13 @@ class Tensor:
             )
         return bool(self._data)
 
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: say it is a PyTorch API chainrule lacks, not a typo deep inside.
+        if name.startswith("__") or name.startswith("_"):
+            raise AttributeError(f"'Tensor' object has no attribute {name!r}")
+        raise AttributeError(f"'Tensor' object has no attribute {name!r}: torch.Tensor.{name} is not available in "
+                             "chainrule (the README lists what is)")
+
     def __format__(self, spec: str) -> str:
         if self._data.size == 1 and spec:  # f"{loss:.4f}" on a one-element tensor formats its value, as torch
             return format(self._data.reshape(()).item(), spec)

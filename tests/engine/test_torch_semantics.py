@@ -355,3 +355,33 @@ def test_devices_are_cpu_and_anything_else_says_so() -> None:
         x.to("cuda")
     with pytest.raises(RuntimeError, match="chainrule runs on the CPU only"):
         cr.tensor([1.0], device="cuda:0")
+
+
+def test_interchange_with_numpy_and_torch_shares_memory() -> None:
+    x = cr.tensor([1.0, 2.0, 3.0])
+    assert np.shares_memory(np.asarray(x), x.numpy())
+    t = torch.from_dlpack(x)  # DLPack: no copy
+    t[0] = 7.0
+    assert x[0].item() == 7.0
+    assert torch.from_numpy(np.asarray(x)).tolist() == [7.0, 2.0, 3.0]
+    back = cr.from_numpy(t.numpy())
+    assert np.shares_memory(back.numpy(), t.numpy())
+
+
+def test_missing_pytorch_apis_say_so() -> None:
+    with pytest.raises(AttributeError, match=r"torch.Tensor.stft is not available in chainrule"):
+        cr.ones(2).stft  # noqa: B018
+    with pytest.raises(AttributeError, match=r"torch.fft is not available in chainrule"):
+        cr.fft  # noqa: B018
+    assert not hasattr(cr, "fft")  # hasattr stays a plain False
+
+
+def test_zero_grad_defaults_to_none_for_modules_and_optimizers() -> None:
+    model = cr.nn.Linear(2, 1)
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    model(cr.ones(3, 2)).sum().backward()
+    opt.zero_grad()
+    assert model.weight.grad is None and model.bias.grad is None
+    model(cr.ones(3, 2)).sum().backward()
+    model.zero_grad(set_to_none=False)
+    assert model.weight.grad is not None and (model.weight.grad == 0).all()
