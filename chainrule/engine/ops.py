@@ -1149,6 +1149,8 @@ class SetItem(Function):
 
 def as_index(index: Any, where: str = "index") -> Any:
     """An index with tensors and lists turned into arrays, as NumPy indexes (PyTorch indexes the same way)."""
+    if type(index) is slice or type(index) is int:  # x[a:b], x[i]: nothing to convert (the common case)
+        return index
     items = index if isinstance(index, tuple) else (index,)
     converted = []
     for i in items:

@@ -154,10 +154,22 @@ class Tensor:
             array, None, None, None, None, False, version)
         return t
 
+    def _bump_version(self) -> None:
+        """Count an in-place change of this tensor's values, and when it happened (the count of in-place changes
+        anywhere, which recorded ops compare with their own stamp: see ``Function._check_versions``)."""
+        changes = autograd.inplace_changes
+        changes[0] += 1
+        box = self._version
+        if box is None:
+            self._version = [1, changes[0]]
+        else:
+            box[0] += 1
+            box[1] = changes[0]
+
     def _version_counter(self) -> list[builtins.int]:
-        """The version counter, created on first need; views and ``.data`` share it."""
+        """The version counter ``[version, when last changed]``, created on first need; views and ``.data`` share it."""
         if self._version is None:
-            self._version = [0]
+            self._version = [0, 0]
         return self._version
 
     # ------------------------------------------------------------------ basics
@@ -293,13 +305,6 @@ class Tensor:
                 "use .any() or .all()"
             )
         return bool(self._data)
-
-    def __getattr__(self, name: str) -> Any:
-        # Only reached when normal lookup fails: say it is a PyTorch API chainrule lacks, not a typo deep inside.
-        if name.startswith("__") or name.startswith("_"):
-            raise AttributeError(f"'Tensor' object has no attribute {name!r}")
-        raise AttributeError(f"'Tensor' object has no attribute {name!r}: torch.Tensor.{name} is not available in "
-                             "chainrule (the README lists what is)")
 
     def __format__(self, spec: str) -> str:
         if self._data.size == 1 and spec:  # f"{loss:.4f}" on a one-element tensor formats its value, as torch
@@ -548,7 +553,7 @@ class Tensor:
             raise ShapeError(
                 f"{where}: output with shape {self.shape} doesn't match the broadcast shape {result.shape}"
             ) from None
-        self._version_counter()[0] += 1
+        self._bump_version()
         if result.requires_grad:
             if result.dtype != self.dtype:
                 result = result.type(self.dtype)
@@ -623,7 +628,7 @@ class Tensor:
             return self._inplace(lambda t, v: ops.where(np.zeros(t.shape, builtins.bool), t, v), value, where="fill_")
         self._check_inplace("fill_")
         self._data.fill(value)
-        self._version_counter()[0] += 1
+        self._bump_version()
         return self
 
     def copy_(self, src: Any) -> Tensor:
@@ -635,14 +640,14 @@ class Tensor:
         """Fill with samples from N(mean, std²) drawn from the seeded generator, in place."""
         self._check_inplace("normal_")
         self._data[...] = _rng(generator).normal(mean, std, self.shape)
-        self._version_counter()[0] += 1
+        self._bump_version()
         return self
 
     def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0, generator: Any = None) -> Tensor:
         """Fill with samples from U(a, b) drawn from the seeded generator, in place."""
         self._check_inplace("uniform_")
         self._data[...] = _rng(generator).uniform(a, b, self.shape)
-        self._version_counter()[0] += 1
+        self._bump_version()
         return self
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -658,7 +663,7 @@ class Tensor:
         except (IndexError, ValueError) as error:
             raise IndexError(f"setitem: can't assign a value of shape {np.shape(value)} to index {index!r} of a "
                              f"tensor of shape {self.shape}: {error}") from None
-        self._version_counter()[0] += 1
+        self._bump_version()
 
     # ------------------------------------------------------------------ operators
     def __add__(self, other: Any) -> Tensor:

@@ -233,7 +233,7 @@ def _renorm_rows(weight: Tensor, idx: np.ndarray, max_norm: float, norm_type: fl
     if big.any():
         scale = (max_norm / (norms[big] + 1e-7)).astype(data.dtype)
         data[rows[big]] *= scale[:, None]
-        weight._version_counter()[0] += 1
+        weight._bump_version()
 
 
 def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:

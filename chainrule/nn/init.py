@@ -82,7 +82,7 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor, where: str = "init") -> tuple[
 def _fill(tensor: Tensor, values: Any) -> Tensor:
     """Write ``values`` into the tensor's own array (no graph, as under no_grad) and bump its version."""
     tensor._data[...] = values
-    tensor._version_counter()[0] += 1
+    tensor._bump_version()
     return tensor
 
 

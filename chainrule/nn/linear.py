@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine import ops
-from chainrule.engine.backend import DEFAULT_DTYPE
+from chainrule.engine.backend import DEFAULT_DTYPE, DtypeError
 from chainrule.engine.tensor import Tensor
 from chainrule.nn import init
 from chainrule.nn._checks import flag, positive_int
@@ -73,7 +73,13 @@ class Linear(Module):
                 f"Linear(in_features={self.in_features}): expected input with {self.in_features} features in its "
                 f"last dimension, got shape {tuple(x.shape)}"
             )
-        # the shape is checked above, with the layer's name: go to the op directly instead of checking again in F.linear
+        if x._data.dtype != self.weight._data.dtype:
+            raise DtypeError(
+                f"Linear(in_features={self.in_features}): input has dtype {x._data.dtype} but the layer's weight has "
+                f"dtype {self.weight._data.dtype}; they must match (as in PyTorch): convert the input "
+                f"(x.to(cr.{self.weight._data.dtype})) or the model (model.to(cr.{x._data.dtype}))"
+            )
+        # shape and dtype are checked above, with the layer's name: go to the op directly instead of F.linear
         if self.bias is None:
             return ops.Linear.apply(x, self.weight)
         return ops.Linear.apply(x, self.weight, self.bias)

@@ -485,7 +485,7 @@ class Module:
             updates.append((module._parameters[name] if is_param else module._buffers[name], current, value))
         for tensor, current, value in updates:
             current[...] = value
-            tensor._version_counter()[0] += 1
+            tensor._bump_version()
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing

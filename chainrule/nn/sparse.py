@@ -94,7 +94,7 @@ class Embedding(Module):
         data[...] = get_generator().standard_normal(data.shape)
         if self.padding_idx is not None:
             data[self.padding_idx] = 0
-        self.weight._version_counter()[0] += 1
+        self.weight._bump_version()
 
     def forward(self, input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
         return F._embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,

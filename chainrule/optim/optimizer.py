@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.engine.autograd import enable_grad
+from chainrule.engine.autograd import enable_grad, inplace_changes
 from chainrule.engine.tensor import Tensor
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -124,6 +124,9 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         state, views, update = self.state, self._scratch_views, self._update
+        # one in-place change for the whole step, for backward's quick test (Tensor._bump_version does this per tensor)
+        inplace_changes[0] += 1
+        changes = inplace_changes[0]
         for group in self.param_groups:
             options = self._options(group)  # once per group and step, not once per parameter
             for p in group["params"]:
@@ -141,11 +144,12 @@ class Optimizer:
                     scratch = self._scratch(p)
                 update(param, grad, state[p], options, scratch)
                 # the one place every update happens: the parameter changed in place, as torch's version shows
-                version = p._version
+                version = p._version  # the parameter changed in place: its version moves, as torch's does
                 if version is None:
-                    p._version = [1]
+                    p._version = [1, changes]
                 else:
                     version[0] += 1
+                    version[1] = changes
         return loss
 
     def _options(self, group: dict[str, Any]) -> Any:
