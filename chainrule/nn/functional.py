@@ -276,7 +276,7 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
 
 def check_probability(p: Any, where: str) -> float:
     """Return ``p`` as a float, or raise a ValueError quoting it unless it is a number in [0, 1]."""
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:  # NaN fails 0 <= p
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:  # type: ignore[operator]  # numbers.Real's stub has only < and <=; NaN fails 0 <= p
         raise ValueError(f"{where}: p must be a probability in [0, 1], got {p!r}")
     return float(p)
 
@@ -717,7 +717,7 @@ def class_labels(target: Any, logits: Tensor, where: str) -> np.ndarray:
 
 def _check_smoothing(label_smoothing: Any) -> float:
     if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real) or not (
-        0 <= label_smoothing <= 1
+        0 <= label_smoothing <= 1  # type: ignore[operator]  # numbers.Real's stub has only < and <=
     ):
         raise ValueError(f"cross_entropy: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
     return float(label_smoothing)
