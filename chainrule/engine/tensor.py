@@ -235,7 +235,7 @@ class Tensor:
     def is_floating_point(self) -> builtins.bool:
         return self._data.dtype.kind == "f"
 
-    def size(self, dim: builtins.int | None = None) -> tuple[builtins.int, ...] | int:
+    def size(self, dim: builtins.int | None = None) -> tuple[builtins.int, ...] | builtins.int:
         """The shape, or the size of dimension ``dim`` (PyTorch's ``size``)."""
         if dim is None:
             return self._data.shape
