@@ -36,8 +36,8 @@ class Sequential(Module):
     (2, 'Linear')
     """
 
-    # Entries are Modules (each is checked when added), so the registry is narrowed from Module | None, as torch.
-    _modules: OrderedDict[str, Module]  # type: ignore[assignment]
+    # Entries are Modules (each is checked when added): the registry narrowed from Module | None, as torch does
+    _modules: OrderedDict[str, Module]  # type: ignore[assignment]  # a dict's value type can't narrow in a subclass
 
     def __init__(self, *modules: Module | OrderedDict[str, Module]) -> None:
         super().__init__()
@@ -123,8 +123,8 @@ class ModuleList(Module):
     6
     """
 
-    # Entries are Modules (each is checked when added), so the registry is narrowed from Module | None, as torch.
-    _modules: OrderedDict[str, Module]  # type: ignore[assignment]
+    # Entries are Modules (each is checked when added): the registry narrowed from Module | None, as torch does
+    _modules: OrderedDict[str, Module]  # type: ignore[assignment]  # a dict's value type can't narrow in a subclass
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
@@ -211,8 +211,8 @@ class ModuleDict(Module):
     (['a', 'b'], ['a.weight', 'a.bias'])
     """
 
-    # Entries are Modules (each is checked when added), so the registry is narrowed from Module | None, as torch.
-    _modules: OrderedDict[str, Module]  # type: ignore[assignment]
+    # Entries are Modules (each is checked when added): the registry narrowed from Module | None, as torch does
+    _modules: OrderedDict[str, Module]  # type: ignore[assignment]  # a dict's value type can't narrow in a subclass
 
     def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None) -> None:
         super().__init__()
