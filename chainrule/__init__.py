@@ -13,6 +13,7 @@ optimizers, a training loop, and a doctor that explains why a network won't trai
 
 from __future__ import annotations
 
+import builtins
 import importlib
 from typing import Any
 
@@ -77,7 +78,7 @@ globals().update(torch_namespace())
 dtype = type(float32)
 
 
-def is_tensor(obj: Any) -> bool:
+def is_tensor(obj: Any) -> builtins.bool:  # bool here is chainrule.bool, the dtype
     """True for chainrule tensors (``torch.is_tensor``)."""
     return isinstance(obj, Tensor)
 

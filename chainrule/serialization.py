@@ -313,7 +313,7 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
         return
     config = architecture(obj)
     metadata = {"format": FORMAT, ARCHITECTURE_KEY: json.dumps(config)}
-    write_tensors(path, obj.state_dict(), metadata)
+    write_tensors(path, {name: value._data for name, value in obj.state_dict().items()}, metadata)
 
 
 def load(path: str | os.PathLike[str], map_location: Any = None, weights_only: bool | None = None) -> Any:

@@ -61,11 +61,17 @@ def _check_tensor(x: Any, op: str) -> Tensor:
 
 
 def _number(x: Any, op: str, name: str, bool_ok: bool = False) -> float | int | bool:
-    """A Python number from a number or a one-element tensor (``arange(cr.tensor(3))``)."""
-    if isinstance(x, Tensor):
+    """A Python number from a number or a one-element tensor (``arange(cr.tensor(3))``).
+
+    A NumPy scalar counts as the Python number it holds, as in torch (``full((2,), np.float64(1))`` is float32,
+    the default dtype, and ``np.int32(1)`` gives int64); another real type (``Fraction``) becomes a float or int.
+    """
+    if isinstance(x, Tensor | np.integer | np.floating):
         x = x.item()
     if (isinstance(x, bool) and not bool_ok) or not isinstance(x, numbers.Real):
         raise TypeError(f"{op}: {name} must be a number, got {type(x).__name__} {x!r}")
+    if not isinstance(x, int | float):
+        x = int(x) if isinstance(x, numbers.Integral) else float(x)
     return x
 
 
@@ -327,16 +333,16 @@ def normal(mean: Any, std: Any = 1.0, size: Sequence[int] | None = None, *, gene
     d = (mean if isinstance(mean, Tensor) else std).dtype
     if d.kind != "f":
         raise TypeError(f"normal: mean and std must be floating-point tensors, got dtype {d}")
-    loc, scale = (x._data if isinstance(x, Tensor) else _number(x, "normal", name)
-                  for x, name in ((mean, "mean"), (std, "std")))
-    if np.any(np.asarray(scale) < 0):
+    locs, scales = (x._data if isinstance(x, Tensor) else _number(x, "normal", name)
+                    for x, name in ((mean, "mean"), (std, "std")))
+    if np.any(np.asarray(scales) < 0):
         raise ValueError("normal: std must be non-negative everywhere")
     try:
-        shape = np.broadcast_shapes(np.shape(loc), np.shape(scale))
+        shape = np.broadcast_shapes(np.shape(locs), np.shape(scales))
     except ValueError:
-        raise ValueError(f"normal: mean of shape {np.shape(loc)} and std of shape {np.shape(scale)} do not "
+        raise ValueError(f"normal: mean of shape {np.shape(locs)} and std of shape {np.shape(scales)} do not "
                          "broadcast") from None
-    return Normal.apply(rng.normal(loc, scale, shape).astype(d), mean, std)
+    return Normal.apply(rng.normal(locs, scales, shape).astype(d), mean, std)
 
 
 def bernoulli(input: Tensor, p: float | None = None, *, generator: Any = None) -> Tensor:  # noqa: A002

@@ -29,7 +29,7 @@ import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from scipy import special
@@ -273,6 +273,8 @@ BINARY: tuple[Binary, ...] = (
     Binary("hypot", np.hypot, _hypot_derivatives, "sqrt(input² + other²) without overflow.", ints="error",
            bools="error"),
 )
+#: Every row: the unary ones, then the binary ones.
+ROWS: tuple[Unary | Binary, ...] = (*UNARY, *BINARY)
 
 
 # ---------------------------------------------------------------------------- the generated classes and functions
@@ -294,9 +296,14 @@ class ElementwiseBinary(Function):
     """An op made from a :data:`BINARY` row; :func:`_binary_class` makes one subclass per row."""
 
     row: ClassVar[Binary]
-    _forward: ClassVar[Callable[[Any, Any], Any]]
-    _derivatives: ClassVar[Callable[[Any, Any, Any, Any], tuple[Any, Any]]]
     saves_output = True
+
+    if TYPE_CHECKING:  # each subclass has its row's functions as static methods
+        @staticmethod
+        def _forward(a: Any, b: Any, /) -> Any: ...
+
+        @staticmethod
+        def _derivatives(a: Any, b: Any, y: Any, g: Any, /) -> tuple[Any, Any]: ...
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -398,15 +405,24 @@ def _signature(row: Unary) -> inspect.Signature:
     return inspect.Signature(params)
 
 
-def _unary_function(row: Unary, cls: type[Elementwise]) -> Callable[..., Tensor]:
-    if row.params:
-        def op(input, *args, **kwargs):  # noqa: A002 - PyTorch's name
-            return cls.apply(_unary_input(row, input), *_bind_params(row, args, kwargs))
-    else:
-        def op(input):  # noqa: A002 - PyTorch's name
-            if isinstance(input, Tensor) and input._data.dtype.kind == "f":
-                return cls.apply(input)  # the common case, without the dtype rule's checks
-            return cls.apply(_unary_input(row, input))
+def _unary_op_with_params(row: Unary, cls: type[Function]) -> Callable[..., Tensor]:
+    def op(input, *args, **kwargs):  # noqa: A002 - PyTorch's name
+        return cls.apply(_unary_input(row, input), *_bind_params(row, args, kwargs))
+
+    return op
+
+
+def _unary_op(row: Unary, cls: type[Function]) -> Callable[[Any], Tensor]:
+    def op(input):  # noqa: A002 - PyTorch's name
+        if isinstance(input, Tensor) and input._data.dtype.kind == "f":
+            return cls.apply(input)  # the common case, without the dtype rule's checks
+        return cls.apply(_unary_input(row, input))
+
+    return op
+
+
+def _unary_function(row: Unary, cls: type[Function]) -> Callable[..., Tensor]:
+    op = _unary_op_with_params(row, cls) if row.params else _unary_op(row, cls)
     op.__name__ = op.__qualname__ = row.name
     op.__module__ = __name__
     op.__doc__ = row.doc
@@ -414,7 +430,7 @@ def _unary_function(row: Unary, cls: type[Elementwise]) -> Callable[..., Tensor]
     return op
 
 
-def _binary_function(row: Binary, cls: type[ElementwiseBinary]) -> Callable[[Any, Any], Tensor]:
+def _binary_function(row: Binary, cls: type[Function]) -> Callable[[Any, Any], Tensor]:
     def op(input, other):  # noqa: A002 - PyTorch's name
         a, b = ops._binary(row.name, input, other)
         kind = (a._data if isinstance(a, Tensor) else np.asarray(a)).dtype.kind
@@ -435,7 +451,7 @@ CLASSES: dict[str, type[Function]] = {
 FUNCTIONS: dict[str, Callable[..., Tensor]] = {
     **{row.name: _unary_function(row, CLASSES[row.name]) for row in UNARY},
     **{row.name: _binary_function(row, CLASSES[row.name]) for row in BINARY}}
-FUNCTIONS.update({alias: FUNCTIONS[row.name] for row in (*UNARY, *BINARY) for alias in row.aliases})
+FUNCTIONS.update({alias: FUNCTIONS[row.name] for row in ROWS for alias in row.aliases})
 
 # The classes and functions by name, for `from chainrule.engine.elementwise import Sin, sin`.
 Exp, Log, Sqrt, Tanh, Sigmoid, Softplus, Abs, Neg = (
@@ -492,7 +508,7 @@ def install_tensor_methods(tensor_class: type[Tensor]) -> None:
     reductions and scans (``prod``, ``cumsum``, ``norm``, ``sort``, ``topk``, ...), products (``mm``, ``dot``,
     ...), shape and index ops (``flip``, ``gather``, ``chunk``, ...) and their in-place forms.
     """
-    for row in (*UNARY, *BINARY):
+    for row in ROWS:
         if not getattr(row, "method", True):
             continue
         fn = FUNCTIONS[row.name]

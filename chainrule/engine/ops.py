@@ -839,7 +839,9 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0, 
         raise ValueError("split: expected a tensor with at least 1 dimension, got a 0-d tensor")
     axis = normalize_axis(axis, x.ndim, "split")
     length = x.shape[axis]
-    if isinstance(split_size_or_sections, numbers.Integral) and not isinstance(split_size_or_sections, bool):
+    if isinstance(split_size_or_sections, bool):
+        raise TypeError("split: split_size_or_sections must be an int or a sequence of ints, got bool")
+    if isinstance(split_size_or_sections, int | numbers.Integral):
         size = int(split_size_or_sections)
         if size <= 0:
             raise ValueError(f"split: split_size must be a positive int, got {size}")
@@ -1226,7 +1228,7 @@ def _single_dim(dim: Any, x: Tensor, op: str) -> int:
     """One dimension (an int, not a tuple: PyTorch's prod and scans take one)."""
     if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
         raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__} {dim!r}")
-    return normalize_axis(dim, x.ndim, op)
+    return normalize_axis(int(dim), x.ndim, op)
 
 
 def _products_of_others(a: np.ndarray, axis: int) -> np.ndarray:

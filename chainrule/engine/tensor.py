@@ -12,12 +12,15 @@ import math
 import numbers
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule.engine import autograd, dtypes
 from chainrule.engine.backend import DtypeError, GraphError, ShapeError
+
+if TYPE_CHECKING:
+    from chainrule.engine import ops  # imported at the end at run time (ops build Tensors)
 
 _KIND_NAMES = {"O": "Python objects", "U": "strings", "S": "bytes", "c": "complex numbers", "V": "raw records",
                "M": "datetimes", "m": "timedeltas"}
@@ -244,7 +247,7 @@ class Tensor:
     def is_floating_point(self) -> builtins.bool:
         return self._data.dtype.kind == "f"
 
-    def size(self, dim: builtins.int | None = None) -> tuple[builtins.int, ...] | int:
+    def size(self, dim: builtins.int | None = None) -> tuple[builtins.int, ...] | builtins.int:
         """The shape, or the size of dimension ``dim`` (PyTorch's ``size``)."""
         if dim is None:
             return self._data.shape
@@ -995,6 +998,41 @@ class Tensor:
         d = _dims(dim, axis, "unsqueeze")
         d = ops.normalize_axis(d, self.ndim + 1, "unsqueeze")
         return ops.reshape(self, *self.shape[:d], 1, *self.shape[d:])
+
+    if TYPE_CHECKING:
+        # Installed after the class by elementwise.install_tensor_methods (from the op table and from ops.py);
+        # declared here for type checkers only. tests/engine/test_tensor_methods_declared.py keeps the two in step.
+        def exp(self) -> Tensor: ...
+        exp_ = exp2 = exp2_ = expm1 = expm1_ = log = log_ = log2 = log2_ = log10 = exp
+        log10_ = log1p = log1p_ = sqrt = sqrt_ = rsqrt = rsqrt_ = reciprocal = reciprocal_ = square = exp
+        square_ = sin = sin_ = cos = cos_ = tan = tan_ = asin = asin_ = arcsin = exp
+        arcsin_ = acos = acos_ = arccos = arccos_ = atan = atan_ = arctan = arctan_ = sinh = exp
+        sinh_ = cosh = cosh_ = tanh = tanh_ = asinh = asinh_ = arcsinh = arcsinh_ = acosh = exp
+        acosh_ = arccosh = arccosh_ = atanh = atanh_ = arctanh = arctanh_ = erf = erf_ = erfc = exp
+        erfc_ = erfinv = erfinv_ = neg = neg_ = negative = negative_ = abs = abs_ = absolute = exp
+        absolute_ = sign = sign_ = sgn = sgn_ = floor = floor_ = ceil = ceil_ = trunc = exp
+        trunc_ = fix = fix_ = frac = frac_ = sigmoid = sigmoid_ = exp
+
+        def round(self, decimals: builtins.int = 0) -> Tensor: ...
+        round_ = round  # noqa: A003
+
+        def atan2(self, other: Any) -> Tensor: ...
+        atan2_ = arctan2 = arctan2_ = fmod = fmod_ = hypot = hypot_ = atan2
+
+        prod, cumsum, cumprod, norm, sort, argsort, topk = (
+            ops.prod, ops.cumsum, ops.cumprod, ops.norm, ops.sort, ops.argsort, ops.topk)
+        mm, bmm, dot, outer, ger = ops.mm, ops.bmm, ops.dot, ops.outer, ops.outer
+        roll, gather, scatter, scatter_add, index_select, index_add, masked_fill = (
+            ops.roll, ops.gather, ops.scatter, ops.scatter_add, ops.index_select, ops.index_add, ops.masked_fill)
+        chunk, narrow, movedim, moveaxis, unflatten, unbind, tril, triu = (
+            ops.chunk, ops.narrow, ops.movedim, ops.movedim, ops.unflatten, ops.unbind, ops.tril, ops.triu)
+        masked_fill_, scatter_, scatter_add_, index_add_, tril_, triu_ = (
+            ops.masked_fill, ops.scatter, ops.scatter_add, ops.index_add, ops.tril, ops.triu)
+
+        def where(self, condition: Any, other: Any) -> Tensor: ...
+        def flip(self, *dims: builtins.int | Sequence[builtins.int]) -> Tensor: ...
+        def repeat(self, *sizes: builtins.int | Sequence[builtins.int]) -> Tensor: ...
+        def tile(self, *dims: builtins.int | Sequence[builtins.int]) -> Tensor: ...
 
 
 def _rng(generator: Any) -> np.random.Generator:

@@ -17,7 +17,7 @@ def real(value: Any, name: str, where: str, low: float | None = None, high: floa
     """``value`` as a float, or a ValueError quoting it unless it is a real number in [low, high]."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value:
         raise ValueError(f"{where}: {name} must be a real number, got {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
+    if (low is not None and value < low) or (high is not None and value > high):  # type: ignore[operator]  # numbers.Real's stub has only < and <=
         interval = f"[{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
         raise ValueError(f"{where}: {name} must be in {interval}, got {value!r}")
     return float(value)

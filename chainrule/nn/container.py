@@ -21,9 +21,10 @@ def _check_module(module: Any, where: str, name: str) -> Module:
 def _index(index: Any, length: int, where: str) -> int:
     if isinstance(index, bool) or not isinstance(index, numbers.Integral):
         raise TypeError(f"{where}: index must be an int or a slice, got {type(index).__name__} {index!r}")
-    if not -length <= index < length:
+    i = int(index)
+    if not -length <= i < length:
         raise IndexError(f"{where}: index {index} is out of range for {length} modules")
-    return int(index) % length
+    return i % length
 
 
 class Sequential(Module):
@@ -35,14 +36,17 @@ class Sequential(Module):
     (2, 'Linear')
     """
 
+    # Entries are Modules (each is checked when added): the registry narrowed from Module | None, as torch does
+    _modules: OrderedDict[str, Module]  # type: ignore[assignment]  # a dict's value type can't narrow in a subclass
+
     def __init__(self, *modules: Module | OrderedDict[str, Module]) -> None:
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
             for name, module in modules[0].items():
                 self.add_module(name, _check_module(module, "Sequential", repr(name)))
         else:
-            for i, module in enumerate(modules):
-                self.add_module(str(i), _check_module(module, "Sequential", str(i)))
+            for i, entry in enumerate(modules):
+                self.add_module(str(i), _check_module(entry, "Sequential", str(i)))
 
     def forward(self, x: Any) -> Any:
         for module in self._modules.values():
@@ -118,6 +122,9 @@ class ModuleList(Module):
     >>> len(list(layers.parameters()))
     6
     """
+
+    # Entries are Modules (each is checked when added): the registry narrowed from Module | None, as torch does
+    _modules: OrderedDict[str, Module]  # type: ignore[assignment]  # a dict's value type can't narrow in a subclass
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
@@ -203,6 +210,9 @@ class ModuleDict(Module):
     >>> list(heads), [name for name, _ in heads.named_parameters()][:2]
     (['a', 'b'], ['a.weight', 'a.bias'])
     """
+
+    # Entries are Modules (each is checked when added): the registry narrowed from Module | None, as torch does
+    _modules: OrderedDict[str, Module]  # type: ignore[assignment]  # a dict's value type can't narrow in a subclass
 
     def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None) -> None:
         super().__init__()

@@ -59,9 +59,10 @@ class Unflatten(Module):
         if not isinstance(unflattened_size, list | tuple):
             raise TypeError(f"Unflatten: unflattened_size must be a tuple or list of ints, got "
                             f"{type(unflattened_size).__name__} {unflattened_size!r}")
-        self.unflattened_size = tuple(integer(n, "unflattened_size entries", "Unflatten") for n in unflattened_size)
-        if isinstance(unflattened_size, list):
-            self.unflattened_size = list(self.unflattened_size)  # torch keeps (and shows) a list as a list
+        sizes = [integer(n, "unflattened_size entries", "Unflatten") for n in unflattened_size]
+        # torch keeps (and shows) a list as a list
+        self.unflattened_size: list[int] | tuple[int, ...] = (
+            sizes if isinstance(unflattened_size, list) else tuple(sizes))
 
     def forward(self, x: Tensor) -> Tensor:
         shape = x.shape

@@ -276,7 +276,7 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
 
 def check_probability(p: Any, where: str) -> float:
     """Return ``p`` as a float, or raise a ValueError quoting it unless it is a number in [0, 1]."""
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:  # NaN fails 0 <= p
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:  # type: ignore[operator]  # numbers.Real's stub has only < and <=; NaN fails 0 <= p
         raise ValueError(f"{where}: p must be a probability in [0, 1], got {p!r}")
     return float(p)
 
@@ -360,7 +360,7 @@ def batch_norm(
         out = ops.BatchNorm.apply(channels_last, weight, bias, eps)
         if running_mean is not None:
             fn = out.grad_fn
-            if fn is not None:
+            if isinstance(fn, ops.BatchNorm):  # the op keeps the batch statistics when a graph was recorded
                 mean, var = fn.batch_mean, fn.batch_var
             else:  # no graph was recorded (e.g. under no_grad), so the op kept no statistics
                 axes = tuple(range(x.ndim - 1))
@@ -472,14 +472,17 @@ def _target(target: Any, x: Tensor, where: str) -> Any:
     return target
 
 
-def _constant(value: Any, x: Tensor, where: str, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray | None:
-    """An optional weight as an array in ``x``'s dtype (weights carry no gradient, as in torch)."""
-    if value is None:
-        return None
+def _weight_array(value: Any, x: Tensor, where: str, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """A weight as an array in ``x``'s dtype (weights carry no gradient, as in torch)."""
     array = to_array(value, x._data.dtype, where=where)
     if shape is not None and array.shape != shape:
         raise ValueError(f"{where}: {name} must have shape {shape}, got {array.shape}")
     return array
+
+
+def _constant(value: Any, x: Tensor, where: str, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray | None:
+    """An optional weight (None stays None) as :func:`_weight_array` gives it."""
+    return None if value is None else _weight_array(value, x, where, name, shape)
 
 
 def _elementwise_weight(weight: Any, x: Tensor, where: str) -> np.ndarray | None:
@@ -610,11 +613,11 @@ def binary_cross_entropy_with_logits(x: Tensor, target: Any, weight: Any = None,
     if pos_weight is None:
         loss = ops.Softplus.apply(x) - x * target
     else:
-        pw = _constant(pos_weight, x, "binary_cross_entropy_with_logits", "pos_weight")
+        pw = _weight_array(pos_weight, x, "binary_cross_entropy_with_logits", "pos_weight")
         log_weight = (pw - 1) * target + 1
         loss = (1 - target) * x + log_weight * ops.Softplus.apply(-x)
     if weight is not None:
-        loss = loss * _constant(weight, x, "binary_cross_entropy_with_logits", "weight")
+        loss = loss * _weight_array(weight, x, "binary_cross_entropy_with_logits", "weight")
     return _reduce(loss, reduction)
 
 
@@ -717,7 +720,7 @@ def class_labels(target: Any, logits: Tensor, where: str) -> np.ndarray:
 
 def _check_smoothing(label_smoothing: Any) -> float:
     if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real) or not (
-        0 <= label_smoothing <= 1
+        0 <= label_smoothing <= 1  # type: ignore[operator]  # numbers.Real's stub has only < and <=
     ):
         raise ValueError(f"cross_entropy: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
     return float(label_smoothing)
@@ -801,7 +804,7 @@ def _cross_entropy_probs(x: Tensor, target: Any, weight: Any, reduction: str, la
         t = t * (1 - label_smoothing) + label_smoothing / classes
     prod = ops.log_softmax(x, class_dim) * t
     if weight is not None:
-        w = _constant(weight, x, "cross_entropy", "weight", (classes,))
+        w = _weight_array(weight, x, "cross_entropy", "weight", (classes,))
         prod = prod * w.reshape((classes,) + (1,) * (x.ndim - class_dim - 1))
     if reduction == "none":
         return -prod.sum(class_dim)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,7 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+ForwardPreHook = Callable[["Module", tuple[Any, ...]], Any]
 ForwardHook = Callable[["Module", tuple[Any, ...], Any], Any]
 BackwardHook = Callable[["Module", np.ndarray], Any]
 
@@ -55,7 +57,17 @@ class Module:
     registers it, so ``parameters()``, ``state_dict()`` and ``train()/eval()`` find it.
     """
 
+    # Set through __dict__ in __init__ (``__setattr__`` needs the registries to exist before any assignment).
     training: bool
+    #: Parameters by attribute name (assigning None to one removes it, so no value is None).
+    _parameters: OrderedDict[str, Parameter]
+    #: Buffers by attribute name; a buffer assigned None keeps its entry (and is left out of ``state_dict()``).
+    _buffers: OrderedDict[str, Tensor | None]
+    #: Child modules by attribute name; ``add_module(name, None)`` keeps a None entry, as torch.
+    _modules: OrderedDict[str, Module | None]
+    _forward_pre_hooks: list[ForwardPreHook]
+    _forward_hooks: list[ForwardHook]
+    _backward_hooks: list[BackwardHook]
 
     def __init__(self) -> None:
         d = self.__dict__
@@ -74,6 +86,7 @@ class Module:
                 f"{type(self).__name__}: call super().__init__() in __init__ before assigning attributes"
             )
         params, modules, buffers = self._parameters, self._modules, self._buffers
+        kind: dict[str, Any] | None
         if name in params and value is not None and not isinstance(value, Parameter):
             raise TypeError(
                 f"{type(self).__name__}: cannot assign a {type(value).__name__} to parameter {name!r}; "
@@ -206,8 +219,8 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks):
             return self.forward(*args, **kwargs)
-        for hook in self._forward_pre_hooks:
-            result = hook(self, args)
+        for pre_hook in self._forward_pre_hooks:
+            result = pre_hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
         output = self.forward(*args, **kwargs)
@@ -216,11 +229,11 @@ class Module:
             if result is not None:
                 output = result
         if self._backward_hooks and isinstance(output, Tensor) and output.requires_grad:
-            for hook in self._backward_hooks:
-                output._register_array_hook(lambda grad, hook=hook: hook(self, grad))
+            for backward_hook in self._backward_hooks:
+                output._register_array_hook(partial(backward_hook, self))  # backward_hook(self, grad)
         return output
 
-    def register_forward_pre_hook(self, hook: Callable[[Module, tuple[Any, ...]], Any]) -> HookHandle:
+    def register_forward_pre_hook(self, hook: ForwardPreHook) -> HookHandle:
         """Call ``hook(module, args)`` before forward; a returned value replaces the args."""
         self._forward_pre_hooks.append(hook)
         return HookHandle(self._forward_pre_hooks, hook)
@@ -240,12 +253,15 @@ class Module:
 
     # ------------------------------------------------------------------ traversal
     def children(self) -> Iterator[Module]:
-        """The direct submodules, in registration order."""
-        yield from self._modules.values()
+        """The direct submodules, in registration order (a child registered as None is skipped, as torch)."""
+        for _, module in self.named_children():
+            yield module
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        """The direct submodules with their attribute names."""
-        yield from self._modules.items()
+        """The direct submodules with their attribute names (None entries skipped)."""
+        for name, module in self._modules.items():
+            if module is not None:
+                yield name, module
 
     def named_modules(self, memo: set[Any] | None = None, prefix: str = "",
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
@@ -414,17 +430,17 @@ class Module:
         return self
 
     # ------------------------------------------------------------------ state
-    def _state_entries(self) -> Iterator[tuple[str, Module, str, bool]]:
-        """(dotted name, owner, attribute, is_parameter) for everything a state dict holds, in PyTorch's order."""
+    def _state_entries(self) -> Iterator[tuple[str, Tensor, bool]]:
+        """(dotted name, tensor, is_parameter) for everything a state dict holds, in PyTorch's order."""
         for module_name, module in self.named_modules():
             dot = f"{module_name}." if module_name else ""
             for name, param in module._parameters.items():
                 if param is not None:
-                    yield dot + name, module, name, True
+                    yield dot + name, param, True
             non_persistent = module.__dict__.get("_non_persistent_buffers", ())
             for name, buffer in module._buffers.items():
                 if buffer is not None and name not in non_persistent:
-                    yield dot + name, module, name, False
+                    yield dot + name, buffer, False
 
     def state_dict(self, *args: Any, destination: Any = None, prefix: str = "",
                    keep_vars: bool = False) -> OrderedDict[str, Tensor]:
@@ -439,12 +455,11 @@ class Module:
             prefix = args[1] if len(args) > 1 else prefix
             keep_vars = args[2] if len(args) > 2 else keep_vars
         state: Any = OrderedDict() if destination is None else destination
-        for key, module, name, is_param in self._state_entries():
+        for key, tensor, is_param in self._state_entries():
             if is_param:
-                param = module._parameters[name]
-                state[prefix + key] = param if keep_vars else Tensor._wrap(param._data.copy())
+                state[prefix + key] = tensor if keep_vars else Tensor._wrap(tensor._data.copy())
             else:
-                state[prefix + key] = Tensor._wrap(np.array(module._buffers[name]._data, copy=True))
+                state[prefix + key] = Tensor._wrap(np.array(tensor._data, copy=True))
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
@@ -462,7 +477,7 @@ class Module:
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict: expected state_dict to be dict-like, got {type(state_dict).__name__}")
-        targets = {key: (module, name, is_param) for key, module, name, is_param in self._state_entries()}
+        targets = {key: tensor for key, tensor, _ in self._state_entries()}
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]
         if strict and (missing or unexpected):
@@ -470,19 +485,19 @@ class Module:
                 f"load_state_dict: {type(self).__name__} state does not match: "
                 f"missing keys {missing}, unexpected keys {unexpected}"
             )
-        updates = []
-        for key, (module, name, is_param) in targets.items():
+        updates: list[tuple[Tensor, np.ndarray, np.ndarray]] = []
+        for key, tensor in targets.items():
             if key not in state_dict:
                 continue
-            value = state_dict[key]
-            value = np.asarray(value._data if isinstance(value, Tensor) else value)
-            current = (module._parameters[name] if is_param else module._buffers[name])._data
+            given = state_dict[key]
+            value = np.asarray(given._data if isinstance(given, Tensor) else given)
+            current = tensor._data
             if current.shape != value.shape:
                 raise StateDictShapeError(
                     f"load_state_dict: {key} has shape {current.shape} in the model "
                     f"but {value.shape} in the state dict"
                 )
-            updates.append((module._parameters[name] if is_param else module._buffers[name], current, value))
+            updates.append((tensor, current, value))
         for tensor, current, value in updates:
             current[...] = value
             tensor._bump_version()

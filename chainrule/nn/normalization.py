@@ -38,6 +38,11 @@ class BatchNorm1d(Module):
     (4, 3)
     """
 
+    # Buffers (register_buffer), None without track_running_stats.
+    running_mean: Tensor | None
+    running_var: Tensor | None
+    num_batches_tracked: Tensor | None
+
     def __init__(
         self,
         num_features: int,
@@ -75,9 +80,9 @@ class BatchNorm1d(Module):
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches seen."""
         if self.track_running_stats:
-            self.running_mean._data[...] = 0
-            self.running_var._data[...] = 1
-            self.num_batches_tracked._data[...] = 0
+            for buffer, value in ((self.running_mean, 0), (self.running_var, 1), (self.num_batches_tracked, 0)):
+                if buffer is not None:
+                    buffer._data[...] = value
 
     def reset_parameters(self) -> None:
         """Reset the running statistics, weight to 1 and bias to 0."""
@@ -95,8 +100,9 @@ class BatchNorm1d(Module):
                 f"(N, {self.num_features}, L), got shape {tuple(shape)}"
             )
         momentum = self.momentum
-        if self.training and self.track_running_stats:
-            count = self.num_batches_tracked._data
+        tracked = self.num_batches_tracked
+        if self.training and self.track_running_stats and tracked is not None:  # as torch, None counts nothing
+            count = tracked._data
             count += 1  # a 0-d array, updated in place
             if momentum is None:
                 momentum = 1.0 / float(count)

@@ -31,7 +31,7 @@ def _grads(parameters: Tensor | Iterable[Tensor], where: str) -> list[np.ndarray
 
 
 def _non_negative(value: Any, name: str, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:  # type: ignore[operator]  # numbers.Real's stub has only < and <=
         raise ValueError(f"{where}: {name} must be a non-negative number, got {value!r}")
     return float(value)
 

@@ -51,7 +51,7 @@ class Optimizer:
                 f"{name}: params must be an iterable of Tensors or dicts, got a single Tensor; "
                 "pass [tensor] or model.parameters()"
             )
-        groups = list(params)
+        groups: list[Any] = list(params)  # Tensors, or dicts (checked by add_param_group)
         if not groups:
             raise ValueError(f"{name}: expected at least one parameter, got an empty parameter list")
         if not isinstance(groups[0], dict):
@@ -98,9 +98,9 @@ class Optimizer:
         name = type(self).__name__
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{name}: {key} must be a real number, got {type(value).__name__} {value!r}")
-        if high is None and not value >= low:
+        if high is None and not value >= low:  # type: ignore[operator]  # numbers.Real's stub has only < and <=
             raise ValueError(f"{name}: {key} must be >= {low:g}, got {value}")
-        if high is not None and not low <= value < high:
+        if high is not None and not low <= value < high:  # type: ignore[operator]  # numbers.Real's stub has only < and <=
             raise ValueError(f"{name}: {key} must be in [{low:g}, {high:g}), got {value}")
 
     # ------------------------------------------------------------------ stepping

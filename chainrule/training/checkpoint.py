@@ -86,7 +86,8 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, optimizer: A
     Raises:
         TypeError: the optimizer state holds something that is not an array, number, string, list or dict.
     """
-    arrays = {f"model.{name}": value for name, value in model.state_dict().items()}
+    # state_dict() gives Tensors: the file holds their arrays (the optimizer's arrays are added by _encode)
+    arrays: dict[str, np.ndarray] = {f"model.{name}": value._data for name, value in model.state_dict().items()}
     try:
         arch: Any = architecture(model)
     except TypeError:

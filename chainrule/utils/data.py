@@ -189,8 +189,8 @@ def random_split(dataset: Any, lengths: Sequence[int | float], generator: Any = 
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
         lengths = counts
-        for i, length in enumerate(lengths):
-            if length == 0:
+        for i, count in enumerate(counts):
+            if count == 0:
                 warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.",
                               UserWarning, stacklevel=2)
     for i, length in enumerate(lengths):
@@ -296,7 +296,9 @@ class BatchSampler(Sampler[list[int]]):
     """
 
     def __init__(self, sampler: Sampler[int] | Iterable[int], batch_size: int, drop_last: bool) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
+        # int | Integral (the same test): Integral alone narrows the int argument to an int-and-Integral that mypy
+        # can't type the attributes set below with ("Cannot determine type")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int | numbers.Integral) or batch_size <= 0:
             raise ValueError(f"BatchSampler: batch_size should be a positive integer value, but got "
                              f"batch_size={batch_size!r}")
         if not isinstance(drop_last, bool):
@@ -492,7 +494,8 @@ class DataLoader(Generic[T_co]):
         pin_memory_device: str = "",
         in_order: bool = True,
     ) -> None:
-        if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or num_workers < 0:
+        # int | Integral: as in BatchSampler, so mypy can type the attributes set below
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int | numbers.Integral) or num_workers < 0:
             raise ValueError("DataLoader: num_workers option should be non-negative; use num_workers=0 to disable "
                              f"multiprocessing, got {num_workers!r}")
         if timeout < 0:

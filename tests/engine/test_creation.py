@@ -27,6 +27,15 @@ def test_full_like_and_arange() -> None:
     assert cr.arange(3, dtype=np.float64).dtype == np.float64
 
 
+@pytest.mark.parametrize("value", [np.float64(2.5), np.float32(2.5), np.int32(3), np.int64(3), 2.5, 3, True])
+def test_full_takes_a_numpy_scalar_as_the_python_number_it_holds(value: object) -> None:
+    torch = pytest.importorskip("torch")
+    expected = torch.full((2,), value).dtype  # np.float64 -> float32 (the default), np.int32 -> int64
+    t = cr.full((2,), value)
+    assert str(t.dtype) == str(expected).removeprefix("torch.")
+    assert t.tolist() == torch.full((2,), value).tolist()
+
+
 def test_random_factories_use_the_seeded_generator() -> None:
     cr.manual_seed(1)
     expected = np.random.default_rng(1).standard_normal((2, 3)).astype(np.float32)

@@ -100,6 +100,8 @@ ERRORS = [
     ("split_sections", lambda: X.split([1, 1], axis=1), ValueError,
      r"split: section sizes \[1, 1\] must be non-negative and add up to 3, the size of axis 1"),
     ("split_size", lambda: X.split(0), ValueError, r"split: split_size must be a positive int, got 0"),
+    ("split_bool", lambda: X.split(True), TypeError,
+     r"split: split_size_or_sections must be an int or a sequence of ints, got bool"),
     # ---- op arguments
     ("gelu_approximate", lambda: X.gelu("fast"), ValueError, r"gelu: approximate must be 'none' or 'tanh', got 'fast'"),
     ("clip_order", lambda: X.clip(1.0, 0.0), ValueError, r"clip: min must not exceed max, got min=1.0 and max=0.0"),

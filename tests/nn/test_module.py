@@ -114,6 +114,19 @@ def test_train_eval_reach_every_submodule():
         model.train("no")
 
 
+def test_a_child_registered_as_none_is_skipped_as_in_torch():
+    ours, theirs = nn.Module(), torch.nn.Module()
+    for m, mod in ((ours, nn), (theirs, torch.nn)):
+        m.add_module("gone", None)
+        m.add_module("head", mod.Linear(2, 2))
+    assert [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()] == ["head"]
+    assert [type(c).__name__ for c in ours.children()] == ["Linear"]
+    visited = []
+    assert ours.apply(lambda m: visited.append(type(m).__name__)) is ours  # used to call None.apply
+    assert visited == ["Linear", "Module"]
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["head.weight", "head.bias"]
+
+
 def test_zero_grad():
     model = nn.Linear(2, 2)
     model(cr.ones(1, 2)).sum().backward()
