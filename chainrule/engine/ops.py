@@ -73,13 +73,6 @@ def _binary(op: str, a: Any, b: Any) -> tuple[Any, Any]:
     return cast(a if a_is else ka, dtype), cast(b if b_is else kb, dtype)
 
 
-def unary(cls: type[Function], x: Tensor) -> Tensor:
-    """A floating-point op (exp, log, sqrt, tanh, ...): integer and bool inputs become the default float dtype."""
-    if x._data.dtype.kind != "f":
-        x = Tensor._wrap(x._data.astype(float_result(x._data.dtype)))
-    return cls.apply(x)
-
-
 def compare(fn: Any, a: Any, b: Any) -> Any:
     """An elementwise comparison or logical op as a bool tensor without gradient, as in PyTorch.
 
