@@ -38,6 +38,7 @@ from scipy import special
 # looked up when called, never at import time.
 from chainrule.engine import dtypes, ops
 from chainrule.engine.autograd import Function
+from chainrule.engine.backend import DtypeError
 from chainrule.engine.tensor import Tensor
 
 #: What a row does with integer or bool inputs: "float" turns them into the default float dtype (as torch.sin),
@@ -361,7 +362,7 @@ def _in_dtype(row: Unary | Binary, x: Any) -> Any:
         return x
     if rule == "error":
         takes = "floating-point tensors" if row.ints == "error" else "floating-point and integer tensors"
-        raise TypeError(f"{row.name}: not implemented for dtype {dtype}; it takes {takes} "
+        raise DtypeError(f"{row.name}: not implemented for dtype {dtype}; it takes {takes} "
                         "(convert first, e.g. x.float())")
     target = dtypes.get_default_dtype() if rule == "float" else rule
     return Tensor._wrap(x._data.astype(target)) if isinstance(x, Tensor) else np.asarray(x, dtype=target)

@@ -232,8 +232,9 @@ class Pow(Function):
                 ga = xp.where(b == 0, 0, ga).astype(ga.dtype, copy=False)
         if self.needs[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
-                # d(a^b)/db = a^b log a; taken as 0 where a == 0 (the limit for b > 0), as PyTorch does
-                gb = g * xp.where(a == 0, 0, self.out * xp.log(xp.where(a == 0, 1, a)))
+                # d(a^b)/db = a^b log a; taken as 0 where a == 0 and b >= 0 (the limit), as PyTorch does; for
+                # a == 0 and b < 0 it is inf * -inf = -inf, as PyTorch gives
+                gb = g * xp.where((a == 0) & (b >= 0), 0, self.out * xp.log(xp.where(a == 0, 0, a)))
         return ga, gb
 
 
@@ -305,7 +306,12 @@ def div(a: Any, b: Any) -> Tensor:
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
-    """a ** b with broadcasting; the gradient for b is taken as 0 where a == 0, as PyTorch does."""
+    """a ** b with broadcasting; the gradient for b is taken as 0 where a == 0 (and b >= 0), as PyTorch does."""
+    a, b = _binary("pow", a, b)
+    exponent = b._data if isinstance(b, Tensor) else b
+    if np.asarray(exponent).dtype.kind in "iu" and np.any(np.asarray(exponent) < 0):
+        raise DtypeError("pow: integers to negative integer powers are not allowed (as in PyTorch); "
+                         "make the base a float tensor (x.float() ** -1)")
     return _elementwise(Pow, "pow", a, b)
 
 
@@ -455,8 +461,7 @@ def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tenso
         raise ValueError("clip: give at least one of min and max")
     lo = None if min is None else _check_number("clip", "min", min)
     hi = None if max is None else _check_number("clip", "max", max)
-    if lo is not None and hi is not None and lo > hi:
-        raise ValueError(f"clip: min must not exceed max, got min={lo} and max={hi}")
+    # min > max is allowed, as in PyTorch: every value becomes max
     return Clip.apply(x, lo, hi)
 
 
@@ -487,9 +492,14 @@ class Mean(Function):
         if axes is None and not keepdims and count and type(a) is np.ndarray and a.dtype.char in "fd":
             # np.mean's own arithmetic (a float64 division of the sum, rounded once) without its ~5 µs wrapper
             return a.dtype.type(float(a.sum()) / count)
-        return a.mean(axis=axes, keepdims=keepdims)
+        with np.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is nan, as in PyTorch
+            return a.mean(axis=axes, keepdims=keepdims) if a.size else np.full(
+                _reduced_shape(a.shape, axes) if not keepdims else
+                tuple(1 if axes is None or i in axes else n for i, n in enumerate(a.shape)), np.nan, a.dtype)
 
     def backward(self, g):
+        if not self.count:  # no element took part: the gradient is empty (or zero where the output is nan)
+            return (np.zeros(self.shape, g.dtype),)
         if self.axes is None and type(g) is np.ndarray:
             return (_filled(self.shape, g.item() / self.count, g.dtype),)
         g = _expand_reduced(g, self.shape, self.axes, self.keepdims)
@@ -539,6 +549,11 @@ class LogSumExp(Function):
 
     def forward(self, a, axes, keepdims):
         xp = get_array_module(a)
+        self.a, self.axes, self.keepdims = a, axes, keepdims
+        if a.size == 0:  # log of an empty sum: -inf, as PyTorch
+            self.out = np.full(tuple(1 if axes is None or i in axes else n for i, n in enumerate(a.shape)),
+                               -np.inf, a.dtype)
+            return self.out if keepdims else self.out.reshape(_reduced_shape(a.shape, axes))
         peak = a.max(axis=axes, keepdims=True)
         peak = xp.where(xp.isfinite(peak), peak, 0)
         out = xp.log(xp.exp(a - peak).sum(axis=axes, keepdims=True)) + peak
@@ -552,8 +567,8 @@ class LogSumExp(Function):
 
 def _reduce(cls: type[Function], op: str, x: Tensor, axis: Any, keepdims: bool, *extra: Any) -> Tensor:
     axes = normalize_axes(axis, x.ndim, op)
-    if x._data.size == 0 and cls in (Max, LogSumExp) and (axes is None or any(x.shape[i] == 0 for i in axes)):
-        raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}: it has no elements")
+    if x._data.size == 0 and cls is Max and (axes is None or any(x.shape[i] == 0 for i in axes)):
+        raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {x.shape}: it has no elements")
     return cls.apply(x, axes, bool(keepdims), *extra)
 
 
@@ -600,6 +615,9 @@ class Softmax(Function):
 
     def forward(self, a, axis):
         xp = get_array_module(a)
+        if a.size == 0:  # nothing to normalize: an empty result, as PyTorch
+            self.out, self.axis = a.copy(), axis
+            return self.out
         e = xp.exp(a - a.max(axis=axis, keepdims=True))
         self.out = e / e.sum(axis=axis, keepdims=True)
         self.axis = axis
@@ -616,6 +634,9 @@ class LogSoftmax(Function):
 
     def forward(self, a, axis):
         xp = get_array_module(a)
+        if a.size == 0:
+            self.out, self.axis = a.copy(), axis
+            return self.out
         shifted = a - a.max(axis=axis, keepdims=True)
         self.out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
         self.axis = axis
@@ -783,9 +804,27 @@ def _is_basic_index(index: Any) -> bool:
     ) and not any(isinstance(i, bool | np.bool_) for i in items)
 
 
+def _torch_order(index: Any) -> tuple[Any, Any] | None:
+    """PyTorch applies integer indices before index arrays (``x[1, :, idx]`` has shape (B, K)); NumPy treats them
+    as one advanced index and moves its dimensions first ((K, B)). For such an index: the integer part, then the
+    rest, as two steps; None when NumPy's order already agrees."""
+    if not isinstance(index, tuple) or any(i is None or i is Ellipsis for i in index):
+        return None
+    ints = [isinstance(i, numbers.Integral) and not isinstance(i, bool | np.bool_) for i in index]
+    arrays = [isinstance(i, np.ndarray) and i.ndim > 0 for i in index]
+    if not any(ints) or not any(arrays):
+        return None
+    first = tuple(i if is_int else slice(None) for i, is_int in zip(index, ints))
+    rest = tuple(i for i, is_int in zip(index, ints) if not is_int)
+    return first, rest
+
+
 def getitem(x: Tensor, index: Any) -> Tensor:
-    """Indexing with ints, slices, None, Ellipsis, integer arrays and boolean masks."""
+    """Indexing with ints, slices, None, Ellipsis, integer arrays and boolean masks (in PyTorch's order)."""
     index = as_index(index, "getitem")
+    split = _torch_order(index)
+    if split is not None:
+        return getitem(getitem(x, split[0]), split[1])
     try:
         return GetItem.apply(x, index)
     except IndexError as error:

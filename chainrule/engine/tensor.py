@@ -719,7 +719,7 @@ class Tensor:
 
     def __neg__(self) -> Tensor:
         if self._data.dtype.kind == "b":
-            raise TypeError("neg: negation, the `-` operator, on a bool tensor is not supported; "
+            raise DtypeError("neg: negation, the `-` operator, on a bool tensor is not supported; "
                             "use the `~` operator or logical_not()")
         return ops.Neg.apply(self)
 
