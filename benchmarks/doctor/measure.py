@@ -124,7 +124,7 @@ class Recorder(Callback):
                 g = p.grad.numpy()
                 with np.errstate(all="ignore"):
                     total += float(np.sum(np.square(g, dtype=np.float64)))
-        finite = finite and math.isfinite(total)
+        finite = finite and math.isfinite(total) and self._bad_output is None
         self.grad_norm.append(math.sqrt(total) if math.isfinite(total) else math.inf)
         for name, module in self.linears:
             g = module.weight.grad
@@ -190,7 +190,10 @@ SATURATED_SLOPE = 0.05  # a unit is on a flat end when its slope is < 5% of the 
 # LeCun, Bottou, Orr & Müller 1998 "Efficient BackProp" §4.4 (keep units off the flat ends).
 
 RULES: dict[str, str] = {
-    "non_finite": "a NaN/inf in the loss or any gradient at some step (IEEE 754 overflow; Keras TerminateOnNaN)",
+    "non_finite": (
+        "a NaN/inf at some step in a Linear's or activation's output, the loss or any gradient (IEEE 754 "
+        "overflow; Keras TerminateOnNaN); its layer is the first module, in forward order, whose output was "
+        "non-finite (else the top Linear whose gradient was)"),
     "exploding_gradients": (
         "the global gradient norm, as a 5-step running median, exceeds 10× its value at step 0, or the last "
         "finite step before a non-finite one does (a blow-up faster than 5 steps). 10×: Pascanu, Mikolov & "
