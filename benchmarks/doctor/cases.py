@@ -68,7 +68,7 @@ CASES: list[Case] = [
     case("h-mnist1d-relu-adam", "mnist1d", (128, 128), 15),
     case("h-mnist1d-gelu-ln", "mnist1d", (128, 128), 10, activation="gelu", norm="layer", lr=0.003),
     case("h-iris-narrow-tanh", "iris", (8,), 60, activation="tanh", lr=0.01, batch_size=16),
-    case("h-wine-sgdm", "wine", (32,), 40, optimizer="sgdm", lr=0.01, batch_size=16),
+    case("h-wine-sgdm", "wine", (32,), 40, optimizer="sgdm", lr=0.01, batch_size=16, fast=True),
     case("h-cancer-relu-he", "breast_cancer", (32, 16), 15, init="he"),
     case("h-circle-tanh", "circle", (8, 8), 60, activation="tanh", lr=0.01, batch_size=10),
     case("h-xor-relu-he", "xor", (16, 16), 60, init="he", lr=0.01, batch_size=10),
@@ -105,7 +105,7 @@ CASES: list[Case] = [
          optimizer="sgdm", lr=3.0, batch_size=16),
     # ---------------------------------------------------------------- vanishing gradients
     case("van-digits-deep-sigmoid-sgd", "digits", (32,) * 8, 3, "vanishing_gradients bad_initialization",
-         "activation", activation="sigmoid", optimizer="sgd", lr=0.1, n_train=640, fast=True),
+         "activation", activation="sigmoid", optimizer="sgd", lr=0.1, n_train=640),
     case("van-cancer-deep-sigmoid-adam", "breast_cancer", (32,) * 8, 10, "vanishing_gradients "
          "bad_initialization", "activation", activation="sigmoid"),
     case("van-iris-deep-sigmoid-sgdm", "iris", (16,) * 6, 40, "vanishing_gradients bad_initialization",
@@ -116,7 +116,7 @@ CASES: list[Case] = [
          "init", activation="tanh", init="normal:0.03", optimizer="sgdm", lr=0.01, n_train=1000,
          note="designed as vanishing; the forward signal shrinks as fast as the backward one"),
     case("van-digits-sigmoid-saturated-bias", "digits", (64, 64), 5, "saturation vanishing_gradients "
-         "bad_initialization", "init", activation="sigmoid", bias=8.0, optimizer="sgd", lr=0.05),
+         "bad_initialization", "init", activation="sigmoid", bias=8.0, optimizer="sgd", lr=0.05, fast=True),
     # ---------------------------------------------------------------- dead ReLUs
     case("dead-digits-adam-lr0.3", "digits", (64, 64), 4, "dead_relu learning_rate_too_high exploding_gradients",
          "learning_rate", lr=0.3, fast=True),
@@ -131,7 +131,7 @@ CASES: list[Case] = [
     case("dead-cancer-raw-adam", "breast_cancer", (32, 32), 10, "dead_relu unscaled_inputs", "data", scale="raw"),
     # ---------------------------------------------------------------- saturation
     case("sat-digits-tanh-large-init", "digits", (64, 64), 3, "saturation bad_initialization", "init",
-         activation="tanh", init="normal:3.0", n_train=640, fast=True,
+         activation="tanh", init="normal:3.0", n_train=640,
          note="designed as bad init too; the scale is uniformly too large, not changing with depth"),
     case("sat-cancer-raw-sigmoid", "breast_cancer", (32,), 10, "saturation unscaled_inputs", "data",
          activation="sigmoid", scale="raw"),
@@ -176,7 +176,7 @@ CASES: list[Case] = [
     case("bi-digits-deep-default-relu", "digits", (32,) * 8, 3, "bad_initialization dead_relu", "init",
          optimizer="sgdm", lr=0.01),
     case("bi-mnist1d-deep-growing", "mnist1d", (64,) * 5, 3, "bad_initialization", "init", init="normal:1.0",
-         n_train=1000),
+         n_train=1000, fast=True),
     case("bi-classif-deep-tanh-small", "classification", (64,) * 6, 5, "bad_initialization learning_rate_too_low",
          "init", activation="tanh", init="normal:0.02", optimizer="sgdm", lr=0.01),
     case("bi-cancer-deep-xavier-relu", "breast_cancer", (32,) * 14, 10, "bad_initialization", "init",

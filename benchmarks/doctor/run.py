@@ -183,15 +183,26 @@ def summary_tables(m: dict[str, Any]) -> str:
 
 
 def _json_safe(x: Any) -> Any:
+    """Plain JSON: floats to 4 significant digits, inf/nan as strings, tuples as lists."""
     if isinstance(x, dict):
         return {str(k): _json_safe(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
         return [_json_safe(v) for v in x]
     if isinstance(x, float | np.floating):
-        return float(x) if math.isfinite(x) else str(float(x))
+        return float(f"{x:.4g}") if math.isfinite(x) else str(float(x))
     if isinstance(x, np.integer):
         return int(x)
     return x
+
+
+def write_json(path: Path, results: list[dict[str, Any]], m: dict[str, Any]) -> None:
+    """One run per line (diff-friendly): rules with sources, metrics, and each run's measurements and findings."""
+    head = {"machine": platform.platform(), "python": platform.python_version(), "numpy": np.__version__,
+            "rules": measure.RULES, "metrics": m}
+    runs = [json.dumps(_json_safe({k: v for k, v in r.items() if k != "losses"}), ensure_ascii=False)
+            for r in results]
+    text = json.dumps(_json_safe(head), indent=1, ensure_ascii=False)[:-2]
+    path.write_text(text + ',\n "runs": [\n' + ",\n".join(runs) + "\n ]\n}\n")
 
 
 def run_all(selected: list[cases.Case], progress: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -236,9 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {r['name']}: designed {_codes(r['expect'])}, measured {_codes(r['labels'])}"
                       + (f" ({r['note']})" if r["note"] else ""))
     if args.json:
-        payload = {"machine": platform.platform(), "python": platform.python_version(), "rules": measure.RULES,
-                   "metrics": m, "runs": [{k: v for k, v in r.items() if k != "losses"} for r in results]}
-        args.json.write_text(json.dumps(_json_safe(payload), indent=1, ensure_ascii=False))
+        write_json(args.json, results, m)
         print(f"\nwrote {args.json}")
     return 0
 
