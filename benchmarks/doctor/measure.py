@@ -343,10 +343,12 @@ def summarize(rec: Recorder, X_train: np.ndarray) -> dict[str, Any]:
     best_epoch = int(np.argmin(finite_val)) if any(math.isfinite(v) for v in finite_val) else None
     # the loss climbing back in an epoch, and that epoch's median update ratio per Linear
     starts = [0] + [e["end_step"] for e in rec.epochs]
-    climbs, epoch_update, lowest = [], [], initial
+    climbs, lowest = [], initial
+    epoch_update: dict[str, list[float]] = {k: [] for k in rec.update_ratio}
     for e, t in enumerate(train):
         a, b = starts[e], min(starts[e + 1], n)
-        epoch_update.append({k: _median(v[a:b]) for k, v in rec.update_ratio.items()})
+        for k, v in rec.update_ratio.items():
+            epoch_update[k].append(_median(v[a:b]))
         broke = t is None or not math.isfinite(t) or (nf is not None and nf < starts[e + 1])
         climbs.append(math.inf if broke else (t - lowest) / max(abs(initial), 1e-12))
         if broke:
@@ -411,9 +413,9 @@ def label(m: dict[str, Any]) -> dict[str, list[str]]:
             and train[-1] < min(train[best], m["initial_loss"]) and (acc[-1] or 0) - (val_acc[-1] or 0) >= 0.05):
         out["overfitting"] = []
     large: dict[str, float] = {}
-    for climb, update in zip(m["loss_climb"], m["epoch_update_ratio"]):
+    for e, climb in enumerate(m["loss_climb"]):
         if climb >= 0.1:
-            large.update({k: max(v, large.get(k, 0.0)) for k, v in update.items() if v > 1e-2})
+            large.update({k: max(v[e], large.get(k, 0.0)) for k, v in m["epoch_update_ratio"].items() if v[e] > 1e-2})
     if large:
         out["learning_rate_too_high"] = sorted(large, key=lambda k: -large[k])
     learning = {k: v for k, v in m["update_ratio_while_learning"].items() if math.isfinite(v)}

@@ -142,6 +142,28 @@ def metrics(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def healthy_ranges(results: list[dict[str, Any]]) -> dict[str, float]:
+    """The largest value each rule's quantity reaches on the runs that carry no label: the margin to each threshold."""
+    healthy = [r["summary"] for r in results if not r["labels"]]
+
+    def most(values: Any) -> float:
+        finite = [float(v) for v in values if v is not None and math.isfinite(v)]
+        return max(finite) if finite else math.nan
+
+    return {
+        "dead_fraction (label ≥ 0.5)": most(v[-1] for s in healthy for v in s["dead_fraction"].values()),
+        "saturated_fraction (≥ 0.5)": most(x for s in healthy for v in s["saturated_fraction"].values() for x in v),
+        "gradient growth, 5-step median (> 10)": most(s["grad_growth_sustained"] for s in healthy),
+        "first/last gradient ratio, smallest (< 1e-3)": -most(-s["grad_ratio_first_last"] for s in healthy),
+        "loss climb / initial loss (≥ 0.1)": most(x for s in healthy for x in s["loss_climb"]),
+        "|log10 scale change by depth| at step 0 (≥ 2)": most(
+            max(abs(s["init_forward_log10_span"]), abs(s["init_backward_log10_span"])) for s in healthy),
+        "GL at the last epoch (> 0.05, with the other conditions)": most(s["generalization_loss"][-1] for s in healthy),
+        "loss-trend t, most negative (< -3, with a ≥ 10% projected fall)": -most(-s["trend_slope_t"] for s in healthy),
+        "input feature RMS, largest (> 10)": most(s["input_rms_max"] for s in healthy),
+    }
+
+
 # ------------------------------------------------------------------------------------------------ report
 def _codes(kinds: Any) -> str:
     return " ".join(SHORT[k] for k in sorted(kinds, key=ALL_KINDS.index)) or "—"
@@ -183,13 +205,13 @@ def summary_tables(m: dict[str, Any]) -> str:
 
 
 def _json_safe(x: Any) -> Any:
-    """Plain JSON: floats to 4 significant digits, inf/nan as strings, tuples as lists."""
+    """Plain JSON: floats to 3 significant digits, inf/nan as strings, tuples as lists."""
     if isinstance(x, dict):
         return {str(k): _json_safe(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
         return [_json_safe(v) for v in x]
     if isinstance(x, float | np.floating):
-        return float(f"{x:.4g}") if math.isfinite(x) else str(float(x))
+        return float(f"{x:.3g}") if math.isfinite(x) else str(float(x))
     if isinstance(x, np.integer):
         return int(x)
     return x
@@ -240,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(summary_tables(m))
     print(f"\nwall time {m['wall_seconds']:.1f} s for {len(results)} runs (data loading included)")
+    m["healthy_ranges"] = healthy_ranges(results)
+    print("\nOn the healthy runs (largest value; the label's threshold in brackets):")
+    for key, value in m["healthy_ranges"].items():
+        print(f"  {key}: {value:.3g}")
     if m["differs_from_design"]:
         print("\nMeasured labels differ from the design (the measurement wins):")
         for r in results:
