@@ -37,11 +37,11 @@ def _slope(a: np.ndarray, kind: str) -> np.ndarray:
 
 
 class Recorder(Callback):
-    """Records, per step: loss, weight-gradient RMS and ∂loss/∂output RMS per Linear, the global gradient
-    norm, the update-to-weight ratio per Linear, the first non-finite step and layer; at step 0: the RMS
-    of every activation's input and of the logits; per epoch, on the WHOLE training set in eval mode:
-    the fraction of ReLU units that never fire and of sigmoid/tanh outputs on the flat ends; and the
-    epoch's train/validation loss and accuracy from fit's logs."""
+    """Records, before training: the untrained network's cross-entropy on the whole training set; per step:
+    loss, weight-gradient RMS and ∂loss/∂output RMS per Linear, the global gradient norm, the update-to-weight
+    ratio per Linear, the first non-finite step and layer; at step 0: the RMS of every activation's input and
+    of the logits; per epoch, on the WHOLE training set in eval mode: the fraction of ReLU units that never
+    fire and of sigmoid/tanh outputs on the flat ends; and the epoch's train/validation loss and accuracy."""
 
     def __init__(self, X_train: np.ndarray, y_train: np.ndarray) -> None:
         self.X, self.y = X_train, y_train
@@ -316,8 +316,7 @@ def summarize(rec: Recorder, X_train: np.ndarray) -> dict[str, Any]:
     grad_ratio = {k: ratio_to_last(rec.grad_rms, k) for k in names}
     signal_ratio = {k: ratio_to_last(rec.signal_rms, k) for k in names}
 
-    # update-to-weight ratio: per layer, the median while the loss is above half its start, and the peak of
-    # its 10-step running median
+    # update-to-weight ratio per layer: the median while the loss is above half the initial loss
     high = np.flatnonzero(losses[:n] > 0.5 * initial)
     steps = high if high.size else np.arange(n)
     update = {k: _median(np.asarray(v)[steps[steps < len(v)]]) for k, v in rec.update_ratio.items()}
