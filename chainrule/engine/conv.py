@@ -97,7 +97,7 @@ class Conv(Function):
         _float_check("conv", x, weight, bias)
         nd = weight.ndim - 2
         x2, w2 = _as_2d(x, nd), _as_2d(weight, nd)
-        n, c, h, w = x2.shape
+        n = x2.shape[0]
         o, cg, kh, kw = w2.shape
         xp = _pad_array(x2, padding)
         hp, wp = xp.shape[-2:]
@@ -240,7 +240,7 @@ class MaxPool(Function):
 
     def indices(self) -> np.ndarray:
         """torch's ``return_indices``: each max's flat position in its (unpadded) input plane."""
-        xshape, _, (kh, kw), (sh, sw), (dh, dw), pads = self.geometry
+        xshape, _, (_, kw), (sh, sw), (dh, dw), pads = self.geometry
         ho, wo = self.arg.shape[-2:]
         row = np.arange(ho)[:, None] * sh + (self.arg // kw) * dh - pads[0]
         col = np.arange(wo)[None, :] * sw + (self.arg % kw) * dw - pads[2]

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.engine import conv as _conv
 from chainrule.engine import ops
 from chainrule.engine.ops import gelu, linear
 from chainrule.engine.random import get_generator
@@ -21,10 +22,11 @@ from chainrule.engine.tensor import Tensor, to_array
 from chainrule.nn import _fused
 
 __all__ = [
-    "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "elu",
-    "embedding", "gelu", "hardtanh", "huber_loss", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax",
-    "logsigmoid", "mish", "mse_loss", "nll_loss", "one_hot", "relu", "relu6", "sigmoid", "silu", "smooth_l1_loss",
-    "softmax", "softplus", "softsign", "tanh", "tanhshrink",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cross_entropy", "dropout", "dropout2d", "elu",
+    "embedding", "gelu", "hardtanh", "huber_loss", "interpolate", "l1_loss", "layer_norm", "leaky_relu", "linear",
+    "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "mish", "mse_loss", "nll_loss", "one_hot", "pad", "relu",
+    "relu6", "sigmoid", "silu", "smooth_l1_loss", "softmax", "softplus", "softsign", "tanh", "tanhshrink",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -319,6 +321,90 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
     return drop(x, p)
 
 
+def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels: each (sample, channel) plane of (N, C, H, W) input (or each channel of unbatched
+    (C, H, W) input) is dropped with probability ``p``, survivors scaled by 1/(1-p); identity unless training.
+
+    Raises:
+        ValueError: ``p`` is not in [0, 1] or the input is not 3-D or 4-D.
+    """
+    p = check_probability(p, "dropout2d")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {tuple(x.shape)}")
+    if not training or p == 0:
+        return x
+    if p == 1:
+        warnings.warn(ALL_DROPPED.format(where="dropout2d"), UserWarning, stacklevel=2)
+    data = x._data
+    channels = data.shape[: x.ndim - 2]
+    if p == 1:
+        mask = np.zeros(channels, dtype=data.dtype)
+    else:
+        mask = (get_generator().random(channels, dtype=np.float32) >= p) * data.dtype.type(1 / (1 - p))
+    return ops.Mul.apply(x, mask[..., None, None])
+
+
+# ---------------------------------------------------------------------------- convolution, pooling, resampling
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,  # noqa: A002
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """1-D convolution of (N, C, L) input (or unbatched (C, L)) with weight (out, C/groups, k), as torch."""
+    return _conv.conv(1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,  # noqa: A002
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D convolution of (N, C, H, W) input (or unbatched (C, H, W)) with weight (out, C/groups, kh, kw), as torch.
+
+    ``padding`` is an int, a pair, 'valid' or 'same' (stride 1 only; an odd total puts the extra after).
+
+    >>> import chainrule as cr
+    >>> conv2d(cr.ones(1, 2, 5, 5), cr.ones(3, 2, 3, 3), padding="same").shape
+    (1, 3, 5, 5)
+    """
+    return _conv.conv(2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,  # noqa: A002
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """Max over windows of the last axis; the gradient goes to each window's first maximum, as torch."""
+    return _conv.max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,  # noqa: A002
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """Max over windows of the last two axes (stride defaults to the kernel); the gradient goes to each window's
+    first maximum, as torch. ``return_indices`` also returns each maximum's flat index in its input plane."""
+    return _conv.max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """Mean over windows of the last axis, with torch's divisor (padding counts unless count_include_pad=False)."""
+    return _conv.avg_pool(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad)
+
+
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """Mean over windows of the last two axes, with torch's divisor."""
+    return _conv.avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+    """Average the last axis down to ``output_size`` bins, torch's [floor(i·L/out), ceil((i+1)·L/out)) windows."""
+    return _conv.adaptive_avg_pool(1, input, output_size)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+    """Average the last two axes down to ``output_size`` (an int, a pair; None keeps that size), as torch."""
+    return _conv.adaptive_avg_pool(2, input, output_size)
+
+
+pad = _conv.pad
+interpolate = _conv.interpolate
+
+
 # ---------------------------------------------------------------------------- normalization
 
 
@@ -336,7 +422,7 @@ def batch_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Batch normalization of (N, C) or (N, C, L) input over every axis but the channel axis 1.
+    """Batch normalization of (N, C), (N, C, L) or (N, C, H, W) input over every axis but the channel axis 1.
 
     Training uses the batch's statistics (the fused ``ops.BatchNorm``) and, when running
     statistics are given, updates them in place: ``running = (1 - momentum)·running + momentum·batch``
@@ -346,9 +432,10 @@ def batch_norm(
         ValueError: the input is not 2-D or 3-D, training sees one value per channel, or eval
             has no running statistics.
     """
-    if x.ndim not in (2, 3):
-        raise ValueError(f"batch_norm: expected input of shape (N, C) or (N, C, L), got shape {x.shape}")
-    channels_last = x.transpose(1, 2) if x.ndim == 3 else x  # the fused op normalizes over all axes but the last
+    if x.ndim not in (2, 3, 4):
+        raise ValueError(f"batch_norm: expected input of shape (N, C), (N, C, L) or (N, C, H, W), got shape {x.shape}")
+    # the fused op normalizes over all axes but the last: move the channels there
+    channels_last = x.transpose(1, 2) if x.ndim == 3 else x.permute(0, 2, 3, 1) if x.ndim == 4 else x
     running_mean, running_var = _array(running_mean), _array(running_var)
     if training:
         count = x._data.size // x.shape[1]
@@ -379,7 +466,7 @@ def batch_norm(
             out = out * weight
         if bias is not None:
             out = out + bias
-    return out.transpose(1, 2) if x.ndim == 3 else out
+    return out.transpose(1, 2) if x.ndim == 3 else out.permute(0, 3, 1, 2) if x.ndim == 4 else out
 
 
 def layer_norm(

@@ -1,4 +1,4 @@
-"""Normalization layers: BatchNorm1d (per feature, over the batch) and LayerNorm (per sample)."""
+"""Normalization layers: BatchNorm1d/BatchNorm2d (per channel, over the batch) and LayerNorm (per sample)."""
 
 from __future__ import annotations
 
@@ -55,17 +55,18 @@ class BatchNorm1d(Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        self.num_features = positive_int(num_features, "num_features", "BatchNorm1d")
-        self.eps = real(eps, "eps", "BatchNorm1d", low=0.0)
-        self.momentum = None if momentum is None else real(momentum, "momentum", "BatchNorm1d", 0.0, 1.0)
-        self.affine = flag(affine, "affine", "BatchNorm1d")
-        self.track_running_stats = flag(track_running_stats, "track_running_stats", "BatchNorm1d")
+        where = type(self).__name__
+        self.num_features = positive_int(num_features, "num_features", where)
+        self.eps = real(eps, "eps", where, low=0.0)
+        self.momentum = None if momentum is None else real(momentum, "momentum", where, 0.0, 1.0)
+        self.affine = flag(affine, "affine", where)
+        self.track_running_stats = flag(track_running_stats, "track_running_stats", where)
         dtype = np.dtype(dtype or DEFAULT_DTYPE)
         if affine:
             self.weight = Parameter(np.ones(self.num_features, dtype=dtype))
         else:
             self.register_parameter("weight", None)
-        if affine and flag(bias, "bias", "BatchNorm1d"):
+        if affine and flag(bias, "bias", where):
             self.bias = Parameter(np.zeros(self.num_features, dtype=dtype))
         else:
             self.register_parameter("bias", None)
@@ -92,13 +93,15 @@ class BatchNorm1d(Module):
         if self.bias is not None:
             self.bias._data[...] = 0
 
-    def forward(self, x: Tensor) -> Tensor:
-        shape = x.shape
+    def _check_input(self, shape: tuple[int, ...]) -> None:
         if len(shape) not in (2, 3) or shape[1] != self.num_features:
             raise ValueError(
                 f"BatchNorm1d({self.num_features}): expected input of shape (N, {self.num_features}) or "
                 f"(N, {self.num_features}, L), got shape {tuple(shape)}"
             )
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x.shape)
         momentum = self.momentum
         tracked = self.num_batches_tracked
         if self.training and self.track_running_stats and tracked is not None:  # as torch, None counts nothing
@@ -117,6 +120,23 @@ class BatchNorm1d(Module):
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
             f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Normalize each of ``num_features`` channels of (N, C, H, W) input over the batch and both spatial axes,
+    as ``torch.nn.BatchNorm2d`` (the same fused op as :class:`BatchNorm1d`, with the channels moved last).
+
+    >>> import chainrule as cr
+    >>> BatchNorm2d(3)(cr.randn(2, 3, 4, 4)).shape
+    (2, 3, 4, 4)
+    """
+
+    def _check_input(self, shape: tuple[int, ...]) -> None:
+        if len(shape) != 4 or shape[1] != self.num_features:
+            raise ValueError(
+                f"BatchNorm2d({self.num_features}): expected 4-D input of shape (N, {self.num_features}, H, W), "
+                f"got shape {tuple(shape)}"
+            )
 
 
 class LayerNorm(Module):
