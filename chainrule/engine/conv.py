@@ -42,6 +42,10 @@ def _col2im(gcols: np.ndarray, padded: Pair, stride: Pair, dilation: Pair) -> np
     *lead, ho, wo, kh, kw = gcols.shape
     (sh, sw), (dh, dw) = stride, dilation
     out = np.zeros((*lead, *padded), dtype=gcols.dtype)
+    if (sh, sw) == (kh, kw) and (dh, dw) == (1, 1):  # windows tile the input: one transposed copy
+        tiles = out[..., : ho * kh, : wo * kw].reshape(*lead, ho, kh, wo, kw)
+        tiles[...] = np.moveaxis(gcols, -2, -3)  # (..., Ho, kh, Wo, kw)
+        return out
     for i in range(kh):
         rows = slice(i * dh, i * dh + (ho - 1) * sh + 1, sh)
         for j in range(kw):
@@ -87,10 +91,10 @@ def _as_2d(x: np.ndarray, ndim: int) -> np.ndarray:
 class Conv(Function):
     """N-d (1 or 2) convolution with stride, asymmetric zero padding, dilation and groups, as ``torch.conv2d``.
 
-    Forward: im2col to (G, N·Ho·Wo, Cg·kh·kw) and one (batched over groups) matmul with the weight. The output
-    is returned as an NCHW view of NHWC memory (the layout the matmul produces); NumPy's elementwise ops keep that
-    layout, and the next convolution's im2col reads it well. Backward: one matmul each for the weight and the
-    columns' gradient, then col2im.
+    Forward: im2col to columns (G, Cg·kh·kw, N·Ho·Wo) (one copy, read along the input's rows) and one matmul
+    (batched over groups) with the weight (G, Og, Cg·kh·kw). The output is returned as an NCHW view of
+    channel-major (C, N, H, W) memory, the layout the matmul produces; NumPy's elementwise ops keep it.
+    Backward: one matmul for the weight's gradient, one for the columns' gradient, then col2im.
     """
 
     def forward(self, x, weight, bias, stride, padding, dilation, groups):
@@ -105,12 +109,11 @@ class Conv(Function):
         wo = (wp - dilation[1] * (kw - 1) - 1) // stride[1] + 1
         g, og = groups, o // groups
         win = _windows(xp, (kh, kw), stride, dilation, (ho, wo))  # (N, C, Ho, Wo, kh, kw)
-        win = win.reshape(n, g, cg, ho, wo, kh, kw).transpose(1, 0, 3, 4, 2, 5, 6)
-        cols = np.ascontiguousarray(win).reshape(g, n * ho * wo, cg * kh * kw)
+        win = win.reshape(n, g, cg, ho, wo, kh, kw).transpose(1, 2, 5, 6, 0, 3, 4)  # (G, Cg, kh, kw, N, Ho, Wo)
+        cols = np.ascontiguousarray(win).reshape(g, cg * kh * kw, n * ho * wo)
         wmat = w2.reshape(g, og, cg * kh * kw)
-        out = np.matmul(cols, wmat.transpose(0, 2, 1))  # (G, N·Ho·Wo, Og)
-        out = out.reshape(g, n, ho, wo, og).transpose(1, 0, 4, 2, 3).reshape(n, o, ho, wo) if g > 1 else \
-            out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
+        out = np.matmul(wmat, cols)  # (G, Og, N·Ho·Wo)
+        out = out.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
         if bias is not None:
             out += bias[:, None, None]
         self.cols, self.wmat, self.nd = cols, wmat, nd
@@ -125,18 +128,18 @@ class Conv(Function):
         grad = _as_2d(grad, self.nd)
         n, o = grad.shape[:2]
         og = o // g
-        g2 = grad.reshape(n, g, og, ho, wo).transpose(1, 0, 3, 4, 2).reshape(g, n * ho * wo, og)
+        g2 = grad.transpose(1, 0, 2, 3).reshape(g, og, n * ho * wo)  # (G, Og, N·Ho·Wo); free for our own layout
         gx = gw = gb = None
         if self.needs[0]:
-            gcols = np.matmul(g2, self.wmat)  # (G, N·Ho·Wo, Cg·kh·kw)
+            gcols = np.matmul(self.wmat.transpose(0, 2, 1), g2)  # (G, Cg·kh·kw, N·Ho·Wo)
             cg = self.wmat.shape[2] // (kh * kw)
-            gcols = gcols.reshape(g, n, ho, wo, cg, kh, kw).transpose(1, 0, 4, 2, 3, 5, 6)
+            gcols = gcols.reshape(g, cg, kh, kw, n, ho, wo).transpose(4, 0, 1, 5, 6, 2, 3)  # (N, G, Cg, Ho, Wo, kh, kw)
             gxp = _col2im(gcols, padded, stride, dilation).reshape(n, g * cg, *padded)
             t, b, left, r = padding
             gx = gxp[..., t : padded[0] - b, left : padded[1] - r]
             gx = gx.reshape(xshape)
         if self.needs[1]:
-            gw = np.matmul(g2.transpose(0, 2, 1), self.cols).reshape(o, -1, kh, kw)
+            gw = np.matmul(g2, self.cols.transpose(0, 2, 1)).reshape(o, -1, kh, kw)
             if self.nd == 1:
                 gw = gw[:, :, 0, :]
         if self.needs[2]:
@@ -220,23 +223,32 @@ def pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
 
 
 class MaxPool(Function):
-    """Max over each window (padding is -inf); backward sends each output's gradient to its window's first max."""
+    """Max over each window (padding is -inf), as torch: a kernel-position loop keeps the first maximum (a NaN
+    wins); backward sends each output's gradient to that position."""
 
     saves_inputs = False
 
     def forward(self, x, kernel, stride, padding, dilation, out):
         (kh, kw), (ph, pw), (ho, wo) = kernel, padding, out
+        (sh, sw), (dh, dw) = stride, dilation
         h, w = x.shape[-2:]
-        need_h = (ho - 1) * stride[0] + dilation[0] * (kh - 1) + 1
-        need_w = (wo - 1) * stride[1] + dilation[1] * (kw - 1) + 1
+        need_h = (ho - 1) * sh + dh * (kh - 1) + 1
+        need_w = (wo - 1) * sw + dw * (kw - 1) + 1
         pads = (ph, max(need_h - h - ph, 0), pw, max(need_w - w - pw, 0))
         xp = _pad_array(x, pads, -np.inf)
-        win = _windows(xp, kernel, stride, dilation, out)
-        flat = win.reshape(*win.shape[:-2], kh * kw)
-        arg = flat.argmax(axis=-1)
+        best = np.full((*x.shape[:-2], ho, wo), -np.inf, dtype=x.dtype)
+        arg = np.zeros(best.shape, dtype=np.int8 if kh * kw < 128 else np.int64)
+        for i in range(kh):
+            rows = slice(i * dh, i * dh + (ho - 1) * sh + 1, sh)
+            for j in range(kw):
+                v = xp[..., rows, j * dw : j * dw + (wo - 1) * sw + 1 : sw]
+                better = v > best
+                better |= np.isnan(v)
+                np.copyto(best, v, where=better)
+                np.copyto(arg, i * kw + j, where=better)
         self.arg = arg
         self.geometry = (x.shape, xp.shape[-2:], kernel, stride, dilation, pads)
-        return np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+        return best
 
     def indices(self) -> np.ndarray:
         """torch's ``return_indices``: each max's flat position in its (unpadded) input plane."""
@@ -247,10 +259,15 @@ class MaxPool(Function):
         return (row * xshape[-1] + col).astype(np.int64)
 
     def backward(self, grad):
-        xshape, padded, (kh, kw), stride, dilation, pads = self.geometry
-        gcols = np.zeros((*grad.shape, kh * kw), dtype=grad.dtype)
-        np.put_along_axis(gcols, self.arg[..., None], grad[..., None], axis=-1)
-        gxp = _col2im(gcols.reshape(*grad.shape, kh, kw), padded, stride, dilation)
+        xshape, padded, (kh, kw), (sh, sw), (dh, dw), pads = self.geometry
+        ho, wo = grad.shape[-2:]
+        gxp = np.zeros((*grad.shape[:-2], *padded), dtype=grad.dtype)
+        zero = grad.dtype.type(0)
+        for i in range(kh):
+            rows = slice(i * dh, i * dh + (ho - 1) * sh + 1, sh)
+            for j in range(kw):
+                part = np.where(self.arg == i * kw + j, grad, zero)
+                gxp[..., rows, j * dw : j * dw + (wo - 1) * sw + 1 : sw] += part
         return (gxp[..., pads[0] : pads[0] + xshape[-2], pads[2] : pads[2] + xshape[-1]],
                 None, None, None, None, None)
 
