@@ -433,7 +433,8 @@ def batch_norm(
             has no running statistics.
     """
     if x.ndim not in (2, 3, 4):
-        raise ValueError(f"batch_norm: expected input of shape (N, C), (N, C, L) or (N, C, H, W), got shape {x.shape}")
+        raise ValueError(f"batch_norm: expected input of shape (N, C) or (N, C, L), got shape {x.shape} "
+                         "((N, C, H, W) is accepted too, as for BatchNorm2d)")
     # the fused op normalizes over all axes but the last: move the channels there
     channels_last = x.transpose(1, 2) if x.ndim == 3 else x.permute(0, 2, 3, 1) if x.ndim == 4 else x
     running_mean, running_var = _array(running_mean), _array(running_var)
