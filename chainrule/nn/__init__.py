@@ -35,8 +35,8 @@ from chainrule.nn.loss import (
 )
 from chainrule.nn.module import Module, Parameter
 from chainrule.nn.normalization import BatchNorm1d, LayerNorm
+from chainrule.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from chainrule.nn.sparse import Embedding
-from chainrule.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: I001 - one block for merges
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten",

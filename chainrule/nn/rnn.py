@@ -90,7 +90,7 @@ class Recurrence(Function):
                     _sigmoid(z[:, : 2 * hidden])
                     np.tanh(z[:, 2 * hidden: 3 * hidden], out=z[:, 2 * hidden: 3 * hidden])
                     _sigmoid(z[:, 3 * hidden:])
-                    i, f, g, o = z[:, :hidden], z[:, hidden: 2 * hidden], z[:, 2 * hidden: 3 * hidden], z[:, 3 * hidden:]
+                    i, f, g, o = (z[:, k * hidden: (k + 1) * hidden] for k in range(4))
                     c = f * c
                     c += i * g
                     cs[t] = c
@@ -119,7 +119,7 @@ class Recurrence(Function):
         previous = self._previous_states(out, length)  # h_{t-1} of each step, (L, N, H)
         if mode == "LSTM":
             dc = grad[length + 1].copy()
-            c, tanh_c = self.c, self.tanh_c
+            tanh_c = self.tanh_c
             for t in steps:
                 dh += grad[t]
                 i, f, g, o = (gates[t, :, k * hidden: (k + 1) * hidden] for k in range(4))
@@ -171,7 +171,7 @@ class Recurrence(Function):
 
     def _previous_states(self, out: np.ndarray, length: int) -> np.ndarray:
         """h_{t-1} for each step t in time order: the state each step started from."""
-        prev = np.empty((length,) + out.shape[1:], dtype=out.dtype)
+        prev = np.empty((length, *out.shape[1:]), dtype=out.dtype)
         if self.reverse:
             prev[: length - 1] = out[1:length]
             prev[length - 1] = self.h0
@@ -195,7 +195,7 @@ def _check_mode_args(where: str, num_layers: Any, dropout: Any) -> tuple[int, fl
         warnings.warn(
             "dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
             f"num_layers greater than 1, but got dropout={dropout} and num_layers={layers}", UserWarning, stacklevel=4)
-    return layers, float(dropout)  # type: ignore[arg-type]
+    return layers, float(dropout)
 
 
 class RNNBase(Module):
@@ -224,7 +224,8 @@ class RNNBase(Module):
             for direction in range(directions):
                 layer_input = self.input_size if layer == 0 else self.hidden_size * directions
                 suffix = "_reverse" if direction == 1 else ""
-                shapes = [("weight_ih", (gate_size, layer_input)), ("weight_hh", (gate_size, self.hidden_size))]
+                shapes: list[tuple[str, tuple[int, ...]]] = [
+                    ("weight_ih", (gate_size, layer_input)), ("weight_hh", (gate_size, self.hidden_size))]
                 if self.bias:
                     shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
                 for name, shape in shapes:
@@ -238,6 +239,9 @@ class RNNBase(Module):
         bound = 1.0 / math.sqrt(self.hidden_size)
         for weight in self.parameters():
             init.uniform_(weight, -bound, bound)
+
+    def _param(self, name: str) -> Parameter:
+        return getattr(self, name)
 
     @property
     def all_weights(self) -> list[list[Parameter]]:
@@ -255,7 +259,7 @@ class RNNBase(Module):
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{where}(input_size={self.input_size}): expected input with {self.input_size} "
                              f"features in its last dimension, got {x.shape[-1]} (input shape {tuple(x.shape)})")
-        weight = self.weight_ih_l0
+        weight = self._param("weight_ih_l0")
         if x._data.dtype != weight._data.dtype:
             raise DtypeError(
                 f"{where}: input has dtype {x._data.dtype} but the layer's weights have dtype {weight._data.dtype}; "
@@ -267,9 +271,10 @@ class RNNBase(Module):
             raise TypeError(f"{type(self).__name__}: expected {what} to be a Tensor, got {type(h).__name__}")
         if tuple(h.shape) != expected:
             raise ValueError(f"{type(self).__name__}: expected {what} of shape {expected}, got {tuple(h.shape)}")
-        if h._data.dtype != self.weight_ih_l0._data.dtype:
+        dtype = self._param("weight_ih_l0")._data.dtype
+        if h._data.dtype != dtype:
             raise DtypeError(f"{type(self).__name__}: {what} has dtype {h._data.dtype} but the layer's weights have "
-                             f"dtype {self.weight_ih_l0._data.dtype}; they must match")
+                             f"dtype {dtype}; they must match")
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:  # noqa: A002 - PyTorch's name
         self._check_input(input)
@@ -298,7 +303,7 @@ class RNNBase(Module):
             else:
                 self._check_state(hx, shown, "hx")
                 h0 = hx if batched else hx.unsqueeze(1)
-        dtype = self.weight_ih_l0._data.dtype
+        dtype = self._param("weight_ih_l0")._data.dtype
         zeros = np.zeros((batch, self.hidden_size), dtype=dtype)
         layer_input = x
         h_n: list[Tensor] = []
@@ -341,8 +346,9 @@ class RNNBase(Module):
         text = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
-        if getattr(self, "nonlinearity", "tanh") != "tanh":
-            text += f", nonlinearity={self.nonlinearity!r}"
+        nonlinearity = getattr(self, "nonlinearity", "tanh")
+        if nonlinearity != "tanh":
+            text += f", nonlinearity={nonlinearity!r}"
         if not self.bias:
             text += ", bias=False"
         if self.batch_first:
@@ -475,8 +481,9 @@ class RNNCellBase(Module):
         text = f"{self.input_size}, {self.hidden_size}"
         if not self.bias:
             text += ", bias=False"
-        if getattr(self, "nonlinearity", "tanh") != "tanh":
-            text += f", nonlinearity={self.nonlinearity!r}"
+        nonlinearity = getattr(self, "nonlinearity", "tanh")
+        if nonlinearity != "tanh":
+            text += f", nonlinearity={nonlinearity!r}"
         return text
 
 
