@@ -15,6 +15,7 @@ import time
 
 import bench_digits
 import bench_doctor
+import bench_lstm
 import bench_memory
 import bench_mlp
 import bench_playground
@@ -26,6 +27,7 @@ WORKLOADS = {
     "memory": bench_memory,  # 4
     "doctor": bench_doctor,  # 5
     "digits": bench_digits,  # 6
+    "lstm": bench_lstm,  # 7
 }
 
 

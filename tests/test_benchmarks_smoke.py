@@ -14,6 +14,7 @@ sys.path.insert(0, str(BENCH))
 
 import bench_digits  # noqa: E402
 import bench_doctor  # noqa: E402
+import bench_lstm  # noqa: E402
 import bench_memory  # noqa: E402
 import bench_mlp  # noqa: E402
 import bench_playground  # noqa: E402
@@ -65,6 +66,21 @@ def test_digits_tiny_reports_time_and_accuracy():
     assert {"chainrule", "scikit-learn"} <= set(rows)
     for name in ("chainrule", "scikit-learn"):
         assert 0.5 < float(rows[name][2]) <= 1  # one epoch of Adam already beats chance (0.1) by far
+
+
+def test_lstm_tiny_compares_chainrule_with_pytorch():
+    rows = _rows(bench_lstm.main(["--tiny"])[0])
+    assert {"chainrule", "pytorch"} <= set(rows)
+    assert rows["pytorch"][1] == "1"
+
+
+def test_lstm_frameworks_train_identically():
+    """Same weights, same batches: chainrule's LSTM and PyTorch's take the same Adam steps."""
+    x, y = bench_lstm.synthetic_sequences(96, 6, bench_lstm.INPUT)
+    batches = common.epoch_batches(96, 32, seed=1)
+    losses = {name: [step(idx) for idx in batches] for name, step in
+              ((name, make(x, y, 16)) for name, make in bench_lstm.TRAINERS.items())}
+    np.testing.assert_allclose(losses["chainrule"], losses["pytorch"], rtol=1e-4)
 
 
 @pytest.mark.parametrize("bench", [bench_mlp, bench_playground], ids=["mlp", "playground"])
