@@ -11,6 +11,7 @@ handful of nodes instead of a dozen per step. The cells are built from the engin
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import warnings
@@ -31,13 +32,36 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-a)) in place on ``a`` (a fresh temporary), without overflow warnings."""
-    with np.errstate(over="ignore"):
-        np.negative(a, out=a)
-        np.exp(a, out=a)
+    """1 / (1 + exp(-a)) in place on ``a``; the caller silences overflow (exp(40000) = inf gives the right 0)."""
+    np.negative(a, out=a)
+    np.exp(a, out=a)
     a += 1
     np.reciprocal(a, out=a)
     return a
+
+
+# Per-step products at most this many multiply-adds run BLAS on one thread: splitting a (32, 128) @ (128, 512)
+# product across threads costs more in synchronisation than it saves (tens of times more on a loaded machine),
+# as PyTorch's own grain size keeps such small ops on one thread.
+_SINGLE_THREAD_MACS = 1 << 22
+_controller: Any = None
+
+
+def _small_blas(macs: int) -> contextlib.AbstractContextManager[Any]:
+    """One BLAS thread for the per-step loop when its products are small (and threadpoolctl is installed)."""
+    global _controller
+    if macs > _SINGLE_THREAD_MACS:
+        return contextlib.nullcontext()
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - installed with scikit-learn
+            _controller = False
+        else:
+            _controller = ThreadpoolController()
+    if _controller is False:  # pragma: no cover
+        return contextlib.nullcontext()
+    return _controller.limit(limits=1, user_api="blas")
 
 
 class Recurrence(Function):
@@ -52,6 +76,14 @@ class Recurrence(Function):
     saves_output = True  # backward reads the states it produced
 
     def forward(self, xp, h0, c0, w_hh, b_hh, mode, reverse):
+        with _small_blas(xp.shape[1] * w_hh.size), np.errstate(over="ignore"):
+            return self._forward(xp, h0, c0, w_hh, b_hh, mode, reverse)
+
+    def backward(self, grad):
+        with _small_blas(grad.shape[1] * self.w_hh.size):
+            return self._backward(grad)
+
+    def _forward(self, xp, h0, c0, w_hh, b_hh, mode, reverse):
         length, batch, _ = xp.shape
         hidden = w_hh.shape[1]
         self.mode, self.reverse, self.w_hh = mode, reverse, w_hh
@@ -60,7 +92,7 @@ class Recurrence(Function):
         out = np.empty((length + extra, batch, hidden), dtype=xp.dtype)
         steps = range(length - 1, -1, -1) if reverse else range(length)
         h = h0
-        w_t = w_hh.T
+        w_t = np.ascontiguousarray(w_hh.T)  # BLAS is faster on a contiguous right operand
         if mode == "GRU":
             self.gates = gates = np.empty((length, batch, 3 * hidden), dtype=xp.dtype)  # r, z, n
             self.ghn = ghn_all = np.empty((length, batch, hidden), dtype=xp.dtype)  # W_hn h + b_hn
@@ -108,7 +140,7 @@ class Recurrence(Function):
         self.h0, self.outputs = h0, out
         return out
 
-    def backward(self, grad):
+    def _backward(self, grad):
         mode, reverse, w_hh = self.mode, self.reverse, self.w_hh
         length, batch, hidden = grad.shape[0] - (2 if mode == "LSTM" else 1), grad.shape[1], grad.shape[2]
         out = self.outputs
@@ -120,19 +152,28 @@ class Recurrence(Function):
         if mode == "LSTM":
             dc = grad[length + 1].copy()
             tanh_c = self.tanh_c
+            # the local derivatives of every step at once (vectorized over time), so the loop does 7 small ops
+            g4 = gates.reshape(length, batch, 4, hidden)
+            i, f, g, o = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
+            c_prev = np.empty_like(self.c)
+            if reverse:
+                c_prev[: length - 1], c_prev[length - 1] = self.c[1:], self.c0
+            else:
+                c_prev[1:], c_prev[0] = self.c[:-1], self.c0
+            factors = np.empty((length, batch, 3, hidden), dtype=grad.dtype)  # d z_{i,f,g} / d c
+            np.multiply(g, i * (1 - i), out=factors[:, :, 0])
+            np.multiply(c_prev, f * (1 - f), out=factors[:, :, 1])
+            np.multiply(i, 1 - g * g, out=factors[:, :, 2])
+            dc_dh = o * (1 - tanh_c * tanh_c)  # d c / d h through h = o·tanh(c)
+            do_dh = tanh_c * o * (1 - o)  # d z_o / d h
+            d4 = d_pre.reshape(length, batch, 4, hidden)
             for t in steps:
                 dh += grad[t]
-                i, f, g, o = (gates[t, :, k * hidden: (k + 1) * hidden] for k in range(4))
-                tc = tanh_c[t]
-                dc += dh * o * (1 - tc * tc)
-                c_prev = self._c_prev(t, length)
-                dz = d_pre[t]
-                np.multiply(dc * g, i * (1 - i), out=dz[:, :hidden])
-                np.multiply(dc * c_prev, f * (1 - f), out=dz[:, hidden: 2 * hidden])
-                np.multiply(dc * i, 1 - g * g, out=dz[:, 2 * hidden: 3 * hidden])
-                np.multiply(dh * tc, o * (1 - o), out=dz[:, 3 * hidden:])
-                dc *= f
-                dh = dz @ w_hh
+                dc += dh * dc_dh[t]
+                np.multiply(dc[:, None, :], factors[t], out=d4[t, :, :3])
+                np.multiply(dh, do_dh[t], out=d4[t, :, 3])
+                dc *= f[t]
+                dh = d_pre[t] @ w_hh
             d_c0 = dc
             d_gh = d_pre
         elif mode == "GRU":
@@ -179,11 +220,6 @@ class Recurrence(Function):
             prev[1:] = out[: length - 1]
             prev[0] = self.h0
         return prev
-
-    def _c_prev(self, t: int, length: int) -> np.ndarray:
-        if self.reverse:
-            return self.c[t + 1] if t + 1 < length else self.c0
-        return self.c[t - 1] if t > 0 else self.c0
 
 
 def _check_mode_args(where: str, num_layers: Any, dropout: Any) -> tuple[int, float]:
@@ -278,6 +314,13 @@ class RNNBase(Module):
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:  # noqa: A002 - PyTorch's name
         self._check_input(input)
+        batch = input.shape[1 if input.ndim == 3 and not self.batch_first else 0] if input.ndim == 3 else 1
+        # small per-step products: the whole layer on one BLAS thread (idle BLAS threads left spinning by a threaded
+        # input projection would otherwise compete with the step loop for the cores)
+        with _small_blas(batch * _GATES[self.mode] * self.hidden_size ** 2):
+            return self._run(input, hx)
+
+    def _run(self, input: Tensor, hx: Any) -> tuple[Tensor, Any]:  # noqa: A002 - PyTorch's name
         x = input
         batched = x.ndim == 3
         is_lstm = self.mode == "LSTM"
