@@ -279,6 +279,9 @@ class RNNBase(Module):
     def _param(self, name: str) -> Parameter:
         return getattr(self, name)
 
+    def flatten_parameters(self) -> None:
+        """Does nothing: torch packs weights for cuDNN here; chainrule's weights need no packing."""
+
     @property
     def all_weights(self) -> list[list[Parameter]]:
         per = 4 if self.bias else 2
@@ -295,6 +298,9 @@ class RNNBase(Module):
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{where}(input_size={self.input_size}): expected input with {self.input_size} "
                              f"features in its last dimension, got {x.shape[-1]} (input shape {tuple(x.shape)})")
+        length = x.shape[1] if x.ndim == 3 and self.batch_first else x.shape[0]
+        if length == 0:
+            raise ValueError(f"{where}: expected a sequence length larger than 0, got input of shape {tuple(x.shape)}")
         weight = self._param("weight_ih_l0")
         if x._data.dtype != weight._data.dtype:
             raise DtypeError(
@@ -314,7 +320,7 @@ class RNNBase(Module):
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:  # noqa: A002 - PyTorch's name
         self._check_input(input)
-        batch = input.shape[1 if input.ndim == 3 and not self.batch_first else 0] if input.ndim == 3 else 1
+        batch = (input.shape[0] if self.batch_first else input.shape[1]) if input.ndim == 3 else 1
         # small per-step products: the whole layer on one BLAS thread (idle BLAS threads left spinning by a threaded
         # input projection would otherwise compete with the step loop for the cores)
         with _small_blas(batch * _GATES[self.mode] * self.hidden_size ** 2):

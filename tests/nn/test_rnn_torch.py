@@ -244,5 +244,8 @@ def test_wrong_initial_state_shape_and_bad_arguments():
         nn.GRU(3, 0)
     with pytest.raises(ValueError, match="dropout"):
         nn.GRU(3, 4, num_layers=2, dropout=1.5)
+    with pytest.raises(ValueError, match="sequence length larger than 0"):
+        nn.GRU(3, 4, batch_first=True)(cr.ones(2, 0, 3))
+    nn.LSTM(3, 4).flatten_parameters()  # torch code calls it; a no-op here
     with pytest.raises(TypeError, match="dtype"):
         nn.LSTM(3, 4)(cr.ones(5, 2, 3, dtype=np.float64))
