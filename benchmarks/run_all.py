@@ -16,6 +16,7 @@ import time
 import bench_digits
 import bench_doctor
 import bench_lenet
+import bench_lstm
 import bench_memory
 import bench_mlp
 import bench_playground
@@ -28,6 +29,7 @@ WORKLOADS = {
     "doctor": bench_doctor,  # 5
     "digits": bench_digits,  # 6
     "lenet": bench_lenet,  # 7
+    "lstm": bench_lstm,  # 8
 }
 
 

@@ -15,6 +15,7 @@ sys.path.insert(0, str(BENCH))
 import bench_digits  # noqa: E402
 import bench_doctor  # noqa: E402
 import bench_lenet  # noqa: E402
+import bench_lstm  # noqa: E402
 import bench_memory  # noqa: E402
 import bench_mlp  # noqa: E402
 import bench_playground  # noqa: E402
@@ -73,6 +74,21 @@ def test_lenet_tiny_reports_both_frameworks():
     assert {"chainrule", "pytorch"} <= set(rows)
     assert rows["pytorch"][1] == "1"
     assert float(rows["chainrule"][0]) > 0
+
+
+def test_lstm_tiny_compares_chainrule_with_pytorch():
+    rows = _rows(bench_lstm.main(["--tiny"])[0])
+    assert {"chainrule", "pytorch"} <= set(rows)
+    assert rows["pytorch"][1] == "1"
+
+
+def test_lstm_frameworks_train_identically():
+    """Same weights, same batches: chainrule's LSTM and PyTorch's take the same Adam steps."""
+    x, y = bench_lstm.synthetic_sequences(96, 6, bench_lstm.INPUT)
+    batches = common.epoch_batches(96, 32, seed=1)
+    losses = {name: [step(idx) for idx in batches] for name, step in
+              ((name, make(x, y, 16)) for name, make in bench_lstm.TRAINERS.items())}
+    np.testing.assert_allclose(losses["chainrule"], losses["pytorch"], rtol=1e-4)
 
 
 @pytest.mark.parametrize("bench", [bench_mlp, bench_playground, bench_lenet], ids=["mlp", "playground", "lenet"])

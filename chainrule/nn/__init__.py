@@ -47,6 +47,7 @@ from chainrule.nn.loss import (
 )
 from chainrule.nn.module import Module, Parameter
 from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from chainrule.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from chainrule.nn.sparse import Embedding
 
 __all__ = [
@@ -56,4 +57,5 @@ __all__ = [
     "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Mish", "Module", "ModuleDict", "ModuleList", "NLLLoss",
     "Parameter", "ParameterDict", "ParameterList", "ReLU", "ReLU6", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss",
     "Softmax", "Softplus", "Softsign", "Tanh", "Tanhshrink", "Unflatten", "Upsample", "functional", "init", "utils",
+    "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase",
 ]

@@ -1,0 +1,613 @@
+"""Recurrent layers with PyTorch's names, arguments and weight layouts: RNN, LSTM, GRU and their cells.
+
+Weights are stored as torch stores them (``weight_ih_l{k}[_reverse]`` of shape (gates·H, H_in), gate order
+i, f, g, o for LSTM and r, z, n for GRU), so a torch ``state_dict`` loads as is and outputs match.
+
+Speed: for each layer and direction the input projection of all time steps is one matmul (the engine's Linear
+op on x reshaped to (L·N, H_in)); the recurrence then runs as one op per layer and direction (:class:`Recurrence`),
+a NumPy loop over the steps with a hand-written backward (backpropagation through time), so the graph holds a
+handful of nodes instead of a dozen per step. The cells are built from the engine's differentiable ops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+
+from chainrule.engine import ops
+from chainrule.engine.autograd import Function
+from chainrule.engine.backend import DEFAULT_DTYPE, DtypeError
+from chainrule.engine.tensor import Tensor
+from chainrule.nn import functional as F  # noqa: N812 - PyTorch's convention
+from chainrule.nn import init
+from chainrule.nn._checks import flag, positive_int
+from chainrule.nn.module import Module, Parameter
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-a)) in place on ``a``; the caller silences overflow (exp(40000) = inf gives the right 0)."""
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    a += 1
+    np.reciprocal(a, out=a)
+    return a
+
+
+# Per-step products at most this many multiply-adds run BLAS on one thread: splitting a (32, 128) @ (128, 512)
+# product across threads costs more in synchronisation than it saves (tens of times more on a loaded machine),
+# as PyTorch's own grain size keeps such small ops on one thread.
+_SINGLE_THREAD_MACS = 1 << 22
+_controller: Any = None
+
+
+def _small_blas(macs: int) -> contextlib.AbstractContextManager[Any]:
+    """One BLAS thread for the per-step loop when its products are small (and threadpoolctl is installed)."""
+    global _controller
+    if macs > _SINGLE_THREAD_MACS:
+        return contextlib.nullcontext()
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - installed with scikit-learn
+            _controller = False
+        else:
+            _controller = ThreadpoolController()
+    if _controller is False:  # pragma: no cover
+        return contextlib.nullcontext()
+    return _controller.limit(limits=1, user_api="blas")
+
+
+class Recurrence(Function):
+    """The recurrent part of one layer and direction over a whole sequence, as one op.
+
+    Inputs: ``xp`` (L, N, G·H), the input projection x @ W_ih.T + b_ih of every step; ``h0`` (N, H); ``c0`` (N, H)
+    or None (LSTM only); ``w_hh`` (G·H, H); ``b_hh`` (G·H,) or None. Output: (L + 1, N, H) — the hidden state of
+    each step in time order, then h_n — and for LSTM (L + 2, N, H), with c_n last. ``reverse`` runs from the last
+    step to the first. Backward is backpropagation through time in NumPy, with the gates saved at forward.
+    """
+
+    saves_output = True  # backward reads the states it produced
+
+    def forward(self, xp, h0, c0, w_hh, b_hh, mode, reverse):
+        with _small_blas(xp.shape[1] * w_hh.size), np.errstate(over="ignore"):
+            return self._forward(xp, h0, c0, w_hh, b_hh, mode, reverse)
+
+    def backward(self, grad):
+        with _small_blas(grad.shape[1] * self.w_hh.size):
+            return self._backward(grad)
+
+    def _forward(self, xp, h0, c0, w_hh, b_hh, mode, reverse):
+        length, batch, _ = xp.shape
+        hidden = w_hh.shape[1]
+        self.mode, self.reverse, self.w_hh = mode, reverse, w_hh
+        self.has_bias = b_hh is not None
+        extra = 2 if mode == "LSTM" else 1
+        out = np.empty((length + extra, batch, hidden), dtype=xp.dtype)
+        steps = range(length - 1, -1, -1) if reverse else range(length)
+        h = h0
+        w_t = np.ascontiguousarray(w_hh.T)  # BLAS is faster on a contiguous right operand
+        if mode == "GRU":
+            self.gates = gates = np.empty((length, batch, 3 * hidden), dtype=xp.dtype)  # r, z, n
+            self.ghn = ghn_all = np.empty((length, batch, hidden), dtype=xp.dtype)  # W_hn h + b_hn
+            for t in steps:
+                gh = h @ w_t
+                if b_hh is not None:
+                    gh += b_hh
+                x_t = xp[t]
+                rz = _sigmoid(x_t[:, : 2 * hidden] + gh[:, : 2 * hidden])
+                r, z = rz[:, :hidden], rz[:, hidden:]
+                ghn = gh[:, 2 * hidden:]
+                n = np.tanh(x_t[:, 2 * hidden:] + r * ghn)
+                h = n + z * (h - n)  # (1 - z)·n + z·h
+                gates[t, :, : 2 * hidden] = rz
+                gates[t, :, 2 * hidden:] = n
+                ghn_all[t] = ghn
+                out[t] = h
+        else:
+            pre = xp + b_hh if b_hh is not None else xp.copy()
+            if mode == "LSTM":
+                c = c0
+                self.c = cs = np.empty((length, batch, hidden), dtype=xp.dtype)
+                self.tanh_c = tcs = np.empty((length, batch, hidden), dtype=xp.dtype)
+                for t in steps:
+                    z = pre[t]
+                    z += h @ w_t
+                    _sigmoid(z[:, : 2 * hidden])
+                    np.tanh(z[:, 2 * hidden: 3 * hidden], out=z[:, 2 * hidden: 3 * hidden])
+                    _sigmoid(z[:, 3 * hidden:])
+                    i, f, g, o = (z[:, k * hidden: (k + 1) * hidden] for k in range(4))
+                    c = f * c
+                    c += i * g
+                    cs[t] = c
+                    tc = np.tanh(c, out=tcs[t])
+                    h = np.multiply(o, tc, out=out[t])
+                out[length + 1] = c
+                self.c0 = c0
+            else:
+                for t in steps:
+                    z = pre[t]
+                    z += h @ w_t
+                    h = np.tanh(z, out=out[t]) if mode == "RNN_TANH" else np.maximum(z, 0, out=out[t])
+            self.gates = pre
+        out[length] = h
+        self.h0, self.outputs = h0, out
+        return out
+
+    def _backward(self, grad):
+        mode, reverse, w_hh = self.mode, self.reverse, self.w_hh
+        length, batch, hidden = grad.shape[0] - (2 if mode == "LSTM" else 1), grad.shape[1], grad.shape[2]
+        out = self.outputs
+        gates = self.gates
+        steps = range(length) if reverse else range(length - 1, -1, -1)
+        dh = grad[length].copy()
+        d_pre = np.empty(gates.shape, dtype=grad.dtype)  # gradient of each step's pre-activations
+        previous = self._previous_states(out, length)  # h_{t-1} of each step, (L, N, H)
+        if mode == "LSTM":
+            dc = grad[length + 1].copy()
+            tanh_c = self.tanh_c
+            # the local derivatives of every step at once (vectorized over time), so the loop does 7 small ops
+            g4 = gates.reshape(length, batch, 4, hidden)
+            i, f, g, o = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
+            c_prev = np.empty_like(self.c)
+            if reverse:
+                c_prev[: length - 1], c_prev[length - 1] = self.c[1:], self.c0
+            else:
+                c_prev[1:], c_prev[0] = self.c[:-1], self.c0
+            factors = np.empty((length, batch, 3, hidden), dtype=grad.dtype)  # d z_{i,f,g} / d c
+            np.multiply(g, i * (1 - i), out=factors[:, :, 0])
+            np.multiply(c_prev, f * (1 - f), out=factors[:, :, 1])
+            np.multiply(i, 1 - g * g, out=factors[:, :, 2])
+            dc_dh = o * (1 - tanh_c * tanh_c)  # d c / d h through h = o·tanh(c)
+            do_dh = tanh_c * o * (1 - o)  # d z_o / d h
+            d4 = d_pre.reshape(length, batch, 4, hidden)
+            for t in steps:
+                dh += grad[t]
+                dc += dh * dc_dh[t]
+                np.multiply(dc[:, None, :], factors[t], out=d4[t, :, :3])
+                np.multiply(dh, do_dh[t], out=d4[t, :, 3])
+                dc *= f[t]
+                dh = d_pre[t] @ w_hh
+            d_c0 = dc
+            d_gh = d_pre
+        elif mode == "GRU":
+            d_gh = np.empty(gates.shape, dtype=grad.dtype)
+            for t in steps:
+                dh += grad[t]
+                r, z, n = (gates[t, :, k * hidden: (k + 1) * hidden] for k in range(3))
+                h_prev = previous[t]
+                dzn = dh * (1 - z) * (1 - n * n)
+                dxp, dgh = d_pre[t], d_gh[t]
+                dxp[:, 2 * hidden:] = dzn
+                np.multiply(dzn, r, out=dgh[:, 2 * hidden:])
+                np.multiply(dzn * self.ghn[t], r * (1 - r), out=dxp[:, :hidden])
+                np.multiply(dh * (h_prev - n), z * (1 - z), out=dxp[:, hidden: 2 * hidden])
+                dgh[:, : 2 * hidden] = dxp[:, : 2 * hidden]
+                dh = dh * z
+                dh += dgh @ w_hh
+            d_c0 = None
+        else:
+            for t in steps:
+                dh += grad[t]
+                h = out[t]
+                dz = d_pre[t]
+                if mode == "RNN_TANH":
+                    np.multiply(dh, 1 - h * h, out=dz)
+                else:
+                    np.multiply(dh, h > 0, out=dz)
+                dh = dz @ w_hh
+            d_c0 = None
+            d_gh = d_pre
+        needs = self.needs
+        flat_gh = d_gh.reshape(length * batch, -1)
+        d_w = flat_gh.T @ previous.reshape(length * batch, hidden) if needs[3] else None
+        d_b = flat_gh.sum(axis=0) if self.has_bias and needs[4] else None
+        return (d_pre if needs[0] else None, dh if needs[1] else None, d_c0 if needs[2] else None, d_w, d_b)
+
+    def _previous_states(self, out: np.ndarray, length: int) -> np.ndarray:
+        """h_{t-1} for each step t in time order: the state each step started from."""
+        prev = np.empty((length, *out.shape[1:]), dtype=out.dtype)
+        if self.reverse:
+            prev[: length - 1] = out[1:length]
+            prev[length - 1] = self.h0
+        else:
+            prev[1:] = out[: length - 1]
+            prev[0] = self.h0
+        return prev
+
+
+def _check_mode_args(where: str, num_layers: Any, dropout: Any) -> tuple[int, float]:
+    layers = positive_int(num_layers, "num_layers", where)
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:  # type: ignore[operator]
+        raise ValueError(f"{where}: dropout should be a number in range [0, 1] representing the probability of an "
+                         f"element being zeroed, got {dropout!r}")
+    if dropout > 0 and layers == 1:  # type: ignore[operator]
+        warnings.warn(
+            "dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
+            f"num_layers greater than 1, but got dropout={dropout} and num_layers={layers}", UserWarning, stacklevel=4)
+    return layers, float(dropout)
+
+
+class RNNBase(Module):
+    """The shared body of :class:`RNN`, :class:`LSTM` and :class:`GRU` (as ``torch.nn.RNNBase``)."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        where = type(self).__name__
+        self.mode = mode
+        self.input_size = positive_int(input_size, "input_size", where)
+        self.hidden_size = positive_int(hidden_size, "hidden_size", where)
+        self.num_layers, self.dropout = _check_mode_args(where, num_layers, dropout)
+        self.bias = flag(bias, "bias", where)
+        self.batch_first = flag(batch_first, "batch_first", where)
+        self.bidirectional = flag(bidirectional, "bidirectional", where)
+        if proj_size:
+            raise NotImplementedError(f"{where}: proj_size is not supported by chainrule (got {proj_size!r})")
+        self.proj_size = 0
+        dtype = np.dtype(dtype or DEFAULT_DTYPE)
+        gate_size = _GATES[mode] * self.hidden_size
+        directions = 2 if self.bidirectional else 1
+        self._flat_weights_names: list[str] = []
+        for layer in range(self.num_layers):
+            for direction in range(directions):
+                layer_input = self.input_size if layer == 0 else self.hidden_size * directions
+                suffix = "_reverse" if direction == 1 else ""
+                shapes: list[tuple[str, tuple[int, ...]]] = [
+                    ("weight_ih", (gate_size, layer_input)), ("weight_hh", (gate_size, self.hidden_size))]
+                if self.bias:
+                    shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                for name, shape in shapes:
+                    full = f"{name}_l{layer}{suffix}"
+                    setattr(self, full, Parameter(np.empty(shape, dtype=dtype)))
+                    self._flat_weights_names.append(full)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default: every weight and bias from U(-1/√hidden_size, 1/√hidden_size)."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            init.uniform_(weight, -bound, bound)
+
+    def _param(self, name: str) -> Parameter:
+        return getattr(self, name)
+
+    def flatten_parameters(self) -> None:
+        """Does nothing: torch packs weights for cuDNN here; chainrule's weights need no packing."""
+
+    @property
+    def all_weights(self) -> list[list[Parameter]]:
+        per = 4 if self.bias else 2
+        names = self._flat_weights_names
+        return [[getattr(self, n) for n in names[k: k + per]] for k in range(0, len(names), per)]
+
+    def _check_input(self, x: Any) -> None:
+        where = type(self).__name__
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{where}: expected a Tensor input, got {type(x).__name__}")
+        if x.ndim not in (2, 3):
+            raise ValueError(f"{where}: expected input to be 2D (L, H_in) or 3D (L, N, H_in) or (N, L, H_in) with "
+                             f"batch_first, got {x.ndim}D input of shape {tuple(x.shape)}")
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{where}(input_size={self.input_size}): expected input with {self.input_size} "
+                             f"features in its last dimension, got {x.shape[-1]} (input shape {tuple(x.shape)})")
+        length = x.shape[1] if x.ndim == 3 and self.batch_first else x.shape[0]
+        if length == 0:
+            raise ValueError(f"{where}: expected a sequence length larger than 0, got input of shape {tuple(x.shape)}")
+        weight = self._param("weight_ih_l0")
+        if x._data.dtype != weight._data.dtype:
+            raise DtypeError(
+                f"{where}: input has dtype {x._data.dtype} but the layer's weights have dtype {weight._data.dtype}; "
+                f"they must match (as in PyTorch): convert the input (x.to(cr.{weight._data.dtype})) or the model "
+                f"(model.to(cr.{x._data.dtype}))")
+
+    def _check_state(self, h: Any, expected: tuple[int, ...], what: str) -> None:
+        if not isinstance(h, Tensor):
+            raise TypeError(f"{type(self).__name__}: expected {what} to be a Tensor, got {type(h).__name__}")
+        if tuple(h.shape) != expected:
+            raise ValueError(f"{type(self).__name__}: expected {what} of shape {expected}, got {tuple(h.shape)}")
+        dtype = self._param("weight_ih_l0")._data.dtype
+        if h._data.dtype != dtype:
+            raise DtypeError(f"{type(self).__name__}: {what} has dtype {h._data.dtype} but the layer's weights have "
+                             f"dtype {dtype}; they must match")
+
+    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:  # noqa: A002 - PyTorch's name
+        self._check_input(input)
+        batch = (input.shape[0] if self.batch_first else input.shape[1]) if input.ndim == 3 else 1
+        # small per-step products: the whole layer on one BLAS thread (idle BLAS threads left spinning by a threaded
+        # input projection would otherwise compete with the step loop for the cores)
+        with _small_blas(batch * _GATES[self.mode] * self.hidden_size ** 2):
+            return self._run(input, hx)
+
+    def _run(self, input: Tensor, hx: Any) -> tuple[Tensor, Any]:  # noqa: A002 - PyTorch's name
+        x = input
+        batched = x.ndim == 3
+        is_lstm = self.mode == "LSTM"
+        directions = 2 if self.bidirectional else 1
+        if not batched:
+            x = x.unsqueeze(1)
+        elif self.batch_first:
+            x = x.transpose(0, 1)
+        length, batch = x.shape[0], x.shape[1]
+        state_shape = (self.num_layers * directions, batch, self.hidden_size)
+        shown = state_shape if batched else (state_shape[0], state_shape[2])
+        h0: Any = None
+        c0: Any = None
+        if hx is not None:
+            if is_lstm:
+                if not isinstance(hx, tuple | list) or len(hx) != 2:
+                    raise ValueError(f"LSTM: expected hx to be a tuple (h_0, c_0), got {type(hx).__name__}")
+                h0, c0 = hx
+                self._check_state(h0, shown, "h_0")
+                self._check_state(c0, shown, "c_0")
+                if not batched:
+                    h0, c0 = h0.unsqueeze(1), c0.unsqueeze(1)
+            else:
+                self._check_state(hx, shown, "hx")
+                h0 = hx if batched else hx.unsqueeze(1)
+        dtype = self._param("weight_ih_l0")._data.dtype
+        zeros = np.zeros((batch, self.hidden_size), dtype=dtype)
+        layer_input = x
+        h_n: list[Tensor] = []
+        c_n: list[Tensor] = []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                k = layer * directions + direction
+                suffix = "_reverse" if direction == 1 else ""
+                w_ih = getattr(self, f"weight_ih_l{layer}{suffix}")
+                w_hh = getattr(self, f"weight_hh_l{layer}{suffix}")
+                b_ih = getattr(self, f"bias_ih_l{layer}{suffix}") if self.bias else None
+                b_hh = getattr(self, f"bias_hh_l{layer}{suffix}") if self.bias else None
+                features = layer_input.shape[2]
+                flat = layer_input.reshape(length * batch, features)
+                xp = (ops.Linear.apply(flat, w_ih) if b_ih is None else ops.Linear.apply(flat, w_ih, b_ih))
+                xp = xp.reshape(length, batch, w_ih.shape[0])
+                h_init = h0[k] if h0 is not None else zeros
+                c_init = (c0[k] if c0 is not None else zeros) if is_lstm else None
+                y = Recurrence.apply(xp, h_init, c_init, w_hh, b_hh, mode=self.mode, reverse=direction == 1)
+                outputs.append(y[:length])
+                h_n.append(y[length])
+                if is_lstm:
+                    c_n.append(y[length + 1])
+            layer_output = outputs[0] if directions == 1 else ops.cat(outputs, 2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_output = F.drop(layer_output, self.dropout)
+            layer_input = layer_output
+        output = layer_input
+        h = ops.stack(h_n, 0)
+        c = ops.stack(c_n, 0) if is_lstm else None
+        if not batched:
+            output, h = output.squeeze(1), h.squeeze(1)
+            c = c.squeeze(1) if c is not None else None
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return output, ((h, c) if is_lstm else h)
+
+    def extra_repr(self) -> str:
+        text = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            text += f", num_layers={self.num_layers}"
+        nonlinearity = getattr(self, "nonlinearity", "tanh")
+        if nonlinearity != "tanh":
+            text += f", nonlinearity={nonlinearity!r}"
+        if not self.bias:
+            text += ", bias=False"
+        if self.batch_first:
+            text += ", batch_first=True"
+        if self.dropout:
+            text += f", dropout={self.dropout}"
+        if self.bidirectional:
+            text += ", bidirectional=True"
+        return text
+
+
+class RNN(RNNBase):
+    """Elman RNN, h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or ReLU), as ``torch.nn.RNN``.
+
+    Arguments as torch (positional order input_size, hidden_size, num_layers, nonlinearity, bias, batch_first,
+    dropout, bidirectional). ``forward(input, hx=None)`` returns ``(output, h_n)``.
+
+    >>> import chainrule as cr
+    >>> out, h = RNN(4, 3, num_layers=2)(cr.ones(5, 2, 4))
+    >>> out.shape, h.shape
+    ((5, 2, 3), (2, 2, 3))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: Any = None, dtype: Any = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: unknown nonlinearity {nonlinearity!r}; expected 'tanh' or 'relu'")
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
+                         bias, batch_first, dropout, bidirectional, device=device, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+
+class LSTM(RNNBase):
+    """Long short-term memory, gates i, f, g, o stacked in that order in each weight, as ``torch.nn.LSTM``.
+
+    ``forward(input, (h_0, c_0)=None)`` returns ``(output, (h_n, c_n))``. ``proj_size`` is not supported.
+
+    >>> import chainrule as cr
+    >>> out, (h, c) = LSTM(4, 3, batch_first=True, bidirectional=True)(cr.ones(2, 5, 4))
+    >>> out.shape, h.shape, c.shape
+    ((2, 5, 6), (2, 2, 3), (2, 2, 3))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         proj_size, device=device, dtype=dtype)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit, gates r, z, n stacked in that order, n = tanh(W_in x + b_in + r·(W_hn h + b_hn)),
+    as ``torch.nn.GRU``. ``forward(input, hx=None)`` returns ``(output, h_n)``.
+
+    >>> import chainrule as cr
+    >>> GRU(4, 3)(cr.ones(5, 4))[0].shape
+    (5, 3)
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)
+
+
+# ---------------------------------------------------------------------------- cells
+
+
+class RNNCellBase(Module):
+    """The shared body of the cells: weight_ih (G·H, H_in), weight_hh (G·H, H), bias_ih, bias_hh (G·H,)."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, gates: int, dtype: Any) -> None:
+        super().__init__()
+        where = type(self).__name__
+        self.input_size = positive_int(input_size, "input_size", where)
+        self.hidden_size = positive_int(hidden_size, "hidden_size", where)
+        self.bias = flag(bias, "bias", where)
+        dtype = np.dtype(dtype or DEFAULT_DTYPE)
+        self.weight_ih = Parameter(np.empty((gates * self.hidden_size, self.input_size), dtype=dtype))
+        self.weight_hh = Parameter(np.empty((gates * self.hidden_size, self.hidden_size), dtype=dtype))
+        if self.bias:
+            self.bias_ih = Parameter(np.empty(gates * self.hidden_size, dtype=dtype))
+            self.bias_hh = Parameter(np.empty(gates * self.hidden_size, dtype=dtype))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default: every weight and bias from U(-1/√hidden_size, 1/√hidden_size)."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            init.uniform_(weight, -bound, bound)
+
+    def _prepare(self, x: Any, hx: Any, what: str = "hx") -> tuple[Tensor, Any, bool]:
+        where = type(self).__name__
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{where}: expected a Tensor input, got {type(x).__name__}")
+        if x.ndim not in (1, 2):
+            raise ValueError(f"{where}: expected input to be 1D (H_in) or 2D (N, H_in), got {x.ndim}D input of "
+                             f"shape {tuple(x.shape)}")
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{where}(input_size={self.input_size}): expected input with {self.input_size} "
+                             f"features in its last dimension, got {x.shape[-1]} (input shape {tuple(x.shape)})")
+        if x._data.dtype != self.weight_ih._data.dtype:
+            raise DtypeError(f"{where}: input has dtype {x._data.dtype} but the cell's weights have dtype "
+                             f"{self.weight_ih._data.dtype}; they must match (as in PyTorch)")
+        batched = x.ndim == 2
+        if not batched:
+            x = x.unsqueeze(0)
+        return x, hx, batched
+
+    def _state(self, h: Any, x: Tensor, batched: bool, what: str) -> Any:
+        if h is None:
+            return Tensor(np.zeros((x.shape[0], self.hidden_size), dtype=x._data.dtype))
+        expected = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
+        if not isinstance(h, Tensor) or tuple(h.shape) != expected:
+            got = tuple(h.shape) if isinstance(h, Tensor) else type(h).__name__
+            raise ValueError(f"{type(self).__name__}: expected {what} of shape {expected}, got {got}")
+        return h if batched else h.unsqueeze(0)
+
+    def _gates(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        if self.bias:
+            return ops.Linear.apply(x, self.weight_ih, self.bias_ih), ops.Linear.apply(h, self.weight_hh, self.bias_hh)
+        return ops.Linear.apply(x, self.weight_ih), ops.Linear.apply(h, self.weight_hh)
+
+    def extra_repr(self) -> str:
+        text = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            text += ", bias=False"
+        nonlinearity = getattr(self, "nonlinearity", "tanh")
+        if nonlinearity != "tanh":
+            text += f", nonlinearity={nonlinearity!r}"
+        return text
+
+
+class RNNCell(RNNCellBase):
+    """One step of an Elman RNN, h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or ReLU), as ``torch.nn.RNNCell``.
+
+    >>> import chainrule as cr
+    >>> RNNCell(4, 3)(cr.ones(2, 4)).shape
+    (2, 3)
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 device: Any = None, dtype: Any = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: unknown nonlinearity {nonlinearity!r}; expected 'tanh' or 'relu'")
+        super().__init__(input_size, hidden_size, bias, 1, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002 - PyTorch's name
+        x, hx, batched = self._prepare(input, hx)
+        h = self._state(hx, x, batched, "hx")
+        gi, gh = self._gates(x, h)
+        pre = gi + gh
+        out = pre.tanh() if self.nonlinearity == "tanh" else pre.relu()
+        return out if batched else out.squeeze(0)
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step, gates i, f, g, o: returns (h', c'), as ``torch.nn.LSTMCell``.
+
+    >>> import chainrule as cr
+    >>> h, c = LSTMCell(4, 3)(cr.ones(2, 4))
+    >>> h.shape, c.shape
+    ((2, 3), (2, 3))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__(input_size, hidden_size, bias, 4, dtype)
+
+    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Tensor]:  # noqa: A002 - PyTorch's name
+        x, hx, batched = self._prepare(input, hx)
+        if hx is not None and (not isinstance(hx, tuple | list) or len(hx) != 2):
+            raise ValueError(f"LSTMCell: expected hx to be a tuple (h_0, c_0), got {type(hx).__name__}")
+        h = self._state(hx[0] if hx is not None else None, x, batched, "h_0")
+        c = self._state(hx[1] if hx is not None else None, x, batched, "c_0")
+        gi, gh = self._gates(x, h)
+        i, f, g, o = ops.split(gi + gh, self.hidden_size, dim=1)
+        c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h_new = o.sigmoid() * c_new.tanh()
+        if not batched:
+            return h_new.squeeze(0), c_new.squeeze(0)
+        return h_new, c_new
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step, gates r, z, n with n = tanh(W_in x + b_in + r·(W_hn h + b_hn)), as ``torch.nn.GRUCell``.
+
+    >>> import chainrule as cr
+    >>> GRUCell(4, 3)(cr.ones(4)).shape
+    (3,)
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__(input_size, hidden_size, bias, 3, dtype)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002 - PyTorch's name
+        x, hx, batched = self._prepare(input, hx)
+        h = self._state(hx, x, batched, "hx")
+        gi, gh = self._gates(x, h)
+        i_r, i_z, i_n = ops.split(gi, self.hidden_size, dim=1)
+        h_r, h_z, h_n = ops.split(gh, self.hidden_size, dim=1)
+        r = (i_r + h_r).sigmoid()
+        z = (i_z + h_z).sigmoid()
+        n = (i_n + r * h_n).tanh()
+        h_new = (1 - z) * n + z * h
+        return h_new if batched else h_new.squeeze(0)
