@@ -102,7 +102,7 @@ def _run(spec: Any, fit_kwargs: dict[str, Any], seed: int) -> Doctor:
         model = build_mlp(spec, seed=seed)
     doctor = Doctor()
     with np.errstate(all="ignore"):  # the "before" run may well overflow: that is what is being fixed
-        fit(model, doctor=doctor, verbose=0, **fit_kwargs)
+        fit(model, callbacks=[doctor], verbose=0, **fit_kwargs)
     return doctor
 
 

@@ -165,7 +165,7 @@ def test_unwatch_removes_every_hook():
 
 
 def test_a_doctor_keeps_watching_the_same_model_across_fits():
-    from chainrule.training import fit
+    from chainrule import fit  # the top-level fit: doctor=True by default
 
     X, y = _blobs(n=64)
     model, doctor = nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4)), Doctor(stats_every=1)
