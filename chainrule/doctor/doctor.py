@@ -189,12 +189,11 @@ class Doctor(Callback):
             if self._halted or not (module.training and is_grad_enabled()):
                 return  # evaluation passes are not training statistics
             out = output._data
-            units = out.reshape(-1, out.shape[-1]) if out.ndim > 1 else out.reshape(1, -1)
             for take in every:
-                take(args, output, units)
+                take(args, output, out)
             if sampled and self.step % clock.every == 0:
                 for take in sampled:
-                    take(args, output, units)
+                    take(args, output, out)
 
         return hook
 
