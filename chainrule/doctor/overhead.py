@@ -2,7 +2,7 @@
 
 The reference is 784-256-256-10 ReLU, batch 128, plain SGD, on synthetic MNIST-shaped data; runs
 alternate (off, on, off, on, ...) so drift in machine load hits both alike, and each side keeps its
-fastest epoch. The budget is 10% per epoch.
+fastest epoch. The budget is 5% per epoch.
 """
 
 from __future__ import annotations
