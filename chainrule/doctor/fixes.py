@@ -26,16 +26,16 @@ from chainrule.doctor.doctor import Doctor
 from chainrule.doctor.findings import Finding, Remedy
 
 FIT_KEYS = ("lr", "lr_factor", "clip_grad_norm", "optimizer", "epochs")
-# What each kind's remedy should move, and which way is better (shown beside the verdict, not deciding it).
+# What each kind's remedy should move: shown beside the verdict (FixResult.target), not deciding it.
 TARGET = {
-    "vanishing_gradients": ("grad_ratio", "up"),
-    "dead_relu": ("dead_fraction", "down"),
-    "saturation": ("saturation", "down"),
-    "overfitting": ("best_val_loss", "down"),
-    "exploding_gradients": ("final_loss", "down"),
-    "non_finite": ("final_loss", "down"),
-    "learning_rate_too_high": ("final_loss", "down"),
-    "learning_rate_too_low": ("final_loss", "down"),
+    "vanishing_gradients": "grad_ratio",
+    "dead_relu": "dead_fraction",
+    "saturation": "saturation",
+    "overfitting": "best_val_loss",
+    "exploding_gradients": "final_loss",
+    "non_finite": "final_loss",
+    "learning_rate_too_high": "final_loss",
+    "learning_rate_too_low": "final_loss",
 }
 
 
@@ -221,7 +221,8 @@ def try_fixes(spec: Any, fit_kwargs: dict[str, Any], findings: list[Finding], st
         key = json.dumps([change, run_seed], sort_keys=True)
         if key not in runs:
             new_spec, new_kwargs = _apply(spec, kwargs, change) if change else (spec, kwargs)
-            runs[key] = measure(_run(new_spec, new_kwargs, run_seed))
+            # the seed draws the initial weights and the batch order (and dropout masks) alike
+            runs[key] = measure(_run(new_spec, {**new_kwargs, "seed": run_seed}, run_seed))
         return runs[key]
 
     metric = "val_loss" if kwargs.get("val") is not None else "final_loss"
@@ -233,7 +234,7 @@ def try_fixes(spec: Any, fit_kwargs: dict[str, Any], findings: list[Finding], st
         before, after = run({}, seed), run(remedy.change, seed)
         noise = seed_noise(_score(before, metric), _score(run({}, seed + 1), metric))
         b, a = _score(before, metric), _score(after, metric)
-        target = TARGET[finding.kind][0]
+        target = TARGET[finding.kind]
         notes = [f"{metric} {b:.4g} → {a:.4g}: {'improved' if improved(b, a, noise) else 'no better'} "
                  f"(a second seed moves it by {noise:.2g})"]
         if metric == "final_loss":

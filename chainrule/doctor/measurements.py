@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.doctor.stats import SATURATING
+from chainrule.doctor.stats import SATURATING, StepStats
 
 NAN = float("nan")
 LINEAR, RELU = "Linear", "ReLU"
@@ -192,8 +192,8 @@ class GradientSpike(Measurement):
         self.layers: dict[str, float] = {}
         self.calm_norm = 1.0
 
-    def update(self, loss: float, values: dict[str, float], total: float, stats: Any) -> None:
-        """Fill ``stats`` (a StepStats) with this step against the averages before it, then update them."""
+    def update(self, loss: float, values: dict[str, float], total: float, stats: StepStats) -> None:
+        """Fill ``stats`` with this step against the averages before it, then update them."""
         a = self.decay
         if self.total is None:  # the first step only starts the averages
             self.total, self.loss, self.calm_norm = total, loss, total * self.norm_scale
