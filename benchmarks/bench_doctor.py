@@ -12,9 +12,8 @@ import common
 def run(n: int, epochs: int, repeats: int) -> dict[str, float] | None:
     """Median seconds per epoch of fit with the doctor off and on; None when fit or the doctor is missing."""
     try:
-        from chainrule import nn
+        from chainrule import fit, nn  # the top-level fit: the one with doctor=True/False
         from chainrule.doctor import Doctor  # noqa: F401 - only to know the doctor is there
-        from chainrule.training import fit
     except ImportError as error:
         print(f"Workload 5 skipped: the doctor or fit is not available yet ({error})")
         return None

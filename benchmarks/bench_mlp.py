@@ -143,7 +143,7 @@ def run(batch_size: int, epochs_fraction: float = 1.0, repeats: int = 3, n: int 
 
 
 def fit_runner(x: np.ndarray, y: np.ndarray, batch_size: int):
-    """One epoch of ``chainrule.fit`` (SGD, doctor off, quiet, no accuracy) on a fresh model per round.
+    """One epoch of the fit loop, ``chainrule.training.fit`` (SGD, no doctor, quiet, no accuracy), fresh model each.
 
     fit also shuffles the data and measures the epoch's loss on the whole training set, as it always does.
     """
@@ -155,7 +155,7 @@ def fit_runner(x: np.ndarray, y: np.ndarray, batch_size: int):
         for p, value in zip(model.parameters(), init_params()):
             p.data[...] = value
         fit(model, (x, y), loss="cross_entropy", optimizer="sgd", lr=LR, epochs=1, batch_size=batch_size,
-            doctor=False, verbose=0, metrics=(), seed=0)
+            verbose=0, metrics=(), seed=0)
 
     return one_round
 

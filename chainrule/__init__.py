@@ -97,7 +97,7 @@ _LAZY = {
     "autograd": "chainrule.autograd",
     "utils": "chainrule.utils",
     "cuda": "chainrule.cuda",
-    "fit": "chainrule.training:fit",
+    "fit": "chainrule._fit:fit",  # the training loop with the doctor on by default (chainrule/_fit.py)
     "callbacks": "chainrule.training.callbacks",
     "save": "chainrule.serialization:save",
     "load": "chainrule.serialization:load",

@@ -20,13 +20,14 @@ from rich.console import Console
 from rich.table import Table
 
 from chainrule import nn
+from chainrule._fit import fit
 from chainrule._io import atomic_write, json_safe
 from chainrule.data import load_dataset
 from chainrule.doctor import cli as doctor_cli
 from chainrule.serialization import architecture, save
 from chainrule.training.models import ACTIVATIONS, MLPSpec, build_mlp
 from chainrule.training.progress import ProgressBar
-from chainrule.training.trainer import OPTIMIZERS, evaluate, fit
+from chainrule.training.trainer import OPTIMIZERS, evaluate
 
 
 def _hidden(text: str) -> tuple[int, ...]:

@@ -19,6 +19,9 @@ class DoctorConfig:
     stats_every: int = 10
     # Consecutive observations a rule must hold before it is reported (transient blips are not findings).
     persistence: int = 3
+    # A loop that never calls end_epoch is judged in windows of this many steps (at doctor.report()):
+    # ten samples of the per-layer statistics at stats_every=10, enough for the medians the epoch rules take.
+    window_steps: int = 100
 
     # Vanishing gradients: AUTOTRAINER (Zhang et al., ICSE 2021) flags a gradient ratio between the
     # first and the last layer below 1e-3; we compare per-element RMS so wide and narrow layers are fair.
@@ -78,7 +81,7 @@ class DoctorConfig:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"DoctorConfig: {field.name} must be a non-negative number, got {value!r}")
-        for name in ("stats_every", "persistence", "overfit_patience", "epoch_persistence"):
+        for name in ("stats_every", "persistence", "overfit_patience", "epoch_persistence", "window_steps"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"DoctorConfig: {name} must be at least 1, got {getattr(self, name)!r}")
 

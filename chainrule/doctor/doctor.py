@@ -1,54 +1,67 @@
-"""The Doctor: watches a model through module hooks, keeps per-layer statistics, reports findings.
+"""The Doctor: watches a model through module hooks and wires measuring, judging and wording together.
 
-Every step it reads what backpropagation already computed: the RMS of each Linear weight's
-gradient (one dot product per layer), which ReLU units fired (a running OR per batch), and
-whether the loss is finite. Every ``stats_every`` steps it also takes the statistics that cost
-more: the backpropagated signal ∂loss/∂pre-activation per Linear (from its backward hook),
-activation mean/std, exactly-zero gradient fractions, sigmoid/tanh saturation and the actual
-update-to-weight ratio ‖Δw‖/‖w‖ (weights copied at one step and compared at the next, so it is
-right for any optimizer). The rules that turn these into findings live in ``rules.py``.
+Each training step (``check``) the measurements (measurements.py) read what backpropagation already
+computed into a StepStats, and the Rulebook (rules.py) judges it. Each epoch (``end_epoch``, which
+``fit`` calls through the callback protocol) they summarise the epoch into an EpochStats for the epoch
+rules. texts.py words each verdict as a Finding; report.py draws and writes. The Doctor owns none of
+the numbers: it decides when to measure and when to judge, and keeps the findings.
+
+A loop that never calls ``end_epoch`` still gets its epoch rules: the doctor cuts a window every
+``window_steps`` steps and judges the windows when ``report()`` is called (see ``report``). It does
+not judge them as they are cut, because a loop that does call ``end_epoch`` (after more than
+``window_steps`` steps) must see its epochs judged whole, as before: the cut windows merge into it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
-from chainrule.doctor import rules
+from chainrule.doctor import texts
 from chainrule.doctor.config import DoctorConfig
 from chainrule.doctor.findings import Finding
+from chainrule.doctor.measurements import (
+    LINEAR,
+    NAN,
+    RELU,
+    ActivationStats,
+    BackpropSignal,
+    Clock,
+    GradientRMS,
+    GradientSpike,
+    Hook,
+    LastOutputs,
+    Losses,
+    Measurement,
+    ReLUFiring,
+    Saturation,
+    UpdateRatio,
+    Validation,
+    WeightRMS,
+    ZeroGradients,
+)
+from chainrule.doctor.rules import Rulebook, Verdict, num
+from chainrule.doctor.stats import EpochStats, Layers, StepStats
 from chainrule.engine.autograd import is_grad_enabled
 from chainrule.training.callbacks import Callback
 
-# Layers are recognised by class name, so the doctor needs nothing from chainrule.nn but Module.
-LINEAR = "Linear"
-RELU = "ReLU"
-SATURATING = {"Sigmoid": "sigmoid", "Tanh": "tanh"}
+# Layers are recognised by class name, so the doctor needs nothing from chainrule.nn but Module's hooks.
 ACTIVATIONS = {"ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "ELU", "SiLU", "Softplus"}
-NAN = float("nan")
-SUBSET = 4096  # about this many gradient elements are read per big layer between sample steps
-
-
-def _sumsq(a: np.ndarray) -> float:
-    flat = a.reshape(-1)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return float(np.dot(flat, flat))
-
-
-def _rms(a: np.ndarray) -> float:
-    return math.sqrt(_sumsq(a) / a.size) if a.size else NAN
+# Kinds reported once per run (later ones update it whatever their layer); the others once per (kind, layer).
+ONCE_PER_RUN = {"exploding_gradients"}
 
 
 class Doctor(Callback):
     """Watches training and explains why a network is not learning.
 
-    As a callback: ``fit(model, data, doctor=Doctor())`` (``doctor=True`` is fit's default).
-    In your own loop: ``doctor.watch(model)`` once; per step, after ``backward()`` and before
-    ``optimizer.step()``, ``doctor.check(model, loss=float(loss))``; per epoch
-    ``doctor.end_epoch(train_loss=..., val_loss=..., train_acc=..., val_acc=...)``.
+    As a callback: ``cr.fit(model, data)`` adds one (``doctor=False`` does not; ``doctor=Doctor(...)``
+    uses yours). In your own loop: ``doctor.watch(model, optimizer)`` once; per step, after
+    ``backward()`` and before ``optimizer.step()``, ``doctor.check(model, loss=loss.item())``; at the
+    end ``doctor.report()``, which judges the steps in windows of ``window_steps`` unless you called
+    ``doctor.end_epoch(train_loss=..., val_loss=..., train_acc=..., val_acc=...)`` after each epoch.
 
     Args:
         config: a DoctorConfig (defaults if None).
@@ -70,49 +83,55 @@ class Doctor(Callback):
         self.messages: list[str] = []
         self.layer_names: list[str] = []  # Linear layers, lowest (input side) first
         self.activation_names: list[str] = []
+        self.after_full_dropout: set[str] = set()
         self.model: Any = None
         self.optimizer: Any = None
         self.trainer: Any = None
         self.step = 0
         self.epoch = 0
-        self.metrics: dict[str, Any] = {}
         self.summary_printed = False
-        self.after_full_dropout: set[str] = set()
         self._handles: list[Any] = []
-        self._reset_state()
+        self._start(Layers((), {}), {})
 
     # ------------------------------------------------------------------ setup
-    def _reset_state(self) -> None:
-        self.metrics = {
-            "steps": [], "sample_epoch": [], "loss": [], "grad_rms_total": [],
-            "grad_rms": {}, "signal_rms": {}, "update_ratio": {}, "weight_rms": {},
-            "act_mean": {}, "act_std": {}, "zero_grad_fraction": {}, "saturation": {},
-            "dead_fraction": {}, "epochs": [],
-        }
-        self._pending: dict[tuple[str, str], float] = {}
-        self._fired: dict[str, np.ndarray] = {}
-        self._last_out: dict[str, np.ndarray] = {}
-        self._snapshot: dict[str, np.ndarray] | None = None
-        self._ema: dict[str, float] = {}
-        self._layer_ema: dict[str, float] = {}
-        self._spike_run = 0
-        self._epoch_start_step = 0
-        self._halted = False
+    def _start(self, layers: Layers, linears: dict[str, Any]) -> None:
+        """Fresh measurements, rules and findings for a newly watched model."""
+        cfg = self.config
+        self.layers = layers
+        relus = [n for n, cls in layers.activations.items() if cls == RELU]
+        weight_count = sum(m.weight._data.size for m in linears.values())
+        self._clock = Clock(cfg.stats_every)
+        self._losses = Losses()
+        self._grads = GradientRMS(linears)
+        self._spike = GradientSpike(cfg.spike_ema, cfg.spike_factor, cfg.grad_rms_max, weight_count)
+        self._updates = UpdateRatio(linears)
+        self._weights = WeightRMS(linears)
+        self._signal = BackpropSignal(list(linears))
+        self._activations = ActivationStats(list(layers.activations) or list(linears))
+        self._saturation = Saturation([n for n, _ in layers.saturating()], cfg.saturation_output)
+        self._zero_grads = ZeroGradients(relus)
+        self._firing = ReLUFiring(relus)
+        self._outputs = LastOutputs()
+        self._validation = Validation()
+        self._measurements: tuple[Measurement, ...] = (
+            self._clock, self._losses, self._grads, self._spike, self._updates, self._weights, self._signal,
+            self._activations, self._saturation, self._zero_grads, self._firing, self._outputs, self._validation)
+        # what a sample step commits (each closes its pending values into its series)
+        self._sampled = (self._grads.per_layer, self._signal, self._activations, self._saturation, self._zero_grads)
+        self._rules = Rulebook(cfg, layers)
+        self._epochs: list[dict[str, Any]] = []  # one record per epoch (or judged window)
         self._keys: dict[tuple[str, str | None], Finding] = {}
-        self._kinds_of: dict[str, str] = {}  # module name -> class name
-        self._linears: dict[str, Any] = {}
-        self._weight_count = 0
-        self._strides: dict[str, int] = {}
-        self._scratch: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._best_val = math.inf
-        self._best_val_epoch = -1
-        self._overfit_run = 0
-        self._lr_runs = {"high": 0, "low": 0}
-        self._sat_runs: dict[str, int] = {}
-        self._dead_runs: dict[str, int] = {}
+        self._halted = False
+        self._epoch_start = 0  # the first step not yet judged
+        self._cuts: list[int] = []  # window ends (own loops) since then
+        self._epochs_given = False  # the loop calls end_epoch (fit always does)
+        self._windows_judged = 0
 
     def watch(self, model: Any, optimizer: Any = None) -> Doctor:
-        """Register forward/backward hooks on ``model``'s Linear and activation layers (once).
+        """Register forward hooks on ``model``'s Linear and activation layers (once).
+
+        A new model starts a new history (measurements, findings, step and epoch counts); the same
+        model again (a second fit) keeps it and restores the hooks.
 
         Raises:
             TypeError: ``model`` is not a chainrule Module.
@@ -121,56 +140,62 @@ class Doctor(Callback):
             raise TypeError(f"Doctor.watch: expected a chainrule.nn.Module, got {type(model).__name__}")
         if optimizer is not None:
             self.optimizer = optimizer
-        if model is self.model:  # the same model again (a second fit): keep the history, restore the hooks
+        if model is self.model:
             if not self._handles:
                 self._register(model)
             return self
         self.unwatch()
-        self._reset_state()
         self.findings.clear()
-        self.model = model
-        self.layer_names, self.activation_names = [], []
+        self.model, self.step, self.epoch = model, 0, 0
+        linears: dict[str, Any] = {}
+        activations: dict[str, str] = {}
         # Layers after a Dropout(p=1.0) see only zeros in training: their silent units are the dropout's
         # doing (Dropout warns about it), not dead ReLUs, so the dead-unit rule leaves them alone.
-        self.after_full_dropout = set()
+        after_full_dropout: set[str] = set()
         full_dropout_seen = False
         for name, module in model.named_modules():
             cls = type(module).__name__
             if cls == "Dropout" and getattr(module, "p", 0.0) >= 1.0:
                 full_dropout_seen = True
             elif full_dropout_seen:
-                self.after_full_dropout.add(name)
+                after_full_dropout.add(name)
             if cls == LINEAR and getattr(module, "weight", None) is not None:
-                self.layer_names.append(name)
-                self._linears[name] = module
+                linears[name] = module
             elif cls in ACTIVATIONS:
-                self.activation_names.append(name)
-            else:
-                continue
-            self._kinds_of[name] = cls
+                activations[name] = cls
+        self.layer_names, self.activation_names = list(linears), list(activations)
+        self.after_full_dropout = after_full_dropout
+        self._start(Layers(tuple(linears), activations, frozenset(after_full_dropout), getattr(model, "spec", None)),
+                    linears)
         self._register(model)
-        self._weight_count = sum(module.weight._data.size for module in self._linears.values())
-        # Between sample steps every k-th gradient element of a big layer estimates its RMS: no gather, no copy.
-        self._strides = {name: module.weight._data.size // SUBSET for name, module in self._linears.items()
-                         if module.weight._data.size > 4 * SUBSET}
-        m = self.metrics
-        for name in self.layer_names:
-            for key in ("grad_rms", "signal_rms", "update_ratio", "weight_rms"):
-                m[key][name] = []
-        for name in self.activation_names or self.layer_names:
-            m["act_mean"][name], m["act_std"][name] = [], []
-        for name in self.activation_names:
-            if self._kinds_of[name] == RELU:
-                m["zero_grad_fraction"][name], m["dead_fraction"][name] = [], []
-            elif self._kinds_of[name] in SATURATING:
-                m["saturation"][name] = []
         return self
 
     def _register(self, model: Any) -> None:
+        """One forward hook per watched layer, calling the hooks its measurements asked for."""
         modules = dict(model.named_modules())
-        for name, cls in self._kinds_of.items():
-            module = modules[name]
-            self._handles.append(module.register_forward_hook(self._forward_hook(name, cls)))
+        classes = {**dict.fromkeys(self.layers.linears, LINEAR), **self.layers.activations}
+        for name, module in modules.items():
+            if name not in classes:
+                continue
+            pairs = [m.hooks(name, classes[name]) for m in self._measurements]
+            every = tuple(e for e, _ in pairs if e is not None)
+            sampled = tuple(s for _, s in pairs if s is not None)
+            self._handles.append(module.register_forward_hook(self._forward_hook(every, sampled)))
+
+    def _forward_hook(self, every: tuple[Hook, ...], sampled: tuple[Hook, ...]) -> Callable[..., None]:
+        clock = self._clock
+
+        def hook(module: Any, args: tuple[Any, ...], output: Any) -> None:
+            if self._halted or not (module.training and is_grad_enabled()):
+                return  # evaluation passes are not training statistics
+            out = output._data
+            for take in every:
+                take(args, output, out)
+            if sampled and self.step % clock.every == 0:
+                for take in sampled:
+                    take(args, output, out)
+
+        return hook
 
     def unwatch(self) -> None:
         """Remove every hook the doctor registered (statistics and findings are kept)."""
@@ -178,62 +203,14 @@ class Doctor(Callback):
             handle.remove()
         self._handles.clear()
 
-    # ------------------------------------------------------------------ hooks
-    def _sampling(self) -> bool:
-        return self.step % self.config.stats_every == 0
-
-    def _forward_hook(self, name: str, cls: str) -> Callable[..., None]:
-        record_act = cls in ACTIVATIONS or not self.activation_names
-        if not record_act:  # a Linear between activations: keep its output to locate non-finite values, no more
-
-            def linear_hook(module: Any, args: tuple[Any, ...], output: Any) -> None:
-                if module.training and is_grad_enabled() and not self._halted:
-                    self._last_out[name] = output._data
-                    if self._sampling():
-                        self._watch_signal(name, output)
-
-            return linear_hook
-
-        def hook(module: Any, args: tuple[Any, ...], output: Any) -> None:
-            if not (module.training and is_grad_enabled()) or self._halted:
-                return  # evaluation passes are not training statistics
-            out = output._data
-            self._last_out[name] = out
-            units = out.reshape(-1, out.shape[-1]) if out.ndim > 1 else out.reshape(1, -1)
-            if cls == RELU:
-                fired = (units > 0).any(axis=0)
-                if name in self._fired and self._fired[name].shape == fired.shape:
-                    self._fired[name] |= fired
-                else:
-                    self._fired[name] = fired
-            if not self._sampling():
-                return
-            pending = self._pending
-            if cls == LINEAR:
-                self._watch_signal(name, output)
-            if record_act:  # mean and std from one sum and one dot product: std() is 10x slower
-                with np.errstate(over="ignore", invalid="ignore"):
-                    mean = float(units.sum()) / units.size
-                    pending["act_mean", name] = mean
-                    pending["act_std", name] = math.sqrt(max(_sumsq(units) / units.size - mean * mean, 0.0))
-            if cls in SATURATING:
-                y = units if cls == "Sigmoid" else (units + 1) * 0.5
-                lo = self.config.saturation_output
-                pending["saturation", name] = float(np.count_nonzero((y < lo) | (y > 1 - lo)) / y.size)
-            if cls == RELU and args and getattr(args[0], "requires_grad", False):
-                def grad_hook(g: np.ndarray) -> None:
-                    pending["zero_grad_fraction", name] = 1.0 - np.count_nonzero(g) / g.size
-                args[0]._register_array_hook(grad_hook)
-
-        return hook
-
-    def _watch_signal(self, name: str, output: Any) -> None:
-        """On sample steps, record the RMS of ∂loss/∂(this Linear's output) when backward reaches it."""
-        if getattr(output, "requires_grad", False):
-            def grad_hook(g: np.ndarray) -> None:
-                self._pending["signal_rms", name] = _rms(g)
-
-            output._register_array_hook(grad_hook)
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """Every series by name (what metrics.json holds): the measurements' own lists, not copies."""
+        series: dict[str, Any] = {}
+        for measurement in self._measurements:
+            series.update(measurement.series())
+        series["epochs"] = self._epochs
+        return series
 
     # ------------------------------------------------------------------ per step
     def check(self, model: Any = None, loss: float | None = None) -> list[Finding]:
@@ -247,96 +224,121 @@ class Doctor(Callback):
         if self.model is None:
             raise TypeError("Doctor.check: call doctor.watch(model) first (or pass model=...)")
         before = len(self.findings)
-        loss_value = NAN if loss is None else float(loss)
-        self.metrics["loss"].append(loss_value)
+        value = NAN if loss is None else float(loss)
+        self._losses.add(value)
         if not self._halted:
-            self._measure_step(loss_value)
+            stats = self._measure_step(value)
+            for verdict in self._rules.step(stats):
+                self._record(verdict, stats.step, stats.epoch)
+                self._halted = self._halted or verdict.kind == "non_finite"  # nothing after it means anything
         self.step += 1
+        if not self._epochs_given and self.step - self._window_start() >= self.config.window_steps:
+            self._cuts.append(self.step)
+            self._firing.cut()
         return self.findings[before:]
 
-    def _measure_step(self, loss: float) -> None:
-        m, sampling = self.metrics, self._sampling()
-        rms: dict[str, float] = {}
-        total_sq, total_n = 0.0, 0
-        for name, module in self._linears.items():
-            g = module.weight._grad
-            if g is None:
-                continue
-            # Between sample steps a fixed random subset of a big layer's gradient estimates its RMS (±2%):
-            # plenty for a 5x spike test, and the full sum of squares was ~3% of a reference step.
-            stride = 1 if sampling else self._strides.get(name, 1)
-            sq = _sumsq(g) if stride == 1 else _sumsq(g.reshape(-1)[::stride]) * (g.size / -(-g.size // stride))
-            rms[name] = math.sqrt(sq / g.size)
-            total_sq += sq
-            total_n += g.size
-        total = math.sqrt(total_sq / total_n) if total_n else NAN
-        m["grad_rms_total"].append(total)
-
-        if self._snapshot is not None:  # the weights moved by exactly one optimizer step since the snapshot
-            for name, old in self._snapshot.items():
-                w = self._linears[name].weight._data
-                with np.errstate(over="ignore", invalid="ignore"):
-                    delta = np.subtract(w, old, out=self._scratch[name][1])
-                    ratio = math.sqrt(_sumsq(delta)) / max(math.sqrt(_sumsq(old)), 1e-12)
-                m["update_ratio"][name][-1] = ratio
-            self._snapshot = None
-
-        if not math.isfinite(loss) or not math.isfinite(total):
-            rules.non_finite(self, loss, rms)
-            return
-        rules.exploding(self, loss, rms, total)
-
+    def _measure_step(self, loss: float) -> StepStats:
+        step, sampling = self.step, self._clock.is_sample(self.step)
+        values, total = self._grads.measure(sampling)
+        self._updates.complete()  # before anything can stop: the last sample's update ratio
+        stats = StepStats(step, self.epoch, loss, values, total)
+        if not (math.isfinite(loss) and math.isfinite(total)):
+            self._locate(stats)
+            return stats
+        self._spike.update(loss, values, total, stats)
         if sampling:
-            self._snapshot = {}
-            for name, module in self._linears.items():
-                w = module.weight._data
-                # two buffers per layer, reused: fresh 1 MB arrays every few steps cost page faults
-                if name not in self._scratch or self._scratch[name][0].shape != w.shape:
-                    self._scratch[name] = (np.empty_like(w), np.empty_like(w))
-                self._snapshot[name] = self._scratch[name][0]
-                np.copyto(self._snapshot[name], w)
-            m["steps"].append(self.step)
-            m["sample_epoch"].append(self.epoch)
-            for name in self.layer_names:
-                m["grad_rms"][name].append(rms.get(name, NAN))
-                m["update_ratio"][name].append(NAN)
-                m["weight_rms"][name].append(_rms(self._linears[name].weight._data))
-            for key in ("signal_rms", "act_mean", "act_std", "zero_grad_fraction", "saturation"):
-                for name, series in m[key].items():
-                    series.append(self._pending.get((key, name), NAN))
-            if not all(math.isfinite(v) for v in (w[-1] for w in m["weight_rms"].values())):
-                rules.non_finite(self, loss, rms, where="weights")
-        self._pending.clear()
+            self._clock.tick(step, self.epoch)
+            self._updates.start()
+            for measurement in self._sampled:
+                measurement.commit()
+            stats.weights_finite = self._weights.take()
+            if not stats.weights_finite:
+                self._locate(stats)
+        return stats
+
+    def _locate(self, stats: StepStats) -> None:
+        """Something went non-finite: where it started (only then: scanning every output costs)."""
+        stats.first_non_finite_output = self._outputs.first_non_finite()
+        stats.last_finite_loss = self._losses.last_finite()
 
     # ------------------------------------------------------------------ per epoch
     def end_epoch(self, train_loss: float | None = None, val_loss: float | None = None,
                   train_acc: float | None = None, val_acc: float | None = None) -> list[Finding]:
-        """Close an epoch: dead-unit fractions, then the rules that need a whole epoch; returns new findings."""
+        """Close an epoch: summarise it and run the epoch rules; returns new findings.
+
+        From the first call on, the loop's epochs are used and no windows are cut; windows cut before
+        it merge into this epoch.
+        """
         before = len(self.findings)
-        losses = self.metrics["loss"][self._epoch_start_step:]
-        record = {"epoch": self.epoch, "loss": train_loss, "val_loss": val_loss, "accuracy": train_acc,
-                  "val_accuracy": val_acc, "step": self.step,
-                  "batch_loss": float(np.mean(losses)) if losses else None}
-        self.metrics["epochs"].append(record)
-        for name, series in self.metrics["dead_fraction"].items():
-            fired = self._fired.pop(name, None)
-            series.append(NAN if fired is None else 1.0 - float(fired.mean()))
-        if losses and not self._halted:
-            rules.epoch_rules(self, record)
-        self._epoch_start_step = len(self.metrics["loss"])
-        self.epoch += 1
+        self._epochs_given = True
+        self._close(self.step, len(self._cuts) + 1, False, train_loss, val_loss, train_acc, val_acc)
+        self._cuts = []
         return self.findings[before:]
 
+    def _window_start(self) -> int:
+        return self._cuts[-1] if self._cuts else self._epoch_start
+
+    def _close(self, end: int, windows: int, inferred: bool, train_loss: float | None = None,
+               val_loss: float | None = None, train_acc: float | None = None, val_acc: float | None = None) -> None:
+        """Summarise steps [epoch start, end) (``windows`` of the dead-unit windows) and judge them."""
+        first = self._epoch_start
+        losses = self._losses.values[first:end]
+        record: dict[str, Any] = {"epoch": self.epoch, "loss": train_loss, "val_loss": val_loss,
+                                  "accuracy": train_acc, "val_accuracy": val_acc, "step": end,
+                                  "batch_loss": float(np.mean(losses)) if losses else None}
+        if inferred:
+            record["inferred"] = True
+        self._epochs.append(record)
+        dead = self._firing.take(windows)
+        if losses and not self._halted:
+            self._validation.update(val_loss, self.epoch)
+            late, improvement = self._losses.progress(first, end)
+            span = self._clock.span(first, end)
+            stats = EpochStats(
+                epoch=self.epoch, first_step=first, step=end, inferred=inferred, initial_loss=self._losses.values[0],
+                late_loss=late, improvement=improvement, train_loss=train_loss, val_loss=val_loss,
+                train_acc=train_acc, val_acc=val_acc, best_val_loss=self._validation.best,
+                best_val_epoch=self._validation.best_epoch, grad_rms=self._grads.per_layer.medians(span),
+                update_ratio=self._updates.medians(span), saturation=self._saturation.medians(span),
+                zero_grad_fraction=self._zero_grads.medians(span), dead_fraction=dead, units=self._outputs.units(),
+                feeding=self._outputs.feeding(self.layers.linears), lr=self.current_lr())
+            verdicts = self._rules.epoch(stats)
+            record.update(late_loss=late, improvement=num(improvement), stalled=self._rules.stalled(stats))
+            for verdict in verdicts:
+                self._record(verdict, end, self.epoch, stats)
+        self._epoch_start = end
+        self.epoch += 1
+
+    def _judge_windows(self) -> None:
+        """A loop without epochs: judge each cut window, and the steps after the last cut, as a window of
+        their own when at least half a window long (or when nothing was judged yet), else together with the
+        window before them. A short stub after windows judged earlier waits for more steps."""
+        ends = [(end, 1) for end in self._cuts]  # (window end, how many dead-unit windows it spans)
+        stub = self.step - self._window_start()
+        if stub >= self.config.window_steps / 2 or (stub and not ends and not self._windows_judged):
+            ends.append((self.step, 1))
+        elif stub and ends:
+            ends[-1] = (self.step, 2)
+        self._cuts = []
+        for end, windows in ends:
+            self._close(end, windows, True)
+            self._windows_judged += 1
+
     # ------------------------------------------------------------------ findings
-    def report(self, finding: Finding) -> Finding:
-        """Record a finding once per (kind, layer); a repeat only updates the evidence."""
-        key = (finding.kind, finding.layer)
+    def _record(self, verdict: Verdict, step: int, epoch: int, period: EpochStats | None = None) -> Finding:
+        """A finding once per (kind, layer): a repeat is appended to its ``updates``, its evidence stays."""
+        key = (verdict.kind, None if verdict.kind in ONCE_PER_RUN else verdict.layer)
         existing = self._keys.get(key)
         if existing is not None:
-            existing.evidence.update(finding.evidence)
-            existing.evidence["last_step"] = finding.step
-            existing.evidence["last_epoch"] = finding.epoch
+            existing.updates.append({"step": step, "epoch": epoch, "layer": verdict.layer, **verdict.evidence})
             return existing
+        context = texts.Context(
+            lr=self.current_lr(), optimizer=self.optimizer_name(), spec=self.layers.spec,
+            activations=self.layers.activations, calm_norm=self._spike.calm_norm,
+            period=period.period if period else f"step {step}", unit=period.unit if period else "step")
+        return self._add(key, texts.finding(verdict, step, epoch, context))
+
+    def _add(self, key: tuple[str, str | None], finding: Finding) -> Finding:
         self._keys[key] = finding
         self.findings.append(finding)
         message = f"doctor: {finding.summary()}"
@@ -344,6 +346,36 @@ class Doctor(Callback):
         if self.trainer is not None:
             self.trainer.log(message)
         return finding
+
+    @overload
+    def report(self) -> list[Finding]: ...
+
+    @overload
+    def report(self, finding: Finding) -> Finding: ...
+
+    def report(self, finding: Finding | None = None) -> list[Finding] | Finding:
+        """Every finding so far, after judging what a loop without ``end_epoch`` left open.
+
+        In such a loop the steps are cut into windows of ``window_steps`` (100: ten samples of the
+        per-layer statistics at ``stats_every=10``, enough for a median) and each window is judged
+        as an epoch when ``report()`` is called; steps after the last full window count as a window
+        of their own when at least half as long, else they join the window before them.
+
+        ``report(finding)`` records a Finding made elsewhere, once per (kind, layer); a repeat is kept
+        in the first one's ``updates``.
+        """
+        if finding is None:
+            if not self._epochs_given:
+                self._judge_windows()
+            return list(self.findings)
+        key = (finding.kind, None if finding.kind in ONCE_PER_RUN else finding.layer)
+        existing = self._keys.get(key)
+        if existing is not None:
+            evidence = {k: v for k, v in finding.evidence.items() if k != "summary"}
+            existing.updates.append({"step": finding.step, "epoch": finding.epoch, "layer": finding.layer,
+                                     **evidence})
+            return existing
+        return self._add(key, finding)
 
     def kinds(self) -> set[str]:
         """The kinds of finding reported so far, e.g. ``{"dead_relu"}``."""
@@ -394,6 +426,7 @@ class Doctor(Callback):
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.watch(self.trainer.model, self.trainer.optimizer)
+        self._epochs_given = True  # the trainer calls on_epoch_end: no windows to infer
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.epoch = epoch

@@ -42,7 +42,12 @@ class Remedy:
 
 @dataclass
 class Finding:
-    """One diagnosis: its kind, severity, layer (dotted module name), when, evidence and remedies."""
+    """One diagnosis: its kind, severity, layer (dotted module name), when, evidence and remedies.
+
+    ``step``, ``epoch`` and ``evidence`` are those of the moment it was first reported and never change;
+    each later observation of the same problem is appended to ``updates`` (step, epoch, layer and the
+    new evidence), a separate series.
+    """
 
     kind: str
     severity: str
@@ -52,6 +57,7 @@ class Finding:
     evidence: dict[str, Any]
     explanation: str
     remedies: list[Remedy] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -63,8 +69,17 @@ class Finding:
     def title(self) -> str:
         return self.kind.replace("_", " ")
 
+    @property
+    def last_step(self) -> int:
+        """The step it was last observed at (its first step when it was seen once)."""
+        return int(self.updates[-1]["step"]) if self.updates else self.step
+
+    @property
+    def last_epoch(self) -> int:
+        return int(self.updates[-1]["epoch"]) if self.updates else self.epoch
+
     def summary(self) -> str:
-        """One line: kind, where and when, and the headline evidence."""
+        """One line: kind, where and when, and the evidence that triggered it."""
         where = f" at {self.layer}" if self.layer else ""
         headline = self.evidence.get("summary", "")
         return f"[{self.severity}] {self.kind}{where} (epoch {self.epoch}, step {self.step}): {headline}"
@@ -79,6 +94,7 @@ class Finding:
             "evidence": dict(self.evidence),
             "explanation": self.explanation,
             "remedies": [r.to_dict() for r in self.remedies],
+            "updates": [dict(u) for u in self.updates],
         }
 
     @classmethod
@@ -96,4 +112,5 @@ class Finding:
             evidence=dict(d.get("evidence", {})),
             explanation=d.get("explanation", ""),
             remedies=[Remedy.from_dict(r) for r in d.get("remedies", [])],
+            updates=[dict(u) for u in d.get("updates", [])],
         )

@@ -3,6 +3,12 @@
 Each run is watched by a fresh Doctor, so before and after are measured the same way: final
 loss, validation loss/accuracy, gradient flow (lowest/highest layer gradient RMS), the largest
 dead-unit and saturated fraction, whether anything went non-finite, and which findings remain.
+
+Whether the remedy *improved* training is decided on one number, the same for every kind: the
+validation loss at the end of the same number of steps (the training loss when there is no
+validation data), and it must beat the "before" run by more than the "before" run moves when only
+the seed changes (a second seed is trained for that). Anything less is reported as "no better".
+The kind's own measure (gradient ratio, dead fraction, ...) is shown beside it as ``target``.
 """
 
 from __future__ import annotations
@@ -20,16 +26,16 @@ from chainrule.doctor.doctor import Doctor
 from chainrule.doctor.findings import Finding, Remedy
 
 FIT_KEYS = ("lr", "lr_factor", "clip_grad_norm", "optimizer", "epochs")
-# What each kind's remedy should move, and which way is better.
+# What each kind's remedy should move: shown beside the verdict (FixResult.target), not deciding it.
 TARGET = {
-    "vanishing_gradients": ("grad_ratio", "up"),
-    "dead_relu": ("dead_fraction", "down"),
-    "saturation": ("saturation", "down"),
-    "overfitting": ("best_val_loss", "down"),
-    "exploding_gradients": ("final_loss", "down"),
-    "non_finite": ("final_loss", "down"),
-    "learning_rate_too_high": ("final_loss", "down"),
-    "learning_rate_too_low": ("final_loss", "down"),
+    "vanishing_gradients": "grad_ratio",
+    "dead_relu": "dead_fraction",
+    "saturation": "saturation",
+    "overfitting": "best_val_loss",
+    "exploding_gradients": "final_loss",
+    "non_finite": "final_loss",
+    "learning_rate_too_high": "final_loss",
+    "learning_rate_too_low": "final_loss",
 }
 
 
@@ -42,14 +48,22 @@ class FixResult:
     remedy: Remedy
     before: dict[str, Any]
     after: dict[str, Any]
-    metric: str
-    improved: bool
-    resolved: bool
+    metric: str  # what decided ``improved``: "val_loss", or "final_loss" without validation data
+    improved: bool  # the metric beat "before" by more than ``noise``
+    resolved: bool  # the finding's kind is no longer reported
     notes: list[str] = field(default_factory=list)
+    noise: float | None = None  # how far the metric moves when only the seed changes
+    target: str = ""  # the kind's own measure (e.g. "grad_ratio"), compared in before/after
+
+    @property
+    def verdict(self) -> str:
+        """"improved" or "no better", as the table and the report say it."""
+        return "improved" if self.improved else "no better"
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["remedy"] = self.remedy.to_dict()
+        d["verdict"] = self.verdict
         return d
 
 
@@ -102,7 +116,7 @@ def _run(spec: Any, fit_kwargs: dict[str, Any], seed: int) -> Doctor:
         model = build_mlp(spec, seed=seed)
     doctor = Doctor()
     with np.errstate(all="ignore"):  # the "before" run may well overflow: that is what is being fixed
-        fit(model, doctor=doctor, verbose=0, **fit_kwargs)
+        fit(model, callbacks=[doctor], verbose=0, **fit_kwargs)
     return doctor
 
 
@@ -144,13 +158,26 @@ def measure(doctor: Doctor) -> dict[str, Any]:
     }
 
 
-def _better(metric: str, direction: str, before: dict[str, Any], after: dict[str, Any]) -> bool:
-    b, a = before.get(metric), after.get(metric)
-    if a is None or (isinstance(a, float) and math.isnan(a)):
-        return False
-    if b is None or (isinstance(b, float) and math.isnan(b)):
-        return True
-    return a > b if direction == "up" else a < b
+def _score(run: dict[str, Any], metric: str) -> float:
+    """The metric of a run, lower is better; a diverged or missing value is +inf."""
+    value = run.get(metric)
+    return value if isinstance(value, int | float) and math.isfinite(value) else math.inf
+
+
+def seed_noise(first: float, second: float) -> float:
+    """How far the metric moved between two seeds of the same run (0 when both diverged)."""
+    if first == second:  # both inf included
+        return 0.0
+    return abs(first - second)
+
+
+def improved(before: float, after: float, noise: float) -> bool:
+    """True when ``after`` beats ``before`` (lower is better) by more than the seed noise.
+
+    >>> improved(0.634, 0.669, 0.0), improved(1.0, 0.9, 0.2), improved(1.0, 0.7, 0.2), improved(math.inf, 0.5, 0.0)
+    (False, False, True, True)
+    """
+    return after < before - noise
 
 
 def try_fixes(spec: Any, fit_kwargs: dict[str, Any], findings: list[Finding], steps: int | None = 300,
@@ -190,24 +217,34 @@ def try_fixes(spec: Any, fit_kwargs: dict[str, Any], findings: list[Finding], st
 
     runs: dict[str, dict[str, Any]] = {}
 
-    def run(change: dict[str, Any]) -> dict[str, Any]:
-        key = json.dumps(change, sort_keys=True)
+    def run(change: dict[str, Any], run_seed: int) -> dict[str, Any]:
+        key = json.dumps([change, run_seed], sort_keys=True)
         if key not in runs:
             new_spec, new_kwargs = _apply(spec, kwargs, change) if change else (spec, kwargs)
-            runs[key] = measure(_run(new_spec, new_kwargs, seed))
+            # the seed draws the initial weights and the batch order (and dropout masks) alike
+            runs[key] = measure(_run(new_spec, {**new_kwargs, "seed": run_seed}, run_seed))
         return runs[key]
 
+    metric = "val_loss" if kwargs.get("val") is not None else "final_loss"
     results = []
     for finding in findings:
         remedy = next((r for r in finding.remedies if _applicable(r, spec)), None)
         if remedy is None:
             continue
-        before, after = run({}), run(remedy.change)
-        metric, direction = TARGET[finding.kind]
-        notes = [] if finding.kind in before["kinds"] else [
-            f"the short re-run did not reproduce {finding.kind}; compare {metric} only"]
-        results.append(FixResult(finding.kind, finding.layer, remedy, before, after, metric,
-                                 _better(metric, direction, before, after), finding.kind not in after["kinds"], notes))
+        before, after = run({}, seed), run(remedy.change, seed)
+        noise = seed_noise(_score(before, metric), _score(run({}, seed + 1), metric))
+        b, a = _score(before, metric), _score(after, metric)
+        target = TARGET[finding.kind]
+        notes = [f"{metric} {b:.4g} → {a:.4g}: {'improved' if improved(b, a, noise) else 'no better'} "
+                 f"(a second seed moves it by {noise:.2g})"]
+        if metric == "final_loss":
+            notes.append("no validation data: judged on the training loss")
+        if finding.kind not in before["kinds"]:
+            notes.append(f"the short re-run did not reproduce {finding.kind}")
+        if "epochs" in remedy.change:
+            notes.append("the remedy itself shortens training")
+        results.append(FixResult(finding.kind, finding.layer, remedy, before, after, metric, improved(b, a, noise),
+                                 finding.kind not in after["kinds"], notes, noise, target))
     return results
 
 
@@ -215,7 +252,8 @@ def fixes_table(results: list[FixResult]) -> Any:
     """A rich Table: per finding, the remedy tried and before → after for loss, gradient flow, dead units."""
     from rich.table import Table
 
-    table = Table(title="try the fix: same seed, same steps, one remedy each", show_lines=True)
+    table = Table(title="try the fix: same seed, same steps, one remedy each; improved = beats a second seed's "
+                        "spread", show_lines=True)
     for column in ("finding", "remedy tried", "loss", "gradient flow\n(lowest/highest)", "dead units",
                    "still reported?"):
         table.add_column(column, overflow="fold")
@@ -230,8 +268,10 @@ def fixes_table(results: list[FixResult]) -> Any:
         return "—" if x is None else f"{x:.0%}"
 
     for r in results:
-        mark = "[green]improved[/]" if r.improved else "[red]not improved[/]"
-        table.add_row(f"{r.kind}\n{r.layer or ''}", f"{r.remedy.description}\n{mark} ({r.metric})",
+        mark = "[green]improved[/]" if r.improved else "[red]no better[/]"
+        noise = "" if r.noise is None else f", seed noise {r.noise:.2g}"
+        table.add_row(f"{r.kind}\n{r.layer or ''}", f"{r.remedy.description}\n{mark} ({r.metric}: "
+                      f"{num(r.before.get(r.metric))} → {num(r.after.get(r.metric))}{noise})",
                       pair("final_loss", num), pair("grad_ratio", num), pair("dead_fraction", pct),
                       "no" if r.resolved else "yes")
     return table

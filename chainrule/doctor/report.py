@@ -275,6 +275,15 @@ def _evidence_rows(evidence: dict[str, Any]) -> str:
     return "<table>" + "".join(rows) + "</table>"
 
 
+def _updates_html(f: Finding) -> str:
+    """The later observations in one line: the summary above stays what triggered the finding."""
+    if not f.updates:
+        return ""
+    times = "once" if len(f.updates) == 1 else f"{len(f.updates)} times"
+    return (f"<p><small>seen again {times} since, last at epoch {f.last_epoch}, step {f.last_step} "
+            f"(each observation is in diagnoses.json under <code>updates</code>)</small></p>")
+
+
 def _finding_html(f: Finding) -> str:
     remedies = "".join(
         f"<li>{html.escape(r.description)}" + (f" <code>{html.escape(json.dumps(r.change))}</code>" if r.change
@@ -282,7 +291,7 @@ def _finding_html(f: Finding) -> str:
     where = f" at <b>{html.escape(f.layer)}</b>" if f.layer else ""
     return (f'<div class="finding {f.severity}"><h3>{html.escape(f.severity)}: {html.escape(f.title)}{where} '
             f'<small>(epoch {f.epoch}, step {f.step})</small></h3>'
-            f'<p><b>{html.escape(str(f.evidence.get("summary", "")))}</b></p>'
+            f'<p><b>{html.escape(str(f.evidence.get("summary", "")))}</b></p>{_updates_html(f)}'
             f"<p>{html.escape(f.explanation)}</p><p>What to try, best first:</p><ol>{remedies}</ol>"
             f"<details><summary>evidence</summary>{_evidence_rows(f.evidence)}</details></div>")
 
@@ -294,12 +303,15 @@ def _fixes_html(fixes: list[dict[str, Any]]) -> str:
     head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
     rows = []
     for fix in fixes:
+        # the verdict and how it was reached (metric, before → after, the second seed's spread)
+        verdict = f"{fix.get('verdict', '')}: {'; '.join(fix.get('notes') or [])}"
         for label in ("before", "after"):
             values = fix.get(label) or {}
             cells = "".join(f"<td>{html.escape(_fmt(values.get(k)))}</td>" for k in keys)
-            rows.append(f"<tr><td>{html.escape(fix['kind'])}</td><td>{label}</td>"
-                        f"<td>{html.escape(fix['remedy']['description'] if label == 'after' else '')}</td>{cells}</tr>")
-    return (f"<h2>Try the fix</h2><table><tr><th>finding</th><th></th><th>remedy</th>{head}</tr>"
+            remedy = fix["remedy"]["description"] if label == "after" else ""
+            rows.append(f"<tr><td>{html.escape(fix['kind'])}</td><td>{label}</td><td>{html.escape(remedy)}</td>"
+                        f"<td>{html.escape(verdict if label == 'after' else '')}</td>{cells}</tr>")
+    return (f"<h2>Try the fix</h2><table><tr><th>finding</th><th></th><th>remedy</th><th>verdict</th>{head}</tr>"
             + "".join(rows) + "</table>")
 
 

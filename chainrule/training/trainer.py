@@ -6,7 +6,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -25,14 +25,25 @@ OPTIMIZERS = {"sgd": ("SGD", 0.01), "adam": ("Adam", 1e-3), "adamw": ("AdamW", 1
 EVAL_BATCH_SIZE = 4096
 
 
+C = TypeVar("C", bound=Callback)
+
+
 @dataclass
 class History:
-    """What ``fit`` returns: one log dict per epoch, plus the doctor that watched (None when off)."""
+    """What ``fit`` returns: one log dict per epoch, and every callback that watched the run.
+
+    The loop knows callbacks only; what a callback found is read off the callback itself:
+    ``history.callback(EarlyStopping).stopped_epoch``.
+    """
 
     epochs: list[dict[str, Any]] = field(default_factory=list)
-    doctor: Any = None
     stopped_early: bool = False
     messages: list[str] = field(default_factory=list)
+    callbacks: list[Callback] = field(default_factory=list)
+
+    def callback(self, kind: type[C]) -> C | None:
+        """The first callback of type ``kind`` that watched the run (None if there was none)."""
+        return next((cb for cb in self.callbacks if isinstance(cb, kind)), None)
 
     @property
     def history(self) -> dict[str, list[Any]]:
@@ -43,10 +54,9 @@ class History:
         return {k: [log.get(k) for log in self.epochs] for k in keys}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: epochs (non-finite numbers as None), stopped_early, and the doctor's finding kinds."""
-        kinds = sorted(self.doctor.kinds()) if self.doctor is not None and hasattr(self.doctor, "kinds") else []
+        """JSON-ready: epochs (non-finite numbers as None), stopped_early and the logged messages."""
         return {"epochs": [json_safe(log) for log in self.epochs], "stopped_early": self.stopped_early,
-                "messages": list(self.messages), "findings": kinds}
+                "messages": list(self.messages)}
 
 
 class Trainer:
@@ -209,7 +219,6 @@ def fit(
     batch_size: int = 32,
     callbacks: Iterable[Callback] = (),
     seed: int | None = 0,
-    doctor: Any = True,
     verbose: int = 1,
     shuffle: bool = True,
     metrics: Sequence[str] = ("accuracy",),
@@ -231,7 +240,6 @@ def fit(
         batch_size: samples per step.
         callbacks: Callback instances (Keras-style hooks).
         seed: reseeds chainrule's generator (shuffling, dropout) first; None keeps its state (resuming).
-        doctor: True adds ``chainrule.doctor.Doctor()``; a Doctor instance is used as is; False: none.
         verbose: 0 prints nothing; 1 shows a progress bar when the output is a terminal.
         shuffle: draw a new sample order each epoch.
         metrics: ("accuracy",) or () to skip accuracy.
@@ -246,7 +254,7 @@ def fit(
     >>> import numpy as np, chainrule as cr
     >>> from chainrule.training.models import MLPSpec, build_mlp
     >>> X = np.random.default_rng(0).normal(size=(64, 2)).astype("float32"); y = (X[:, 0] > 0).astype("int64")
-    >>> h = fit(build_mlp(MLPSpec(2, (8,), 2), seed=0), (X, y), epochs=3, verbose=0, doctor=False)
+    >>> h = fit(build_mlp(MLPSpec(2, (8,), 2), seed=0), (X, y), epochs=3, verbose=0)
     >>> len(h.epochs), sorted(h.history)[:2]
     (3, ['accuracy', 'epoch'])
     """
@@ -282,9 +290,6 @@ def fit(
         manual_seed(seed)
 
     callbacks = list(callbacks)
-    doctor_cb = _doctor(doctor)
-    if doctor_cb is not None and doctor_cb not in callbacks:
-        callbacks.append(doctor_cb)
     if scheduler is not None:
         callbacks.append(LearningRateScheduler(scheduler))
     if verbose and not any(isinstance(cb, ProgressBar) for cb in callbacks):
@@ -294,7 +299,7 @@ def fit(
     batches_per_epoch = n // batch_size if drop_last else math.ceil(n / batch_size)
     trainer = Trainer(model, optimizer, loss_fn, epochs, batches_per_epoch, verbose)
     trainer.step = initial_epoch * batches_per_epoch
-    history = History(doctor=doctor_cb)
+    history = History(callbacks=callbacks)
     for cb in callbacks:
         cb.set_trainer(trainer)
     batch_begin = _overrides(callbacks, "on_batch_begin")
@@ -359,14 +364,3 @@ def fit(
     history.messages = trainer.messages
     return history
 
-
-def _doctor(doctor: Any) -> Callback | None:
-    if doctor is False or doctor is None:
-        return None
-    if doctor is True:
-        from chainrule.doctor import Doctor  # imported here: the doctor builds on training, not the reverse
-
-        return Doctor()
-    if not isinstance(doctor, Callback):
-        raise TypeError(f"fit: doctor must be True, False or a Doctor instance, got {type(doctor).__name__}")
-    return doctor

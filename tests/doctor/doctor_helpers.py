@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import fit  # the top-level fit: doctor=True by default
 from chainrule.doctor import Doctor
-from chainrule.training import fit
 from chainrule.training.models import MLPSpec, build_mlp
 
 

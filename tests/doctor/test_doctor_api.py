@@ -110,15 +110,17 @@ def test_update_ratio_is_the_actual_weight_change_of_one_step():
     assert doctor.metrics["update_ratio"]["0"][0] == pytest.approx(expected, rel=1e-5)
 
 
-def test_each_kind_and_layer_is_reported_once_with_evidence_updated():
+def test_each_kind_and_layer_is_reported_once_keeping_the_evidence_that_triggered_it():
     doctor = Doctor()
-    first = doctor.report(Finding("dead_relu", "warning", "layers.1", 10, 0, {"dead_fraction": 0.5}, "x"))
-    doctor.step, doctor.epoch = 50, 3
-    again = doctor.report(Finding("dead_relu", "warning", "layers.1", 50, 3, {"dead_fraction": 0.9}, "x"))
+    first = doctor.report(Finding("dead_relu", "warning", "layers.1", 10, 0, {"dead_fraction": 0.5, "summary": "s"},
+                                  "x"))
+    again = doctor.report(Finding("dead_relu", "warning", "layers.1", 50, 3, {"dead_fraction": 0.9, "summary": "t"},
+                                  "x"))
     other = doctor.report(Finding("dead_relu", "warning", "layers.3", 50, 3, {"dead_fraction": 0.2}, "x"))
     assert again is first and other is not first
-    assert first.evidence["dead_fraction"] == 0.9 and first.evidence["last_epoch"] == 3
-    assert first.step == 10  # when it was first seen
+    assert first.evidence == {"dead_fraction": 0.5, "summary": "s"} and first.step == 10  # as first seen
+    assert first.updates == [{"step": 50, "epoch": 3, "layer": "layers.1", "dead_fraction": 0.9}]  # a series apart
+    assert (first.last_step, first.last_epoch, other.last_step) == (50, 3, 50)
     assert len(doctor.findings) == 2 and len(doctor.messages) == 2
     assert doctor.kinds() == {"dead_relu"} and doctor.has_problems("warning") and not doctor.has_problems("error")
 
@@ -165,7 +167,7 @@ def test_unwatch_removes_every_hook():
 
 
 def test_a_doctor_keeps_watching_the_same_model_across_fits():
-    from chainrule.training import fit
+    from chainrule import fit  # the top-level fit: doctor=True by default
 
     X, y = _blobs(n=64)
     model, doctor = nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4)), Doctor(stats_every=1)

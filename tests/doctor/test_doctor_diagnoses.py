@@ -125,8 +125,8 @@ def test_large_network_on_few_noisy_samples_is_diagnosed_overfitting(digits):
     X, y = digits.train.X[:n], digits.train.y[:n].copy()
     flip = rng.random(n) < 0.2
     y[flip] = rng.integers(0, 10, flip.sum())  # noise a big network can memorize
+    from chainrule import fit  # the top-level fit: doctor=True by default
     from chainrule.doctor import Doctor
-    from chainrule.training import fit
     from chainrule.training.models import build_mlp
 
     history = fit(build_mlp(MLPSpec(64, (256, 256), 10), seed=0), (X, y), digits.val, epochs=30, verbose=0,

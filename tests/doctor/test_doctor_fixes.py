@@ -28,7 +28,7 @@ def test_relu_with_he_init_fixes_vanishing_gradients(digits):
     assert result.before["grad_ratio"] < 1e-3
     assert result.after["grad_ratio"] > 1000 * result.before["grad_ratio"]
     assert result.after["final_loss"] < result.before["final_loss"]
-    assert result.improved and result.resolved and result.metric == "grad_ratio"
+    assert result.improved and result.resolved and result.target == "grad_ratio" and result.metric == "final_loss"
     assert "vanishing_gradients" in result.before["kinds"]  # the short re-run reproduces the failure
     console = Console(file=io.StringIO(), width=200)
     console.print(fixes_table([result]))

@@ -109,7 +109,7 @@ def test_a_healthy_run_renders_an_all_clear_page(digits, tmp_path):
 def test_verbose_fit_logs_findings_as_they_happen_and_ends_with_the_table(digits):
     import numpy as np
 
-    from chainrule.training import fit
+    from chainrule import fit  # the top-level fit: doctor=True by default
     from chainrule.training.models import build_mlp
     from chainrule.training.progress import ProgressBar
 

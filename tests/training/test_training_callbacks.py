@@ -44,7 +44,7 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
     script = ValLossScript([1.0, 0.5, 0.7, 0.6, 0.55, 0.1, 0.1])
     stopper = EarlyStopping(patience=2, restore_best_weights=True)
     model = small_model()
-    history = fit(model, train, val, epochs=7, lr=1e-2, verbose=0, doctor=False, callbacks=[script, stopper])
+    history = fit(model, train, val, epochs=7, lr=1e-2, verbose=0, callbacks=[script, stopper])
     # Best at epoch 1; epochs 2 and 3 are within patience; epoch 4 (0.55) still no better: stop there.
     assert len(history.epochs) == 5 and history.stopped_early
     assert stopper.stopped_epoch == 4 and stopper.best_epoch == 1
@@ -57,18 +57,18 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
 def test_early_stopping_min_delta_and_accuracy_mode():
     stopper = EarlyStopping(monitor="val_loss", patience=0, min_delta=0.1)
     script = ValLossScript([1.0, 0.95, 0.5])  # 0.95 is not better by min_delta
-    history = fit(small_model(), blobs(), blobs(n=60, seed=1), epochs=3, verbose=0, doctor=False,
+    history = fit(small_model(), blobs(), blobs(n=60, seed=1), epochs=3, verbose=0,
                   callbacks=[script, stopper])
     assert len(history.epochs) == 2
     stopper = EarlyStopping(monitor="accuracy", patience=1)
     assert stopper.mode == "auto"
-    fit(small_model(), blobs(), epochs=2, verbose=0, doctor=False, callbacks=[stopper])
+    fit(small_model(), blobs(), epochs=2, verbose=0, callbacks=[stopper])
     assert stopper._tracker.mode == "max"
 
 
 def test_early_stopping_without_validation_data_says_what_to_do():
     with pytest.raises(ValueError, match=r"monitor 'val_loss' is not in the epoch logs.*pass val= to fit"):
-        fit(small_model(), blobs(), epochs=2, verbose=0, doctor=False, callbacks=[EarlyStopping()])
+        fit(small_model(), blobs(), epochs=2, verbose=0, callbacks=[EarlyStopping()])
     with pytest.raises(ValueError, match="patience must be a non-negative int"):
         EarlyStopping(patience=-1)
 
@@ -79,7 +79,7 @@ def test_terminate_on_nan_stops_at_the_first_non_finite_loss():
     stopper = TerminateOnNaN()
     with np.errstate(over="ignore", invalid="ignore"):
         history = fit(build_mlp(MLPSpec(4, (16,), 3), seed=0), (X, blobs().y), epochs=5, batch_size=16,
-                      optimizer="sgd", lr=1.0, verbose=0, doctor=False, callbacks=[stopper])
+                      optimizer="sgd", lr=1.0, verbose=0, callbacks=[stopper])
     assert history.stopped_early and len(history.epochs) == 1
     assert stopper.trainer.step < stopper.trainer.batches_per_epoch  # stopped inside the first epoch
     assert not math.isfinite(stopper.trainer.last_loss)
@@ -92,7 +92,7 @@ def test_model_checkpoint_writes_every_epoch_or_only_the_best(tmp_path):
     best = ModelCheckpoint(tmp_path / "best.safetensors", monitor="val_loss", save_best_only=True)
     script = ValLossScript([0.9, 0.4, 0.8])
     model = small_model()
-    fit(model, blobs(), blobs(n=60, seed=1), epochs=3, verbose=0, doctor=False, callbacks=[script, every, best])
+    fit(model, blobs(), blobs(n=60, seed=1), epochs=3, verbose=0, callbacks=[script, every, best])
     assert sorted(p.name for p in tmp_path.glob("epoch-*")) == ["epoch-01.safetensors", "epoch-02.safetensors",
                                                                  "epoch-03.safetensors"]
     assert best.saved == [str(tmp_path / "best.safetensors")] * 2  # epochs 0 and 1 improved, 2 did not
@@ -106,7 +106,7 @@ def test_lambda_callback_and_its_errors():
     seen = []
     cb = LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch),
                         on_after_backward=lambda batch, logs: seen.append("b") if batch == 0 else None)
-    fit(small_model(), blobs(), epochs=2, verbose=0, doctor=False, callbacks=[cb])
+    fit(small_model(), blobs(), epochs=2, verbose=0, callbacks=[cb])
     assert seen == ["b", 0, "b", 1]
     with pytest.raises(ValueError, match="unknown hook 'on_step'"):
         LambdaCallback(on_step=print)
@@ -118,7 +118,7 @@ def test_learning_rate_scheduler_callback():
     model = small_model()
     opt = optim.SGD(model.parameters(), lr=0.1)
     sched = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.1)
-    history = fit(model, blobs(), optimizer=opt, epochs=4, verbose=0, doctor=False,
+    history = fit(model, blobs(), optimizer=opt, epochs=4, verbose=0,
                   callbacks=[LearningRateScheduler(sched)])
     assert history.history["lr"] == pytest.approx([0.1, 0.1, 0.01, 0.01])
     with pytest.raises(TypeError, match="expected an lr_scheduler with step"):
@@ -136,13 +136,13 @@ def test_progress_bar_renders_on_a_terminal():
         def on_epoch_end(self, epoch, logs=None):
             self.trainer.log(f"finding at epoch {epoch} in [Linear] layers.0")
 
-    fit(small_model(), blobs(), blobs(n=60, seed=1), epochs=2, verbose=1, doctor=False,
+    fit(small_model(), blobs(), blobs(n=60, seed=1), epochs=2, verbose=1,
         callbacks=[ProgressBar(console=console), Talker()])
     text = console.export_text()
     assert "epoch 2/2  loss" in text and "val_accuracy" in text
     assert "finding at epoch 1 in [Linear] layers.0" in text  # printed as is, not as rich markup
     silent = Console(file=io.StringIO(), force_terminal=True, record=True)
-    fit(small_model(), blobs(), epochs=1, verbose=0, doctor=False, callbacks=[ProgressBar(console=silent)])
+    fit(small_model(), blobs(), epochs=1, verbose=0, callbacks=[ProgressBar(console=silent)])
     assert silent.export_text() == ""
 
 
@@ -159,6 +159,6 @@ def test_progress_bar_is_quiet_when_output_is_not_a_terminal():
             if epoch == 1:
                 self.trainer.log("a finding worth reading")
 
-    fit(small_model(), blobs(), epochs=3, verbose=1, doctor=False, callbacks=[ProgressBar(console=console), Talker()])
+    fit(small_model(), blobs(), epochs=3, verbose=1, callbacks=[ProgressBar(console=console), Talker()])
     # No bar, ETA or per-epoch metrics in a log file: only the lines a callback asked to print, once, plainly.
     assert piped.getvalue() == "a finding worth reading\n"

@@ -13,7 +13,7 @@ SPEC = MLPSpec(4, (16, 16), 3, batch_norm=True, dropout=0.2)  # dropout and shuf
 
 
 def run(model, opt, **kwargs):
-    return fit(model, blobs(), blobs(n=60, seed=1), optimizer=opt, batch_size=16, verbose=0, doctor=False, **kwargs)
+    return fit(model, blobs(), blobs(n=60, seed=1), optimizer=opt, batch_size=16, verbose=0, **kwargs)
 
 
 def test_resume_from_a_checkpoint_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):

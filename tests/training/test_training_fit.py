@@ -16,24 +16,24 @@ def small_model(seed=0, **changes):
 
 def test_fit_learns_and_fills_the_history(train_val):
     train, val = train_val
-    history = fit(small_model(), train, val, epochs=4, verbose=0, doctor=False, lr=1e-2)
+    history = fit(small_model(), train, val, epochs=4, verbose=0, lr=1e-2)
     assert [e["epoch"] for e in history.epochs] == [0, 1, 2, 3]
     for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"):
         assert len(history.history[key]) == 4
     assert history.epochs[-1]["loss"] < history.epochs[0]["loss"]
     assert history.epochs[-1]["val_accuracy"] > 0.9
     assert history.epochs[-1]["lr"] == 1e-2
-    assert history.doctor is None and not history.stopped_early
+    assert not history.stopped_early and history.callbacks == []  # the loop adds no observer of its own
     assert history.to_dict()["epochs"][0]["epoch"] == 0
 
 
 def test_same_seed_gives_bit_identical_losses(train_val):
     train, val = train_val
-    runs = [fit(small_model(dropout=0.3), train, val, epochs=3, batch_size=16, verbose=0, doctor=False, seed=7)
+    runs = [fit(small_model(dropout=0.3), train, val, epochs=3, batch_size=16, verbose=0, seed=7)
             for _ in range(2)]
     assert runs[0].history["loss"] == runs[1].history["loss"]
     assert runs[0].history["val_loss"] == runs[1].history["val_loss"]
-    other = fit(small_model(dropout=0.3), train, val, epochs=3, batch_size=16, verbose=0, doctor=False, seed=8)
+    other = fit(small_model(dropout=0.3), train, val, epochs=3, batch_size=16, verbose=0, seed=8)
     assert other.history["loss"] != runs[0].history["loss"]  # the seed drives shuffling and dropout
 
 
@@ -41,12 +41,12 @@ def test_accepts_tuples_and_dataloaders_and_optimizer_instances(train_val):
     train, _ = train_val
     model = small_model()
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    h1 = fit(model, (train.X, train.y), optimizer=opt, epochs=2, verbose=0, doctor=False)
+    h1 = fit(model, (train.X, train.y), optimizer=opt, epochs=2, verbose=0)
     steps = []
     counter = Callback()
     counter.on_batch_end = lambda batch, logs: steps.append(batch)
     loader = cr.data.DataLoader(train, batch_size=50, drop_last=True)
-    h2 = fit(small_model(), loader, epochs=2, verbose=0, doctor=False, callbacks=[counter])
+    h2 = fit(small_model(), loader, epochs=2, verbose=0, callbacks=[counter])
     assert len(h1.epochs) == len(h2.epochs) == 2
     assert steps == [0, 1, 0, 1]  # the loader's batch_size and drop_last: 120 samples -> 2 batches of 50
 
@@ -61,7 +61,7 @@ def test_train_accuracy_is_measured_in_eval_mode(train_val):
 
     train, _ = train_val
     model = small_model(dropout=0.5)
-    history = fit(model, train, epochs=3, verbose=0, doctor=False, lr=1e-2, callbacks=[Modes()])
+    history = fit(model, train, epochs=3, verbose=0, lr=1e-2, callbacks=[Modes()])
     assert all(seen)  # batches run in training mode ...
     manual = (model.eval()(cr.tensor(train.X)).argmax(dim=1).numpy() == train.y).mean()
     assert history.epochs[-1]["accuracy"] == pytest.approx(manual)  # ... accuracy is the eval-mode one
@@ -93,7 +93,7 @@ def test_hooks_run_in_order_with_trainer_state(train_val):
             calls.append(f"train_end step={self.trainer.step}")
 
     train, val = train_val
-    fit(small_model(), train, val, epochs=2, batch_size=60, verbose=0, doctor=False, callbacks=[Recorder()])
+    fit(small_model(), train, val, epochs=2, batch_size=60, verbose=0, callbacks=[Recorder()])
     keys = ["accuracy", "epoch", "loss", "lr", "seconds", "val_accuracy", "val_loss"]
     assert calls == ["train_begin", "epoch_begin 0", "after_backward", "batch_end", "after_backward", "batch_end",
                      f"epoch_end 0 {keys}", "epoch_begin 1", "after_backward", "batch_end", "after_backward",
@@ -109,7 +109,7 @@ def test_clip_grad_norm_clips_before_the_step():
 
     train = blobs()
     fit(build_mlp(MLPSpec(4, (16,), 3, init="normal:5.0"), seed=0), train, epochs=1, clip_grad_norm=0.5,
-        optimizer="sgd", verbose=0, doctor=False, callbacks=[Norm()])
+        optimizer="sgd", verbose=0, callbacks=[Norm()])
     assert max(norms) <= 0.5 + 1e-5
 
 
@@ -118,7 +118,7 @@ def test_scheduler_steps_once_per_epoch_and_plateau_uses_val_loss(train_val):
     model = small_model()
     opt = optim.SGD(model.parameters(), lr=0.1)
     step = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
-    history = fit(model, train, optimizer=opt, scheduler=step, epochs=3, verbose=0, doctor=False)
+    history = fit(model, train, optimizer=opt, scheduler=step, epochs=3, verbose=0)
     assert history.history["lr"] == pytest.approx([0.1, 0.05, 0.025])
 
     model = small_model()
@@ -127,7 +127,7 @@ def test_scheduler_steps_once_per_epoch_and_plateau_uses_val_loss(train_val):
     seen = []
     original = plateau.step
     plateau.step = lambda metric: (seen.append(metric), original(metric))
-    history = fit(model, train, val, optimizer=opt, scheduler=plateau, epochs=3, verbose=0, doctor=False)
+    history = fit(model, train, val, optimizer=opt, scheduler=plateau, epochs=3, verbose=0)
     assert seen == history.history["val_loss"]
     # The first epoch sets the best value; each later one fails to improve by 50 % and halves the lr.
     assert history.history["lr"] == pytest.approx([1e-6, 1e-6, 5e-7])
@@ -138,11 +138,11 @@ def test_regression_and_binary_losses_get_targets_in_the_right_form():
     X = rng.normal(size=(64, 3)).astype(np.float32)
     y_reg = (X @ np.array([1.0, -2.0, 0.5])).astype(np.float32)
     h = fit(build_mlp(MLPSpec(3, (8,), 1), seed=0), (X, y_reg), loss="mse", epochs=20, lr=1e-2,
-            verbose=0, doctor=False)
+            verbose=0)
     assert "accuracy" not in h.epochs[0] and h.epochs[-1]["loss"] < h.epochs[0]["loss"]
     y_bin = (X[:, 0] > 0).astype(np.int64)
     h = fit(build_mlp(MLPSpec(3, (8,), 1), seed=0), (X, y_bin), loss="bce_with_logits", epochs=20, lr=1e-2,
-            verbose=0, doctor=False)
+            verbose=0)
     assert h.epochs[-1]["accuracy"] > 0.9
 
 
@@ -152,7 +152,6 @@ ERRORS = [
     (dict(epochs=0), ValueError, "epochs must be a positive int"),
     (dict(batch_size=-1), ValueError, "batch_size must be a positive int"),
     (dict(clip_grad_norm=0), ValueError, "clip_grad_norm must be a positive number"),
-    (dict(doctor="yes"), TypeError, "doctor must be True, False or a Doctor"),
     (dict(metrics=("f1",)), ValueError, "metrics: only 'accuracy'"),
 ]
 
@@ -160,26 +159,26 @@ ERRORS = [
 @pytest.mark.parametrize(("kwargs", "error", "match"), ERRORS)
 def test_bad_arguments_are_clear_errors(kwargs, error, match, train_val):
     with pytest.raises(error, match=match):
-        fit(small_model(), train_val[0], verbose=0, **{"doctor": False, **kwargs})
+        fit(small_model(), train_val[0], verbose=0, **kwargs)
 
 
 def test_data_is_validated_before_training(train_val):
     train, _ = train_val
     with pytest.raises(ValueError, match=r"first layer layers.0 = Linear\(in_features=5.*expects 5 features.*has 4"):
-        fit(build_mlp(MLPSpec(5, (8,), 3)), train, verbose=0, doctor=False)
+        fit(build_mlp(MLPSpec(5, (8,), 3)), train, verbose=0)
     with pytest.raises(ValueError, match=r"class labels in 0..1"):
-        fit(build_mlp(MLPSpec(4, (8,), 2)), train, verbose=0, doctor=False)
+        fit(build_mlp(MLPSpec(4, (8,), 2)), train, verbose=0)
     bad = train.X.copy()
     bad[3, 2] = np.nan
     with pytest.raises(ValueError, match="non-finite"):
-        fit(small_model(), (bad, train.y), verbose=0, doctor=False)
+        fit(small_model(), (bad, train.y), verbose=0)
     with pytest.raises(TypeError, match=r"train must be a chainrule\.data\.Dataset, an \(X, y\) tuple"):
-        fit(small_model(), train.X, verbose=0, doctor=False)
+        fit(small_model(), train.X, verbose=0)
     with pytest.raises(TypeError, match=r"model must be a chainrule\.nn\.Module"):
-        fit(lambda x: x, train, verbose=0, doctor=False)
+        fit(lambda x: x, train, verbose=0)
     with pytest.raises(ValueError, match=r"lr=0\.1 was given with an Optimizer instance"):
         model = small_model()
-        fit(model, train, optimizer=optim.Adam(model.parameters()), lr=0.1, verbose=0, doctor=False)
+        fit(model, train, optimizer=optim.Adam(model.parameters()), lr=0.1, verbose=0)
 
 
 def _with(X=None, y=None, rows=12, features=4):
@@ -216,16 +215,15 @@ def test_bad_data_is_refused_before_training_starts(data, match):
     seen = []
     probe = cr.callbacks.LambdaCallback(on_train_begin=lambda logs=None: seen.append("began"))
     with pytest.raises(ValueError, match=match):
-        fit(small_model(), data.get("train", _with()), val=data.get("val"), callbacks=[probe], verbose=0,
-            doctor=False)
+        fit(small_model(), data.get("train", _with()), val=data.get("val"), callbacks=[probe], verbose=0)
     assert seen == []  # refused before any callback (or step) ran
 
 
 def test_whole_number_float_labels_train_a_classifier_like_integer_labels(train_val):
     train, val = train_val
-    as_ints = fit(small_model(), (train.X, train.y), val=(val.X, val.y), epochs=3, verbose=0, doctor=False)
+    as_ints = fit(small_model(), (train.X, train.y), val=(val.X, val.y), epochs=3, verbose=0)
     as_floats = fit(small_model(), (train.X, train.y.astype(np.float64)), val=(val.X, val.y.astype(np.float32)),
-                    epochs=3, verbose=0, doctor=False)
+                    epochs=3, verbose=0)
     assert as_floats.history == as_ints.history | {"seconds": as_floats.history["seconds"]}
 
 
@@ -234,11 +232,11 @@ def test_trainer_log_collects_messages_and_respects_verbose(train_val, capsys):
         def on_epoch_end(self, epoch, logs=None):
             self.trainer.log(f"note {epoch}")
 
-    history = fit(small_model(), train_val[0], epochs=2, verbose=0, doctor=False, callbacks=[Talker()])
+    history = fit(small_model(), train_val[0], epochs=2, verbose=0, callbacks=[Talker()])
     assert history.messages == ["note 0", "note 1"]
     captured = capsys.readouterr()
     assert "note" not in captured.out + captured.err
-    fit(small_model(), train_val[0], epochs=1, verbose=1, doctor=False, callbacks=[Talker()])
+    fit(small_model(), train_val[0], epochs=1, verbose=1, callbacks=[Talker()])
     assert "note 0" in capsys.readouterr().err  # not a terminal: no bar, but the message is printed
 
 
@@ -253,19 +251,29 @@ def test_loss_module_and_custom_model_work(train_val):
 
     cr.manual_seed(0)
     h = fit(Net(), train_val[0], loss=nn.CrossEntropyLoss(label_smoothing=0.1), epochs=3, lr=0.05,
-            verbose=0, doctor=False)
+            verbose=0)
     assert h.epochs[-1]["accuracy"] > 0.9
 
 
-def test_doctor_is_on_by_default_and_reachable_from_the_history(train_val):
-    from chainrule.doctor import Doctor
+def test_the_history_holds_every_callback_that_watched(train_val):
+    class Counter(Callback):
+        pass
 
-    train, val = train_val
-    history = fit(small_model(), train, val, epochs=2, verbose=0)
-    assert isinstance(history.doctor, Doctor)
-    mine = Doctor()
-    assert fit(small_model(), train, epochs=1, verbose=0, doctor=mine).doctor is mine
-    assert "findings" in history.to_dict()
+    mine = Counter()
+    history = fit(small_model(), train_val[0], epochs=1, verbose=0, callbacks=[mine])
+    assert history.callbacks == [mine] and history.callback(Counter) is mine
+    assert history.callback(cr.callbacks.EarlyStopping) is None
+
+
+def test_the_training_loop_does_not_import_the_doctor():
+    """chainrule.training knows callbacks only: the doctor builds on it, never the reverse (no import circle)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, chainrule.training, chainrule.training.trainer, chainrule.training.callbacks; "
+            "print(sorted(m for m in sys.modules if m.startswith('chainrule.doctor')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def _record_inputs(model):
@@ -279,7 +287,7 @@ def test_batches_follow_one_permutation_per_epoch_from_the_library_generator(tra
     train, _ = train_val
     model = small_model()
     seen = _record_inputs(model)
-    fit(model, train, epochs=1, batch_size=50, verbose=0, doctor=False, seed=3, metrics=())
+    fit(model, train, epochs=1, batch_size=50, verbose=0, seed=3, metrics=())
     cr.manual_seed(3)
     order = cr.engine.random.get_generator().permutation(len(train.X))
     expected = [train.X[order[a:a + 50]] for a in range(0, len(train.X), 50)]
@@ -292,10 +300,10 @@ def test_eval_pass_over_the_training_set_only_when_train_accuracy_is_asked(train
     train, _ = train_val
     model = small_model()
     seen = _record_inputs(model)
-    history = fit(model, train, epochs=2, batch_size=40, verbose=0, doctor=False, metrics=())
+    history = fit(model, train, epochs=2, batch_size=40, verbose=0, metrics=())
     assert all(mode for mode, _ in seen) and len(seen) == 2 * 3  # 3 training batches per epoch, nothing else
     assert "accuracy" not in history.epochs[-1]
     seen.clear()
-    history = fit(model, train, epochs=2, batch_size=40, verbose=0, doctor=False)
+    history = fit(model, train, epochs=2, batch_size=40, verbose=0)
     assert sum(not mode for mode, _ in seen) == 2  # one eval-mode pass (120 samples, one eval batch) per epoch
     assert "accuracy" in history.epochs[-1]

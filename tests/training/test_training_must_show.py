@@ -16,8 +16,7 @@ def test_digits_mlp_reaches_97_percent_test_accuracy_in_under_30_seconds():
     model = build_mlp(MLPSpec(64, (512,), 10, dropout=0.3), seed=0)
     opt = optim.Adam(model.parameters(), lr=1e-3)
     fit(model, splits.train, loss=nn.CrossEntropyLoss(label_smoothing=0.1), optimizer=opt,
-        scheduler=optim.lr_scheduler.CosineAnnealingLR(opt, T_max=40), epochs=40, batch_size=32, verbose=0,
-        doctor=False)
+        scheduler=optim.lr_scheduler.CosineAnnealingLR(opt, T_max=40), epochs=40, batch_size=32, verbose=0)
     test = splits.test
     accuracy = evaluate(model, test.X, test.y, nn.CrossEntropyLoss(), test.y)["accuracy"]
     seconds = time.perf_counter() - started
@@ -32,7 +31,7 @@ def test_spiral_one_hidden_layer_of_100_relus_fits_98_percent():
     opt = optim.Adam(model.parameters(), lr=2e-2)
     # Decay the step so the run settles at the end instead of oscillating around a fit.
     history = fit(model, splits.train, optimizer=opt, scheduler=optim.lr_scheduler.StepLR(opt, 50, 0.3),
-                  epochs=150, batch_size=16, verbose=0, doctor=False)
+                  epochs=150, batch_size=16, verbose=0)
     print(f"spiral training accuracy {history.epochs[-1]['accuracy']:.4f}")
     assert history.epochs[-1]["accuracy"] >= 0.98
 
@@ -45,7 +44,7 @@ def test_mnist1d_mlp_reaches_the_published_mlp_accuracy():
     model = build_mlp(MLPSpec(40, (256, 256), 10), seed=0)
     opt = optim.Adam(model.parameters(), lr=1e-2)
     fit(model, splits.train, optimizer=opt, scheduler=optim.lr_scheduler.CosineAnnealingLR(opt, T_max=30),
-        epochs=30, batch_size=100, verbose=0, doctor=False)
+        epochs=30, batch_size=100, verbose=0)
     test = splits.test
     accuracy = evaluate(model, test.X, test.y, nn.CrossEntropyLoss(), test.y)["accuracy"]
     print(f"MNIST-1D MLP test accuracy {accuracy:.4f} (published MLP: ~0.68)")

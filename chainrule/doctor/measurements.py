@@ -1,0 +1,455 @@
+"""What the doctor measures: one small class per signal, each owning its state and its series.
+
+Shaped like Cockpit's quantities: a measurement asks for forward hooks on the layers it needs
+(``hooks``: some run every training step, some only on sample steps, every ``stats_every``), reads
+what backpropagation already computed, keeps its own series (``series``: its part of metrics.json),
+and summarises a stretch of steps for the typed statistics in stats.py. Nothing here judges:
+thresholds and verdicts live in rules.py.
+
+RMS per element, never raw norms, so layers of different widths compare fairly.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import statistics
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainrule.doctor.stats import SATURATING, StepStats
+
+NAN = float("nan")
+LINEAR, RELU = "Linear", "ReLU"
+# (args of the forward call, its output tensor, the output's array)
+Hook = Callable[[tuple[Any, ...], Any, np.ndarray], None]
+
+
+def units(out: np.ndarray) -> np.ndarray:
+    """An output as (samples, units): the last axis is the layer's units."""
+    return out.reshape(-1, out.shape[-1]) if out.ndim > 1 else out.reshape(1, -1)
+
+
+SUBSET = 4096  # about this many elements of a big layer's weights or gradient stand in for all of them
+
+
+def subset_stride(size: int) -> int:
+    """k: every k-th element of a big layer (over 4 × SUBSET elements) estimates its RMS (±2%), no gather, no copy."""
+    return size // SUBSET if size > 4 * SUBSET else 1
+
+
+def sumsq(a: np.ndarray) -> float:
+    flat = a.reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.vdot(flat, flat))  # vdot: faster than dot on a strided view
+
+
+def rms(a: np.ndarray) -> float:
+    return math.sqrt(sumsq(a) / a.size) if a.size else NAN
+
+
+def median(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return float(statistics.median(finite)) if finite else NAN  # a few dozen floats: no array needed
+
+
+class Measurement:
+    """A signal: the hooks it needs, and its series. Subclasses add how they measure and summarise."""
+
+    def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
+        """Forward hooks for layer ``name`` of class ``cls``: (every training step, sample steps only)."""
+        return None, None
+
+    def series(self) -> dict[str, Any]:
+        """Its part of metrics.json by key: the lists themselves, appended in place."""
+        return {}
+
+
+class Clock(Measurement):
+    """Which steps are sample steps, and the sample steps taken (the x axis of every sampled series)."""
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+        self.steps: list[int] = []
+        self.epochs: list[int] = []  # the epoch each sample was taken in
+
+    def is_sample(self, step: int) -> bool:
+        return step % self.every == 0
+
+    def tick(self, step: int, epoch: int) -> None:
+        self.steps.append(step)
+        self.epochs.append(epoch)
+
+    def span(self, first_step: int, end_step: int) -> slice:
+        """The samples taken in steps [first_step, end_step)."""
+        return slice(bisect.bisect_left(self.steps, first_step), bisect.bisect_left(self.steps, end_step))
+
+    def series(self) -> dict[str, Any]:
+        return {"steps": self.steps, "sample_epoch": self.epochs}
+
+
+class Sampled(Measurement):
+    """A per-layer series taken on sample steps: hooks leave values in ``pending``, ``commit`` appends them."""
+
+    key = ""
+
+    def __init__(self, names: list[str]) -> None:
+        self.values: dict[str, list[float]] = {name: [] for name in names}
+        self.pending: dict[str, float] = {}
+
+    def commit(self) -> None:
+        """Close a sample step: a layer the hooks did not reach this time gets NaN."""
+        for name, series in self.values.items():
+            series.append(self.pending.get(name, NAN))
+        self.pending.clear()
+
+    def medians(self, span: slice) -> dict[str, float]:
+        return {name: median(series[span]) for name, series in self.values.items()}
+
+    def series(self) -> dict[str, Any]:
+        return {self.key: self.values}
+
+
+class Losses(Measurement):
+    """The batch loss of every step, and how much it fell from one epoch to the next."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.previous_late: float | None = None  # the previous epoch's late loss
+
+    def add(self, loss: float) -> None:
+        self.values.append(loss)
+
+    def last_finite(self) -> float | None:
+        return next((v for v in reversed(self.values) if math.isfinite(v)), None)
+
+    def progress(self, first: int, end: int) -> tuple[float, float]:
+        """(late loss, relative improvement) of steps [first, end): the mean of their later half against
+        the previous epoch's late loss (or, for the first epoch, against the mean of their earlier half)."""
+        losses = self.values[first:end]
+        half = max(1, len(losses) // 2)
+        late = float(np.mean(losses[-half:]))
+        previous = self.previous_late
+        if previous is None or not math.isfinite(previous):
+            previous = float(np.mean(losses[:half]))
+        self.previous_late = late
+        return late, (previous - late) / max(abs(previous), 1e-12)
+
+    def series(self) -> dict[str, Any]:
+        return {"loss": self.values}
+
+
+class GradientRMS(Measurement):
+    """RMS of each Linear weight's gradient every step (one dot product per layer), and over all of them.
+
+    Between sample steps every k-th element of a big layer's gradient estimates its RMS (``subset_stride``):
+    plenty for a 5x spike test, where the full sum of squares was ~3% of a reference step.
+    """
+
+    def __init__(self, linears: dict[str, Any]) -> None:
+        self.linears = linears
+        self.strides = {name: subset_stride(m.weight._data.size) for name, m in linears.items()}
+        self.total: list[float] = []
+        self.per_layer = Sampled(list(linears))
+
+    def measure(self, sampling: bool) -> tuple[dict[str, float], float]:
+        values: dict[str, float] = {}
+        total_sq, total_n = 0.0, 0
+        with np.errstate(over="ignore", invalid="ignore"):  # once per step, not per layer: it costs a microsecond
+            for name, module in self.linears.items():
+                g = module.weight._grad
+                if g is None:
+                    continue
+                flat = g.reshape(-1) if sampling else g.reshape(-1)[::self.strides[name]]
+                sq = float(np.vdot(flat, flat)) * (g.size / flat.size)
+                values[name] = math.sqrt(sq / g.size)
+                total_sq += sq
+                total_n += g.size
+        total = math.sqrt(total_sq / total_n) if total_n else NAN
+        self.total.append(total)
+        if sampling:
+            self.per_layer.pending.update(values)
+        return values, total
+
+    def series(self) -> dict[str, Any]:
+        return {"grad_rms_total": self.total, "grad_rms": self.per_layer.values}
+
+
+class GradientSpike(Measurement):
+    """Running averages (EMA) of the gradient RMS, overall and per layer, and of the loss.
+
+    ``calm_norm`` is the typical global L2 gradient norm (what clip_grad_norm clips) over the steps that
+    were not spikes (RMS within ``factor`` of its average and under ``limit``): a clip value to suggest.
+    """
+
+    def __init__(self, decay: float, factor: float, limit: float, weight_count: int) -> None:
+        self.decay, self.factor, self.limit = decay, factor, limit
+        self.norm_scale = math.sqrt(weight_count)  # RMS per element -> global L2 norm
+        self.total: float | None = None
+        self.loss = NAN
+        self.layers: dict[str, float] = {}
+        self.calm_norm = 1.0
+
+    def update(self, loss: float, values: dict[str, float], total: float, stats: StepStats) -> None:
+        """Fill ``stats`` with this step against the averages before it, then update them."""
+        a = self.decay
+        if self.total is None:  # the first step only starts the averages
+            self.total, self.loss, self.calm_norm = total, loss, total * self.norm_scale
+            self.layers.update(values)
+            return
+        ratio = total / max(self.total, 1e-30)
+        stats.running_average, stats.spike_ratio, stats.loss_average = self.total, ratio, self.loss
+        calm = ratio <= self.factor and total <= self.limit
+        if not calm:  # a possible spike: which layer grew most
+            stats.layer_spike_ratios = {n: v / max(self.layers.get(n, v), 1e-30) for n, v in values.items()}
+        self.total = a * self.total + (1 - a) * total
+        self.loss = a * self.loss + (1 - a) * loss
+        for name, value in values.items():
+            self.layers[name] = a * self.layers.get(name, value) + (1 - a) * value
+        if calm:
+            self.calm_norm = a * self.calm_norm + (1 - a) * total * self.norm_scale
+
+
+class UpdateRatio(Measurement):
+    """‖Δw‖/‖w‖ per Linear from the actual change of one step: the weights are copied on a sample step and
+    compared at the next check, so it is right for any optimizer (Adam, momentum, clipping). A big layer is
+    represented by the subset of its weights that ``subset_stride`` picks (within a few percent): copying
+    and comparing a whole 784x256 layer was a third of the doctor's time."""
+
+    def __init__(self, linears: dict[str, Any]) -> None:
+        self.linears = linears
+        self.strides = {name: subset_stride(m.weight._data.size) for name, m in linears.items()}
+        self.values: dict[str, list[float]] = {name: [] for name in linears}
+        self.buffers: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # (copy, difference) per layer, reused
+        self.waiting = False
+
+    def _weights(self, name: str) -> np.ndarray:
+        return self.linears[name].weight._data.reshape(-1)[::self.strides[name]]
+
+    def complete(self) -> None:
+        """The weights moved by exactly one optimizer step since the copy: the ratio of that move."""
+        if not self.waiting:
+            return
+        for name in self.linears:
+            old, delta = self.buffers[name]
+            w = self._weights(name)
+            if w.shape != old.shape:  # the layer was resized in between: nothing to compare
+                continue
+            with np.errstate(over="ignore", invalid="ignore"):
+                np.subtract(w, old, out=delta)
+                self.values[name][-1] = math.sqrt(sumsq(delta)) / max(math.sqrt(sumsq(old)), 1e-12)
+        self.waiting = False
+
+    def start(self) -> None:
+        """On a sample step: copy the weights; the ratio is filled in at the next check."""
+        for name in self.linears:
+            w = self._weights(name)
+            if name not in self.buffers or self.buffers[name][0].shape != w.shape:
+                self.buffers[name] = (np.empty_like(w), np.empty_like(w))
+            np.copyto(self.buffers[name][0], w)
+            self.values[name].append(NAN)
+        self.waiting = True
+
+    def medians(self, span: slice) -> dict[str, float]:
+        return {name: median(series[span]) for name, series in self.values.items()}
+
+    def series(self) -> dict[str, Any]:
+        return {"update_ratio": self.values}
+
+
+class WeightRMS(Sampled):
+    """RMS of each Linear weight on sample steps: whether the weights are still finite."""
+
+    key = "weight_rms"
+
+    def __init__(self, linears: dict[str, Any]) -> None:
+        super().__init__(list(linears))
+        self.linears = linears
+
+    def take(self) -> bool:
+        """Measure and commit; True when every weight is finite."""
+        self.pending.update({name: rms(m.weight._data) for name, m in self.linears.items()})
+        self.commit()
+        return all(math.isfinite(series[-1]) for series in self.values.values())
+
+
+class BackpropSignal(Sampled):
+    """RMS of ∂loss/∂(each Linear's output), the signal backpropagation carries down, on sample steps."""
+
+    key = "signal_rms"
+
+    def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
+        if cls != LINEAR:
+            return None, None
+
+        def watch(args: tuple[Any, ...], output: Any, out: np.ndarray) -> None:
+            if getattr(output, "requires_grad", False):
+                def grad_hook(g: np.ndarray) -> None:
+                    self.pending[name] = rms(g)
+
+                output._register_array_hook(grad_hook)
+
+        return None, watch
+
+
+class ActivationStats(Measurement):
+    """Mean and std of each activation's output on sample steps (of each Linear's when there are none)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.mean, self.std = Sampled(names), Sampled(names)
+
+    def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
+        if name not in self.mean.values:
+            return None, None
+
+        def take(args: tuple[Any, ...], output: Any, out: np.ndarray) -> None:
+            with np.errstate(over="ignore", invalid="ignore"):  # one sum and one dot product: std() is 10x slower
+                mean = float(out.sum()) / out.size
+                self.mean.pending[name] = mean
+                self.std.pending[name] = math.sqrt(max(sumsq(out) / out.size - mean * mean, 0.0))
+
+        return None, take
+
+    def commit(self) -> None:
+        self.mean.commit()
+        self.std.commit()
+
+    def series(self) -> dict[str, Any]:
+        return {"act_mean": self.mean.values, "act_std": self.std.values}
+
+
+class Saturation(Sampled):
+    """Fraction of each Sigmoid/Tanh layer's outputs at the flat ends (outside [lo, 1 - lo], tanh mapped to
+    [0, 1]), where the slope is under 4% of its peak, on sample steps."""
+
+    key = "saturation"
+
+    def __init__(self, names: list[str], lo: float) -> None:
+        super().__init__(names)
+        self.lo = lo
+
+    def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
+        if cls not in SATURATING:
+            return None, None
+
+        def take(args: tuple[Any, ...], output: Any, out: np.ndarray) -> None:
+            y = out if cls == "Sigmoid" else (out + 1) * 0.5
+            self.pending[name] = float(np.count_nonzero((y < self.lo) | (y > 1 - self.lo)) / y.size)
+
+        return None, take
+
+
+class ZeroGradients(Sampled):
+    """Fraction of exactly-zero gradients at each ReLU's input on sample steps (dead units pass back zeros)."""
+
+    key = "zero_grad_fraction"
+
+    def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
+        if cls != RELU:
+            return None, None
+
+        def take(args: tuple[Any, ...], output: Any, out: np.ndarray) -> None:
+            if args and getattr(args[0], "requires_grad", False):
+                def grad_hook(g: np.ndarray) -> None:
+                    self.pending[name] = 1.0 - np.count_nonzero(g) / g.size
+
+                args[0]._register_array_hook(grad_hook)
+
+        return None, take
+
+
+class ReLUFiring(Measurement):
+    """Which units of each ReLU fired on some sample: a running OR per batch, every step.
+
+    The masks are kept per window of steps (``cut`` starts a new one), so an epoch ORs all of its
+    windows and a loop without epochs can be judged window by window.
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        self.values: dict[str, list[float]] = {name: [] for name in names}
+        self.windows: list[dict[str, np.ndarray]] = [{}]  # the last one is open
+        self.ones: dict[tuple[int, Any], np.ndarray] = {}  # per (batch rows, dtype)
+
+    def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
+        if cls != RELU:
+            return None, None
+
+        def take(args: tuple[Any, ...], output: Any, out: np.ndarray) -> None:
+            rows = units(out)
+            key = (rows.shape[0], rows.dtype)
+            if key not in self.ones:
+                self.ones[key] = np.ones(rows.shape[0], rows.dtype)
+            # ReLU outputs are never negative, so a unit fired on some sample iff its column sums above 0:
+            # one BLAS matrix-vector product, 3x faster than (rows > 0).any(axis=0).
+            fired: np.ndarray = np.dot(self.ones[key], rows) > 0
+            masks = self.windows[-1]
+            old = masks.get(name)
+            if old is not None and old.shape == fired.shape:
+                old |= fired
+            else:
+                masks[name] = fired
+
+        return take, None
+
+    def cut(self) -> None:
+        self.windows.append({})
+
+    def take(self, windows: int) -> dict[str, float]:
+        """Close the oldest ``windows`` windows into one: per layer, the fraction of units that never fired
+        (NaN when the layer ran no training batch); appended to the series."""
+        taken, self.windows = self.windows[:windows], self.windows[windows:] or [{}]
+        fractions = {}
+        for name, series in self.values.items():
+            masks = [w[name] for w in taken if name in w]
+            fired = masks[-1].copy() if masks else None
+            for mask in masks[:-1]:
+                if fired is not None and mask.shape == fired.shape:  # a layer whose width changed: the last one
+                    fired |= mask
+            fractions[name] = NAN if fired is None else 1.0 - float(fired.mean())
+            series.append(fractions[name])
+        return fractions
+
+    def series(self) -> dict[str, Any]:
+        return {"dead_fraction": self.values}
+
+
+class LastOutputs(Measurement):
+    """Each watched layer's latest training output: where a NaN started, and each layer's width."""
+
+    def __init__(self) -> None:
+        self.outputs: dict[str, np.ndarray] = {}  # in the order the forward pass first reached them
+
+    def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
+        def keep(args: tuple[Any, ...], output: Any, out: np.ndarray) -> None:
+            self.outputs[name] = out
+
+        return keep, None
+
+    def first_non_finite(self) -> str | None:
+        return next((name for name, out in self.outputs.items() if not np.isfinite(out).all()), None)
+
+    def units(self) -> dict[str, int]:
+        return {name: out.shape[-1] for name, out in self.outputs.items() if out.ndim}
+
+    def feeding(self, linears: tuple[str, ...]) -> dict[str, str | None]:
+        """Per layer, the Linear the forward pass reached just before it."""
+        result: dict[str, str | None] = {}
+        last: str | None = None
+        for name in self.outputs:
+            result[name] = last
+            if name in linears:
+                last = name
+        return result
+
+
+class Validation(Measurement):
+    """The lowest validation loss so far and its epoch (Prechelt's generalization loss is measured from it)."""
+
+    def __init__(self) -> None:
+        self.best, self.best_epoch = math.inf, -1
+
+    def update(self, val_loss: float | None, epoch: int) -> None:
+        if val_loss is not None and val_loss < self.best:
+            self.best, self.best_epoch = val_loss, epoch
