@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cases
 import measure
 
+from chainrule import fit  # the top-level fit: it takes doctor=
 from chainrule.doctor import Doctor
 from chainrule.doctor.findings import KINDS
-from chainrule.training import fit
 
 PROPOSED = ("bad_initialization", "not_converged", "unscaled_inputs")  # kinds the doctor does not have yet
 ALL_KINDS = (*KINDS, *PROPOSED)

@@ -97,6 +97,6 @@ def test_the_recorder_and_the_doctor_only_read(name):
     opt, lr = cases.optimizer(c, net)
     plain: list[float] = []
     with np.errstate(all="ignore"):
-        fit(net, train, val, optimizer=opt, lr=lr, epochs=c.epochs, batch_size=c.batch_size, seed=0, doctor=False,
+        fit(net, train, val, optimizer=opt, lr=lr, epochs=c.epochs, batch_size=c.batch_size, seed=0,
             verbose=0, callbacks=[LambdaCallback(on_batch_end=lambda batch, logs: plain.append(logs["loss"]))])
     np.testing.assert_array_equal(np.array(observed), np.array(plain))
