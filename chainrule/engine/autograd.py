@@ -132,7 +132,7 @@ class Function:
     ``is_view`` (the output may share the input's memory, so the two share a version counter).
     """
 
-    __slots__ = ("parents", "edges", "needs", "seq", "stamp", "__dict__")
+    __slots__ = ("parents", "edges", "needs", "seq", "stamp", "hooks", "__dict__")
     # Set by ``apply``. ``parents`` and ``edges`` are None on an op recorded without a graph
     # (``parents`` also once backward freed it); each edge is the input's node, None for a tensor
     # that needs no gradient, False for a constant. ``needs`` is read by backward, which runs only
@@ -143,7 +143,7 @@ class Function:
     needs: list[bool]
     seq: int
     stamp: int
-    hooks: list[Callable[[Any], Any]] | None = None  # a non-leaf tensor's gradient hooks (set on first hook)
+    hooks: list[Callable[[Any], Any]] | None  # a non-leaf tensor's gradient hooks (set on first hook)
     out_version: list[int]  # in __dict__, only on ops with ``saves_output``
     saves_inputs = True
     saves_output = False
@@ -208,6 +208,7 @@ class Function:
             fn.needs = needs  # lists as built: backward only indexes them (a tuple() each costs ~50 ns an op)
             fn.edges = edges
             fn.stamp = inplace_changes[0]
+            fn.hooks = None
             fn.seq = next(_sequence)
             out._ctx = fn
             out.requires_grad = True

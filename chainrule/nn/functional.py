@@ -596,7 +596,8 @@ def mse_loss(x: Tensor, target: Any, size_average: Any = None, reduce: Any = Non
     >>> mse_loss(cr.tensor([1.0, 3.0]), [0.0, 0.0]).item()
     5.0
     """
-    reduction = legacy_reduction(size_average, reduce, reduction, "mse_loss")
+    if size_average is not None or reduce is not None or reduction not in REDUCTIONS:
+        reduction = legacy_reduction(size_average, reduce, reduction, "mse_loss")
     target = _target(target, x, "mse_loss")
     if weight is not None:
         return _weighted_reduce(ops.MSE.apply(x, target, "none"), _elementwise_weight(weight, x, "mse_loss"),
