@@ -55,15 +55,7 @@ def torch_trainer(x: np.ndarray, y: np.ndarray, hidden: int = HIDDEN, lr: float 
     loss_fn = nn.MSELoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
 
-    def step(idx: np.ndarray) -> float:
-        xb, yb = torch.from_numpy(x[idx]), torch.from_numpy(y[idx])
-        optimizer.zero_grad()
-        loss = loss_fn(model(xb), yb)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
+    return common.training_step(model, loss_fn, optimizer, x, y, torch.from_numpy)
 
 
 def chainrule_trainer(x: np.ndarray, y: np.ndarray, hidden: int = HIDDEN, lr: float = LR):
@@ -85,15 +77,7 @@ def chainrule_trainer(x: np.ndarray, y: np.ndarray, hidden: int = HIDDEN, lr: fl
     loss_fn = nn.MSELoss()
     optimizer = optim.Adam(model.parameters(), lr=lr)
 
-    def step(idx: np.ndarray) -> float:
-        xb, yb = cr.from_numpy(x[idx]), cr.from_numpy(y[idx])
-        optimizer.zero_grad()
-        loss = loss_fn(model(xb), yb)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
+    return common.training_step(model, loss_fn, optimizer, x, y, cr.from_numpy)
 
 
 TRAINERS = {"chainrule": chainrule_trainer, "pytorch": torch_trainer}

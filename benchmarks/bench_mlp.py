@@ -77,15 +77,7 @@ def torch_trainer(x: np.ndarray, y: np.ndarray, lr: float = LR):
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
 
-    def step(idx: np.ndarray) -> float:
-        xb, yb = torch.from_numpy(x[idx]), torch.from_numpy(y[idx])
-        optimizer.zero_grad()
-        loss = loss_fn(model(xb), yb)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
+    return common.training_step(model, loss_fn, optimizer, x, y, torch.from_numpy)
 
 
 # ---------------------------------------------------------------------------- chainrule
@@ -102,15 +94,7 @@ def chainrule_trainer(x: np.ndarray, y: np.ndarray, lr: float = LR):
     loss_fn = nn.CrossEntropyLoss()
     optimizer = optim.SGD(model.parameters(), lr=lr)
 
-    def step(idx: np.ndarray) -> float:
-        xb, yb = cr.from_numpy(x[idx]), cr.from_numpy(y[idx])  # as torch.from_numpy: no copy
-        optimizer.zero_grad()
-        loss = loss_fn(model(xb), yb)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
+    return common.training_step(model, loss_fn, optimizer, x, y, cr.from_numpy)  # as torch.from_numpy: no copy
 
 
 TRAINERS = {"chainrule": chainrule_trainer, "pytorch": torch_trainer, "numpy": numpy_trainer}

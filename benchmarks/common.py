@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -87,6 +88,22 @@ def alternate(runners: dict[str, Callable[[], object]], repeats: int) -> dict[st
         for name in names if r % 2 == 0 else reversed(names):
             times[name].append(timed(runners[name]))
     return times
+
+
+def training_step(model: Any, loss_fn: Any, optimizer: Any, x: np.ndarray, y: np.ndarray,
+                  as_tensor: Callable[[np.ndarray], Any]) -> Callable[[np.ndarray], float]:
+    """The step a user writes, for either framework (``as_tensor`` is torch.from_numpy or cr.from_numpy):
+    batch rows ``idx``, zero_grad, forward, loss, backward, step; returns the loss as a float."""
+
+    def step(idx: np.ndarray) -> float:
+        xb, yb = as_tensor(x[idx]), as_tensor(y[idx])
+        optimizer.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
 
 
 def median(values: list[float]) -> float:
