@@ -1,0 +1,65 @@
+"""The light install: `make run` installs the runtime dependencies only, and chainrule never loads the test oracle.
+
+The install itself (a fresh venv, `pip install .`, time and disk) is measured by hand and stated in the
+README: it needs the network and about a minute, too much for every CI run. What makes it light is checked
+here: the runtime dependency list, the Makefile's `run` recipe, and what `import chainrule` loads.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+TEST_ONLY = ("torch", "hypothesis", "pytest", "nbclient", "ipykernel", "onnxruntime", "tensorboard")
+
+
+def _name(requirement: str) -> str:
+    """The distribution name of a requirement string, normalised: ``"torch==2.13.0"`` → ``"torch"``."""
+    return re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+RUNTIME = {_name(r) for r in PYPROJECT["project"]["dependencies"]}
+TEST_EXTRA = {_name(r) for r in PYPROJECT["project"]["optional-dependencies"]["test"]}
+
+
+@pytest.mark.parametrize("package", TEST_ONLY)
+def test_test_tools_are_not_runtime_dependencies(package):
+    assert package not in RUNTIME, f"{package} is a runtime dependency: `make run` would install it"
+    assert package in TEST_EXTRA, f"{package} is missing from the test extra: `make test` would not install it"
+
+
+def _recipe(target_prefix: str) -> list[str]:
+    """The command lines of the Makefile rule whose target starts with ``target_prefix``."""
+    lines = (ROOT / "Makefile").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(target_prefix))
+    recipe = []
+    for line in lines[start + 1:]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip())
+    return recipe
+
+
+def test_make_run_installs_no_extras_and_make_test_installs_the_test_extra():
+    run_target = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("run:"))
+    stamp = run_target.split(":", 1)[1].split()[0]
+    run_install = [line for line in _recipe(stamp) if "pip install" in line]
+    assert run_install and all("[" not in line for line in run_install), run_install
+    test_target = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("test:"))
+    test_install = [line for line in _recipe(test_target.split(":", 1)[1].split()[0]) if "pip install" in line]
+    assert any("test" in line.split("pip install", 1)[1] for line in test_install), test_install
+
+
+def test_import_chainrule_and_its_cli_do_not_load_torch():
+    # A fresh interpreter: this test process has loaded torch already (the oracle of other tests).
+    code = ("import sys, chainrule, chainrule.cli, chainrule.learn.demos, chainrule._fit; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in %r))" % (TEST_ONLY,))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
