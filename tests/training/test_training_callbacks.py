@@ -146,7 +146,7 @@ def test_progress_bar_renders_on_a_terminal():
     assert silent.export_text() == ""
 
 
-def test_progress_bar_is_quiet_when_output_is_not_a_terminal():
+def test_progress_bar_prints_one_plain_line_per_epoch_when_output_is_not_a_terminal():
     from rich.console import Console
 
     from chainrule.training import ProgressBar
@@ -159,6 +159,12 @@ def test_progress_bar_is_quiet_when_output_is_not_a_terminal():
             if epoch == 1:
                 self.trainer.log("a finding worth reading")
 
-    fit(small_model(), blobs(), epochs=3, verbose=1, callbacks=[ProgressBar(console=console), Talker()])
-    # No bar, ETA or per-epoch metrics in a log file: only the lines a callback asked to print, once, plainly.
-    assert piped.getvalue() == "a finding worth reading\n"
+    history = fit(small_model(), blobs(), epochs=3, verbose=1, callbacks=[ProgressBar(console=console), Talker()])
+    # No bar or ETA in a log file: per epoch one line (number, loss, metrics, seconds), and the callback's line.
+    lines = piped.getvalue().splitlines()
+    epoch_lines = [line for line in lines if line.startswith("epoch ")]
+    assert [line.split()[1] for line in epoch_lines] == ["1/3", "2/3", "3/3"]
+    for line, logs in zip(epoch_lines, history.epochs):
+        assert f"loss {logs['loss']:.4f}" in line and f"accuracy {logs['accuracy']:.4f}" in line
+        assert line.endswith(f"{logs['seconds']:.1f}s")
+    assert lines.count("a finding worth reading") == 1 and "\x1b" not in piped.getvalue()

@@ -237,7 +237,8 @@ def test_trainer_log_collects_messages_and_respects_verbose(train_val, capsys):
     captured = capsys.readouterr()
     assert "note" not in captured.out + captured.err
     fit(small_model(), train_val[0], epochs=1, verbose=1, callbacks=[Talker()])
-    assert "note 0" in capsys.readouterr().err  # not a terminal: no bar, but the message is printed
+    out = capsys.readouterr().out  # not a terminal: no bar, but the message and a line per epoch are printed
+    assert "note 0" in out and "epoch 1/1  loss" in out
 
 
 def test_loss_module_and_custom_model_work(train_val):
