@@ -15,11 +15,23 @@ from chainrule.doctor import Doctor
 from chainrule.training import trainer
 
 
-@dataclass
+@dataclass(repr=False)
 class History(trainer.History):
     """``chainrule.training.History`` plus the doctor that watched the run (None when it was off)."""
 
     doctor: Doctor | None = None
+
+    def __repr__(self) -> str:
+        if self.doctor is None:
+            kinds = "doctor off"
+        else:
+            kinds = ", ".join(sorted(self.doctor.kinds())) or "none"
+        return f"{super().__repr__()[:-1]}; findings: {kinds})"
+
+    def _repr_html_(self) -> str:
+        """The epochs and curves, then the doctor's findings."""
+        findings = self.doctor.findings._repr_html_() if self.doctor is not None else ""
+        return super()._repr_html_() + findings
 
     def to_dict(self) -> dict[str, Any]:
         """The training history's JSON, plus the kinds the doctor found (``findings``)."""

@@ -60,6 +60,6 @@ def test_make_run_installs_no_extras_and_make_test_installs_the_test_extra():
 def test_import_chainrule_and_its_cli_do_not_load_torch():
     # A fresh interpreter: this test process has loaded torch already (the oracle of other tests).
     code = ("import sys, chainrule, chainrule.cli, chainrule.learn.demos, chainrule._fit; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in %r))" % (TEST_ONLY,))
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {TEST_ONLY!r}))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert result.stdout.strip() == "[]", result.stdout

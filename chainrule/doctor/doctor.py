@@ -22,7 +22,7 @@ import numpy as np
 
 from chainrule.doctor import texts
 from chainrule.doctor.config import DoctorConfig
-from chainrule.doctor.findings import Finding
+from chainrule.doctor.findings import Finding, Findings
 from chainrule.doctor.measurements import (
     LINEAR,
     NAN,
@@ -79,7 +79,7 @@ class Doctor(Callback):
             raise TypeError(f"Doctor: config must be a DoctorConfig, got {type(config).__name__}")
         config = config or DoctorConfig()
         self.config = config.replace(**threshold_overrides) if threshold_overrides else config
-        self.findings: list[Finding] = []
+        self.findings = Findings()
         self.messages: list[str] = []
         self.layer_names: list[str] = []  # Linear layers, lowest (input side) first
         self.activation_names: list[str] = []
@@ -348,12 +348,12 @@ class Doctor(Callback):
         return finding
 
     @overload
-    def report(self) -> list[Finding]: ...
+    def report(self) -> Findings: ...
 
     @overload
     def report(self, finding: Finding) -> Finding: ...
 
-    def report(self, finding: Finding | None = None) -> list[Finding] | Finding:
+    def report(self, finding: Finding | None = None) -> Findings | Finding:
         """Every finding so far, after judging what a loop without ``end_epoch`` left open.
 
         In such a loop the steps are cut into windows of ``window_steps`` (100: ten samples of the
@@ -367,7 +367,7 @@ class Doctor(Callback):
         if finding is None:
             if not self._epochs_given:
                 self._judge_windows()
-            return list(self.findings)
+            return Findings(self.findings)
         key = (finding.kind, None if finding.kind in ONCE_PER_RUN else finding.layer)
         existing = self._keys.get(key)
         if existing is not None:
@@ -413,6 +413,17 @@ class Doctor(Callback):
         from chainrule.doctor.report import write_report
 
         return write_report(self, run_dir)
+
+    def __repr__(self) -> str:
+        watching = f"watching {type(self.model).__name__}, " if self.model is not None else ""
+        found = ", ".join(f"{f.kind} at {f.layer}" if f.layer else f.kind for f in self.findings) or "none"
+        return f"Doctor({watching}{self.step} steps, {self.epoch} epochs; findings: {found})"
+
+    def _repr_html_(self) -> str:
+        """Its report inline in a notebook: the findings and the gradient-flow heat map."""
+        from chainrule.doctor.report import doctor_html
+
+        return doctor_html(self.findings, self.metrics)
 
     def summary_table(self) -> Any:
         """A rich Table of the findings (kind, layer, when, evidence, top remedy)."""

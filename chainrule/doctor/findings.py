@@ -78,6 +78,15 @@ class Finding:
     def last_epoch(self) -> int:
         return int(self.updates[-1]["epoch"]) if self.updates else self.epoch
 
+    def __repr__(self) -> str:
+        return f"Finding({self.summary()})"
+
+    def _repr_html_(self) -> str:
+        """The finding as the report shows it (notebooks call this to display it)."""
+        from chainrule.doctor.report import finding_html
+
+        return finding_html(self)
+
     def summary(self) -> str:
         """One line: kind, where and when, and the evidence that triggered it."""
         where = f" at {self.layer}" if self.layer else ""
@@ -114,3 +123,16 @@ class Finding:
             remedies=[Remedy.from_dict(r) for r in d.get("remedies", [])],
             updates=[dict(u) for u in d.get("updates", [])],
         )
+
+
+class Findings(list[Finding]):
+    """The doctor's findings: a plain list that a notebook shows as the report's cards.
+
+    >>> Findings()
+    []
+    """
+
+    def _repr_html_(self) -> str:
+        from chainrule.doctor.report import findings_html
+
+        return findings_html(self)

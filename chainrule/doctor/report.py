@@ -284,7 +284,8 @@ def _updates_html(f: Finding) -> str:
             f"(each observation is in diagnoses.json under <code>updates</code>)</small></p>")
 
 
-def _finding_html(f: Finding) -> str:
+def finding_html(f: Finding) -> str:
+    """One finding as an HTML card: what, where, when, the evidence, the remedies best first."""
     remedies = "".join(
         f"<li>{html.escape(r.description)}" + (f" <code>{html.escape(json.dumps(r.change))}</code>" if r.change
                                                 else "") + "</li>" for r in f.remedies)
@@ -294,6 +295,33 @@ def _finding_html(f: Finding) -> str:
             f'<p><b>{html.escape(str(f.evidence.get("summary", "")))}</b></p>{_updates_html(f)}'
             f"<p>{html.escape(f.explanation)}</p><p>What to try, best first:</p><ol>{remedies}</ol>"
             f"<details><summary>evidence</summary>{_evidence_rows(f.evidence)}</details></div>")
+
+
+def findings_html(findings: list[Finding]) -> str:
+    """The findings as an HTML fragment for a notebook: the report's cards, styled in place."""
+    if not findings:
+        return "<p>chainrule doctor: no problems found.</p>"
+    cards = "".join(finding_html(f) for f in findings)
+    return (f'<div class="chainrule-doctor"><style>{_scoped_style(".chainrule-doctor")}</style>'
+            f"<p>chainrule doctor: {len(findings)} finding{'s' if len(findings) != 1 else ''}</p>{cards}</div>")
+
+
+def doctor_html(findings: list[Finding], metrics: dict[str, Any]) -> str:
+    """The doctor inline in a notebook: its findings and the gradient-flow heat map."""
+    heatmap = plot_gradient_heatmap(metrics)
+    image = (f'<h4>Gradient flow</h4><img alt="gradient flow" style="max-width:100%" '
+             f'src="data:image/png;base64,{heatmap}">' if heatmap else "")
+    return f"<div>{findings_html(findings)}{image}</div>"
+
+
+def _scoped_style(scope: str) -> str:
+    """The report's card and table rules under ``scope``: inline in a notebook they must not restyle the page."""
+    scoped = []
+    for rule in _STYLE.strip().splitlines():
+        selectors, _, body = rule.partition("{")
+        if selectors.startswith((".finding", "table", "td")):
+            scoped.append(", ".join(f"{scope} {s.strip()}" for s in selectors.split(",")) + " {" + body)
+    return "".join(scoped)
 
 
 def _fixes_html(fixes: list[dict[str, Any]]) -> str:
@@ -334,7 +362,7 @@ def render_html(findings: list[Finding], metrics: dict[str, Any], title: str = "
     body = [f"<h1>{html.escape(title)}</h1>"]
     if findings:
         body.append(f"<p>{len(findings)} finding{'s' if len(findings) != 1 else ''}, in the order they appeared.</p>")
-        body.extend(_finding_html(f) for f in findings)
+        body.extend(finding_html(f) for f in findings)
     else:
         body.append("<p>No problems found: gradients flowed, units fired, and the loss went down.</p>")
     body.append(_fixes_html(fixes or []))

@@ -41,6 +41,7 @@ inputs) to ``x[k]``, and ``y[k + 1] = f(x[k])``; ``grad_y[k]`` is ∂E/∂y[k] (
 from __future__ import annotations
 
 import dataclasses
+import html
 import io
 import itertools
 import math
@@ -456,6 +457,15 @@ class Explanation:
         from chainrule.learn.explain_html import render_html
 
         return render_html(self)
+
+    def __repr__(self) -> str:
+        return (f"Explanation({'-'.join(map(str, self.sizes))} network, loss {self.loss:.6g} → {self.loss_after:.6g} "
+                f"after one step at lr {self.lr:g})")
+
+    def _repr_html_(self) -> str:
+        """The step-by-step page inline in a notebook, in a frame so its styles stay its own."""
+        page = html.escape(self.to_html(), quote=True)
+        return f'<iframe srcdoc="{page}" style="width:100%;height:720px;border:1px solid #ddd"></iframe>'
 
     def summary(self) -> str:
         """One paragraph: what changed and how the numbers were checked."""

@@ -28,7 +28,7 @@ EVAL_BATCH_SIZE = 4096
 C = TypeVar("C", bound=Callback)
 
 
-@dataclass
+@dataclass(repr=False)
 class History:
     """What ``fit`` returns: one log dict per epoch, and every callback that watched the run.
 
@@ -52,6 +52,26 @@ class History:
         for log in self.epochs:
             keys.update(dict.fromkeys(log))
         return {k: [log.get(k) for log in self.epochs] for k in keys}
+
+    def plot(self) -> Any:
+        """Loss (and accuracy, from 0 to 1) per epoch as a matplotlib Figure; ``fig.savefig(path)`` saves it."""
+        from chainrule.training.display import history_figure, show_figures_as_png
+
+        show_figures_as_png()
+        return history_figure(self.epochs)
+
+    def __repr__(self) -> str:
+        last = self.epochs[-1] if self.epochs else {}
+        final = "  ".join(f"{k} {v:.4f}" for k, v in last.items()
+                          if k in ("loss", "accuracy", "val_loss", "val_accuracy") and v is not None)
+        stopped = ", stopped early" if self.stopped_early else ""
+        return f"History({len(self.epochs)} epochs{stopped}; last: {final or 'none'})"
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the epochs as a table and the curves under it."""
+        from chainrule.training.display import history_html
+
+        return history_html(self.epochs)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: epochs (non-finite numbers as None), stopped_early and the logged messages."""
