@@ -2,8 +2,9 @@
 
 The run folder holds ``model.safetensors`` (weights, with the architecture in its metadata;
 ``chainrule.load`` rebuilds it), ``model.json`` (the same architecture, for people and tools),
-``history.jsonl`` (one JSON line per epoch) and ``summary.json`` (final and test metrics, the
-config, the seconds it took). ``--json`` prints the summary to stdout and nothing else there.
+``history.jsonl`` (one JSON line per epoch), ``history.csv`` (the same rows as Keras's CSVLogger
+writes them, for any CSV reader) and ``summary.json`` (final and test metrics, the config, the
+seconds it took). ``--json`` prints the summary to stdout and nothing else there.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from chainrule._io import atomic_write, json_safe
 from chainrule.data import load_dataset
 from chainrule.doctor import cli as doctor_cli
 from chainrule.serialization import architecture, save
+from chainrule.training.callbacks import csv_rows
 from chainrule.training.models import ACTIVATIONS, MLPSpec, build_mlp
 from chainrule.training.progress import ProgressBar
 from chainrule.training.trainer import OPTIMIZERS, evaluate
@@ -108,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
     save(model, run_dir / "model.safetensors")
     atomic_write(run_dir / "model.json", json.dumps(architecture(model), indent=2) + "\n")
     _write_jsonl(run_dir / "history.jsonl", history.epochs)
+    atomic_write(run_dir / "history.csv", csv_rows(history.epochs))
     config = {"dataset": source, "spec": spec.to_dict(),
               **{k: v for k, v in fit_kwargs.items() if k not in ("train", "val")}}
     summary = json_safe({

@@ -2,6 +2,7 @@
 
 from chainrule.training.callbacks import (
     Callback,
+    CSVLogger,
     EarlyStopping,
     LambdaCallback,
     LearningRateScheduler,
@@ -14,7 +15,7 @@ from chainrule.training.progress import ProgressBar
 from chainrule.training.trainer import History, Trainer, evaluate, fit
 
 __all__ = [
-    "MLP", "Callback", "Checkpoint", "EarlyStopping", "History", "LambdaCallback", "LearningRateScheduler",
+    "MLP", "CSVLogger", "Callback", "Checkpoint", "EarlyStopping", "History", "LambdaCallback", "LearningRateScheduler",
     "MLPSpec", "ModelCheckpoint", "ProgressBar", "TerminateOnNaN", "Trainer", "build_mlp", "evaluate", "fit",
     "load_checkpoint", "save_checkpoint",
 ]

@@ -8,6 +8,8 @@ and finally ``on_train_end``. A callback stops training by setting ``trainer.sto
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import os
 from collections.abc import Callable
@@ -198,3 +200,62 @@ class LearningRateScheduler(Callback):
             self.scheduler.step(_monitored(logs, key, "LearningRateScheduler"))
         else:
             self.scheduler.step()
+
+
+def csv_rows(epochs: list[dict[str, Any]], keys: list[str] | None = None, separator: str = ",",
+             header: bool = True) -> str:
+    """Epoch logs as Keras's ``CSVLogger`` writes them: ``epoch`` first, then the other keys sorted.
+
+    A missing or None value is an empty field; ``keys`` defaults to every key the epochs have.
+
+    >>> print(csv_rows([{"epoch": 0, "loss": 0.5, "lr": None}]), end="")
+    epoch,loss,lr
+    0,0.5,
+    """
+    keys = keys if keys is not None else sorted({k for log in epochs for k in log} - {"epoch"})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=separator, lineterminator="\n")
+    if header:
+        writer.writerow(["epoch", *keys])
+    for log in epochs:
+        writer.writerow([log.get("epoch", ""), *("" if log.get(k) is None else log[k] for k in keys)])
+    return buffer.getvalue()
+
+
+class CSVLogger(Callback):
+    """Append each epoch's logs to a CSV file as it ends, as Keras's ``CSVLogger`` does.
+
+    The columns are ``epoch`` and the first epoch's other keys, sorted; the file is flushed every
+    epoch, so it can be read (or plotted by any tool) while training runs. ``append=True`` keeps
+    an existing file's rows and header (resuming).
+    """
+
+    def __init__(self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False) -> None:
+        if len(separator) != 1:
+            raise ValueError(f"CSVLogger: separator must be one character, got {separator!r}")
+        self.filename, self.separator, self.append = str(filename), separator, append
+        self.keys: list[str] | None = None
+        self._file: Any = None
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        has_rows = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
+        if has_rows:
+            with open(self.filename, encoding="utf-8", newline="") as existing:
+                self.keys = next(csv.reader(existing, delimiter=self.separator))[1:]
+        else:
+            self.keys = None
+        os.makedirs(os.path.dirname(os.path.abspath(self.filename)), exist_ok=True)
+        self._file = open(self.filename, "a" if self.append else "w", encoding="utf-8", newline="")
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = {"epoch": epoch, **(logs or {})}
+        header = self.keys is None
+        if self.keys is None:
+            self.keys = sorted(k for k in logs if k != "epoch")
+        self._file.write(csv_rows([logs], self.keys, self.separator, header=header))
+        self._file.flush()
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
