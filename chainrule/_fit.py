@@ -13,6 +13,7 @@ from typing import Any
 
 from chainrule.doctor import Doctor
 from chainrule.training import trainer
+from chainrule.training.tensorboard import TensorBoard
 
 
 @dataclass(repr=False)
@@ -65,6 +66,9 @@ def fit(model: Any, train: Any, val: Any = None, *, doctor: bool | Doctor = True
     callbacks = list(kwargs.pop("callbacks", ()))
     if watcher is not None and watcher not in callbacks:
         callbacks.append(watcher)
+    for callback in callbacks:  # TensorBoard writes what the doctor watching this run measures
+        if isinstance(callback, TensorBoard) and callback.doctor is None:
+            callback.doctor = watcher
     ran = trainer.fit(model, train, val, callbacks=callbacks, **kwargs)
     fields = {f.name: getattr(ran, f.name) for f in dataclasses.fields(ran)}
     return History(**fields, doctor=watcher)

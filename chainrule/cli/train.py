@@ -29,6 +29,7 @@ from chainrule.serialization import architecture, save
 from chainrule.training.callbacks import csv_rows
 from chainrule.training.models import ACTIVATIONS, MLPSpec, build_mlp
 from chainrule.training.progress import ProgressBar
+from chainrule.training.tensorboard import TensorBoard
 from chainrule.training.trainer import OPTIMIZERS, evaluate
 
 
@@ -64,6 +65,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--clip-grad", type=float, default=None, help="clip the gradient norm to this")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="run folder (default: runs/<dataset>-<timestamp>)")
+    parser.add_argument("--tensorboard", default=None, metavar="DIR",
+                        help="also write TensorBoard events (metrics, histograms, the doctor's findings) to DIR")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout, nothing else")
     doctor_cli.add_arguments(parser)
     parser.set_defaults(func=run)
@@ -99,7 +102,10 @@ def run(args: argparse.Namespace) -> int:
     # not as NumPy's overflow warnings pointing into the engine's source.
     watched = fit_kwargs["doctor"]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore") if watched else nullcontext():
-        history = fit(model, callbacks=[ProgressBar(console=console)], verbose=1, **fit_kwargs)
+        callbacks: list[Any] = [ProgressBar(console=console)]
+        if args.tensorboard is not None:
+            callbacks.append(TensorBoard(args.tensorboard))
+        history = fit(model, callbacks=callbacks, verbose=1, **fit_kwargs)
         run_dir.mkdir(parents=True, exist_ok=True)  # after fit: a run rejected by its checks leaves no folder
 
         loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()

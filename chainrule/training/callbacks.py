@@ -19,6 +19,15 @@ if TYPE_CHECKING:
     from chainrule.training.trainer import Trainer
 
 
+def __getattr__(name: str) -> Any:
+    # cr.callbacks.TensorBoard: its module imports this one, so it is looked up on first use.
+    if name == "TensorBoard":
+        from chainrule.training.tensorboard import TensorBoard
+
+        return TensorBoard
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 class Callback:
     """Base class: override the hooks you need; ``self.trainer`` is set before training begins.
 
