@@ -89,3 +89,14 @@ def test_chainrule_train_tensorboard_flag_writes_events(tmp_path, capsys):
 def test_bad_histogram_freq_is_refused():
     with pytest.raises(ValueError, match="TensorBoard: histogram_freq must be a non-negative int, got -1"):
         cr.callbacks.TensorBoard("runs/x", histogram_freq=-1)
+
+
+def test_without_tensorboardx_training_stops_with_what_to_install(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tensorboardX", None)  # as on a light install: `import tensorboardX` fails
+    model = build_mlp(MLPSpec(4, (8,), 2), seed=0)
+    X = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    with pytest.raises(ImportError, match=r"TensorBoard: .*pip install 'chainrule\[tensorboard\]'"):
+        cr.fit(model, (X, (X[:, 0] > 0).astype("int64")), epochs=1, verbose=0,
+               callbacks=[cr.callbacks.TensorBoard(tmp_path)])
