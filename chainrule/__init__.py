@@ -106,6 +106,7 @@ _LAZY = {
     "explain": "chainrule.learn.explain:explain",
     "viz": "chainrule.learn.viz",
     "demos": "chainrule.learn.demos",
+    "onnx": "chainrule.onnx",  # cr.onnx.export(model, example_input, "model.onnx"); needs the onnx package
 }
 
 
