@@ -33,14 +33,15 @@ def test_the_console_command_runs_as_a_module():
     assert result.returncode == 0 and result.stdout.startswith("usage: chainrule"), result.stderr
 
 
-def test_pyproject_declares_the_command_numpy_and_dev_extras():
+def test_pyproject_declares_the_command_numpy_and_test_and_dev_extras():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert project["project"]["scripts"]["chainrule"] == "chainrule.cli:main"
     assert project["project"]["requires-python"].startswith(">=3.11")
     assert any(re.match(r"numpy\b", dep) for dep in project["project"]["dependencies"])
-    dev = " ".join(project["project"]["optional-dependencies"]["dev"])
+    extras = project["project"]["optional-dependencies"]
+    tools = " ".join(extras["test"] + extras["dev"])  # what `make test` installs
     for tool in ("pytest", "ruff", "hypothesis", "torch"):
-        assert tool in dev, f"the dev extra lacks {tool}"
+        assert tool in tools, f"the test and dev extras lack {tool}"
     assert "py.typed" in project["tool"]["setuptools"]["package-data"]["chainrule"]
     assert (ROOT / "chainrule" / "py.typed").is_file()
 
