@@ -71,6 +71,16 @@ class DemoResult:
     def run(self, label: str) -> DemoRun:
         return next(r for r in self.runs if r.label == label)
 
+    def __repr__(self) -> str:
+        verdict = "the claim holds" if self.claim_holds else "the claim does NOT hold"
+        return f"DemoResult({self.name}: {verdict}; runs: {', '.join(r.label for r in self.runs)})"
+
+    def _repr_html_(self) -> str:
+        """In a notebook, the demo's section of the gallery page: story, plot, table and checked claims."""
+        from chainrule.learn.demo_report import _section
+
+        return _section(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "title": self.title, "claim": self.claim, "claim_holds": self.claim_holds,

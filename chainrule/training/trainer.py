@@ -260,7 +260,8 @@ def fit(
         batch_size: samples per step.
         callbacks: Callback instances (Keras-style hooks).
         seed: reseeds chainrule's generator (shuffling, dropout) first; None keeps its state (resuming).
-        verbose: 0 prints nothing; 1 shows a progress bar when the output is a terminal.
+        verbose: 0 prints nothing; 1 shows progress on stdout: a bar on a terminal, a table updated in
+            place in a notebook, one line per epoch (loss, metrics, seconds) when piped to a log.
         shuffle: draw a new sample order each epoch.
         metrics: ("accuracy",) or () to skip accuracy.
         clip_grad_norm: clip the global gradient norm to this before each step.
