@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
+
 from chainrule.training.callbacks import Callback
 
 # (series in doctor.metrics, its x axis): the training steps the doctor sampled, or epochs
@@ -81,9 +83,16 @@ class TensorBoard(Callback):
 
     def _histograms(self, epoch: int) -> None:
         for name, param in self.trainer.model.named_parameters():
-            self.writer.add_histogram(f"weights/{name}", param._data, epoch)
+            self._histogram(f"weights/{name}", param._data, epoch)
             if param.grad is not None:
-                self.writer.add_histogram(f"grads/{name}", param.grad._data, epoch)
+                self._histogram(f"grads/{name}", param.grad._data, epoch)
+
+    def _histogram(self, tag: str, values: np.ndarray, epoch: int) -> None:
+        # A diverged run has NaN/inf weights: the histogram shows the finite ones (the doctor's
+        # non_finite finding says what happened); with none left there is nothing to draw.
+        finite = values[np.isfinite(values)]
+        if finite.size:
+            self.writer.add_histogram(tag, finite, epoch)
 
     def _doctor(self) -> None:
         """Write what the doctor measured and found since the last call."""

@@ -100,3 +100,16 @@ def test_without_tensorboardx_training_stops_with_what_to_install(monkeypatch, t
     with pytest.raises(ImportError, match=r"TensorBoard: .*pip install 'chainrule\[tensorboard\]'"):
         cr.fit(model, (X, (X[:, 0] > 0).astype("int64")), epochs=1, verbose=0,
                callbacks=[cr.callbacks.TensorBoard(tmp_path)])
+
+
+def test_a_diverging_run_is_written_up_to_and_including_the_divergence(tmp_path):
+    splits = cr.data.load_dataset("digits", seed=0)
+    with np.errstate(all="ignore"):
+        history = cr.fit(build_mlp(MLPSpec(64, (64, 64), 10), seed=0), splits.train, optimizer="sgd", lr=10.0,
+                         epochs=2, verbose=0, callbacks=[cr.callbacks.TensorBoard(tmp_path)])
+    events = _read(tmp_path)
+    losses = [p.value for p in events.Scalars("loss")]
+    assert len(losses) == len(history.epochs) and np.isnan(losses[-1]) == np.isnan(history.epochs[-1]["loss"])
+    assert "non_finite" in history.doctor.kinds()
+    written = [t.tensor_proto.string_val[0].decode() for t in events.Tensors("findings/text_summary")]
+    assert any("non_finite" in text for text in written)
