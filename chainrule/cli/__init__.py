@@ -45,7 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError, KeyError) as error:
+    # ImportError: an optional extra that is not installed (e.g. --tensorboard without tensorboardX)
+    except (ValueError, TypeError, FileNotFoundError, KeyError, ImportError) as error:
         print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -113,3 +113,15 @@ def test_a_diverging_run_is_written_up_to_and_including_the_divergence(tmp_path)
     assert "non_finite" in history.doctor.kinds()
     written = [t.tensor_proto.string_val[0].decode() for t in events.Tensors("findings/text_summary")]
     assert any("non_finite" in text for text in written)
+
+
+def test_chainrule_train_tensorboard_without_tensorboardx_is_one_clear_line(monkeypatch, tmp_path, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tensorboardX", None)
+    code = main(["train", "--dataset", "iris", "--epochs", "1", "--out", str(tmp_path / "run"),
+                 "--tensorboard", str(tmp_path / "tb"), "--json"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "chainrule train: error: TensorBoard: writing events needs the tensorboardX package" in err
+    assert "Traceback" not in err
