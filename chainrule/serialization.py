@@ -16,6 +16,7 @@ with Tensors, so ``model.load_state_dict(cr.load(path))`` works as in PyTorch.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import struct
@@ -28,13 +29,18 @@ import numpy as np
 import safetensors.numpy
 
 from chainrule import nn
-from chainrule._io import atomic_write
+from chainrule._io import atomic_write, check_regular_file
 from chainrule.engine.tensor import Tensor, check_device
 
 FORMAT = "chainrule"
 ARCHITECTURE_KEY = "chainrule.architecture"
 DIGEST_KEY = "chainrule.sha256"
 OBJECT_KEY = "chainrule.object"
+# The most elements ``load`` builds a model with, and the largest dimension it accepts: generous for real
+# models, small enough that a crafted kilobyte cannot ask for gigabytes. Raise it with ``load(max_elements=)``.
+MAX_ELEMENTS = 2**31
+# How deeply a file's metadata may nest (Sequentials in Sequentials, dicts in lists): real models stay far below.
+MAX_DEPTH = 64
 
 
 # ---------------------------------------------------------------------------- files
@@ -70,8 +76,7 @@ def read_tensors(path: str | os.PathLike[str], where: str = "chainrule.load") ->
         ValueError: the file is truncated, corrupted or not a chainrule safetensors file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{where}: no file at {str(path)!r}")
+    check_regular_file(path, where)
     data = path.read_bytes()
 
     def corrupt(reason: str) -> ValueError:
@@ -190,17 +195,129 @@ def build(config: dict[str, Any]) -> nn.Module:
     if kind not in allowed:
         raise ValueError(f"chainrule.load: unknown layer type {kind!r} in the saved architecture; "
                          f"expected one of {sorted(allowed | {'MLP', 'Sequential'})}")
-    if kind == "LayerNorm":
-        args["normalized_shape"] = tuple(args["normalized_shape"])
-    if kind == "Unflatten" and not args.pop("as_list", False):
-        args["unflattened_size"] = tuple(args["unflattened_size"])
     try:
+        if kind == "LayerNorm":
+            args["normalized_shape"] = tuple(args["normalized_shape"])
+        if kind == "Unflatten" and not args.pop("as_list", False):
+            args["unflattened_size"] = tuple(args["unflattened_size"])
         return getattr(nn, kind)(**args)
-    except TypeError as error:
+    except (TypeError, KeyError) as error:
         raise ValueError(f"chainrule.load: cannot rebuild {kind} from {args}: {error}") from None
 
 
-# ---------------------------------------------------------------------------- public API
+def _size(config: dict[str, Any], key: str, where: str, limit: int, default: Any = None) -> int:
+    """``config[key]`` as a dimension: an int in [0, limit], or a ValueError naming the field."""
+    value = config.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{where}.{key}: expected a non-negative int, got {value!r}")
+    if value > limit:
+        raise ValueError(f"{where}.{key} is {value}, above the limit of {limit} (chainrule.load's max_elements; "
+                         f"pass a larger max_elements= if you trust the file)")
+    return value
+
+
+def _flag(config: dict[str, Any], key: str, where: str, default: bool) -> bool:
+    value = config.get(key, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"{where}.{key}: expected true or false, got {value!r}")
+    return value
+
+
+def planned_elements(config: Any, limit: int = MAX_ELEMENTS, where: str = "architecture", depth: int = 0) -> int:
+    """How many parameter and buffer elements :func:`build` would allocate for ``config``, computed without
+    allocating: every field it reads is type-checked and every dimension held to ``limit``.
+
+    Raises:
+        ValueError: a missing or mistyped field, nesting deeper than ``MAX_DEPTH``, or a dimension above
+            ``limit``; the message names the field (``architecture.layers[2].in_features``).
+
+    >>> planned_elements({"type": "Linear", "in_features": 3, "out_features": 2, "bias": True})
+    8
+    """
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{where}: nested more than {MAX_DEPTH} levels deep")
+    if not isinstance(config, dict) or not isinstance(config.get("type"), str):
+        raise ValueError(f"{where}: expected an object with a string 'type', got {str(config)[:80]}")
+    kind = config["type"]
+    if kind == "MLP":
+        spec = config.get("spec")
+        where = f"{where}.spec"
+        if not isinstance(spec, dict):
+            raise ValueError(f"{where}: expected an object with the MLPSpec fields, got {str(spec)[:80]}")
+        hidden = spec.get("hidden")
+        if not isinstance(hidden, list):
+            raise ValueError(f"{where}.hidden: expected a list of widths, got {str(hidden)[:80]}")
+        widths = [_size(spec, "in_features", where, limit),
+                  *(_size({"hidden": h}, "hidden", f"{where}[{i}]", limit) for i, h in enumerate(hidden)),
+                  _size(spec, "out_features", where, limit)]
+        batch_norm = _flag(spec, "batch_norm", where, False)
+        return sum(a * b + b for a, b in itertools.pairwise(widths)) + \
+            sum(4 * h + 1 for h in widths[1:-1]) * batch_norm
+    if kind == "Sequential":
+        layers = config.get("layers")
+        if not isinstance(layers, list):
+            raise ValueError(f"{where}.layers: expected a list of layers, got {str(layers)[:80]}")
+        return sum(planned_elements(layer, limit, f"{where}.layers[{i}]", depth + 1) for i, layer in enumerate(layers))
+    if kind == "Linear":
+        out = _size(config, "out_features", where, limit)
+        return _size(config, "in_features", where, limit) * out + out * _flag(config, "bias", where, True)
+    if kind == "Embedding":
+        return _size(config, "num_embeddings", where, limit) * _size(config, "embedding_dim", where, limit)
+    if kind == "BatchNorm1d":
+        n = _size(config, "num_features", where, limit)
+        track = _flag(config, "track_running_stats", where, True)
+        return n * (2 * _flag(config, "affine", where, True) + 2 * track) + track
+    if kind == "LayerNorm":
+        shape = config.get("normalized_shape")
+        shape = [shape] if isinstance(shape, int) else shape
+        if not isinstance(shape, list) or not shape:
+            raise ValueError(f"{where}.normalized_shape: expected a list of sizes, got {str(shape)[:80]}")
+        size = 1
+        for i, n in enumerate(shape):
+            size *= _size({"n": n}, "n", f"{where}.normalized_shape[{i}]", limit)
+        affine = _flag(config, "elementwise_affine", where, True)
+        return size * affine * (1 + _flag(config, "bias", where, True))
+    return 0  # a layer without state; build rejects unknown types
+
+
+def _check_depth(value: Any, where: str) -> None:
+    """A ValueError if the JSON ``value`` nests deeper than ``MAX_DEPTH`` (checked without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ValueError(f"{where}: nested more than {MAX_DEPTH} levels deep")
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _json_field(metadata: Mapping[str, str], key: str, path: Path) -> Any:
+    """The JSON in the metadata field ``key``, or a ValueError naming the file and the field."""
+    try:
+        value = json.loads(metadata[key])
+    except (json.JSONDecodeError, RecursionError, TypeError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise ValueError(f"chainrule.load: {str(path)!r} has unreadable JSON in its metadata field {key!r}: "
+                         f"{reason}") from None
+    _check_depth(value, f"chainrule.load: {str(path)!r}, metadata field {key!r}")
+    return value
+
+
+def _check_values_fit(model: nn.Module, tensors: Mapping[str, np.ndarray], path: Path) -> None:
+    """Refuse weights that would change meaning on the way into the model: overflow to inf, dropped imaginary parts."""
+    for key, target in model.state_dict().items():
+        value = tensors.get(key)
+        if value is None or value.dtype == target.dtype:
+            continue  # missing keys are load_state_dict's to report
+        if value.dtype.kind == "c" and target.dtype.kind != "c":
+            raise ValueError(f"chainrule.load: {str(path)!r}: {key} is complex ({value.dtype}); the model's "
+                             f"{key} is {target.dtype}, which would drop the imaginary part")
+        with np.errstate(over="ignore", invalid="ignore"):
+            cast = value.astype(target.dtype)
+        if value.dtype.kind == "f" and np.count_nonzero(np.isfinite(cast)) != np.count_nonzero(np.isfinite(value)):
+            raise ValueError(f"chainrule.load: {str(path)!r}: {key} holds {value.dtype} values beyond the range of "
+                             f"the model's {target.dtype} (largest magnitude {float(np.nanmax(np.abs(value))):g}); "
+                             f"they would load as inf")
 
 
 # ---------------------------------------------------------------------------- trees of tensors (state dicts)
@@ -316,34 +433,51 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     write_tensors(path, {name: value._data for name, value in obj.state_dict().items()}, metadata)
 
 
-def load(path: str | os.PathLike[str], map_location: Any = None, weights_only: bool | None = None) -> Any:
+def load(path: str | os.PathLike[str], map_location: Any = None, weights_only: bool | None = None, *,
+         max_elements: int = MAX_ELEMENTS) -> Any:
     """Read what :func:`save` wrote: the model, rebuilt with its weights and buffers, in eval mode; or the
     state dict (a dict of Tensors, in the saved order) or other tree, as saved.
 
     ``map_location`` accepts the CPU only; ``weights_only`` is accepted for torch compatibility (loading never
-    runs code either way).
+    runs code either way). The architecture is checked against the file's tensors before any layer is built,
+    so a small file cannot make ``load`` allocate more than the weights it holds.
+
+    Args:
+        max_elements: the most parameter and buffer elements (and the largest dimension) a model may have.
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        ValueError: the file is truncated, corrupted, not a chainrule file, or its weights don't fit.
+        ValueError: the file is truncated, corrupted, not a chainrule file, not a regular file, its metadata is
+            malformed (the message names the field), the model is larger than ``max_elements``, or its weights
+            don't fit the architecture or would change value on loading (overflow, complex into real).
     """
     check_device(None if callable(map_location) or isinstance(map_location, dict) else map_location, "chainrule.load")
+    path = Path(path)
     tensors, metadata = read_tensors(path)
     if OBJECT_KEY in metadata:
+        tree = _json_field(metadata, OBJECT_KEY, path)
         try:
-            tree = json.loads(metadata[OBJECT_KEY])
             return _decode(tree, tensors)
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
-            raise ValueError(f"chainrule.load: {str(path)!r} has an unreadable object description: "
-                             f"{error!r}") from None
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            raise ValueError(f"chainrule.load: {str(path)!r} has an unreadable object description in its metadata "
+                             f"field {OBJECT_KEY!r}: {error!r}") from None
     if ARCHITECTURE_KEY not in metadata:
         raise ValueError(f"chainrule.load: {str(path)!r} holds weights without an architecture "
                          f"(it was written by save_state_dict); use load_state_dict and your own model")
+    config = _json_field(metadata, ARCHITECTURE_KEY, path)
     try:
-        config = json.loads(metadata[ARCHITECTURE_KEY])
-    except json.JSONDecodeError as error:
-        raise ValueError(f"chainrule.load: {str(path)!r} has an unreadable architecture: {error}") from None
+        planned = planned_elements(config, max_elements)
+    except ValueError as error:
+        raise ValueError(f"chainrule.load: {str(path)!r}, metadata field {ARCHITECTURE_KEY!r}: {error}") from None
+    stored = sum(int(array.size) for array in tensors.values())
+    if planned > max_elements:
+        raise ValueError(f"chainrule.load: {str(path)!r} describes a model of {planned} elements, above the limit "
+                         f"of {max_elements}; pass a larger max_elements= if you trust the file")
+    if planned > stored:  # building would allocate more than the file holds; else load_state_dict names the key
+        raise ValueError(f"chainrule.load: the weights in {str(path)!r} don't fit its architecture: it describes "
+                         f"{planned} parameter and buffer elements but the file holds {stored}")
     model = build(config)
+    _check_values_fit(model, tensors, path)
     try:
         model.load_state_dict(tensors)
     except (KeyError, ValueError) as error:

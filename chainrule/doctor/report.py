@@ -82,7 +82,8 @@ def load_run(run_dir: str | Path) -> tuple[list[Finding], dict[str, Any], dict[s
 
     Raises:
         FileNotFoundError: the folder or its diagnoses.json is missing.
-        ValueError: a file is not valid JSON.
+        ValueError: a file is not valid JSON or not shaped as ``write_report`` writes it (the message names the
+            file and the field).
     """
     run_dir = Path(run_dir)
     path = run_dir / DIAGNOSES
@@ -95,12 +96,28 @@ def load_run(run_dir: str | Path) -> tuple[list[Finding], dict[str, Any], dict[s
         if not p.is_file():
             return default
         try:
-            return json.loads(p.read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(f"chainrule report: {p} is not valid JSON: {error}") from None
+            value = json.loads(p.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+            raise ValueError(f"chainrule report: {p} is not valid JSON: {reason}") from None
+        if type(value) is not type(default):
+            raise ValueError(f"chainrule report: {p} holds a JSON {type(value).__name__}; expected a "
+                             f"{type(default).__name__} as `chainrule train` writes")
+        return value
 
     diagnoses = read(path, {})
-    findings = [Finding.from_dict(d) for d in diagnoses.get("findings", [])]
+    entries = diagnoses.get("findings", [])
+    if not isinstance(entries, list):
+        raise ValueError(f"chainrule report: {path}, field 'findings': expected a list, got {type(entries).__name__}")
+    findings = []
+    for i, entry in enumerate(entries):
+        try:
+            if not isinstance(entry, dict):
+                raise TypeError(f"expected an object, got {type(entry).__name__}")
+            findings.append(Finding.from_dict(entry))
+        except (KeyError, TypeError, ValueError) as error:
+            reason = error.args[0] if isinstance(error, KeyError) and error.args else error
+            raise ValueError(f"chainrule report: {path}, field 'findings[{i}]': {reason}") from None
     return findings, read(run_dir / METRICS, {}), diagnoses, read(run_dir / FIXES, [])
 
 

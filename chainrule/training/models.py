@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,9 @@ class MLPSpec:
     negative_slope: float = 0.01
 
     def __post_init__(self) -> None:
+        if not isinstance(self.hidden, tuple | list) or not all(
+                isinstance(h, numbers.Integral) and not isinstance(h, bool) for h in self.hidden):
+            raise ValueError(f"MLPSpec: hidden must be a tuple of whole-number widths, got {self.hidden!r}")
         self.hidden = tuple(int(h) for h in self.hidden)
         for name in ("in_features", "out_features"):
             value = getattr(self, name)
