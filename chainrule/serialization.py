@@ -476,7 +476,11 @@ def load(path: str | os.PathLike[str], map_location: Any = None, weights_only: b
     if planned > stored:  # building would allocate more than the file holds; else load_state_dict names the key
         raise ValueError(f"chainrule.load: the weights in {str(path)!r} don't fit its architecture: it describes "
                          f"{planned} parameter and buffer elements but the file holds {stored}")
-    model = build(config)
+    try:
+        model = build(config)
+    except ValueError as error:
+        raise ValueError(f"chainrule.load: {str(path)!r}, metadata field {ARCHITECTURE_KEY!r}: "
+                         f"{str(error).removeprefix('chainrule.load: ')}") from None
     _check_values_fit(model, tensors, path)
     try:
         model.load_state_dict(tensors)

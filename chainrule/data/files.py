@@ -42,11 +42,11 @@ def _make(
     if task not in TASKS:
         raise ValueError(f"load_file: task must be one of {TASKS}, got {task!r}")
     if labels.dtype.kind == "c" or X.dtype.kind == "c":
-        raise ValueError(f"load_file: {name}: expected real numbers, got complex "
+        raise ValueError(f"load_file: expected real numbers, got complex "
                          f"{'labels' if labels.dtype.kind == 'c' else 'features'}; the imaginary part would be lost")
     if labels.dtype.kind in "US" or labels.dtype == object:
         if task == "regression":
-            raise ValueError(f"load_file: {name}: regression needs numeric targets, got text labels")
+            raise ValueError("load_file: regression needs numeric targets, got text labels")
         class_names, codes = np.unique(labels.astype(str), return_inverse=True)
         return Dataset(X, codes.astype(np.int64), name=name, class_names=class_names.tolist(),
                        feature_names=feature_names)
@@ -55,7 +55,7 @@ def _make(
         return Dataset(X, labels.astype(np.float32), name=name, feature_names=feature_names)
     if not whole:
         raise ValueError(
-            f"load_file: {name}: task='classification' needs whole-number labels, got non-integer labels"
+            "load_file: task='classification' needs whole-number labels, got non-integer labels"
         )
     return Dataset(X, class_labels(labels, name), name=name, feature_names=feature_names)
 
@@ -183,8 +183,11 @@ def load_file(path: str | os.PathLike, label_column: int | str = -1, task: str |
     path = Path(path).expanduser()
     check_regular_file(path, "load_file")
     suffix = path.suffix.lower()
-    if suffix == ".npz":
-        return _load_npz(path, task)
-    if suffix == ".csv":
-        return _load_csv(path, label_column, task)
-    raise ValueError(f"load_file: expected a .npz or .csv file, got {path.name!r}")
+    if suffix not in (".npz", ".csv"):
+        raise ValueError(f"load_file: expected a .npz or .csv file, got {path.name!r}")
+    try:
+        return _load_npz(path, task) if suffix == ".npz" else _load_csv(path, label_column, task)
+    except ValueError as error:
+        if str(path) in str(error):
+            raise
+        raise ValueError(f"load_file: {path}: {str(error).removeprefix('load_file: ')}") from None
