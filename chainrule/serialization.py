@@ -56,7 +56,7 @@ def _digest(tensors: Mapping[str, np.ndarray]) -> str:
     for name in sorted(tensors):
         array = _contiguous(tensors[name])
         h.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
-        h.update(array.tobytes())
+        h.update(memoryview(array.reshape(-1).view(np.uint8)))  # the bytes in place, no copy
     return h.hexdigest()
 
 
@@ -77,22 +77,28 @@ def read_tensors(path: str | os.PathLike[str], where: str = "chainrule.load") ->
     """
     path = Path(path)
     check_regular_file(path, where)
-    data = path.read_bytes()
+    size = path.stat().st_size
 
     def corrupt(reason: str) -> ValueError:
         return ValueError(f"{where}: {str(path)!r} is not a readable chainrule safetensors file "
                           f"(truncated or corrupted?): {reason}")
 
-    if len(data) < 8:
-        raise corrupt(f"only {len(data)} bytes, shorter than the 8-byte header size")
-    (header_size,) = struct.unpack("<Q", data[:8])
-    if header_size > len(data) - 8:
-        raise corrupt(f"the header claims {header_size} bytes but the file has {len(data) - 8} after the size")
+    if size < 8:
+        raise corrupt(f"only {size} bytes, shorter than the 8-byte header size")
+    with path.open("rb") as handle:
+        (header_size,) = struct.unpack("<Q", handle.read(8))
+        if header_size > size - 8:
+            raise corrupt(f"the header claims {header_size} bytes but the file has {size - 8} after the size")
+        header_bytes = handle.read(header_size)
     try:
-        header = json.loads(data[8:8 + header_size])
-        tensors = safetensors.numpy.load(data)
+        header = json.loads(header_bytes)
+        # Memory-mapped: each tensor is copied out of the file once, the file itself is never read whole.
+        with safetensors.safe_open(path, framework="numpy") as file:
+            tensors = {name: file.get_tensor(name) for name in file.keys()}
     except Exception as error:  # safetensors raises its own error type for every kind of damage
         raise corrupt(str(error)) from None
+    if not isinstance(header, dict):
+        raise corrupt(f"the header is a JSON {type(header).__name__}, not an object")
     metadata = header.get("__metadata__") or {}
     if not isinstance(metadata, dict) or DIGEST_KEY not in metadata:
         raise ValueError(f"{where}: {str(path)!r} is a safetensors file but not one chainrule wrote "
