@@ -56,7 +56,7 @@ def _digest(tensors: Mapping[str, np.ndarray]) -> str:
     for name in sorted(tensors):
         array = _contiguous(tensors[name])
         h.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
-        h.update(memoryview(array.reshape(-1).view(np.uint8)))  # the bytes in place, no copy
+        h.update(array.reshape(-1).view(np.uint8).data)  # the bytes in place, no copy
     return h.hexdigest()
 
 
