@@ -297,31 +297,32 @@ def _check_depth(value: Any, where: str) -> None:
         stack.extend((child, depth + 1) for child in children)
 
 
-def _json_field(metadata: Mapping[str, str], key: str, path: Path) -> Any:
+def json_field(metadata: Mapping[str, str], key: str, path: Path, where: str = "chainrule.load") -> Any:
     """The JSON in the metadata field ``key``, or a ValueError naming the file and the field."""
     try:
         value = json.loads(metadata[key])
     except (json.JSONDecodeError, RecursionError, TypeError) as error:
         reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
-        raise ValueError(f"chainrule.load: {str(path)!r} has unreadable JSON in its metadata field {key!r}: "
+        raise ValueError(f"{where}: {str(path)!r} has unreadable JSON in its metadata field {key!r}: "
                          f"{reason}") from None
-    _check_depth(value, f"chainrule.load: {str(path)!r}, metadata field {key!r}")
+    _check_depth(value, f"{where}: {str(path)!r}, metadata field {key!r}")
     return value
 
 
-def _check_values_fit(model: nn.Module, tensors: Mapping[str, np.ndarray], path: Path) -> None:
+def check_values_fit(model: nn.Module, tensors: Mapping[str, np.ndarray], path: Path,
+                     where: str = "chainrule.load") -> None:
     """Refuse weights that would change meaning on the way into the model: overflow to inf, dropped imaginary parts."""
     for key, target in model.state_dict().items():
         value = tensors.get(key)
         if value is None or value.dtype == target.dtype:
             continue  # missing keys are load_state_dict's to report
         if value.dtype.kind == "c" and target.dtype.kind != "c":
-            raise ValueError(f"chainrule.load: {str(path)!r}: {key} is complex ({value.dtype}); the model's "
+            raise ValueError(f"{where}: {str(path)!r}: {key} is complex ({value.dtype}); the model's "
                              f"{key} is {target.dtype}, which would drop the imaginary part")
         with np.errstate(over="ignore", invalid="ignore"):
             cast = value.astype(target.dtype)
         if value.dtype.kind == "f" and np.count_nonzero(np.isfinite(cast)) != np.count_nonzero(np.isfinite(value)):
-            raise ValueError(f"chainrule.load: {str(path)!r}: {key} holds {value.dtype} values beyond the range of "
+            raise ValueError(f"{where}: {str(path)!r}: {key} holds {value.dtype} values beyond the range of "
                              f"the model's {target.dtype} (largest magnitude {float(np.nanmax(np.abs(value))):g}); "
                              f"they would load as inf")
 
@@ -461,7 +462,7 @@ def load(path: str | os.PathLike[str], map_location: Any = None, weights_only: b
     path = Path(path)
     tensors, metadata = read_tensors(path)
     if OBJECT_KEY in metadata:
-        tree = _json_field(metadata, OBJECT_KEY, path)
+        tree = json_field(metadata, OBJECT_KEY, path)
         try:
             return _decode(tree, tensors)
         except (KeyError, TypeError, AttributeError, ValueError) as error:
@@ -470,29 +471,42 @@ def load(path: str | os.PathLike[str], map_location: Any = None, weights_only: b
     if ARCHITECTURE_KEY not in metadata:
         raise ValueError(f"chainrule.load: {str(path)!r} holds weights without an architecture "
                          f"(it was written by save_state_dict); use load_state_dict and your own model")
-    config = _json_field(metadata, ARCHITECTURE_KEY, path)
-    try:
-        planned = planned_elements(config, max_elements)
-    except ValueError as error:
-        raise ValueError(f"chainrule.load: {str(path)!r}, metadata field {ARCHITECTURE_KEY!r}: {error}") from None
-    stored = sum(int(array.size) for array in tensors.values())
-    if planned > max_elements:
-        raise ValueError(f"chainrule.load: {str(path)!r} describes a model of {planned} elements, above the limit "
-                         f"of {max_elements}; pass a larger max_elements= if you trust the file")
-    if planned > stored:  # building would allocate more than the file holds; else load_state_dict names the key
-        raise ValueError(f"chainrule.load: the weights in {str(path)!r} don't fit its architecture: it describes "
-                         f"{planned} parameter and buffer elements but the file holds {stored}")
-    try:
-        model = build(config)
-    except ValueError as error:
-        raise ValueError(f"chainrule.load: {str(path)!r}, metadata field {ARCHITECTURE_KEY!r}: "
-                         f"{str(error).removeprefix('chainrule.load: ')}") from None
-    _check_values_fit(model, tensors, path)
+    config = json_field(metadata, ARCHITECTURE_KEY, path)
+    model = build_for(config, tensors, path, ARCHITECTURE_KEY, max_elements)
     try:
         model.load_state_dict(tensors)
     except (KeyError, ValueError) as error:
         raise ValueError(f"chainrule.load: the weights in {str(path)!r} don't fit its architecture: {error}") from None
     return model.eval()
+
+
+def build_for(config: Any, tensors: Mapping[str, np.ndarray], path: Path, field: str,
+              max_elements: int = MAX_ELEMENTS, where: str = "chainrule.load") -> nn.Module:
+    """:func:`build` the model ``config`` describes for the ``tensors`` read with it from ``path``, checked first:
+    no layer is built unless the description is well-formed, within ``max_elements`` and no larger than the
+    tensors, and the tensors' values survive the cast into the model's dtypes.
+
+    Raises:
+        ValueError: naming ``path`` and the metadata ``field`` (and the field inside it that is wrong).
+    """
+    try:
+        planned = planned_elements(config, max_elements)
+    except ValueError as error:
+        raise ValueError(f"{where}: {str(path)!r}, metadata field {field!r}: {error}") from None
+    stored = sum(int(array.size) for array in tensors.values())
+    if planned > max_elements:
+        raise ValueError(f"{where}: {str(path)!r} describes a model of {planned} elements, above the limit "
+                         f"of {max_elements}; pass a larger max_elements= if you trust the file")
+    if planned > stored:  # building would allocate more than the file holds; else load_state_dict names the key
+        raise ValueError(f"{where}: the weights in {str(path)!r} don't fit its architecture: it describes "
+                         f"{planned} parameter and buffer elements but the file holds {stored}")
+    try:
+        model = build(config)
+    except ValueError as error:
+        raise ValueError(f"{where}: {str(path)!r}, metadata field {field!r}: "
+                         f"{str(error).removeprefix('chainrule.load: ')}") from None
+    check_values_fit(model, tensors, path, where)
+    return model
 
 
 def save_state_dict(state_dict: Mapping[str, Any], path: str | os.PathLike[str]) -> None:

@@ -36,6 +36,17 @@ def object_file(raw_json: str) -> bytes:
     return safetensors.numpy.save(TINY, metadata=metadata)
 
 
+def checkpoint_file(raw_json: str | None = None, empty: bool = False, **fields: object) -> bytes:
+    """A chainrule checkpoint holding one tiny tensor (none if ``empty``) whose metadata fields are overridden by
+    ``fields``."""
+    info = {"epoch": 0, "history": [], "extra": {}, "architecture": None, "optimizer": None,
+            "optimizer_type": None, "rng": np.random.PCG64(0).state, **fields}
+    tensors = {} if empty else {"model.w": TINY["w"]}
+    metadata = {"format": "chainrule", "chainrule.checkpoint": raw_json if raw_json is not None else json.dumps(info),
+                serialization.DIGEST_KEY: serialization._digest(tensors)}
+    return safetensors.numpy.save(tensors, metadata=metadata)
+
+
 def safetensors_header(header: dict[str, object], data: bytes = b"") -> bytes:
     """A safetensors file with a hand-written header (shapes and offsets that need not match the data)."""
     text = json.dumps(header).encode()
@@ -64,6 +75,8 @@ SMALL_MODEL_FILES = {
     "layernorm_10^10": model_file({"type": "LayerNorm", "normalized_shape": [100000, 100000]}),
     "batchnorm_10^9": model_file({"type": "BatchNorm1d", "num_features": 10**9}),
     "negative_width": model_file(linear(-5, 3)),
+    "checkpoint_mlp_10^10_weights": checkpoint_file(architecture={
+        "type": "MLP", "spec": {"in_features": 100000, "hidden": [100000], "out_features": 10}}),
     "huge_header_size": struct.pack("<Q", 2**62) + b"{}",
     "tensor_shape_beyond_data": safetensors_header(
         {"w": {"dtype": "F32", "shape": [10**9], "data_offsets": [0, 4 * 10**9]}}, b"\0" * 4),

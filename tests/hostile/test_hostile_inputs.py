@@ -23,10 +23,12 @@ from chainrule.cli.checks import MAX_WIDTH, hidden_widths
 from chainrule.data import Dataset, load_file
 from chainrule.data.idx import read_idx
 from chainrule.doctor.report import load_run
+from chainrule.training.checkpoint import load_checkpoint
 from chainrule.training.models import MLPSpec
 from tests.hostile.crafted import (
     SMALL_DATA_FILES,
     SMALL_MODEL_FILES,
+    checkpoint_file,
     idx_claiming,
     linear,
     model_file,
@@ -45,10 +47,12 @@ def csv_rows(rows: int, label: str) -> bytes:
     return ("a,b,label\n" + "\n".join(lines[:-1]) + f"\n1,2,{label}\n").encode()
 
 
+EMPTY = {"type": "Sequential", "layers": []}  # a model without tensors: the checks after the weights are reached
 # (file name, contents, reader, regex the error must match)
 ROWS: list[tuple[str, bytes, Callable[[Path], Any], str]] = [
     # ---- model files: the architecture is checked against the tensors before a layer is built
-    *((f"{name}.safetensors", data, cr.load, r"chainrule\.load")
+    *((f"{name}.safetensors", data, load_checkpoint if name.startswith("checkpoint") else cr.load,
+       r"load_checkpoint" if name.startswith("checkpoint") else r"chainrule\.load")
       for name, data in SMALL_MODEL_FILES.items()),
     ("above_limit.safetensors", model_file(linear(2**31 + 1, 1)), cr.load,
      r"architecture\.in_features is 2147483649, above the limit of 2147483648 .*max_elements="),
@@ -81,6 +85,24 @@ ROWS: list[tuple[str, bytes, Callable[[Path], Any], str]] = [
     ("object_unknown_tensor.safetensors", object_file('{"__tensor__": "nope"}'), cr.load,
      r"unreadable object description"),
     ("object_nested_100.safetensors", object_file("[" * 100 + "]" * 100), cr.load, r"nested more than 64 levels"),
+    # ---- checkpoints: the same checks, and a schema for their metadata
+    ("checkpoint_list.safetensors", checkpoint_file(raw_json="[1]"), load_checkpoint,
+     r"metadata field 'chainrule\.checkpoint': expected an object, got a JSON list"),
+    ("checkpoint_no_rng.safetensors", checkpoint_file(raw_json='{"epoch": 0}'), load_checkpoint,
+     r"missing the field 'history'"),
+    ("checkpoint_epoch_text.safetensors", checkpoint_file(epoch="3"), load_checkpoint,
+     r"field 'epoch' should be int, got 3"),
+    ("checkpoint_epoch_bool.safetensors", checkpoint_file(epoch=True), load_checkpoint, r"field 'epoch' should be int"),
+    ("checkpoint_rng_garbage.safetensors", checkpoint_file(empty=True, architecture=EMPTY,
+                                                           rng={"bit_generator": "nope"}), load_checkpoint,
+     r"field 'rng' is malformed"),
+    ("checkpoint_history_array.safetensors", checkpoint_file(empty=True, architecture=EMPTY,
+                                                             history=[{"__array__": "x"}]), load_checkpoint,
+     r"field 'history' is malformed"),
+    ("checkpoint_nested.safetensors", checkpoint_file(extra=json.loads("[" * 80 + "]" * 80)), load_checkpoint,
+     r"nested more than 64 levels"),
+    ("checkpoint_bad_layer.safetensors", checkpoint_file(architecture=linear(1, "x")), load_checkpoint,  # type: ignore[arg-type]
+     r"'chainrule\.checkpoint\.architecture': architecture\.out_features: expected a non-negative int"),
     # ---- data files
     ("label_10^8.csv", csv_rows(30, "100000000"), load_file,
      r"largest label is 100000000, which would make 100000001 classes for 30 samples.*num_classes="),

@@ -24,6 +24,7 @@ import numpy as np
 import chainrule as cr
 from chainrule.data import load_file
 from chainrule.data.idx import read_idx
+from chainrule.training.checkpoint import load_checkpoint
 
 def vm_size():
     for line in open("/proc/self/status"):
@@ -40,7 +41,7 @@ except MemoryError:
     results["control"] = "MemoryError"
 rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 for name, kind, path in json.loads(sys.argv[1]):
-    reader = {"model": cr.load, "data": load_file, "idx": read_idx}[kind]
+    reader = {"model": cr.load, "checkpoint": load_checkpoint, "data": load_file, "idx": read_idx}[kind]
     try:
         reader(path)
         results[name] = ["loaded", ""]
@@ -57,7 +58,7 @@ def test_crafted_files_of_at_most_1kb_are_refused_without_allocating(tmp_path: P
         assert len(data) <= 1024, name
         path = tmp_path / f"{name}.safetensors"
         path.write_bytes(data)
-        jobs.append((name, "model", str(path)))
+        jobs.append((name, "checkpoint" if name.startswith("checkpoint") else "model", str(path)))
     for name, (suffix, data) in SMALL_DATA_FILES.items():
         assert len(data) <= 1024, name
         path = tmp_path / f"{name}{suffix}"
