@@ -118,7 +118,39 @@ def load_run(run_dir: str | Path) -> tuple[list[Finding], dict[str, Any], dict[s
         except (KeyError, TypeError, ValueError) as error:
             reason = error.args[0] if isinstance(error, KeyError) and error.args else error
             raise ValueError(f"chainrule report: {path}, field 'findings[{i}]': {reason}") from None
-    return findings, read(run_dir / METRICS, {}), diagnoses, read(run_dir / FIXES, [])
+    metrics = read(run_dir / METRICS, {})
+    _check_metrics(metrics, run_dir / METRICS)
+    return findings, metrics, diagnoses, read(run_dir / FIXES, [])
+
+
+# The shapes of the metrics.json fields the page plots: series of numbers, per-layer series, per-epoch logs.
+_SERIES = ("loss", "steps")
+_LAYER_SERIES = ("grad_rms", "dead_fraction", "update_ratio", "act_std", "saturation")
+
+
+def _check_metrics(metrics: dict[str, Any], path: Path) -> None:
+    """A ValueError naming the field if a plotted field of metrics.json is not shaped as ``write_report`` writes it."""
+
+    def numbers(values: Any, field: str) -> None:
+        if not isinstance(values, list):
+            raise ValueError(f"chainrule report: {path}, field {field!r}: expected a list, got {type(values).__name__}")
+        for i, v in enumerate(values):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+                raise ValueError(f"chainrule report: {path}, field '{field}[{i}]': expected a number or null, "
+                                 f"got {v!r}")
+
+    for key in _SERIES:
+        numbers(metrics.get(key, []), key)
+    for key in _LAYER_SERIES:
+        layers = metrics.get(key, {})
+        if not isinstance(layers, dict):
+            raise ValueError(f"chainrule report: {path}, field {key!r}: expected an object of per-layer series, "
+                             f"got {type(layers).__name__}")
+        for name, series in layers.items():
+            numbers(series, f"{key}.{name}")
+    epochs = metrics.get("epochs", [])
+    if not isinstance(epochs, list) or not all(isinstance(e, dict) for e in epochs):
+        raise ValueError(f"chainrule report: {path}, field 'epochs': expected a list of objects (one per epoch)")
 
 
 def render_report(run_dir: str | Path) -> Path:

@@ -39,6 +39,8 @@ from tests.hostile.crafted import (
 
 
 def report(path: Path) -> Any:
+    if not (path.parent / "diagnoses.json").exists():
+        (path.parent / "diagnoses.json").write_text('{"findings": []}')
     return load_run(path.parent)
 
 
@@ -135,6 +137,11 @@ ROWS: list[tuple[str, bytes, Callable[[Path], Any], str]] = [
     ("diagnoses.json", b'{"findings": [{"kind": "dead_relu", "severity": "x", "step": "a", "epoch": 0}]}', report,
      r"field 'findings\[0\]'"),
     ("diagnoses.json", b"\xff\xfe{}", report, r"is not valid JSON"),
+    ("metrics.json", b'{"grad_rms": [1, 2]}', report,
+     r"metrics\.json, field 'grad_rms': expected an object of per-layer"),
+    ("metrics.json", b'{"loss": [0.5, "x"]}', report, r"field 'loss\[1\]': expected a number or null, got 'x'"),
+    ("metrics.json", b'{"dead_fraction": {"0": 1}}', report, r"field 'dead_fraction\.0': expected a list"),
+    ("metrics.json", b'{"epochs": [1]}', report, r"field 'epochs': expected a list of objects"),
 ]
 
 
