@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import glob
 import io
 import math
 import os
@@ -12,7 +13,7 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -71,7 +72,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
     if isinstance(data, str):
         data = data.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    _remove_dead_writers(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"), f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp")
     try:
         os.fchmod(fd, _default_mode())
         with os.fdopen(fd, "wb") as f:
@@ -125,17 +127,29 @@ def remove_stale_staging(folder: str | os.PathLike[str]) -> list[Path]:
     A staging folder whose writer still runs is left alone, so two runs never delete each other's work.
     """
     folder = Path(folder)
+    prefix = _STAGING.format(name=folder.name)
+    return _remove_dead_writers(folder.parent.glob(glob.escape(prefix) + "*"), prefix)
+
+
+def _remove_dead_writers(candidates: Iterable[Path], prefix: str) -> list[Path]:
+    """Delete the temporaries named ``<prefix><pid>-...`` whose writing process no longer runs."""
     removed = []
-    for candidate in folder.parent.glob(_STAGING.format(name=folder.name) + "*"):
-        pid = candidate.name.rpartition(".tmp-")[2].partition("-")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
-            continue
-        shutil.rmtree(candidate, ignore_errors=True)
+    for candidate in candidates:
+        pid = candidate.name.removeprefix(prefix).partition("-")[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue  # not one of ours (another naming), or its writer is still at work
+        if candidate.is_dir():
+            shutil.rmtree(candidate, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                candidate.unlink()
         removed.append(candidate)
     return removed
 
 
 def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process is writing anew: what it left under its own id is from an earlier attempt
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

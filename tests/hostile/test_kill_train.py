@@ -99,3 +99,18 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_the_next_save_removes_temporaries_of_killed_writers_only(tmp_path: Path) -> None:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)  # a writer that is gone, as after kill -9
+    orphan = tmp_path / f".m.safetensors.{pid}-x1.tmp"
+    running = tmp_path / f".m.safetensors.{os.getppid()}-x2.tmp"  # a live process's write in progress
+    foreign = tmp_path / ".m.safetensors.notes.tmp"  # not named by chainrule
+    for path in (orphan, running, foreign):
+        path.write_bytes(b"partial")
+    cr.save(cr.nn.Linear(2, 1), tmp_path / "m.safetensors")
+    assert temporaries(tmp_path) == sorted([running.name, foreign.name])
+    assert ((tmp_path / "m.safetensors").stat().st_mode & 0o777) == 0o666 & ~_umask()
