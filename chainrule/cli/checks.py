@@ -68,6 +68,22 @@ def finite_float(flag: str, low: float | None = None, high: float | None = None)
     return parse
 
 
+def whole_number(flag: str, low: int) -> Callable[[str], int]:
+    """An argparse ``type=`` that accepts a whole number of at least ``low`` (a seed, an epoch count)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {text!r}")
+        return value
+
+    parse.__name__ = flag
+    return parse
+
+
 def hidden_widths(text: str) -> tuple[int, ...]:
     """``--hidden``'s value: comma-separated whole widths in [1, MAX_WIDTH]; ``88`` is one layer, ``8,8`` two.
 

@@ -9,7 +9,7 @@ import sys
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from chainrule.cli.checks import writable_path
+from chainrule.cli.checks import whole_number, writable_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train the fix side by side and check the claim with numbers. Without NAME, runs all four.",
     )
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"demos to run: {', '.join(DEMOS)} (default: all)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for data, weights and batches (default 0)")
+    parser.add_argument("--seed", type=whole_number("seed", 0), default=0,
+                        help="seed for data, weights and batches (default 0)")
     parser.add_argument("--out", default="runs/demos", help="folder for the HTML pages (default runs/demos)")
     parser.add_argument("--json", action="store_true", help="print the machine-readable results only")
     parser.set_defaults(func=run)

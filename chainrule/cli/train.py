@@ -22,7 +22,7 @@ from rich.table import Table
 from chainrule import nn
 from chainrule._fit import fit
 from chainrule._io import atomic_folder, atomic_write, json_safe
-from chainrule.cli.checks import finite_float, hidden_widths, writable_path
+from chainrule.cli.checks import finite_float, hidden_widths, whole_number, writable_path
 from chainrule.data import load_dataset
 from chainrule.doctor import cli as doctor_cli
 from chainrule.serialization import architecture, save
@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--clip-grad", type=finite_float("clip-grad", 0.0), default=None,
                         help="clip the gradient norm to this")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=whole_number("seed", 0), default=0)
     parser.add_argument("--out", default=None, help="run folder (default: runs/<dataset>-<timestamp>)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout, nothing else")
     doctor_cli.add_arguments(parser)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 from dataclasses import dataclass
 from typing import Any
@@ -82,7 +83,7 @@ def _parse_init(init: str) -> tuple[str, float]:
             std = float(init.partition(":")[2])
         except ValueError:
             std = -1.0
-        if std > 0:
+        if 0 < std < math.inf:
             return "normal", std
     raise ValueError(f"MLPSpec: init must be 'default', 'he', 'xavier' or 'normal:<std>' (e.g. 'normal:1.0'), "
                      f"got {init!r}")
