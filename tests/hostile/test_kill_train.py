@@ -114,3 +114,15 @@ def test_the_next_save_removes_temporaries_of_killed_writers_only(tmp_path: Path
     cr.save(cr.nn.Linear(2, 1), tmp_path / "m.safetensors")
     assert temporaries(tmp_path) == sorted([running.name, foreign.name])
     assert ((tmp_path / "m.safetensors").stat().st_mode & 0o777) == 0o666 & ~_umask()
+
+
+def test_without_an_atomic_exchange_the_folder_is_still_replaced_whole(tmp_path: Path, monkeypatch) -> None:
+    from chainrule import _io
+
+    monkeypatch.setattr(_io, "_exchange", lambda a, b: False)  # as on a system without renameat2
+    for names in (["a.txt", "b.txt"], ["c.txt"]):
+        with _io.atomic_folder(tmp_path / "run") as staging:
+            for name in names:
+                (staging / name).write_text(name)
+        assert sorted(os.listdir(tmp_path / "run")) == names
+    assert temporaries(tmp_path) == []
