@@ -1,17 +1,55 @@
-"""Writing files, shared by every package: atomic writes, strict-JSON values, plots as embeddable PNGs."""
+"""Reading and writing files, shared by every package: regular-file checks, atomic writes of files and of whole
+folders, strict-JSON values, plots as embeddable PNGs."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import glob
 import io
 import math
 import os
+import shutil
+import stat
+import sys
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
+
+
+def check_regular_file(path: str | os.PathLike[str], where: str) -> None:
+    """Raise unless ``path`` is a regular file: FIFOs and devices (``/dev/zero``) never end, folders aren't data.
+
+    Raises:
+        FileNotFoundError: nothing at ``path``.
+        ValueError: something is there but it is not a regular file (the message says what it is).
+
+    >>> check_regular_file("/dev/null", "load_file")
+    Traceback (most recent call last):
+    ...
+    ValueError: load_file: '/dev/null' is not a regular file (it is a character device); expected a data file
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{where}: no file at {str(path)!r}") from None
+    except NotADirectoryError:
+        raise FileNotFoundError(f"{where}: no file at {str(path)!r} (a parent of it is a file)") from None
+    if not stat.S_ISREG(mode):
+        kinds = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a FIFO (named pipe)", stat.S_ISCHR: "a character device",
+                 stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
+        kind = next((name for test, name in kinds.items() if test(mode)), "not a file")
+        raise ValueError(f"{where}: {str(path)!r} is not a regular file (it is {kind}); expected a data file")
+
+
+def _default_mode(folder: bool = False) -> int:
+    # mkstemp and mkdtemp create 0600/0700 whatever the umask; files we publish get what open() would give.
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if folder else 0o666) & ~umask
 
 
 def _write_bytes(f: BinaryIO, data: bytes) -> None:
@@ -34,8 +72,10 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
     if isinstance(data, str):
         data = data.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    _remove_dead_writers(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"), f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp")
     try:
+        os.fchmod(fd, _default_mode())
         with os.fdopen(fd, "wb") as f:
             _write_bytes(f, data)
             f.flush()
@@ -45,12 +85,117 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    with contextlib.suppress(OSError):  # make the rename itself durable where the platform allows
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # make a rename durable where the platform allows
+        dir_fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+# ---------------------------------------------------------------------------- folders written as a unit
+
+_STAGING = ".{name}.tmp-"  # a staging folder's name: this prefix, then the writer's pid and a random suffix
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 with RENAME_EXCHANGE); False where the system can't."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    errno = ctypes.get_errno()
+    if errno in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: this file system can't exchange
+        return False
+    raise OSError(errno, os.strerror(errno), str(b))
+
+
+def remove_stale_staging(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete the staging folders of ``folder`` left by writers that were killed; returns what was removed.
+
+    A staging folder whose writer still runs is left alone, so two runs never delete each other's work.
+    """
+    folder = Path(folder)
+    prefix = _STAGING.format(name=folder.name)
+    return _remove_dead_writers(folder.parent.glob(glob.escape(prefix) + "*"), prefix)
+
+
+def _remove_dead_writers(candidates: Iterable[Path], prefix: str) -> list[Path]:
+    """Delete the temporaries named ``<prefix><pid>-...`` whose writing process no longer runs."""
+    removed = []
+    for candidate in candidates:
+        pid = candidate.name.removeprefix(prefix).partition("-")[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue  # not one of ours (another naming), or its writer is still at work
+        if candidate.is_dir():
+            shutil.rmtree(candidate, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                candidate.unlink()
+        removed.append(candidate)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process is writing anew: what it left under its own id is from an earlier attempt
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Write a whole folder so that ``path`` always holds the complete old folder or the complete new one.
+
+    The body writes into the yielded staging folder (a sibling of ``path``, under a folder of the same name so
+    that pages titled by their folder read right); on success it replaces ``path`` in one atomic exchange where
+    the system allows (Linux), else in two renames. Nothing of an earlier folder at ``path`` survives; on any
+    error the staging folder is removed and ``path`` is untouched. Staging folders left by killed writers are
+    removed first.
+
+    >>> import os, tempfile
+    >>> run = os.path.join(tempfile.mkdtemp(), "run")
+    >>> with atomic_folder(run) as staging:
+    ...     _ = (staging / "a.txt").write_text("new")
+    >>> os.listdir(run)
+    ['a.txt']
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(f"{str(path)!r} exists and is not a folder; expected a folder to write into")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(path)
+    holder = Path(tempfile.mkdtemp(dir=path.parent, prefix=_STAGING.format(name=path.name) + f"{os.getpid()}-"))
+    staging = holder / path.name
+    try:
+        staging.mkdir(mode=_default_mode(folder=True))
+        yield staging
+        staging.chmod(_default_mode(folder=True))
+        if not path.exists():
+            os.rename(staging, path)
+        elif not _exchange(staging, path):
+            old = holder / "old"
+            os.rename(path, old)  # not atomic: a crash right here leaves no folder at path (the old one is in holder)
+            os.rename(staging, path)
+        _fsync_folder(path.parent)
+    finally:
+        shutil.rmtree(holder, ignore_errors=True)
 
 
 def json_safe(value: Any) -> Any:

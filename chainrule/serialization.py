@@ -16,6 +16,7 @@ with Tensors, so ``model.load_state_dict(cr.load(path))`` works as in PyTorch.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import struct
@@ -28,13 +29,18 @@ import numpy as np
 import safetensors.numpy
 
 from chainrule import nn
-from chainrule._io import atomic_write
+from chainrule._io import atomic_write, check_regular_file
 from chainrule.engine.tensor import Tensor, check_device
 
 FORMAT = "chainrule"
 ARCHITECTURE_KEY = "chainrule.architecture"
 DIGEST_KEY = "chainrule.sha256"
 OBJECT_KEY = "chainrule.object"
+# The most elements ``load`` builds a model with, and the largest dimension it accepts: generous for real
+# models, small enough that a crafted kilobyte cannot ask for gigabytes. Raise it with ``load(max_elements=)``.
+MAX_ELEMENTS = 2**31
+# How deeply a file's metadata may nest (Sequentials in Sequentials, dicts in lists): real models stay far below.
+MAX_DEPTH = 64
 
 
 # ---------------------------------------------------------------------------- files
@@ -50,7 +56,7 @@ def _digest(tensors: Mapping[str, np.ndarray]) -> str:
     for name in sorted(tensors):
         array = _contiguous(tensors[name])
         h.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
-        h.update(array.tobytes())
+        h.update(array.reshape(-1).view(np.uint8).data)  # the bytes in place, no copy
     return h.hexdigest()
 
 
@@ -70,24 +76,29 @@ def read_tensors(path: str | os.PathLike[str], where: str = "chainrule.load") ->
         ValueError: the file is truncated, corrupted or not a chainrule safetensors file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{where}: no file at {str(path)!r}")
-    data = path.read_bytes()
+    check_regular_file(path, where)
+    size = path.stat().st_size
 
     def corrupt(reason: str) -> ValueError:
         return ValueError(f"{where}: {str(path)!r} is not a readable chainrule safetensors file "
                           f"(truncated or corrupted?): {reason}")
 
-    if len(data) < 8:
-        raise corrupt(f"only {len(data)} bytes, shorter than the 8-byte header size")
-    (header_size,) = struct.unpack("<Q", data[:8])
-    if header_size > len(data) - 8:
-        raise corrupt(f"the header claims {header_size} bytes but the file has {len(data) - 8} after the size")
+    if size < 8:
+        raise corrupt(f"only {size} bytes, shorter than the 8-byte header size")
+    with path.open("rb") as handle:
+        (header_size,) = struct.unpack("<Q", handle.read(8))
+        if header_size > size - 8:
+            raise corrupt(f"the header claims {header_size} bytes but the file has {size - 8} after the size")
+        header_bytes = handle.read(header_size)
     try:
-        header = json.loads(data[8:8 + header_size])
-        tensors = safetensors.numpy.load(data)
+        header = json.loads(header_bytes)
+        # Memory-mapped: each tensor is copied out of the file once, the file itself is never read whole.
+        with safetensors.safe_open(path, framework="numpy") as file:
+            tensors = {name: file.get_tensor(name) for name in file.keys()}
     except Exception as error:  # safetensors raises its own error type for every kind of damage
         raise corrupt(str(error)) from None
+    if not isinstance(header, dict):
+        raise corrupt(f"the header is a JSON {type(header).__name__}, not an object")
     metadata = header.get("__metadata__") or {}
     if not isinstance(metadata, dict) or DIGEST_KEY not in metadata:
         raise ValueError(f"{where}: {str(path)!r} is a safetensors file but not one chainrule wrote "
@@ -190,17 +201,130 @@ def build(config: dict[str, Any]) -> nn.Module:
     if kind not in allowed:
         raise ValueError(f"chainrule.load: unknown layer type {kind!r} in the saved architecture; "
                          f"expected one of {sorted(allowed | {'MLP', 'Sequential'})}")
-    if kind == "LayerNorm":
-        args["normalized_shape"] = tuple(args["normalized_shape"])
-    if kind == "Unflatten" and not args.pop("as_list", False):
-        args["unflattened_size"] = tuple(args["unflattened_size"])
     try:
+        if kind == "LayerNorm":
+            args["normalized_shape"] = tuple(args["normalized_shape"])
+        if kind == "Unflatten" and not args.pop("as_list", False):
+            args["unflattened_size"] = tuple(args["unflattened_size"])
         return getattr(nn, kind)(**args)
-    except TypeError as error:
+    except (TypeError, KeyError) as error:
         raise ValueError(f"chainrule.load: cannot rebuild {kind} from {args}: {error}") from None
 
 
-# ---------------------------------------------------------------------------- public API
+def _size(config: dict[str, Any], key: str, where: str, limit: int, default: Any = None) -> int:
+    """``config[key]`` as a dimension: an int in [0, limit], or a ValueError naming the field."""
+    value = config.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{where}.{key}: expected a non-negative int, got {value!r}")
+    if value > limit:
+        raise ValueError(f"{where}.{key} is {value}, above the limit of {limit} (chainrule.load's max_elements; "
+                         f"pass a larger max_elements= if you trust the file)")
+    return value
+
+
+def _flag(config: dict[str, Any], key: str, where: str, default: bool) -> bool:
+    value = config.get(key, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"{where}.{key}: expected true or false, got {value!r}")
+    return value
+
+
+def planned_elements(config: Any, limit: int = MAX_ELEMENTS, where: str = "architecture", depth: int = 0) -> int:
+    """How many parameter and buffer elements :func:`build` would allocate for ``config``, computed without
+    allocating: every field it reads is type-checked and every dimension held to ``limit``.
+
+    Raises:
+        ValueError: a missing or mistyped field, nesting deeper than ``MAX_DEPTH``, or a dimension above
+            ``limit``; the message names the field (``architecture.layers[2].in_features``).
+
+    >>> planned_elements({"type": "Linear", "in_features": 3, "out_features": 2, "bias": True})
+    8
+    """
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{where}: nested more than {MAX_DEPTH} levels deep")
+    if not isinstance(config, dict) or not isinstance(config.get("type"), str):
+        raise ValueError(f"{where}: expected an object with a string 'type', got {str(config)[:80]}")
+    kind = config["type"]
+    if kind == "MLP":
+        spec = config.get("spec")
+        where = f"{where}.spec"
+        if not isinstance(spec, dict):
+            raise ValueError(f"{where}: expected an object with the MLPSpec fields, got {str(spec)[:80]}")
+        hidden = spec.get("hidden")
+        if not isinstance(hidden, list):
+            raise ValueError(f"{where}.hidden: expected a list of widths, got {str(hidden)[:80]}")
+        widths = [_size(spec, "in_features", where, limit),
+                  *(_size({"hidden": h}, "hidden", f"{where}[{i}]", limit) for i, h in enumerate(hidden)),
+                  _size(spec, "out_features", where, limit)]
+        batch_norm = _flag(spec, "batch_norm", where, False)
+        return sum(a * b + b for a, b in itertools.pairwise(widths)) + \
+            sum(4 * h + 1 for h in widths[1:-1]) * batch_norm
+    if kind == "Sequential":
+        layers = config.get("layers")
+        if not isinstance(layers, list):
+            raise ValueError(f"{where}.layers: expected a list of layers, got {str(layers)[:80]}")
+        return sum(planned_elements(layer, limit, f"{where}.layers[{i}]", depth + 1) for i, layer in enumerate(layers))
+    if kind == "Linear":
+        out = _size(config, "out_features", where, limit)
+        return _size(config, "in_features", where, limit) * out + out * _flag(config, "bias", where, True)
+    if kind == "Embedding":
+        return _size(config, "num_embeddings", where, limit) * _size(config, "embedding_dim", where, limit)
+    if kind == "BatchNorm1d":
+        n = _size(config, "num_features", where, limit)
+        track = _flag(config, "track_running_stats", where, True)
+        return n * (2 * _flag(config, "affine", where, True) + 2 * track) + track
+    if kind == "LayerNorm":
+        shape = config.get("normalized_shape")
+        shape = [shape] if isinstance(shape, int) else shape
+        if not isinstance(shape, list) or not shape:
+            raise ValueError(f"{where}.normalized_shape: expected a list of sizes, got {str(shape)[:80]}")
+        size = 1
+        for i, n in enumerate(shape):
+            size *= _size({"n": n}, "n", f"{where}.normalized_shape[{i}]", limit)
+        affine = _flag(config, "elementwise_affine", where, True)
+        return size * affine * (1 + _flag(config, "bias", where, True))
+    return 0  # a layer without state; build rejects unknown types
+
+
+def _check_depth(value: Any, where: str) -> None:
+    """A ValueError if the JSON ``value`` nests deeper than ``MAX_DEPTH`` (checked without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ValueError(f"{where}: nested more than {MAX_DEPTH} levels deep")
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+
+
+def json_field(metadata: Mapping[str, str], key: str, path: Path, where: str = "chainrule.load") -> Any:
+    """The JSON in the metadata field ``key``, or a ValueError naming the file and the field."""
+    try:
+        value = json.loads(metadata[key])
+    except (json.JSONDecodeError, RecursionError, TypeError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise ValueError(f"{where}: {str(path)!r} has unreadable JSON in its metadata field {key!r}: "
+                         f"{reason}") from None
+    _check_depth(value, f"{where}: {str(path)!r}, metadata field {key!r}")
+    return value
+
+
+def check_values_fit(model: nn.Module, tensors: Mapping[str, np.ndarray], path: Path,
+                     where: str = "chainrule.load") -> None:
+    """Refuse weights that would change meaning on the way into the model: overflow to inf, dropped imaginary parts."""
+    for key, target in model.state_dict().items():
+        value = tensors.get(key)
+        if value is None or value.dtype == target.dtype:
+            continue  # missing keys are load_state_dict's to report
+        if value.dtype.kind == "c" and target.dtype.kind != "c":
+            raise ValueError(f"{where}: {str(path)!r}: {key} is complex ({value.dtype}); the model's "
+                             f"{key} is {target.dtype}, which would drop the imaginary part")
+        with np.errstate(over="ignore", invalid="ignore"):
+            cast = value.astype(target.dtype)
+        if value.dtype.kind == "f" and np.count_nonzero(np.isfinite(cast)) != np.count_nonzero(np.isfinite(value)):
+            raise ValueError(f"{where}: {str(path)!r}: {key} holds {value.dtype} values beyond the range of "
+                             f"the model's {target.dtype} (largest magnitude {float(np.nanmax(np.abs(value))):g}); "
+                             f"they would load as inf")
 
 
 # ---------------------------------------------------------------------------- trees of tensors (state dicts)
@@ -316,39 +440,73 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     write_tensors(path, {name: value._data for name, value in obj.state_dict().items()}, metadata)
 
 
-def load(path: str | os.PathLike[str], map_location: Any = None, weights_only: bool | None = None) -> Any:
+def load(path: str | os.PathLike[str], map_location: Any = None, weights_only: bool | None = None, *,
+         max_elements: int = MAX_ELEMENTS) -> Any:
     """Read what :func:`save` wrote: the model, rebuilt with its weights and buffers, in eval mode; or the
     state dict (a dict of Tensors, in the saved order) or other tree, as saved.
 
     ``map_location`` accepts the CPU only; ``weights_only`` is accepted for torch compatibility (loading never
-    runs code either way).
+    runs code either way). The architecture is checked against the file's tensors before any layer is built,
+    so a small file cannot make ``load`` allocate more than the weights it holds.
+
+    Args:
+        max_elements: the most parameter and buffer elements (and the largest dimension) a model may have.
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        ValueError: the file is truncated, corrupted, not a chainrule file, or its weights don't fit.
+        ValueError: the file is truncated, corrupted, not a chainrule file, not a regular file, its metadata is
+            malformed (the message names the field), the model is larger than ``max_elements``, or its weights
+            don't fit the architecture or would change value on loading (overflow, complex into real).
     """
     check_device(None if callable(map_location) or isinstance(map_location, dict) else map_location, "chainrule.load")
+    path = Path(path)
     tensors, metadata = read_tensors(path)
     if OBJECT_KEY in metadata:
+        tree = json_field(metadata, OBJECT_KEY, path)
         try:
-            tree = json.loads(metadata[OBJECT_KEY])
             return _decode(tree, tensors)
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
-            raise ValueError(f"chainrule.load: {str(path)!r} has an unreadable object description: "
-                             f"{error!r}") from None
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            raise ValueError(f"chainrule.load: {str(path)!r} has an unreadable object description in its metadata "
+                             f"field {OBJECT_KEY!r}: {error!r}") from None
     if ARCHITECTURE_KEY not in metadata:
         raise ValueError(f"chainrule.load: {str(path)!r} holds weights without an architecture "
                          f"(it was written by save_state_dict); use load_state_dict and your own model")
-    try:
-        config = json.loads(metadata[ARCHITECTURE_KEY])
-    except json.JSONDecodeError as error:
-        raise ValueError(f"chainrule.load: {str(path)!r} has an unreadable architecture: {error}") from None
-    model = build(config)
+    config = json_field(metadata, ARCHITECTURE_KEY, path)
+    model = build_for(config, tensors, path, ARCHITECTURE_KEY, max_elements)
     try:
         model.load_state_dict(tensors)
     except (KeyError, ValueError) as error:
         raise ValueError(f"chainrule.load: the weights in {str(path)!r} don't fit its architecture: {error}") from None
     return model.eval()
+
+
+def build_for(config: Any, tensors: Mapping[str, np.ndarray], path: Path, field: str,
+              max_elements: int = MAX_ELEMENTS, where: str = "chainrule.load") -> nn.Module:
+    """:func:`build` the model ``config`` describes for the ``tensors`` read with it from ``path``, checked first:
+    no layer is built unless the description is well-formed, within ``max_elements`` and no larger than the
+    tensors, and the tensors' values survive the cast into the model's dtypes.
+
+    Raises:
+        ValueError: naming ``path`` and the metadata ``field`` (and the field inside it that is wrong).
+    """
+    try:
+        planned = planned_elements(config, max_elements)
+    except ValueError as error:
+        raise ValueError(f"{where}: {str(path)!r}, metadata field {field!r}: {error}") from None
+    stored = sum(int(array.size) for array in tensors.values())
+    if planned > max_elements:
+        raise ValueError(f"{where}: {str(path)!r} describes a model of {planned} elements, above the limit "
+                         f"of {max_elements}; pass a larger max_elements= if you trust the file")
+    if planned > stored:  # building would allocate more than the file holds; else load_state_dict names the key
+        raise ValueError(f"{where}: the weights in {str(path)!r} don't fit its architecture: it describes "
+                         f"{planned} parameter and buffer elements but the file holds {stored}")
+    try:
+        model = build(config)
+    except ValueError as error:
+        raise ValueError(f"{where}: {str(path)!r}, metadata field {field!r}: "
+                         f"{str(error).removeprefix('chainrule.load: ')}") from None
+    check_values_fit(model, tensors, path, where)
+    return model
 
 
 def save_state_dict(state_dict: Mapping[str, Any], path: str | os.PathLike[str]) -> None:

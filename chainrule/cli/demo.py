@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from chainrule.cli.checks import whole_number, writable_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train the fix side by side and check the claim with numbers. Without NAME, runs all four.",
     )
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"demos to run: {', '.join(DEMOS)} (default: all)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for data, weights and batches (default 0)")
+    parser.add_argument("--seed", type=whole_number("seed", 0), default=0,
+                        help="seed for data, weights and batches (default 0)")
     parser.add_argument("--out", default="runs/demos", help="folder for the HTML pages (default runs/demos)")
     parser.add_argument("--json", action="store_true", help="print the machine-readable results only")
     parser.set_defaults(func=run)
@@ -34,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in DEMOS]
     if unknown:
         raise ValueError(f"unknown demo {', '.join(unknown)}; choose from {', '.join(DEMOS)}")
+    out = writable_path(args.out, "out", folder=True)  # before the demos train, not after
     console = Console(stderr=args.json)
     quiet = args.json or not console.is_terminal
     results = []
@@ -47,7 +50,6 @@ def run(args: argparse.Namespace) -> int:
             if not args.json:
                 print_result(result, progress.console)
             progress.advance(task)
-    out = Path(args.out)
     pages = [write_html([r], out / f"{r.name}.html") for r in results]
     index = write_html(results, out / "index.html") if len(results) > 1 else pages[0]
     if args.json:

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chainrule._io import atomic_write
+from chainrule._io import atomic_write, check_regular_file
+from chainrule.cli.checks import writable_path
 
 EXAMPLE = ("chainrule explain --sizes 2,2,2 --inputs 0.05,0.1 --targets 0.01,0.99 "
            "--weights '[[[0.15,0.2],[0.25,0.3]],[[0.4,0.45],[0.5,0.55]]]' --biases '[[0.35,0.35],[0.6,0.6]]'")
@@ -55,12 +56,15 @@ def _json_flag(flag: str, text: str) -> Any:
 def read_network_file(path: str) -> dict[str, Any]:
     """The JSON object in ``path``, or an error naming the file and what is wrong with it."""
     file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"--network: no such file {path!r}")
+    check_regular_file(file, "--network")
     try:
         return json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text (byte {error.start}: {error.reason})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply") from None
 
 
 def network_from_args(args: argparse.Namespace) -> Any:
@@ -104,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
 
     from chainrule.learn.explain import explain_network
 
+    if args.html:
+        writable_path(args.html, "html", folder=False)  # before the work, not after
     result = explain_network(network_from_args(args))
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, allow_nan=False))

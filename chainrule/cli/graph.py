@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from chainrule.cli.checks import writable_path
 from chainrule.cli.explain import add_network_arguments, network_from_args
 
 
@@ -28,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from chainrule.learn.explain import loss_graph
     from chainrule.learn.viz import draw
 
+    writable_path(Path(args.out).with_suffix(".dot") if Path(args.out).suffix in (".dot", ".svg")
+                  else Path(f"{args.out}.dot"), "out", folder=False)
     net = network_from_args(args)
     title = f"loss of the {'-'.join(map(str, net.sizes))} {net.activation} network ({net.loss})"
     drawing = draw(loss_graph(net), args.out, with_grads=args.with_grads, title=title)

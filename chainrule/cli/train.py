@@ -22,7 +22,8 @@ from rich.table import Table
 
 from chainrule import nn
 from chainrule._fit import fit
-from chainrule._io import atomic_write, json_safe
+from chainrule._io import atomic_folder, atomic_write, json_safe
+from chainrule.cli.checks import finite_float, hidden_widths, whole_number, writable_path
 from chainrule.data import load_dataset
 from chainrule.doctor import cli as doctor_cli
 from chainrule.serialization import architecture, save
@@ -31,16 +32,6 @@ from chainrule.training.models import ACTIVATIONS, MLPSpec, build_mlp
 from chainrule.training.progress import ProgressBar
 from chainrule.training.tensorboard import TensorBoard
 from chainrule.training.trainer import OPTIMIZERS, evaluate
-
-
-def _hidden(text: str) -> tuple[int, ...]:
-    try:
-        widths = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--hidden: expected widths like 64,64, got {text!r}") from None
-    if any(w < 1 for w in widths):
-        raise argparse.ArgumentTypeError(f"--hidden: widths must be positive, got {text!r}")
-    return widths
 
 
 def register(subparsers: Any) -> None:
@@ -53,17 +44,20 @@ def register(subparsers: Any) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--dataset", default=None, help="a built-in data set (default: digits)")
     source.add_argument("--data", default=None, help="a .csv or .npz file (last CSV column = label)")
-    parser.add_argument("--hidden", type=_hidden, default=(64, 64), help="hidden widths, e.g. 64,64 (default)")
+    parser.add_argument("--hidden", type=hidden_widths, default=(64, 64), help="hidden widths, e.g. 64,64 (default)")
     parser.add_argument("--activation", choices=ACTIVATIONS, default="relu")
     parser.add_argument("--batch-norm", action="store_true", help="BatchNorm1d after each hidden Linear")
-    parser.add_argument("--dropout", type=float, default=0.0, help="dropout after each hidden activation")
+    parser.add_argument("--dropout", type=finite_float("dropout", 0.0, 1.0), default=0.0,
+                        help="dropout after each hidden activation")
     parser.add_argument("--init", default="default", help="default | he | xavier | normal:<std>")
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate (default: the optimizer's)")
+    parser.add_argument("--lr", type=finite_float("lr", 0.0), default=None,
+                        help="learning rate (default: the optimizer's)")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--clip-grad", type=float, default=None, help="clip the gradient norm to this")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--clip-grad", type=finite_float("clip-grad", 0.0), default=None,
+                        help="clip the gradient norm to this")
+    parser.add_argument("--seed", type=whole_number("seed", 0), default=0)
     parser.add_argument("--out", default=None, help="run folder (default: runs/<dataset>-<timestamp>)")
     parser.add_argument("--tensorboard", default=None, metavar="DIR",
                         help="also write TensorBoard events (metrics, histograms, the doctor's findings) to DIR")
@@ -81,6 +75,11 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     console = Console(stderr=True) if args.json else Console()
     source = args.data if args.data is not None else (args.dataset or "digits")
+    name = Path(source).stem if args.data is not None else source
+    run_dir = Path(args.out) if args.out else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    writable_path(run_dir, "out", folder=True)  # before training: a bad --out must not cost the run
+    if args.tensorboard is not None:
+        writable_path(Path(args.tensorboard), "tensorboard", folder=True)
     splits = load_dataset(source, seed=args.seed)
     train, val, test = splits.train, splits.val, splits.test
     classify = train.num_classes is not None
@@ -96,8 +95,6 @@ def run(args: argparse.Namespace) -> int:
         "lr": args.lr, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
         "clip_grad_norm": args.clip_grad, "doctor": args.doctor,
     }
-    name = Path(source).stem if args.data is not None else source
-    run_dir = Path(args.out) if args.out else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     # With the doctor watching, a diverging run is reported once in plain words (non_finite, exploding_gradients),
     # not as NumPy's overflow warnings pointing into the engine's source.
     watched = fit_kwargs["doctor"]
@@ -106,17 +103,11 @@ def run(args: argparse.Namespace) -> int:
         if args.tensorboard is not None:
             callbacks.append(TensorBoard(args.tensorboard))
         history = fit(model, callbacks=callbacks, verbose=1, **fit_kwargs)
-        run_dir.mkdir(parents=True, exist_ok=True)  # after fit: a run rejected by its checks leaves no folder
-
         loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
         test_metrics: dict[str, Any] = {}
         if test is not None:
             targets = test.y if classify or test.y.ndim > 1 else test.y.reshape(-1, 1)
             test_metrics = evaluate(model, test.X, targets, loss_fn, test.y if classify else None)
-    save(model, run_dir / "model.safetensors")
-    atomic_write(run_dir / "model.json", json.dumps(architecture(model), indent=2) + "\n")
-    _write_jsonl(run_dir / "history.jsonl", history.epochs)
-    atomic_write(run_dir / "history.csv", csv_rows(history.epochs))
     config = {"dataset": source, "spec": spec.to_dict(),
               **{k: v for k, v in fit_kwargs.items() if k not in ("train", "val")}}
     summary = json_safe({
@@ -126,8 +117,15 @@ def run(args: argparse.Namespace) -> int:
         "samples": {split: len(ds) for split, ds in splits.items()}, "config": config,
         "seconds": time.perf_counter() - started,
     })
-    atomic_write(run_dir / "summary.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
-    doctor_cli.after_training(args, history, run_dir, console, fit_kwargs)
+    # The run folder appears whole or not at all (a run rejected by its checks leaves none), and replaces an
+    # earlier run at the same --out entirely: no file of the old run survives next to the new one.
+    with atomic_folder(run_dir) as staging:
+        save(model, staging / "model.safetensors")
+        atomic_write(staging / "model.json", json.dumps(architecture(model), indent=2) + "\n")
+        _write_jsonl(staging / "history.jsonl", history.epochs)
+        atomic_write(staging / "history.csv", csv_rows(history.epochs))
+        atomic_write(staging / "summary.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
+        doctor_cli.after_training(args, history, staging, console, fit_kwargs, shown_dir=run_dir)
     if args.json:
         print(json.dumps(summary, allow_nan=False))
     else:

@@ -23,6 +23,49 @@ def not_whole(y: np.ndarray) -> np.ndarray:
     return ~np.isfinite(y) | (y != np.round(y))
 
 
+# An inferred class count may exceed the number of samples (labels 1..10 leave class 0 empty), but not by
+# orders of magnitude: one label of 100000000 in a 30-row file is a typo, not a 10^8-way classifier.
+MIN_CLASS_LIMIT = 1024
+CLASSES_PER_SAMPLE = 10
+
+
+def class_labels(y: np.ndarray, name: str) -> np.ndarray:
+    """Whole-number labels as int64, or a ValueError where the cast would change a value (wraparound, 1e20).
+
+    >>> class_labels(np.array([0.0, 2.0]), "d").tolist()
+    [0, 2]
+    """
+    info = np.iinfo(np.int64)
+    if y.size and y.dtype.kind == "u" and int(y.max()) > info.max:
+        raise ValueError(f"Dataset {name!r}: label {int(y.max())} is too large for an int64 class label "
+                         f"(at most {info.max}); expected class numbers 0..K-1")
+    if y.size and y.dtype.kind == "f" and (y.min() < info.min or y.max() >= 2.0**63):
+        bad = y.max() if y.max() >= 2.0**63 else y.min()
+        raise ValueError(f"Dataset {name!r}: label {bad:g} is outside the int64 range of class labels; "
+                         f"expected class numbers 0..K-1")
+    return y.astype(np.int64)
+
+
+def _check_numeric(array: np.ndarray, what: str, name: str) -> None:
+    if array.dtype.kind == "c":
+        raise ValueError(f"Dataset {name!r}: expected real {what}, got complex values (dtype {array.dtype}); "
+                         f"pass the real part (x.real) or split real and imaginary parts into columns")
+
+
+def _as_float32(X: np.ndarray, name: str) -> np.ndarray:
+    """``X`` as float32, or a ValueError naming the first finite value that would overflow to inf."""
+    if X.dtype.kind != "f" or X.dtype.itemsize <= 4:
+        return np.ascontiguousarray(X, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(X, dtype=np.float32)
+    overflow = np.isinf(out) & np.isfinite(X)
+    if overflow.any():
+        row, column = (int(i) for i in np.argwhere(overflow)[0])
+        raise ValueError(f"Dataset {name!r}: feature value {X[row, column]:g} at row {row}, column {column} is "
+                         f"beyond float32's range (±{np.finfo(np.float32).max:.3g}); rescale the features")
+    return out
+
+
 def _read_only(array: np.ndarray) -> np.ndarray:
     # A read-only view: an in-place edit of a batch would silently change every later epoch.
     view = array.view()
@@ -73,6 +116,8 @@ class Dataset:
             raise ValueError(f"Dataset {name!r}: expected X of shape (samples, features), got shape {X.shape}")
         if not (np.issubdtype(X.dtype, np.number) or X.dtype == np.bool_):
             raise ValueError(f"Dataset {name!r}: expected numeric features, got dtype {X.dtype}")
+        _check_numeric(X, "features", name)
+        _check_numeric(y, "labels", name)
         if y.ndim == 0 or len(y) != len(X):
             raise ValueError(
                 f"Dataset {name!r}: expected one label per sample ({len(X)}), got labels of shape {y.shape}"
@@ -88,9 +133,16 @@ class Dataset:
         if is_integer:
             if y.ndim != 1:
                 raise ValueError(f"Dataset {name!r}: expected class labels of shape (N,), got shape {y.shape}")
-            y = y.astype(np.int64)
+            y = class_labels(y, name)
             if num_classes is None:
                 num_classes = int(y.max()) + 1 if len(y) else 0
+                limit = max(MIN_CLASS_LIMIT, CLASSES_PER_SAMPLE * len(y))
+                if num_classes > limit:
+                    raise ValueError(
+                        f"Dataset {name!r}: the largest label is {num_classes - 1}, which would make {num_classes} "
+                        f"classes for {len(y)} samples; expected labels 0..K-1 with K at most {limit} "
+                        f"(max({MIN_CLASS_LIMIT}, {CLASSES_PER_SAMPLE} x samples)); pass num_classes= if you mean it"
+                    )
         elif y.ndim > 2:
             raise ValueError(f"Dataset {name!r}: expected targets of shape (N,) or (N, outputs), got shape {y.shape}")
         else:
@@ -99,7 +151,7 @@ class Dataset:
             raise ValueError(
                 f"Dataset {name!r}: expected {X.shape[1]} feature_names (one per column), got {len(feature_names)}"
             )
-        self.X = _read_only(np.ascontiguousarray(X, dtype=np.float32))
+        self.X = _read_only(_as_float32(X, name))
         self.y = _read_only(np.ascontiguousarray(y))
         self.name = name
         self.feature_names = list(feature_names) if feature_names is not None else None

@@ -10,14 +10,19 @@ numbers or class names (names are numbered in sorted order and kept as ``class_n
 
 from __future__ import annotations
 
+import array
 import csv
+import itertools
 import os
-from collections.abc import Sequence
+import zipfile
+import zlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from chainrule.data.dataset import Dataset, not_whole
+from chainrule._io import check_regular_file
+from chainrule.data.dataset import Dataset, class_labels, not_whole
 
 NPZ_KEYS = (("X", "y"), ("x", "y"), ("features", "labels"))
 TASKS = (None, "classification", "regression")
@@ -36,9 +41,12 @@ def _make(
 ) -> Dataset:
     if task not in TASKS:
         raise ValueError(f"load_file: task must be one of {TASKS}, got {task!r}")
+    if labels.dtype.kind == "c" or X.dtype.kind == "c":
+        raise ValueError(f"load_file: expected real numbers, got complex "
+                         f"{'labels' if labels.dtype.kind == 'c' else 'features'}; the imaginary part would be lost")
     if labels.dtype.kind in "US" or labels.dtype == object:
         if task == "regression":
-            raise ValueError(f"load_file: {name}: regression needs numeric targets, got text labels")
+            raise ValueError("load_file: regression needs numeric targets, got text labels")
         class_names, codes = np.unique(labels.astype(str), return_inverse=True)
         return Dataset(X, codes.astype(np.int64), name=name, class_names=class_names.tolist(),
                        feature_names=feature_names)
@@ -47,16 +55,34 @@ def _make(
         return Dataset(X, labels.astype(np.float32), name=name, feature_names=feature_names)
     if not whole:
         raise ValueError(
-            f"load_file: {name}: task='classification' needs whole-number labels, got non-integer labels"
+            "load_file: task='classification' needs whole-number labels, got non-integer labels"
         )
-    return Dataset(X, labels.astype(np.int64), name=name, feature_names=feature_names)
+    return Dataset(X, class_labels(labels, name), name=name, feature_names=feature_names)
+
+
+def _npz_array(archive: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
+    """One array of an .npz archive, its declared size checked against the archive's before NumPy allocates it."""
+    assert archive.zip is not None  # open until the `with archive` block ends
+    member = archive.zip.getinfo(f"{key}.npy")
+    with archive.zip.open(member) as handle:
+        version = np.lib.format.read_magic(handle)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(handle)
+        header = handle.tell()
+    declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if dtype.kind != "O" and declared != member.file_size - header:
+        raise ValueError(f"load_file: {path}: array {key!r} declares shape {shape} ({declared} bytes) but the archive "
+                         f"holds {member.file_size - header} bytes for it; the file is truncated or corrupt")
+    return archive[key]
 
 
 def _load_npz(path: Path, task: str | None) -> Dataset:
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"load_file: {path} is not a readable .npz archive ({error})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"load_file: {path} holds a single .npy array, not an .npz archive of features and labels")
     with archive:
         keys = set(archive.files)
         pair = next(((kx, ky) for kx, ky in NPZ_KEYS if kx in keys and ky in keys), None)
@@ -66,51 +92,74 @@ def _load_npz(path: Path, task: str | None) -> Dataset:
                 f"{' or '.join('/'.join(p) for p in NPZ_KEYS)}"
             )
         try:
-            X, labels = archive[pair[0]], archive[pair[1]]
-            names = archive["feature_names"].tolist() if "feature_names" in keys else None
+            X, labels = _npz_array(archive, pair[0], path), _npz_array(archive, pair[1], path)
+            names = _npz_array(archive, "feature_names", path).tolist() if "feature_names" in keys else None
         except ValueError as error:  # object arrays need pickle, which we refuse
+            if str(error).startswith("load_file"):
+                raise
             raise ValueError(f"load_file: {path} stores an object array; save numeric arrays ({error})") from None
+        except (OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+            raise ValueError(f"load_file: {path} is a truncated or corrupt .npz archive ({error})") from None
     return _make(X, labels, task, path.stem, feature_names=names)
 
 
+def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of each non-blank row, read one at a time; errors name the file and the line."""
+    line = 0
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:  # -sig: drop the byte-order mark Excel writes
+            reader = csv.reader(handle)
+            for row in reader:
+                line = reader.line_num
+                if any(cell.strip() for cell in row):
+                    yield line, row
+    except UnicodeDecodeError as error:
+        raise ValueError(f"load_file: {path} is not UTF-8 text (byte {error.start} of the file: {error.reason}); "
+                         f"save it as UTF-8") from None
+    except csv.Error as error:
+        raise ValueError(f"load_file: {path} line {line + 1}: not readable as CSV ({error})") from None
+
+
 def _load_csv(path: Path, label_column: int | str, task: str | None) -> Dataset:
-    with path.open(newline="", encoding="utf-8-sig") as handle:  # -sig: drop the byte-order mark Excel writes
-        rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
-    if not rows:
+    rows = _csv_rows(path)
+    first = next(rows, None)
+    if first is None:
         raise ValueError(f"load_file: {path} has no rows; expected a header (optional) and one row per sample")
-    width = len(rows[0])
+    first_row = first[1]
+    width = len(first_row)
     if width < 2:
         raise ValueError(f"load_file: {path} has {width} column; expected at least one feature and a label column")
     if isinstance(label_column, str):
-        if label_column not in rows[0]:
-            raise ValueError(f"load_file: label_column {label_column!r} is not in the header of {path}: {rows[0]}")
-        label = rows[0].index(label_column)
+        if label_column not in first_row:
+            raise ValueError(f"load_file: label_column {label_column!r} is not in the header of {path}: {first_row}")
+        label = first_row.index(label_column)
     elif isinstance(label_column, int) and not isinstance(label_column, bool) and -width <= label_column < width:
         label = label_column % width
     else:
         raise ValueError(f"load_file: label_column must be a column name or an index in [-{width}, {width}), "
                          f"got {label_column!r}")
     features = [j for j in range(width) if j != label]
-    has_header = isinstance(label_column, str) or not all(_is_number(rows[0][j]) for j in features)
-    header, body = (rows[0], rows[1:]) if has_header else (None, rows)
-    if not body:
-        raise ValueError(f"load_file: {path} has a header but no data rows")
-    first_line = 2 if has_header else 1
-    X = np.empty((len(body), len(features)), dtype=np.float64)
+    has_header = isinstance(label_column, str) or not all(_is_number(first_row[j]) for j in features)
+    header = first_row if has_header else None
+    # Values go into a flat buffer as they are read: memory near 8 bytes per cell, not a list of strings per row.
+    values = array.array("d")
     labels = []
-    for i, row in enumerate(body):
+    for line, row in (rows if has_header else itertools.chain([first], rows)):
         if len(row) != width:
-            raise ValueError(f"load_file: {path} row {i + first_line} has {len(row)} cells; expected {width}")
-        for k, j in enumerate(features):
+            raise ValueError(f"load_file: {path} row {line} has {len(row)} cells; expected {width}")
+        for j in features:
             try:
-                X[i, k] = float(row[j])
+                values.append(float(row[j]))
             except ValueError:
                 column = f"{header[j]!r}" if header else str(j)
                 raise ValueError(
-                    f"load_file: {path} row {i + first_line}, column {column}: expected a number, "
-                    f"got {row[j]!r} (features must be numeric)"
+                    f"load_file: {path} row {line}, column {column}: expected a number, "
+                    f"got {row[j][:40]!r} (features must be numeric)"
                 ) from None
         labels.append(row[label].strip())
+    if not labels:
+        raise ValueError(f"load_file: {path} has a header but no data rows")
+    X = np.frombuffer(values, dtype=np.float64).reshape(len(labels), len(features))
     numeric = all(_is_number(v) for v in labels)
     label_array = np.array([float(v) for v in labels]) if numeric else np.array(labels)
     names = [header[j] for j in features] if header else None
@@ -128,14 +177,17 @@ def load_file(path: str | os.PathLike, label_column: int | str = -1, task: str |
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: an unsupported suffix, missing arrays, non-numeric features, ragged rows or a bad option.
+        ValueError: not a regular file, an unsupported suffix, not UTF-8, a truncated archive, missing arrays,
+            non-numeric or complex features, labels that don't fit an int64, ragged rows or a bad option.
     """
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"load_file: no file at {str(path)!r}")
+    check_regular_file(path, "load_file")
     suffix = path.suffix.lower()
-    if suffix == ".npz":
-        return _load_npz(path, task)
-    if suffix == ".csv":
-        return _load_csv(path, label_column, task)
-    raise ValueError(f"load_file: expected a .npz or .csv file, got {path.name!r}")
+    if suffix not in (".npz", ".csv"):
+        raise ValueError(f"load_file: expected a .npz or .csv file, got {path.name!r}")
+    try:
+        return _load_npz(path, task) if suffix == ".npz" else _load_csv(path, label_column, task)
+    except ValueError as error:
+        if str(path) in str(error):
+            raise
+        raise ValueError(f"load_file: {path}: {str(error).removeprefix('load_file: ')}") from None

@@ -7,12 +7,15 @@ one big-endian uint32 per dimension, then the values in C order.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from chainrule._io import check_regular_file
 from chainrule.data.dataset import Dataset
 
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -30,7 +33,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: a bad magic number, an unknown type code, or a truncated or over-long file.
+        ValueError: not a regular file, a bad magic number, an unknown type code, or a truncated or over-long file.
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as folder:
@@ -39,35 +42,51 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     ...     read_idx(path)
     array([7, 2, 1], dtype=uint8)
     """
-    raw = Path(path).read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as error:
-            raise ValueError(f"read_idx: {path} is a truncated or corrupt gzip file ({error})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+    path = Path(path)
+    check_regular_file(path, "read_idx")
+    with path.open("rb") as raw_file:
+        gzipped = raw_file.read(2) == b"\x1f\x8b"
+    try:
+        # Streamed: the header is read first, so a lying header fails before anything the size of the data exists.
+        with (gzip.open(path, "rb") if gzipped else path.open("rb")) as handle:
+            return _read_idx_stream(handle, path, None if gzipped else path.stat().st_size)
+    except (EOFError, OSError, zlib.error) as error:
+        raise ValueError(f"read_idx: {path} is a truncated or corrupt gzip file ({error})") from None
+
+
+def _read_idx_stream(handle: Any, path: Path, file_size: int | None) -> np.ndarray:  # a file or GzipFile
+    magic = handle.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0:
         raise ValueError(
             f"read_idx: {path} is not an IDX file: expected a magic number starting with bytes 00 00, "
-            f"got {raw[:4].hex(' ') or 'an empty file'}"
+            f"got {magic.hex(' ') or 'an empty file'}"
         )
-    type_code, ndim = raw[2], raw[3]
+    type_code, ndim = magic[2], magic[3]
     if type_code not in IDX_TYPES:
         raise ValueError(
             f"read_idx: {path} has unknown IDX type code 0x{type_code:02x}; expected one of "
             f"{', '.join(f'0x{code:02x}' for code in IDX_TYPES)}"
         )
     header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"read_idx: {path} is truncated: its header needs {header} bytes, the file has {len(raw)}")
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dims = handle.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise ValueError(f"read_idx: {path} is truncated: its header needs {header} bytes, the file has "
+                         f"{4 + len(dims)}")
+    shape = tuple(int(d) for d in np.frombuffer(dims, dtype=">u4"))
     dtype = np.dtype(IDX_TYPES[type_code])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(raw) - header != expected:
-        state = "truncated" if len(raw) - header < expected else "longer than its header says"
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: 2^32 per dimension cannot overflow
+    found = file_size - header if file_size is not None else None
+    if found is None:  # gzipped: read one byte more than the header promises to catch an over-long file
+        data = handle.read(expected + 1)
+        found = len(data)
+    if found != expected:
+        state = "truncated" if found < expected else "longer than its header says"
         raise ValueError(
-            f"read_idx: {path} is {state}: shape {shape} needs {expected} bytes of data, found {len(raw) - header}"
+            f"read_idx: {path} is {state}: shape {shape} needs {expected} bytes of data, found {found}"
         )
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    if file_size is not None:
+        data = handle.read(expected)
+    return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def _find(folder: Path, stem: str) -> Path | None:

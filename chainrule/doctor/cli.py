@@ -22,9 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def after_training(args: argparse.Namespace, history: Any, run_dir: str | Path, console: Any,
-                   fit_kwargs: dict[str, Any]) -> dict[str, Path]:
+                   fit_kwargs: dict[str, Any], shown_dir: str | Path | None = None) -> dict[str, Path]:
     """Print the findings table, try the fixes when asked, and write diagnoses.json/metrics.json/report.html.
 
+    ``shown_dir``: the folder to name in the printed message when ``run_dir`` is a staging folder moved there later.
     Returns the written paths (empty when the doctor was off).
     """
     doctor = getattr(history, "doctor", None)
@@ -42,5 +43,5 @@ def after_training(args: argparse.Namespace, history: Any, run_dir: str | Path, 
             fixes = try_fixes(spec, fit_kwargs, doctor.findings, steps=TRY_FIX_STEPS)
             console.print(fixes_table(fixes))
     paths = write_report(doctor, run_dir, fixes=fixes)
-    console.print(f"doctor report: {paths['html']}")
+    console.print(f"doctor report: {Path(shown_dir) / paths['html'].name if shown_dir else paths['html']}")
     return paths

@@ -82,7 +82,8 @@ def load_run(run_dir: str | Path) -> tuple[list[Finding], dict[str, Any], dict[s
 
     Raises:
         FileNotFoundError: the folder or its diagnoses.json is missing.
-        ValueError: a file is not valid JSON.
+        ValueError: a file is not valid JSON or not shaped as ``write_report`` writes it (the message names the
+            file and the field).
     """
     run_dir = Path(run_dir)
     path = run_dir / DIAGNOSES
@@ -95,13 +96,61 @@ def load_run(run_dir: str | Path) -> tuple[list[Finding], dict[str, Any], dict[s
         if not p.is_file():
             return default
         try:
-            return json.loads(p.read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(f"chainrule report: {p} is not valid JSON: {error}") from None
+            value = json.loads(p.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+            raise ValueError(f"chainrule report: {p} is not valid JSON: {reason}") from None
+        if type(value) is not type(default):
+            raise ValueError(f"chainrule report: {p} holds a JSON {type(value).__name__}; expected a "
+                             f"{type(default).__name__} as `chainrule train` writes")
+        return value
 
     diagnoses = read(path, {})
-    findings = [Finding.from_dict(d) for d in diagnoses.get("findings", [])]
-    return findings, read(run_dir / METRICS, {}), diagnoses, read(run_dir / FIXES, [])
+    entries = diagnoses.get("findings", [])
+    if not isinstance(entries, list):
+        raise ValueError(f"chainrule report: {path}, field 'findings': expected a list, got {type(entries).__name__}")
+    findings = []
+    for i, entry in enumerate(entries):
+        try:
+            if not isinstance(entry, dict):
+                raise TypeError(f"expected an object, got {type(entry).__name__}")
+            findings.append(Finding.from_dict(entry))
+        except (KeyError, TypeError, ValueError) as error:
+            reason = error.args[0] if isinstance(error, KeyError) and error.args else error
+            raise ValueError(f"chainrule report: {path}, field 'findings[{i}]': {reason}") from None
+    metrics = read(run_dir / METRICS, {})
+    _check_metrics(metrics, run_dir / METRICS)
+    return findings, metrics, diagnoses, read(run_dir / FIXES, [])
+
+
+# The shapes of the metrics.json fields the page plots: series of numbers, per-layer series, per-epoch logs.
+_SERIES = ("loss", "steps")
+_LAYER_SERIES = ("grad_rms", "dead_fraction", "update_ratio", "act_std", "saturation")
+
+
+def _check_metrics(metrics: dict[str, Any], path: Path) -> None:
+    """A ValueError naming the field if a plotted field of metrics.json is not shaped as ``write_report`` writes it."""
+
+    def numbers(values: Any, field: str) -> None:
+        if not isinstance(values, list):
+            raise ValueError(f"chainrule report: {path}, field {field!r}: expected a list, got {type(values).__name__}")
+        for i, v in enumerate(values):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+                raise ValueError(f"chainrule report: {path}, field '{field}[{i}]': expected a number or null, "
+                                 f"got {v!r}")
+
+    for key in _SERIES:
+        numbers(metrics.get(key, []), key)
+    for key in _LAYER_SERIES:
+        layers = metrics.get(key, {})
+        if not isinstance(layers, dict):
+            raise ValueError(f"chainrule report: {path}, field {key!r}: expected an object of per-layer series, "
+                             f"got {type(layers).__name__}")
+        for name, series in layers.items():
+            numbers(series, f"{key}.{name}")
+    epochs = metrics.get("epochs", [])
+    if not isinstance(epochs, list) or not all(isinstance(e, dict) for e in epochs):
+        raise ValueError(f"chainrule report: {path}, field 'epochs': expected a list of objects (one per epoch)")
 
 
 def render_report(run_dir: str | Path) -> Path:

@@ -549,6 +549,7 @@ class LogSumExp(Function):
 
     def forward(self, a, axes, keepdims):
         xp = get_array_module(a)
+        a = a.astype(float_result(a.dtype), copy=False)  # integers and bool give the default float, as PyTorch
         self.a, self.axes, self.keepdims = a, axes, keepdims
         if a.size == 0:  # log of an empty sum: -inf, as PyTorch
             self.out = np.full(tuple(1 if axes is None or i in axes else n for i, n in enumerate(a.shape)),

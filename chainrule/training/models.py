@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,9 @@ class MLPSpec:
     negative_slope: float = 0.01
 
     def __post_init__(self) -> None:
+        if not isinstance(self.hidden, tuple | list) or not all(
+                isinstance(h, numbers.Integral) and not isinstance(h, bool) for h in self.hidden):
+            raise ValueError(f"MLPSpec: hidden must be a tuple of whole-number widths, got {self.hidden!r}")
         self.hidden = tuple(int(h) for h in self.hidden)
         for name in ("in_features", "out_features"):
             value = getattr(self, name)
@@ -78,7 +83,7 @@ def _parse_init(init: str) -> tuple[str, float]:
             std = float(init.partition(":")[2])
         except ValueError:
             std = -1.0
-        if std > 0:
+        if 0 < std < math.inf:
             return "normal", std
     raise ValueError(f"MLPSpec: init must be 'default', 'he', 'xavier' or 'normal:<std>' (e.g. 'normal:1.0'), "
                      f"got {init!r}")

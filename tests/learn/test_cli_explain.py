@@ -75,7 +75,7 @@ def test_bad_network_files_are_clear_errors(tmp_path, capsys, content, match):
 
 
 @pytest.mark.parametrize(("argv", "match"), [
-    (["--network", "missing.json"], "--network: no such file 'missing.json'"),
+    (["--network", "missing.json"], "--network: no file at 'missing.json'"),
     (["--inputs", "0.1,x"], "--inputs: expected comma-separated floats such as 0.05,0.1; got '0.1,x'"),
     (["--sizes", "2,two"], "--sizes: expected comma-separated ints such as 2,2,1; got '2,two'"),
     (["--weights", "[[1,2]"], "--weights: expected JSON such as"),
