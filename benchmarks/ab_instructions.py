@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.only:
         template, unit, units = WORKLOADS[name]
         program = template.format(here=str(HERE))
-        per_unit = [(instructions(c, program, units) - instructions(c, program, 0)) / units for c in (args.base, args.after)]
+        per_unit = [(instructions(checkout, program, units) - instructions(checkout, program, 0)) / units
+                    for checkout in (args.base, args.after)]
         print(f"| {name} | {unit} | {per_unit[0]:,.0f} | {per_unit[1]:,.0f} | {per_unit[1] / per_unit[0]:.4f} |")
 
 

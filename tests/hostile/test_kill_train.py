@@ -25,7 +25,8 @@ BASE = ["train", "--dataset", "iris", "--hidden", "4", "--batch-size", "64"]
 RUNS = {  # seed -> (extra arguments, the files that run writes)
     1: (["--epochs", "2"], {"model.safetensors", "model.json", "history.jsonl", "history.csv", "summary.json",
                             "diagnoses.json", "metrics.json", "report.html"}),
-    2: (["--epochs", "1", "--no-doctor"], {"model.safetensors", "model.json", "history.jsonl", "history.csv", "summary.json"}),
+    2: (["--epochs", "1", "--no-doctor"], {"model.safetensors", "model.json", "history.jsonl", "history.csv",
+                                           "summary.json"}),
 }
 
 
