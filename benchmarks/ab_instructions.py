@@ -22,10 +22,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
+# chainrule is imported before the benchmarks, whose common.py puts this checkout first on sys.path: otherwise
+# both runs would measure this checkout. The check makes a wrong import fail loudly instead of reading "no change".
+IMPORTS = """import sys, chainrule
+assert chainrule.__file__.startswith({checkout!r}), f"measured {{chainrule.__file__}}, not {checkout!r}"
+sys.path.insert(0, {here!r})"""
+
 # Each workload: a program that does `units` units of work (argv[1]) after its set-up, and the name of a unit.
 WORKLOADS = {
     "playground": ("""
-import sys; sys.path.insert(0, {here!r})
+{imports}
 import bench_playground as bp
 x, y = bp.circle_data()
 step = bp.chainrule_trainer(x, y)
@@ -33,7 +39,7 @@ starts = list(range(0, len(x), bp.BATCH))
 for k in range(int(sys.argv[1])): step(starts[k % len(starts)])
 """, "step", 1000),
     "digits": ("""
-import sys; sys.path.insert(0, {here!r})
+{imports}
 import bench_digits as b
 x, x_test, y, y_test = b.digits_split()
 b.train_chainrule(x, y, x_test, y_test, int(sys.argv[1]), 0)
@@ -46,7 +52,9 @@ def instructions(checkout: Path, program: str, units: int) -> int:
     env = {**os.environ, "PYTHONPATH": str(checkout), "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"}
     done = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", program, str(units)],
-        env=env, capture_output=True, text=True, check=True)
+        env=env, capture_output=True, text=True, cwd=checkout)  # `python -c` puts the cwd first on sys.path
+    if done.returncode != 0:
+        raise RuntimeError(f"the workload failed under {checkout}:\n{done.stderr[-3000:]}")
     found = re.search(r"Collected : (\d+)", done.stderr)
     if found is None:
         raise RuntimeError(f"callgrind printed no instruction count:\n{done.stderr[-2000:]}")
@@ -65,9 +73,12 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---|---|---|---|")
     for name in args.only:
         template, unit, units = WORKLOADS[name]
-        program = template.format(here=str(HERE))
-        per_unit = [(instructions(checkout, program, units) - instructions(checkout, program, 0)) / units
-                    for checkout in (args.base, args.after)]
+        per_unit = []
+        for checkout in (args.base, args.after):
+            # Each checkout's own benchmark code: the API a workload's last lines use may differ between them.
+            program = template.format(imports=IMPORTS.format(checkout=str(checkout.resolve()),
+                                                             here=str(checkout.resolve() / "benchmarks")))
+            per_unit.append((instructions(checkout, program, units) - instructions(checkout, program, 0)) / units)
         print(f"| {name} | {unit} | {per_unit[0]:,.0f} | {per_unit[1]:,.0f} | {per_unit[1] / per_unit[0]:.4f} |")
 
 
