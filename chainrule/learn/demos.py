@@ -120,13 +120,15 @@ class _Recorder(Callback):
 
 
 def _dead_fraction(model: cr.nn.Module, X: np.ndarray) -> dict[str, float]:
-    """Per ReLU layer: the fraction of units that output 0 for every training sample."""
+    """Per ReLU layer: the fraction of units that output 0 for every training sample (after a convolution, whose
+    output is (N, C, ...), a unit is a channel: 0 at every position of every sample)."""
     fired: dict[str, np.ndarray] = {}
     handles = []
     for name, module in model.named_modules():
         if type(module) is cr.nn.ReLU:
             def hook(module: Any, args: Any, out: Any, name: str = name) -> None:
-                fired[name] = (out._data > 0).any(axis=0)
+                data = out._data
+                fired[name] = (data > 0).any(axis=(0, *range(2, data.ndim)) if data.ndim > 2 else 0)
             handles.append(module.register_forward_hook(hook))
     model.eval()
     with cr.no_grad(), np.errstate(all="ignore"):
@@ -140,8 +142,15 @@ def _train(label: str, spec: Any, splits: Any, *, optimizer: str, lr: float, epo
            batch_size: int = 32, clip: float | None = None, train: Any = None) -> DemoRun:
     from chainrule.training.models import build_mlp
 
+    return _train_model(label, build_mlp(spec, seed=seed), spec.to_dict(), splits, optimizer=optimizer, lr=lr,
+                        epochs=epochs, seed=seed, batch_size=batch_size, clip=clip, train=train)
+
+
+def _train_model(label: str, model: cr.nn.Module, description: dict[str, Any], splits: Any, *, optimizer: str,
+                 lr: float, epochs: int, seed: int, batch_size: int = 32, clip: float | None = None,
+                 train: Any = None) -> DemoRun:
+    """Train ``model`` with the doctor and the recorder watching; ``description`` leads its config."""
     train = train if train is not None else splits.train
-    model = build_mlp(spec, seed=seed)
     recorder = _Recorder()
     doctor = cr.Doctor()
     start = time.perf_counter()
@@ -151,7 +160,7 @@ def _train(label: str, spec: Any, splits: Any, *, optimizer: str, lr: float, epo
                          verbose=0, clip_grad_norm=clip)
     seconds = time.perf_counter() - start
     last = history.epochs[-1]
-    config = {**spec.to_dict(), "optimizer": optimizer, "lr": lr, "epochs": epochs, "batch_size": batch_size,
+    config = {**description, "optimizer": optimizer, "lr": lr, "epochs": epochs, "batch_size": batch_size,
               "clip_grad_norm": clip}
     return DemoRun(
         label=label, config=config,
