@@ -44,6 +44,8 @@ class DemoRun:
     dead_fraction: dict[str, float]  # activation layer -> fraction of units that never fired
     findings: list[dict[str, Any]]
     seconds: float
+    # the doctor's series for conv, recurrent and residual layers, by metrics.json key (those it measured)
+    watched: dict[str, Any] = field(default_factory=dict)
 
     @property
     def kinds(self) -> set[str]:
@@ -170,8 +172,12 @@ def _train_model(label: str, model: cr.nn.Module, description: dict[str, Any], s
         grad_rms={k: float(np.mean(v)) for k, v in recorder.first_epoch_rms.items()},
         grad_norms=recorder.grad_norms, losses=recorder.losses,
         dead_fraction=_dead_fraction(model, train.X), findings=[f.to_dict() for f in doctor.findings],
-        seconds=seconds,
+        seconds=seconds, watched={k: v for k, v in doctor.metrics.items() if k in WATCHED and v},
     )
+
+
+WATCHED = ("dead_channel_fraction", "time_gradient_ratio", "time_gradient_profile", "gate_saturation",
+           "residual_branch_to_skip")
 
 
 def _digits(seed: int) -> Any:
