@@ -311,7 +311,8 @@ class Doctor(Callback):
                 update_ratio=self._updates.medians(span), saturation=self._saturation.medians(span),
                 zero_grad_fraction=self._zero_grads.medians(span), dead_fraction=dead, units=self._outputs.units(),
                 feeding=self._outputs.feeding(self.layers.linears), lr=self.current_lr())
-            verdicts = self._rules.epoch(stats) + self._net_rules.epoch(stats, net_stats)
+            net_verdicts = self._net_rules.epoch(stats, net_stats)
+            verdicts = self._net_rules.unexplained(self._rules.epoch(stats), net_verdicts) + net_verdicts
             record.update(late_loss=late, improvement=num(improvement), stalled=self._rules.stalled(stats))
             for verdict in verdicts:
                 self._record(verdict, end, self.epoch, stats)

@@ -29,6 +29,7 @@ from chainrule.doctor.stats import EpochStats
 from chainrule.doctor.structured import NetStats
 
 SHOWN_CHANNELS = 16  # at most this many dead channels are listed by index
+EXPLAINED_BY_DEAD_FILTERS = ("vanishing_gradients", "learning_rate_too_low")
 
 
 class NetRules:
@@ -40,6 +41,14 @@ class NetRules:
     def epoch(self, e: EpochStats, n: NetStats) -> list[Verdict]:
         stalled = self.rulebook.stalled(e)
         return self.dead_channels(e, n, stalled) + self.through_time(e, n, stalled) + self.gates(n, stalled)
+
+    def unexplained(self, verdicts: list[Verdict], net_verdicts: list[Verdict]) -> list[Verdict]:
+        """The Rulebook's verdicts less those that half-dead convolutions explain: as the Rulebook does for dead
+        units, a missing gradient below dead filters (or a tiny update above them) is theirs."""
+        if not any(v.evidence.get("variant") == "channels" and (v.evidence["dead_fraction"] or 0) >= 0.5
+                   for v in net_verdicts):
+            return verdicts
+        return [v for v in verdicts if v.kind not in EXPLAINED_BY_DEAD_FILTERS]
 
     def dead_channels(self, e: EpochStats, n: NetStats, stalled: bool) -> list[Verdict]:
         cfg, verdicts = self.config, []

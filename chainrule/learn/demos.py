@@ -10,8 +10,12 @@ of the founding text (``shared/seed/backprop.md``) against the measured numbers:
 - ``dead-relu``: a ReLU stuck below 0 outputs 0 and passes no gradient; a lower learning rate helps.
 - ``dropout``: dropping activations regularizes; 0.0 is none, a middle rate is best, 1.0 learns nothing.
 
->>> sorted(DEMOS)
-['dead-relu', 'dropout', 'exploding', 'vanishing']
+The chapters on recurrent, residual and convolutional networks (``vanishing-through-time``, ``residual-depth``,
+``cnn-dead-filters``) live in demos_nets.py and are registered here.
+
+>>> sorted(DEMOS)  # doctest: +NORMALIZE_WHITESPACE
+['cnn-dead-filters', 'dead-relu', 'dropout', 'exploding', 'residual-depth', 'vanishing',
+ 'vanishing-through-time']
 """
 
 from __future__ import annotations
@@ -103,7 +107,7 @@ class _Recorder(Callback):
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.weights = [(name, p) for name, p in self.trainer.model.named_parameters() if name.endswith("weight")
-                        and p.ndim == 2]
+                        and p.ndim >= 2]
 
     def on_after_backward(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         total = 0.0
@@ -114,7 +118,7 @@ class _Recorder(Callback):
                     continue
                 square = float(np.vdot(p._grad, p._grad))
                 total += square
-                if first_epoch and name.endswith("weight") and p.ndim == 2:
+                if first_epoch and name.endswith("weight") and p.ndim >= 2:
                     layer = name.rsplit(".", 1)[0]
                     self.first_epoch_rms.setdefault(layer, []).append(math.sqrt(square / p._grad.size))
         self.grad_norms.append(math.sqrt(total))
@@ -398,3 +402,18 @@ def run_demo(name: str, seed: int = 0) -> DemoResult:
     result = DEMOS[name](seed=seed)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _chapter(function: str) -> Callable[..., DemoResult]:
+    """A demo of demos_nets.py, imported when it runs (demos_nets builds on the helpers above)."""
+    def run(seed: int = 0) -> DemoResult:
+        from chainrule.learn import demos_nets
+
+        demo: Callable[..., DemoResult] = getattr(demos_nets, function)
+        return demo(seed=seed)
+
+    return run
+
+
+DEMOS.update({"vanishing-through-time": _chapter("vanishing_through_time"),
+              "residual-depth": _chapter("residual_depth"), "cnn-dead-filters": _chapter("cnn_dead_filters")})

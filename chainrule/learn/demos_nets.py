@@ -217,3 +217,76 @@ def residual_depth(seed: int = 0) -> DemoResult:
                       "its lower layers is a product of one factor per layer; residual connections give it a path "
                       "around every block, and the same depth trains.", [*plain.values(), residual], checks, numbers,
                       story)
+
+
+# ---------------------------------------------------------------------------- dead filters
+
+CHANNELS = 16
+HIGH_LR, LOW_LR = 0.1, 0.001
+
+
+class DigitsCNN(nn.Module):
+    """Two 3×3 convolutions with ReLU on the 8×8 digit images, 2×2 max pooling and a Linear classifier."""
+
+    def __init__(self, channels: int = CHANNELS) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, channels, 3, padding=1), nn.ReLU(),
+                                      nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(channels * 16, 10))
+
+    def forward(self, x: cr.Tensor) -> cr.Tensor:
+        return self.classifier(self.features(x.reshape(x.shape[0], 1, 8, 8)))
+
+
+def _cnn(seed: int) -> DigitsCNN:
+    cr.manual_seed(seed)
+    return DigitsCNN()
+
+
+def _channel_findings(run: DemoRun) -> list[dict[str, Any]]:
+    return [f for f in run.findings if f["kind"] == "dead_relu" and f["evidence"].get("variant") == "channels"]
+
+
+def cnn_dead_filters(seed: int = 0) -> DemoResult:
+    """The same CNN with Adam at a high and a low learning rate."""
+    splits = _digits(seed)
+    fit = {"optimizer": "adam", "epochs": 6, "seed": seed}
+    high = _train_model(f"lr {HIGH_LR:g}", _cnn(seed), {"channels": CHANNELS}, splits, lr=HIGH_LR, **fit)
+    low = _train_model(f"lr {LOW_LR:g}", _cnn(seed), {"channels": CHANNELS}, splits, lr=LOW_LR, **fit)
+    found = _channel_findings(high)
+    worst = max(high.dead_fraction, key=lambda name: high.dead_fraction[name])
+    named = {f["layer"]: f["evidence"] for f in found}
+    measured_dead = high.dead_fraction[worst]
+    doctor_dead = named[worst]["dead_fraction"] if worst in named else math.nan
+    chance = 0.1
+    checks = [
+        (f"at lr {HIGH_LR:g}, {measured_dead:.0%} of {worst}'s channels never fire on any training image (≥ 50%)",
+         measured_dead >= 0.5),
+        (f"the doctor names the dead filters of {worst} per channel ({doctor_dead:.0%} dead, "
+         f"{len(named.get(worst, {}).get('dead_channel_ids', []))} listed), as measured",
+         worst in named and abs(doctor_dead - measured_dead) < 0.01),
+        (f"dead filters cost the network: validation accuracy {high.val_accuracy:.1%} (chance {chance:.0%}) "
+         f"against {low.val_accuracy:.1%} at lr {LOW_LR:g}", low.val_accuracy > high.val_accuracy + 0.3),
+        (f"at lr {LOW_LR:g} no channel is dead ({max(low.dead_fraction.values()):.0%} at most)",
+         max(low.dead_fraction.values()) == 0.0),
+        (f"the doctor reports no dead filters at lr {LOW_LR:g}", not _channel_findings(low)),
+    ]
+    story = [
+        f"Trained a small CNN (two 3×3 convolutions of {CHANNELS} filters with ReLU, max pooling, a Linear "
+        f"classifier) on the 8×8 digit images with Adam at lr {HIGH_LR:g} and at lr {LOW_LR:g}.",
+        "After a convolution a ReLU's unit is a channel: one filter at every position. A large step can push a "
+        "filter's weighted sum below zero at every position of every image; its channel then outputs 0 and passes "
+        "back no gradient, so nothing revives it. At lr " + f"{HIGH_LR:g}: dead channels per ReLU "
+        + ", ".join(f"{k} {v:.0%}" for k, v in high.dead_fraction.items())
+        + f"; validation accuracy {high.val_accuracy:.1%}.",
+        _doctor_said(high) + ".",
+        f"At lr {LOW_LR:g} every filter stays alive (" + ", ".join(f"{k} {v:.0%}" for k, v in low.dead_fraction.items())
+        + f") and the network reaches {low.val_accuracy:.1%}.",
+    ]
+    numbers = {"dead_channel_fraction": {r.label: r.dead_fraction for r in (high, low)},
+               "doctor_dead_channels": {layer: ev["dead_channel_ids"] for layer, ev in named.items()},
+               "val_accuracy": {r.label: r.val_accuracy for r in (high, low)}}
+    return DemoResult("cnn-dead-filters", "Dead filters in a CNN",
+                      "A filter whose weighted sum is below zero at every position of every input outputs 0 and "
+                      "learns nothing more; a high learning rate kills filters, a lower one keeps them alive.",
+                      [high, low], checks, numbers, story)
