@@ -240,6 +240,7 @@ class NetWatch(Measurement):
         self.gates = GateSaturation(saturation_output)
         self.residual = ResidualFlow()
         self.recurrent = {name: m for name, m in modules if type(m).__name__ in RECURRENT}
+        self.armed: dict[str, list[Any]] = {}  # per recurrent layer, the observers registered for this step
         self.blocks = {name: m for name, m in modules if type(m).__name__ not in CONTAINERS | RECURRENT.keys()
                        and any(True for _ in m.children())}
 
@@ -253,7 +254,7 @@ class NetWatch(Measurement):
     def register(self, sampling: Callable[[], bool]) -> list[Any]:
         """Hooks on the recurrent layers and candidate residual blocks, active on training sample steps only
         (``sampling()`` says whether this step is one); returns their handles."""
-        handles: list[Any] = []
+        handles: list[Any] = [self]  # remove() below takes off the observers still armed
         for name, module in self.recurrent.items():
             handles.append(module.register_forward_pre_hook(self._arm(name, sampling)))
         for name, module in self.blocks.items():
@@ -264,9 +265,9 @@ class NetWatch(Measurement):
         return handles
 
     def _arm(self, name: str, sampling: Callable[[], bool]) -> Callable[..., None]:
-        """A forward pre-hook: on a sample step, observe this forward's gates and its backward's hidden gradients
-        (one-shot: the observers are removed once they have been called, or at the next forward)."""
-        armed: list[Any] = []
+        """A forward pre-hook: on a sample step, observe this forward's gates and its backward's hidden gradients.
+        The observers are one-shot: removed at the module's next forward, or when the doctor stops watching."""
+        armed = self.armed.setdefault(name, [])
 
         def pre_hook(module: Any, args: tuple[Any, ...]) -> None:
             for handle in armed:
@@ -281,6 +282,13 @@ class NetWatch(Measurement):
                     lambda layer, direction, gates: self.gates.observe(name, module, layer, direction, gates)))
 
         return pre_hook
+
+    def remove(self) -> None:
+        """Take off every observer still armed (the doctor calls it with its other hook handles)."""
+        for handles in self.armed.values():
+            for handle in handles:
+                handle.remove()
+            handles.clear()
 
     def commit(self) -> None:
         for part in (self.time, self.gates, self.residual):
