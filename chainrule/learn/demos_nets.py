@@ -86,7 +86,7 @@ def _time_findings(run: DemoRun, kind: str) -> list[dict[str, Any]]:
 def vanishing_through_time(seed: int = 0) -> DemoResult:
     """A tanh RNN against a GRU on recalling the first of ``GAP`` symbols."""
     splits = Splits(recall_task(1024, GAP, seed), recall_task(512, GAP, seed + 1), None)
-    fit = {"optimizer": "adam", "lr": 0.01, "epochs": 12, "seed": seed, "batch_size": 64}
+    fit: dict[str, Any] = {"optimizer": "adam", "lr": 0.01, "epochs": 12, "seed": seed, "batch_size": 64}
     rnn = _train_model("tanh RNN", _recall_model("RNN", GAP, seed), {"model": f"RNN({SYMBOLS + 1}, {HIDDEN})",
                        "gap": GAP}, splits, **fit)
     gru = _train_model(f"GRU, update bias {CARRY_BIAS:g}", _recall_model("GRU", GAP, seed, carry=True),
@@ -167,7 +167,7 @@ def _plain(depth: int, seed: int) -> nn.Module:
 def residual_depth(seed: int = 0) -> DemoResult:
     """Plain ReLU MLPs of growing depth against a residual MLP as deep as the deepest, all with Adam."""
     splits = _digits(seed)
-    fit = {"optimizer": "adam", "lr": 1e-3, "epochs": 8, "seed": seed}
+    fit: dict[str, Any] = {"optimizer": "adam", "lr": 1e-3, "epochs": 8, "seed": seed}
     plain = {depth: _train_model(f"plain, {depth} layers", _plain(depth, seed), {"hidden": [WIDTH] * depth},
                                  splits, **fit) for depth in DEPTHS}
     cr.manual_seed(seed)
@@ -250,7 +250,7 @@ def _channel_findings(run: DemoRun) -> list[dict[str, Any]]:
 def cnn_dead_filters(seed: int = 0) -> DemoResult:
     """The same CNN with Adam at a high and a low learning rate."""
     splits = _digits(seed)
-    fit = {"optimizer": "adam", "epochs": 6, "seed": seed}
+    fit: dict[str, Any] = {"optimizer": "adam", "epochs": 6, "seed": seed}
     high = _train_model(f"lr {HIGH_LR:g}", _cnn(seed), {"channels": CHANNELS}, splits, lr=HIGH_LR, **fit)
     low = _train_model(f"lr {LOW_LR:g}", _cnn(seed), {"channels": CHANNELS}, splits, lr=LOW_LR, **fit)
     found = _channel_findings(high)
