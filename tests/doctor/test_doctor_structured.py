@@ -6,13 +6,17 @@ condition under which the slow failures are reported, so a rule's verdict depend
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 import chainrule as cr
 from chainrule import nn
+from chainrule._io import json_safe
 from chainrule.doctor import Doctor
+from chainrule.doctor.report import render_html
 
 
 def run_own_loop(model, batches, epochs: int = 2, lr: float = 0.0, steps_per_epoch: int = 3, **config) -> Doctor:
@@ -75,6 +79,9 @@ def test_dead_filters_are_found_per_channel_as_plain_numpy_measures_them(killed)
     assert expected_dead == sorted(killed)  # the reference sees exactly the filters killed on purpose
 
     assert doctor.metrics["dead_channel_fraction"]["relu"] == pytest.approx([len(killed) / 6] * 2)
+    if killed:  # the report draws the dead channels (from metrics.json as saved)
+        page = render_html(doctor.findings, json.loads(json.dumps(json_safe(doctor.metrics))))
+        assert "<h2>Dead filters</h2>" in page
     found = by_variant(doctor, "dead_relu", "channels")
     if killed:
         assert [f.layer for f in found] == ["relu"]
@@ -134,6 +141,9 @@ def test_vanishing_gradient_through_time_is_measured_as_torch_and_named(length, 
     np.testing.assert_allclose(measured, expected * 2, rtol=1e-6)  # two epochs of the same three batches
     found = by_variant(doctor, "vanishing_gradients", "through_time")
     assert (max(expected) < 1e-3) is vanishes
+    if vanishes:  # the report draws the ratio through time (from metrics.json as saved)
+        page = render_html(doctor.findings, json.loads(json.dumps(json_safe(doctor.metrics))))
+        assert "<h2>Gradient through time</h2>" in page
     if vanishes:
         assert [f.layer for f in found] == ["rnn"]
         assert found[0].evidence["steps"] == length and "through time" in found[0].evidence["summary"]
