@@ -91,17 +91,14 @@ def _residual_depth(fig: Any, result: DemoResult) -> None:
 
 
 def _dead_filters(fig: Any, result: DemoResult) -> None:
-    """Per conv-fed ReLU, the fraction of channels that never fired, per run."""
+    """Per run and conv-fed ReLU, the fraction of channels that never fired in each epoch, as the doctor measured."""
     ax = fig.add_subplot()
-    runs = [r for r in result.runs if r.dead_fraction]
-    layers = list(runs[0].dead_fraction)
-    width = 0.8 / len(runs)
-    for k, run in enumerate(runs):
-        ax.bar([i + k * width for i in range(len(layers))], [run.dead_fraction[name] for name in layers],
-               width=width, label=run.label)
-    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(layers))], layers)
-    ax.set_ylabel("fraction of dead channels (filters)")
-    ax.set_ylim(0, 1)
+    for run in result.runs:
+        for layer, series in run.watched.get("dead_channel_fraction", {}).items():
+            ax.plot(range(len(series)), series, marker="o", label=f"{run.label}: {layer}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("fraction of channels (filters) never active")
+    ax.set_ylim(-0.02, 1.02)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
 
