@@ -43,6 +43,7 @@ class NetStats:
     conv_feeding: dict[str, str] = field(default_factory=dict)  # ReLU -> the convolution before it
     time_ratio: dict[str, float] = field(default_factory=dict)  # per recurrent layer key: median first/last RMS
     time_profile: dict[str, list[float]] = field(default_factory=dict)  # latest RMS of ∂loss/∂h_t per step
+    time_steps: dict[str, int] = field(default_factory=dict)  # latest sequence length
     recurrent_module: dict[str, str] = field(default_factory=dict)  # layer key -> module name
     gate_saturation: dict[str, dict[str, float]] = field(default_factory=dict)  # layer key -> gate -> median
     residual_ratio: dict[str, float] = field(default_factory=dict)  # per block: median branch/skip RMS
@@ -126,7 +127,8 @@ class TimeGradient(LazySampled):
 
     def __init__(self) -> None:
         super().__init__()
-        self.profiles: dict[str, list[float]] = {}  # the latest per-step RMS (time order)
+        self.profiles: dict[str, list[float]] = {}  # the latest per-step RMS (time order), at most SHOWN_STEPS
+        self.lengths: dict[str, int] = {}  # the latest sequence length
         self.module_of: dict[str, str] = {}
 
     def observe(self, name: str, module: Any, layer: int, direction: int, grads: np.ndarray) -> None:
@@ -139,6 +141,7 @@ class TimeGradient(LazySampled):
         self.pending[key] = float(first / last) if last > 0 else NAN
         shown = np.unique(np.linspace(0, len(per_step) - 1, min(len(per_step), SHOWN_STEPS)).round().astype(int))
         self.profiles[key] = [float(per_step[i]) for i in shown]
+        self.lengths[key] = len(per_step)
 
     def series(self) -> dict[str, Any]:
         return {self.key: self.values, "time_gradient_profile": self.profiles}
@@ -302,6 +305,7 @@ class NetWatch(Measurement):
         return NetStats(
             dead_channel_fraction=fractions, dead_channels=dict(self.firing.dead), channels=dict(self.firing.channels),
             conv_feeding=self.conv_feeding, time_ratio=self.time.medians(span), time_profile=dict(self.time.profiles),
+            time_steps=dict(self.time.lengths),
             recurrent_module=dict(self.time.module_of), gate_saturation=self.gates.medians(span),
             residual_ratio=self.residual.medians(span))
 

@@ -72,7 +72,7 @@ class NetRules:
             exploding = self.rulebook.streak("exploding_time", key, finite and ratio > 1 / cfg.vanishing_ratio
                                              and not_improving)
             common = {"variant": "through_time", "ratio_first_to_last": num(ratio),
-                      "steps": len(n.time_profile.get(key, [])),
+                      "steps": n.time_steps.get(key),
                       "per_step_rms": [num(v) for v in n.time_profile.get(key, [])], "recurrent_layer": key,
                       "loss_improvement": num(e.improvement)}
             layer = n.recurrent_module.get(key, key)

@@ -44,8 +44,8 @@ VARIANT_TEXTS = {
     ("vanishing_gradients", "through_time"): KindText(
         "warning",
         "through time: the gradient reaching the first step of {recurrent_layer} is {ratio_first_to_last:.1e} × "
-        "the gradient at its last step (threshold {threshold:g}, over {steps} steps shown); {loss_change} over "
-        "the last {unit}",
+        "the gradient at its last step, over a sequence of {steps} steps (threshold {threshold:g}); {loss_change} "
+        "over the last {unit}",
         "A recurrent layer applies the same weights at every step, so backpropagation through time multiplies "
         "the gradient by the same Jacobian (W_hh times the activation's slope) once per step. When that factor is "
         "below 1 the product shrinks geometrically with the distance: the first step of {recurrent_layer} gets "

@@ -69,14 +69,14 @@ def _recall_model(cell: str, length: int, seed: int, carry: bool = False) -> Rec
 
 
 def _first_to_last_ratio(model: Recall, data: Dataset) -> float:
-    """RMS of ∂loss/∂h at the first step over that at the last, on one batch, from the layer's own hook."""
-    seen: list[np.ndarray] = []
-    handle = model.rnn.register_hidden_grad_hook(lambda layer, direction, grads: seen.append(grads))
+    """The doctor's measured RMS(∂loss/∂h_first) / RMS(∂loss/∂h_last) on one batch of the untrained ``model``."""
+    doctor = cr.Doctor().watch(model)
     x, y = cr.from_numpy(np.ascontiguousarray(data.X[:256])), cr.from_numpy(np.ascontiguousarray(data.y[:256]))
-    nn.functional.cross_entropy(model(x), y).backward()
-    handle.remove()
-    grads = seen[0]
-    return float(np.sqrt((grads[0] ** 2).mean() / (grads[-1] ** 2).mean()))
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    doctor.check(model, loss=loss.item())  # step 0 is a sample step: the ratio is measured
+    doctor.unwatch()
+    return float(doctor.metrics["time_gradient_ratio"]["rnn"][0])
 
 
 def _time_findings(run: DemoRun, kind: str) -> list[dict[str, Any]]:
@@ -97,7 +97,8 @@ def vanishing_through_time(seed: int = 0) -> DemoResult:
     doctor_ratio = found[0]["evidence"]["ratio_first_to_last"] if found else float("nan")
     chance = 1 / SYMBOLS
     checks = [
-        ("the untrained RNN's first/last gradient ratio shrinks geometrically with the gap: "
+        ("the doctor measures the untrained RNN's first/last-step gradient ratio shrinking geometrically with the "
+         "gap: "
          + ", ".join(f"{sweep[t]:.1e} at {t}" for t in SWEEP),
          all(sweep[a] > 10 * sweep[b] for a, b in itertools.pairwise(SWEEP)) and sweep[SWEEP[-1]] < 1e-3),
         (f"the doctor names vanishing gradients through time in the RNN (ratio {doctor_ratio:.1e} < 1e-3)",
@@ -112,7 +113,8 @@ def vanishing_through_time(seed: int = 0) -> DemoResult:
         f"Each sequence shows one of {SYMBOLS} symbols, then a blank for {GAP - 1} steps; the network must say "
         f"which symbol it saw first. Trained a tanh RNN and a GRU ({HIDDEN} hidden units each) with Adam.",
         "Backpropagation through time multiplies the gradient by the same Jacobian (W_hh times tanh's slope) "
-        "once per step back. On the untrained RNN the gradient reaching the first step, relative to the last, is "
+        "once per step back. On the untrained RNN the doctor measures the gradient reaching the first step, relative "
+        "to the last, at "
         + ", ".join(f"{sweep[t]:.0e} for a gap of {t}" for t in SWEEP) + ": it falls geometrically with the gap.",
         _doctor_said(rnn) + f". The RNN ends at {rnn.val_accuracy:.1%} validation accuracy: chance.",
         f"A GRU adds a gated copy of its old state to the new one (h = z·h + (1 - z)·n), so the gradient crosses "
