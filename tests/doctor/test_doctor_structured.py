@@ -256,3 +256,56 @@ def test_observers_are_removed_when_the_doctor_stops_watching():
     run_own_loop(model, sequence_batches(4), epochs=1)
     assert model.rnn._hidden_grad_hooks == [] and model.rnn._gate_hooks == []
     assert model.rnn._forward_pre_hooks == []
+
+
+def test_each_layer_and_direction_of_a_stacked_bidirectional_rnn_is_measured_as_torch():
+    """Layer keys rnn[l0], rnn[l0 reverse], rnn[l1], ...; a reverse direction starts at the last time step, so its
+    "first" step is t = L-1 and its "last" t = 0. torch: both layers unrolled as cell loops with retain_grad."""
+
+    class Stacked(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn = nn.RNN(3, 4, num_layers=2, bidirectional=True, batch_first=True, dtype=np.float64)
+            self.head = nn.Linear(8, 2, dtype=np.float64)
+
+        def forward(self, x):
+            return self.head(self.rnn(x)[0][:, -1])
+
+    cr.manual_seed(0)
+    model = Stacked()
+    x, y = sequence_batches(7)[0]
+    doctor = run_own_loop(model, [(x, y)], epochs=1, steps_per_epoch=1)
+
+    weights = {k: torch.tensor(v.detach().numpy(), requires_grad=True) for k, v in model.state_dict().items()}
+    layer_input = torch.tensor(x)
+    states: dict[str, list[torch.Tensor]] = {}
+    for layer in range(2):
+        outputs = []
+        for direction, suffix in enumerate(("", "_reverse")):
+            w = {name: weights[f"rnn.{name}_l{layer}{suffix}"] for name in ("weight_ih", "weight_hh", "bias_ih",
+                                                                             "bias_hh")}
+            h = torch.zeros(x.shape[0], 4, dtype=torch.float64)
+            steps: dict[int, torch.Tensor] = {}
+            for t in (range(6, -1, -1) if direction else range(7)):
+                h = torch.tanh(layer_input[:, t] @ w["weight_ih"].T + w["bias_ih"] + h @ w["weight_hh"].T
+                               + w["bias_hh"])
+                h.retain_grad()
+                steps[t] = h
+            ordered = [steps[t] for t in range(7)]
+            states[f"rnn[l{layer}{' reverse' if direction else ''}]"] = ordered
+            outputs.append(torch.stack(ordered, 1))
+        layer_input = torch.cat(outputs, 2)
+    logits = layer_input[:, -1] @ weights["head.weight"].T + weights["head.bias"]
+    torch.nn.functional.cross_entropy(logits, torch.tensor(y)).backward()
+
+    def rms(t: torch.Tensor) -> float:
+        return float(t.grad.pow(2).mean().sqrt())
+
+    def ratio(first: torch.Tensor, last: torch.Tensor) -> float:
+        return rms(first) / rms(last) if rms(last) > 0 else float("nan")  # no gradient where it would start
+
+    expected = {key: ratio(s[-1], s[0]) if "reverse" in key else ratio(s[0], s[-1]) for key, s in states.items()}
+    # the loss reads the last time step only: layer 1's reverse direction gets its gradient at its first step
+    assert np.isnan(expected["rnn[l1 reverse]"]) and sum(np.isnan(v) for v in expected.values()) == 1
+    measured = {key: series[0] for key, series in doctor.metrics["time_gradient_ratio"].items()}
+    assert measured == pytest.approx(expected, rel=1e-6, nan_ok=True)
