@@ -19,6 +19,7 @@ import bench_lenet
 import bench_lstm
 import bench_memory
 import bench_mlp
+import bench_mnist1d_cnn
 import bench_playground
 import common
 
@@ -30,6 +31,7 @@ WORKLOADS = {
     "digits": bench_digits,  # 6
     "lenet": bench_lenet,  # 7
     "lstm": bench_lstm,  # 8
+    "mnist1d-cnn": bench_mnist1d_cnn,  # 9
 }
 
 

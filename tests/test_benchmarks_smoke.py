@@ -18,6 +18,7 @@ import bench_lenet  # noqa: E402
 import bench_lstm  # noqa: E402
 import bench_memory  # noqa: E402
 import bench_mlp  # noqa: E402
+import bench_mnist1d_cnn  # noqa: E402
 import bench_playground  # noqa: E402
 import common  # noqa: E402
 
@@ -80,6 +81,24 @@ def test_lstm_tiny_compares_chainrule_with_pytorch():
     rows = _rows(bench_lstm.main(["--tiny"])[0])
     assert {"chainrule", "pytorch"} <= set(rows)
     assert rows["pytorch"][1] == "1"
+
+
+def test_mnist1d_cnn_tiny_reports_time_and_accuracy_of_both_frameworks():
+    rows = _rows(bench_mnist1d_cnn.main(["--tiny"])[0])
+    assert {"chainrule", "pytorch"} <= set(rows)
+    assert rows["pytorch"][1] == "1"
+    assert all(0 <= float(rows[name][2]) <= 1 for name in ("chainrule", "pytorch"))
+
+
+def test_mnist1d_cnn_frameworks_train_identically():
+    """Same weights, same MNIST-1D batches: chainrule's Conv1d network and PyTorch's take the same Adam steps."""
+    x, y, _, _ = bench_mnist1d_cnn.data(300)
+    batches = common.epoch_batches(300, 100, seed=1)
+    losses = {}
+    for name, make in bench_mnist1d_cnn.TRAINERS.items():
+        step, _ = make(x, y, 8)
+        losses[name] = [step(idx) for idx in batches * 2]
+    np.testing.assert_allclose(losses["chainrule"], losses["pytorch"], rtol=1e-4)
 
 
 def test_lstm_frameworks_train_identically():

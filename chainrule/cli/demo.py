@@ -16,9 +16,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from chainrule.learn.demos import DEMOS
 
     parser = subparsers.add_parser(
-        "demo", help="run the failure gallery (vanishing, exploding, dead-relu, dropout)",
+        "demo", help="run the failure gallery (vanishing, exploding, dead-relu, dropout, vanishing-through-time, "
+        "residual-depth, cnn-dead-filters)",
         description="Reproduce each failure of backpropagation on purpose, let the doctor diagnose it, "
-        "train the fix side by side and check the claim with numbers. Without NAME, runs all four.",
+        "train the fix side by side and check the claim with numbers. Without NAME, runs them all.",
     )
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"demos to run: {', '.join(DEMOS)} (default: all)")
     parser.add_argument("--seed", type=whole_number("seed", 0), default=0,

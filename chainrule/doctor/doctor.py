@@ -20,7 +20,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from chainrule.doctor import texts
+from chainrule.doctor import structured_texts, texts  # noqa: F401 - structured_texts registers its words
 from chainrule.doctor.config import DoctorConfig
 from chainrule.doctor.findings import Finding, Findings
 from chainrule.doctor.measurements import (
@@ -45,6 +45,8 @@ from chainrule.doctor.measurements import (
 )
 from chainrule.doctor.rules import Rulebook, Verdict, num
 from chainrule.doctor.stats import EpochStats, Layers, StepStats
+from chainrule.doctor.structured import NetWatch
+from chainrule.doctor.structured_rules import NetRules
 from chainrule.engine.autograd import is_grad_enabled
 from chainrule.training.callbacks import Callback
 
@@ -94,11 +96,12 @@ class Doctor(Callback):
         self._start(Layers((), {}), {})
 
     # ------------------------------------------------------------------ setup
-    def _start(self, layers: Layers, linears: dict[str, Any]) -> None:
+    def _start(self, layers: Layers, linears: dict[str, Any], nets: NetWatch | None = None) -> None:
         """Fresh measurements, rules and findings for a newly watched model."""
         cfg = self.config
         self.layers = layers
-        relus = [n for n, cls in layers.activations.items() if cls == RELU]
+        self._nets = nets or NetWatch()  # conv, recurrent and residual layers (structured.py)
+        relus = [n for n, cls in layers.activations.items() if cls == RELU and n not in self._nets.channel_relus]
         weight_count = sum(m.weight._data.size for m in linears.values())
         self._clock = Clock(cfg.stats_every)
         self._losses = Losses()
@@ -115,10 +118,13 @@ class Doctor(Callback):
         self._validation = Validation()
         self._measurements: tuple[Measurement, ...] = (
             self._clock, self._losses, self._grads, self._spike, self._updates, self._weights, self._signal,
-            self._activations, self._saturation, self._zero_grads, self._firing, self._outputs, self._validation)
+            self._activations, self._saturation, self._zero_grads, self._firing, self._outputs, self._validation,
+            self._nets)
         # what a sample step commits (each closes its pending values into its series)
-        self._sampled = (self._grads.per_layer, self._signal, self._activations, self._saturation, self._zero_grads)
+        self._sampled = (self._grads.per_layer, self._signal, self._activations, self._saturation, self._zero_grads,
+                         self._nets)
         self._rules = Rulebook(cfg, layers)
+        self._net_rules = NetRules(cfg, self._rules)
         self._epochs: list[dict[str, Any]] = []  # one record per epoch (or judged window)
         self._keys: dict[tuple[str, str | None], Finding] = {}
         self._halted = False
@@ -166,7 +172,7 @@ class Doctor(Callback):
         self.layer_names, self.activation_names = list(linears), list(activations)
         self.after_full_dropout = after_full_dropout
         self._start(Layers(tuple(linears), activations, frozenset(after_full_dropout), getattr(model, "spec", None)),
-                    linears)
+                    linears, NetWatch(model, self.config.saturation_output))
         self._register(model)
         return self
 
@@ -181,6 +187,7 @@ class Doctor(Callback):
             every = tuple(e for e, _ in pairs if e is not None)
             sampled = tuple(s for _, s in pairs if s is not None)
             self._handles.append(module.register_forward_hook(self._forward_hook(every, sampled)))
+        self._handles += self._nets.register(lambda: not self._halted and self._clock.is_sample(self.step))
 
     def _forward_hook(self, every: tuple[Hook, ...], sampled: tuple[Hook, ...]) -> Callable[..., None]:
         clock = self._clock
@@ -235,6 +242,7 @@ class Doctor(Callback):
         if not self._epochs_given and self.step - self._window_start() >= self.config.window_steps:
             self._cuts.append(self.step)
             self._firing.cut()
+            self._nets.cut()
         return self.findings[before:]
 
     def _measure_step(self, loss: float) -> StepStats:
@@ -290,6 +298,7 @@ class Doctor(Callback):
             record["inferred"] = True
         self._epochs.append(record)
         dead = self._firing.take(windows)
+        net_stats = self._nets.close(windows, self._clock.span(first, end))
         if losses and not self._halted:
             self._validation.update(val_loss, self.epoch)
             late, improvement = self._losses.progress(first, end)
@@ -302,7 +311,8 @@ class Doctor(Callback):
                 update_ratio=self._updates.medians(span), saturation=self._saturation.medians(span),
                 zero_grad_fraction=self._zero_grads.medians(span), dead_fraction=dead, units=self._outputs.units(),
                 feeding=self._outputs.feeding(self.layers.linears), lr=self.current_lr())
-            verdicts = self._rules.epoch(stats)
+            net_verdicts = self._net_rules.epoch(stats, net_stats)
+            verdicts = self._net_rules.unexplained(self._rules.epoch(stats), net_verdicts) + net_verdicts
             record.update(late_loss=late, improvement=num(improvement), stalled=self._rules.stalled(stats))
             for verdict in verdicts:
                 self._record(verdict, end, self.epoch, stats)

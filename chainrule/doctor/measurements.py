@@ -373,7 +373,7 @@ class ReLUFiring(Measurement):
         self.ones: dict[tuple[int, Any], np.ndarray] = {}  # per (batch rows, dtype)
 
     def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
-        if cls != RELU:
+        if cls != RELU or name not in self.values:  # a ReLU after a convolution is watched per channel instead
             return None, None
 
         def take(args: tuple[Any, ...], output: Any, out: np.ndarray) -> None:

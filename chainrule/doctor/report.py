@@ -299,6 +299,40 @@ def plot_activations(metrics: dict[str, Any]) -> str | None:
     return png_base64(fig)
 
 
+def plot_dead_channels(metrics: dict[str, Any]) -> str | None:
+    """Base64 PNG: fraction of never-firing channels per conv-fed ReLU, per epoch (None without one)."""
+    dead = metrics.get("dead_channel_fraction") or {}
+    if not any(dead.values()):
+        return None
+    fig, ax = _figure()
+    for name, series in dead.items():
+        ax.plot(range(len(series)), _floats(series), marker="o", label=name)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("fraction of channels that never fired")
+    ax.set_title("dead filters per convolution's ReLU")
+    ax.legend(fontsize=8)
+    return png_base64(fig)
+
+
+def plot_through_time(metrics: dict[str, Any]) -> str | None:
+    """Base64 PNG: RMS ∂loss/∂h at the first step over the last, per recurrent layer, on sample steps (log)."""
+    ratios = metrics.get("time_gradient_ratio") or {}
+    steps = metrics.get("steps") or []
+    if not any(ratios.values()):
+        return None
+    fig, ax = _figure()
+    for name, series in ratios.items():
+        values = _floats(series)
+        ax.semilogy(steps[: len(values)], np.where(values > 0, values, np.nan), marker=".", label=name)
+    ax.axhline(1e-3, color="red", linestyle=":", label="vanishing threshold (1e-3)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("∇ first step / ∇ last step")
+    ax.set_title("gradient reaching the first time step, relative to the last")
+    ax.legend(fontsize=8)
+    return png_base64(fig)
+
+
 # ---------------------------------------------------------------------------- page
 
 
@@ -407,6 +441,8 @@ def render_html(findings: list[Finding], metrics: dict[str, Any], title: str = "
         ("Dead units", plot_dead(metrics)),
         ("Update-to-weight ratio", plot_update_ratio(metrics)),
         ("Activations", plot_activations(metrics)),
+        ("Dead filters", plot_dead_channels(metrics)),
+        ("Gradient through time", plot_through_time(metrics)),
     ]
     body = [f"<h1>{html.escape(title)}</h1>"]
     if findings:

@@ -145,7 +145,7 @@ def words(verdict: Verdict, step: int, epoch: int, ctx: Context) -> dict[str, An
         first = verdict.evidence["first_non_finite_output"]
         w["where_first"] = f"; the first layer whose output went non-finite is {first}" if first else ""
     elif verdict.kind == "vanishing_gradients":
-        w["starved"] = _span(verdict.evidence["starved_layers"])
+        w["starved"] = _span(verdict.evidence.get("starved_layers", []))
         saturating = any(c in ("Sigmoid", "Tanh") for c in ctx.activations.values())
         w["factor"] = ("a sigmoid's slope is at most 0.25, so each layer shrinks the gradient by 4× or more"
                        if saturating else "each layer multiplies it by its weights and its activation's slope")
@@ -255,9 +255,14 @@ REMEDIES: dict[str, Callable[..., Remedy | None]] = {
 }
 
 
+# Words for a kind measured on other layers (``evidence["variant"]``: "channels", "through_time", "gates"),
+# registered by structured_texts.py; the summary's template may read the evidence only.
+VARIANTS: dict[tuple[str, str], KindText] = {}
+
+
 def finding(verdict: Verdict, step: int, epoch: int, ctx: Context) -> Finding:
     """The Finding of a verdict: its evidence (with the summary line), explanation and remedies in words."""
-    text = TEXTS[verdict.kind]
+    text = VARIANTS.get((verdict.kind, verdict.evidence.get("variant", "")), TEXTS[verdict.kind])
     w = words(verdict, step, epoch, ctx)
     template = text.summary if isinstance(text.summary, str) else text.summary[verdict.evidence["criterion"]]
     remedies = [REMEDIES[name](ctx, verdict.evidence, *args) for name, *args in text.remedies]

@@ -7,6 +7,7 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
@@ -52,9 +53,67 @@ def print_result(result: DemoResult, console: Console) -> None:
     console.print(f"  → {verdict} ({result.seconds:.1f} s)\n")
 
 
+def _through_time(fig: Any, result: DemoResult) -> None:
+    """Left: the untrained RNN's first/last-step gradient ratio against the gap. Right: that ratio as the doctor
+    measured it on each sample step of training, per network."""
+    left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    gaps = result.numbers["ratio_by_gap"]
+    left.semilogy([int(g) for g in gaps], list(gaps.values()), marker="o", label="untrained RNN")
+    left.set_xlabel("gap (steps)")
+    for run in result.runs:
+        for series in run.watched.get("time_gradient_ratio", {}).values():
+            right.semilogy([v if v > 0 else float("nan") for v in series], marker=".", label=run.label)
+    right.set_xlabel("sample step of training (every 10th step)")
+    for ax in (left, right):
+        ax.axhline(1e-3, color="red", linestyle=":", label="vanishing threshold 1e-3")
+        ax.set_ylabel("RMS ∂loss/∂h: first step / last step")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+
+
+def _residual_depth(fig: Any, result: DemoResult) -> None:
+    """Left: training accuracy against depth, plain and residual. Right: weight-gradient RMS per layer."""
+    left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    depths = result.numbers["depths"]
+    left.plot(depths, [result.numbers["train_accuracy"][str(d)] for d in depths], marker="o", label="plain")
+    left.plot([depths[-1]], [result.numbers["residual_train_accuracy"]], marker="*", markersize=12, linestyle="",
+              label="residual")
+    left.set_xlabel("hidden layers")
+    left.set_ylabel("training accuracy")
+    left.set_ylim(0, 1.05)
+    for label, rms in result.numbers["grad_rms"].items():
+        right.semilogy(range(len(rms)), list(rms.values()), marker=".", label=label)
+    right.set_xlabel("weight layer (input side → output side)")
+    right.set_ylabel("weight gradient RMS (epoch 1)")
+    for ax in (left, right):
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+
+
+def _dead_filters(fig: Any, result: DemoResult) -> None:
+    """Per run and conv-fed ReLU, the fraction of channels that never fired in each epoch, as the doctor measured."""
+    ax = fig.add_subplot()
+    for run in result.runs:
+        for layer, series in run.watched.get("dead_channel_fraction", {}).items():
+            ax.plot(range(len(series)), series, marker="o", label=f"{run.label}: {layer}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("fraction of channels (filters) never active")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+NET_FIGURES = {"vanishing-through-time": _through_time, "residual-depth": _residual_depth,
+               "cnn-dead-filters": _dead_filters}
+
+
 def _figure(result: DemoResult) -> str:
     """The demo's plot as a base64 PNG."""
     fig = agg_figure(7, 3.6)
+    if result.name in NET_FIGURES:
+        NET_FIGURES[result.name](fig, result)
+        fig.tight_layout()
+        return png_base64(fig)
     ax = fig.add_subplot()
     if result.name == "vanishing":
         for run in result.runs:

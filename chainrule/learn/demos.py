@@ -10,8 +10,12 @@ of the founding text (``shared/seed/backprop.md``) against the measured numbers:
 - ``dead-relu``: a ReLU stuck below 0 outputs 0 and passes no gradient; a lower learning rate helps.
 - ``dropout``: dropping activations regularizes; 0.0 is none, a middle rate is best, 1.0 learns nothing.
 
->>> sorted(DEMOS)
-['dead-relu', 'dropout', 'exploding', 'vanishing']
+The chapters on recurrent, residual and convolutional networks (``vanishing-through-time``, ``residual-depth``,
+``cnn-dead-filters``) live in demos_nets.py and are registered here.
+
+>>> sorted(DEMOS)  # doctest: +NORMALIZE_WHITESPACE
+['cnn-dead-filters', 'dead-relu', 'dropout', 'exploding', 'residual-depth', 'vanishing',
+ 'vanishing-through-time']
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ class DemoRun:
     dead_fraction: dict[str, float]  # activation layer -> fraction of units that never fired
     findings: list[dict[str, Any]]
     seconds: float
+    # the doctor's series for conv, recurrent and residual layers, by metrics.json key (those it measured)
+    watched: dict[str, Any] = field(default_factory=dict)
 
     @property
     def kinds(self) -> set[str]:
@@ -111,7 +117,7 @@ class _Recorder(Callback):
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.weights = [(name, p) for name, p in self.trainer.model.named_parameters() if name.endswith("weight")
-                        and p.ndim == 2]
+                        and p.ndim >= 2]
 
     def on_after_backward(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         total = 0.0
@@ -122,7 +128,7 @@ class _Recorder(Callback):
                     continue
                 square = float(np.vdot(p._grad, p._grad))
                 total += square
-                if first_epoch and name.endswith("weight") and p.ndim == 2:
+                if first_epoch and name.endswith("weight") and p.ndim >= 2:
                     layer = name.rsplit(".", 1)[0]
                     self.first_epoch_rms.setdefault(layer, []).append(math.sqrt(square / p._grad.size))
         self.grad_norms.append(math.sqrt(total))
@@ -130,13 +136,15 @@ class _Recorder(Callback):
 
 
 def _dead_fraction(model: cr.nn.Module, X: np.ndarray) -> dict[str, float]:
-    """Per ReLU layer: the fraction of units that output 0 for every training sample."""
+    """Per ReLU layer: the fraction of units that output 0 for every training sample (after a convolution, whose
+    output is (N, C, ...), a unit is a channel: 0 at every position of every sample)."""
     fired: dict[str, np.ndarray] = {}
     handles = []
     for name, module in model.named_modules():
         if type(module) is cr.nn.ReLU:
             def hook(module: Any, args: Any, out: Any, name: str = name) -> None:
-                fired[name] = (out._data > 0).any(axis=0)
+                data = out._data
+                fired[name] = (data > 0).any(axis=(0, *range(2, data.ndim)) if data.ndim > 2 else 0)
             handles.append(module.register_forward_hook(hook))
     model.eval()
     with cr.no_grad(), np.errstate(all="ignore"):
@@ -150,8 +158,15 @@ def _train(label: str, spec: Any, splits: Any, *, optimizer: str, lr: float, epo
            batch_size: int = 32, clip: float | None = None, train: Any = None) -> DemoRun:
     from chainrule.training.models import build_mlp
 
+    return _train_model(label, build_mlp(spec, seed=seed), spec.to_dict(), splits, optimizer=optimizer, lr=lr,
+                        epochs=epochs, seed=seed, batch_size=batch_size, clip=clip, train=train)
+
+
+def _train_model(label: str, model: cr.nn.Module, description: dict[str, Any], splits: Any, *, optimizer: str,
+                 lr: float, epochs: int, seed: int, batch_size: int = 32, clip: float | None = None,
+                 train: Any = None) -> DemoRun:
+    """Train ``model`` with the doctor and the recorder watching; ``description`` leads its config."""
     train = train if train is not None else splits.train
-    model = build_mlp(spec, seed=seed)
     recorder = _Recorder()
     doctor = cr.Doctor()
     start = time.perf_counter()
@@ -161,7 +176,7 @@ def _train(label: str, spec: Any, splits: Any, *, optimizer: str, lr: float, epo
                          verbose=0, clip_grad_norm=clip)
     seconds = time.perf_counter() - start
     last = history.epochs[-1]
-    config = {**spec.to_dict(), "optimizer": optimizer, "lr": lr, "epochs": epochs, "batch_size": batch_size,
+    config = {**description, "optimizer": optimizer, "lr": lr, "epochs": epochs, "batch_size": batch_size,
               "clip_grad_norm": clip}
     return DemoRun(
         label=label, config=config,
@@ -171,8 +186,12 @@ def _train(label: str, spec: Any, splits: Any, *, optimizer: str, lr: float, epo
         grad_rms={k: float(np.mean(v)) for k, v in recorder.first_epoch_rms.items()},
         grad_norms=recorder.grad_norms, losses=recorder.losses,
         dead_fraction=_dead_fraction(model, train.X), findings=[f.to_dict() for f in doctor.findings],
-        seconds=seconds,
+        seconds=seconds, watched={k: v for k, v in doctor.metrics.items() if k in WATCHED and v},
     )
+
+
+WATCHED = ("dead_channel_fraction", "time_gradient_ratio", "time_gradient_profile", "gate_saturation",
+           "residual_branch_to_skip")
 
 
 def _digits(seed: int) -> Any:
@@ -393,3 +412,18 @@ def run_demo(name: str, seed: int = 0) -> DemoResult:
     result = DEMOS[name](seed=seed)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _chapter(function: str) -> Callable[..., DemoResult]:
+    """A demo of demos_nets.py, imported when it runs (demos_nets builds on the helpers above)."""
+    def run(seed: int = 0) -> DemoResult:
+        from chainrule.learn import demos_nets
+
+        demo: Callable[..., DemoResult] = getattr(demos_nets, function)
+        return demo(seed=seed)
+
+    return run
+
+
+DEMOS.update({"vanishing-through-time": _chapter("vanishing_through_time"),
+              "residual-depth": _chapter("residual_depth"), "cnn-dead-filters": _chapter("cnn_dead_filters")})

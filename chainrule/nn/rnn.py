@@ -15,12 +15,14 @@ import contextlib
 import math
 import numbers
 import warnings
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from chainrule.engine import ops
-from chainrule.engine.autograd import Function
+from chainrule.engine.autograd import Function, HookHandle
 from chainrule.engine.backend import DEFAULT_DTYPE, DtypeError
 from chainrule.engine.tensor import Tensor
 from chainrule.nn import functional as F  # noqa: N812 - PyTorch's convention
@@ -29,6 +31,12 @@ from chainrule.nn._checks import flag, positive_int
 from chainrule.nn.module import Module, Parameter
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+StepHook = Callable[[int, int, np.ndarray], None]  # (layer, direction, per-step array)
+
+
+def _call_all(hooks: list[StepHook], layer: int, direction: int, array: np.ndarray) -> None:
+    for hook in hooks:
+        hook(layer, direction, array)
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
@@ -71,13 +79,22 @@ class Recurrence(Function):
     or None (LSTM only); ``w_hh`` (G·H, H); ``b_hh`` (G·H,) or None. Output: (L + 1, N, H) — the hidden state of
     each step in time order, then h_n — and for LSTM (L + 2, N, H), with c_n last. ``reverse`` runs from the last
     step to the first. Backward is backpropagation through time in NumPy, with the gates saved at forward.
+
+    Observers, given only when someone watches (the layer's hooks): ``on_gates(gates)`` at forward with the gate
+    activations of every step, (L, N, G·H) in time order (LSTM i, f, g, o; GRU r, z, n); ``on_hidden_grad(grads)``
+    at backward with ∂loss/∂h_t of every step, (L, N, H) in time order: the gradient that reached each step's
+    hidden state from the loss, through later steps included (what ``retain_grad`` on each h_t shows in torch).
     """
 
     saves_output = True  # backward reads the states it produced
 
-    def forward(self, xp, h0, c0, w_hh, b_hh, mode, reverse):
+    def forward(self, xp, h0, c0, w_hh, b_hh, mode, reverse, on_gates=None, on_hidden_grad=None):
+        self.on_hidden_grad = on_hidden_grad
         with _small_blas(xp.shape[1] * w_hh.size), np.errstate(over="ignore"):
-            return self._forward(xp, h0, c0, w_hh, b_hh, mode, reverse)
+            out = self._forward(xp, h0, c0, w_hh, b_hh, mode, reverse)
+        if on_gates is not None and mode in ("LSTM", "GRU"):
+            on_gates(self.gates)
+        return out
 
     def backward(self, grad):
         with _small_blas(grad.shape[1] * self.w_hh.size):
@@ -148,6 +165,8 @@ class Recurrence(Function):
         steps = range(length) if reverse else range(length - 1, -1, -1)
         dh = grad[length].copy()
         d_pre = np.empty(gates.shape, dtype=grad.dtype)  # gradient of each step's pre-activations
+        # ∂loss/∂h_t of each step, kept only when observed: one copy per step
+        seen = np.empty((length, batch, hidden), dtype=grad.dtype) if self.on_hidden_grad is not None else None
         previous = self._previous_states(out, length)  # h_{t-1} of each step, (L, N, H)
         if mode == "LSTM":
             dc = grad[length + 1].copy()
@@ -169,6 +188,8 @@ class Recurrence(Function):
             d4 = d_pre.reshape(length, batch, 4, hidden)
             for t in steps:
                 dh += grad[t]
+                if seen is not None:
+                    seen[t] = dh
                 dc += dh * dc_dh[t]
                 np.multiply(dc[:, None, :], factors[t], out=d4[t, :, :3])
                 np.multiply(dh, do_dh[t], out=d4[t, :, 3])
@@ -180,6 +201,8 @@ class Recurrence(Function):
             d_gh = np.empty(gates.shape, dtype=grad.dtype)
             for t in steps:
                 dh += grad[t]
+                if seen is not None:
+                    seen[t] = dh
                 r, z, n = (gates[t, :, k * hidden: (k + 1) * hidden] for k in range(3))
                 h_prev = previous[t]
                 dzn = dh * (1 - z) * (1 - n * n)
@@ -195,6 +218,8 @@ class Recurrence(Function):
         else:
             for t in steps:
                 dh += grad[t]
+                if seen is not None:
+                    seen[t] = dh
                 h = out[t]
                 dz = d_pre[t]
                 if mode == "RNN_TANH":
@@ -204,6 +229,8 @@ class Recurrence(Function):
                 dh = dz @ w_hh
             d_c0 = None
             d_gh = d_pre
+        if seen is not None:
+            self.on_hidden_grad(seen)
         needs = self.needs
         flat_gh = d_gh.reshape(length * batch, -1)
         d_w = flat_gh.T @ previous.reshape(length * batch, hidden) if needs[3] else None
@@ -252,6 +279,8 @@ class RNNBase(Module):
         if proj_size:
             raise NotImplementedError(f"{where}: proj_size is not supported by chainrule (got {proj_size!r})")
         self.proj_size = 0
+        self._hidden_grad_hooks: list[StepHook] = []
+        self._gate_hooks: list[StepHook] = []
         dtype = np.dtype(dtype or DEFAULT_DTYPE)
         gate_size = _GATES[mode] * self.hidden_size
         directions = 2 if self.bidirectional else 1
@@ -275,6 +304,36 @@ class RNNBase(Module):
         bound = 1.0 / math.sqrt(self.hidden_size)
         for weight in self.parameters():
             init.uniform_(weight, -bound, bound)
+
+    def register_hidden_grad_hook(self, hook: StepHook) -> HookHandle:
+        """Call ``hook(layer, direction, grads)`` in backward with ∂loss/∂h_t of every step of that layer and
+        direction: an array (L, N, H) in time order, the gradient that reached each step's hidden state through
+        the later steps (chainrule's own; torch shows the same with ``retain_grad`` on each h_t of a cell loop).
+        It costs one copy per step, and only while a hook is registered.
+
+        >>> import chainrule as cr
+        >>> rnn, seen = RNN(2, 3), []
+        >>> handle = rnn.register_hidden_grad_hook(lambda layer, direction, g: seen.append(g.shape))
+        >>> rnn(cr.ones(5, 4, 2))[0][-1].sum().backward()
+        >>> seen
+        [(5, 4, 3)]
+        """
+        self._hidden_grad_hooks.append(hook)
+        return HookHandle(self._hidden_grad_hooks, hook)
+
+    def register_gate_hook(self, hook: StepHook) -> HookHandle:
+        """Call ``hook(layer, direction, gates)`` in forward with the gate activations of every step, an array
+        (L, N, G·H) in time order (LSTM: i, f, g, o; GRU: r, z, n; a plain RNN has no gates and never calls it)."""
+        self._gate_hooks.append(hook)
+        return HookHandle(self._gate_hooks, hook)
+
+    def _observers(self, layer: int, direction: int) -> dict[str, Any]:
+        """Recurrence's observers for one layer and direction: none unless a hook is registered."""
+        observers: dict[str, Any] = {}
+        for key, hooks in (("on_gates", self._gate_hooks), ("on_hidden_grad", self._hidden_grad_hooks)):
+            if hooks:
+                observers[key] = partial(_call_all, list(hooks), layer, direction)
+        return observers
 
     def _param(self, name: str) -> Parameter:
         return getattr(self, name)
@@ -372,7 +431,8 @@ class RNNBase(Module):
                 xp = xp.reshape(length, batch, w_ih.shape[0])
                 h_init = h0[k] if h0 is not None else zeros
                 c_init = (c0[k] if c0 is not None else zeros) if is_lstm else None
-                y = Recurrence.apply(xp, h_init, c_init, w_hh, b_hh, mode=self.mode, reverse=direction == 1)
+                y = Recurrence.apply(xp, h_init, c_init, w_hh, b_hh, mode=self.mode, reverse=direction == 1,
+                                     **self._observers(layer, direction))
                 outputs.append(y[:length])
                 h_n.append(y[length])
                 if is_lstm:

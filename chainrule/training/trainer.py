@@ -147,8 +147,16 @@ def _optimizer(optimizer: Any, model: nn.Module, lr: float | None) -> Any:
 
 
 def _first_and_last_linear(model: nn.Module) -> tuple[tuple[str, Any] | None, tuple[str, Any] | None]:
+    """The first Linear (None when a convolution, recurrent layer or embedding reads the data before it: the
+    model reshapes its input itself) and the last."""
     linears = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)]
-    return (linears[0], linears[-1]) if linears else (None, None)
+    if not linears:
+        return None, None
+    first_weighted = next(m for _, m in model.named_modules() if isinstance(m, (nn.Linear, *_READS_ITS_OWN_SHAPE)))
+    return (None if first_weighted is not linears[0][1] else linears[0]), linears[-1]
+
+
+_READS_ITS_OWN_SHAPE = (nn.Conv1d, nn.Conv2d, nn.RNN, nn.LSTM, nn.GRU, nn.Embedding)
 
 
 def _validate(model: nn.Module, X: np.ndarray, dataset: Any, loss_fn: Any, where: str) -> None:
