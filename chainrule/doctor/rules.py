@@ -52,7 +52,8 @@ class Rulebook:
         if not (math.isfinite(s.loss) and math.isfinite(s.grad_rms_total)):
             # nothing else about this step means anything; what led here (growth, large steps) still does
             return [self.non_finite(s), *self.before_non_finite(s)]
-        verdicts = [v for v in (self.exploding(s), self.growing(s), self.climbing(s)) if v is not None]
+        spike = self.exploding(s)
+        verdicts = [v for v in (spike or self.growing(s), self.climbing(s)) if v is not None]  # one EX a step
         if not s.weights_finite:
             verdicts.append(self.non_finite(s, where="weights"))
             verdicts += self.before_non_finite(s)

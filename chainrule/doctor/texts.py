@@ -410,7 +410,10 @@ def finding(verdict: Verdict, step: int, epoch: int, ctx: Context) -> Finding:
     """The Finding of a verdict: its evidence (with the summary line), explanation and remedies in words."""
     text = TEXTS[verdict.kind]
     w = words(verdict, step, epoch, ctx)
-    template = text.summary if isinstance(text.summary, str) else text.summary[verdict.evidence["criterion"]]
+    if isinstance(text.summary, str):
+        template = text.summary
+    else:  # a verdict made without a criterion (e.g. by hand) reads as the first one
+        template = text.summary[verdict.evidence.get("criterion", next(iter(text.summary)))]
     remedies: list[Remedy] = []
     for name, *args in ranked(verdict.kind, ctx):
         remedy = REMEDIES[name](ctx, verdict.evidence, *args)
