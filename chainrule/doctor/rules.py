@@ -213,9 +213,10 @@ class Rulebook:
                 continue
             units = e.units.get(name)
             dead_units = None if units is None or not math.isfinite(fraction) else round(fraction * units)
-            chance = math.nan if dead_units is None else binomial_tail(dead_units, units or 0, cfg.dead_healthy_rate)
-            holds = (math.isfinite(fraction) and fraction >= cfg.dead_fraction
-                     and not chance >= cfg.dead_significance)
+            majority = math.isfinite(fraction) and fraction >= cfg.dead_fraction
+            chance = (binomial_tail(dead_units, units or 0, cfg.dead_healthy_rate)
+                      if majority and dead_units is not None else math.nan)
+            holds = majority and not chance >= cfg.dead_significance
             run = self.streak("dead_relu", name, holds)
             if run < cfg.epoch_persistence:
                 continue
