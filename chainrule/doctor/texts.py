@@ -100,11 +100,11 @@ TEXTS: dict[str, KindText] = {
                   "threshold {threshold:g}) and {loss_change} over the {unit}",
          "loss_climb": "each step changes {layer}'s weights by {update_ratio:.1e} of their size (healthy ≈ 1e-3, "
                        "threshold {threshold:g}) while the loss climbs back: its last {climb_block} steps average "
-                       "{loss_climb:.0%} of the first loss above its lowest so far, {block_above:.0%} of them above "
-                       "it by more than {loss_climb_threshold:.0%}",
+                       "{climb_words} above its lowest so far, {block_above:.0%} of them above it by more than "
+                       "{loss_climb_threshold:.0%} of the first loss",
          "epoch_climb": "each step changes {layer}'s weights by {update_ratio:.1e} of their size (healthy ≈ 1e-3, "
-                        "threshold {threshold:g}) while the {unit}'s mean loss is {loss_climb:.0%} of the first loss "
-                        "above the lowest before it (threshold {loss_climb_threshold:.0%})",
+                        "threshold {threshold:g}) while the {unit}'s mean loss is {climb_words} above the lowest "
+                        "before it (threshold {loss_climb_threshold:.0%} of the first loss)",
          "non_finite": "each step changed {layer}'s weights by {update_ratio:.1e} of their size (healthy ≈ 1e-3, "
                        "threshold {threshold:g}) just before values became NaN/inf"},
         "The update-to-weight ratio ‖Δw‖/‖w‖ says how much one step changes a layer. Around 1e-3 is healthy; "
@@ -197,6 +197,9 @@ def words(verdict: Verdict, step: int, epoch: int, ctx: Context) -> dict[str, An
                        if saturating else "each layer multiplies it by its weights and its activation's slope")
     elif verdict.kind == "learning_rate_too_low":
         w["times_below"] = 1e-3 / ev["update_ratio"] if ev["update_ratio"] else math.inf
+    elif verdict.kind == "learning_rate_too_high":
+        climb = ev.get("loss_climb", math.nan)
+        w["climb_words"] = f"{climb:.0%} of the first loss" if climb < 10 else f"{climb:.3g}× the first loss"
     elif verdict.kind == "bad_initialization":
         w.update(init_words(verdict.evidence))
     elif verdict.kind == "not_converged":
