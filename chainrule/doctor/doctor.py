@@ -264,8 +264,9 @@ class Doctor(Callback):
             stats.layer_growth = self._growth.layers()
             self._locate(stats)
             return stats
-        self._spike.update(loss, values, total, stats)
         stats.growth = self._growth.update(values, self._grads.global_norm)
+        stats.norm_ratio = self._growth.ratio(self._grads.global_norm)
+        self._spike.update(loss, values, total, stats)
         if stats.growth > self.config.growth_factor:
             stats.layer_growth = self._growth.layers()
             stats.recent_loss = median(self._losses.values[-self.config.growth_window:])

@@ -574,6 +574,10 @@ class GradientGrowth(Measurement):
         self.last = statistics.median(self.recent) / max(self.initial, 1e-30)
         return self.last
 
+    def ratio(self, total: float) -> float:
+        """This step's norm against step 0's."""
+        return total / max(self.initial or 0.0, 1e-30)
+
     def layers(self) -> dict[str, float]:
         """The growth per Linear over the same steps (asked for only when the total has grown: it names the layer)."""
         return {name: statistics.median(v) / max(self.initial_layers.get(name, NAN), 1e-30)

@@ -75,7 +75,9 @@ class Rulebook:
         cfg = self.config
         if math.isnan(s.spike_ratio):  # the first step: no average to compare with yet
             return None
-        spike = s.spike_ratio > cfg.spike_factor and s.loss > s.loss_average
+        # a spike counts while the gradient is above the untrained network's: late in training a 5x jump over
+        # a tiny running average (a bump near convergence) is not a gradient that explodes
+        spike = s.spike_ratio > cfg.spike_factor and s.loss > s.loss_average and not s.norm_ratio < 1.0
         absolute = s.grad_rms_total > cfg.grad_rms_max
         run = self.streak("exploding", None, spike or absolute)
         if run < cfg.persistence:

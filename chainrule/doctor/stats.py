@@ -46,6 +46,7 @@ class StepStats:
     growth: float = float("nan")  # median gradient RMS of the last few steps / step 0's (the last finite one's
     # when this step went non-finite)
     layer_growth: dict[str, float] = field(default_factory=dict)  # the same per Linear, filled when growth > 1
+    norm_ratio: float = float("nan")  # this step's global gradient norm / step 0's
     update_ratio: dict[str, float] = field(default_factory=dict)  # the latest measured ‖Δw‖/‖w‖ per Linear
     loss_climb: float = float("nan")  # on sample steps: the last block's mean loss above the lowest block's,
     # as a fraction of the first loss
