@@ -56,6 +56,8 @@ from chainrule.training.callbacks import Callback
 
 # Layers are recognised by class name, so the doctor needs nothing from chainrule.nn but Module's hooks.
 ACTIVATIONS = {"ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "ELU", "SiLU", "Softplus"}
+# Layers that turn the data into features before any Linear sees it: the first Linear's input is then not the data.
+FEATURE_LAYERS = {"Embedding", "RNN", "LSTM", "GRU"}
 # Kinds reported once per run (later ones update it whatever their layer); the others once per (kind, layer).
 ONCE_PER_RUN = {"exploding_gradients"}
 
@@ -120,7 +122,7 @@ class Doctor(Callback):
         self._outputs = LastOutputs()
         self._validation = Validation()
         self._preactivations = PreActivationRMS(list(linears))
-        self._inputs = InputScale(layers.linears[0] if layers.linears else None)
+        self._inputs = InputScale(layers.linears[0] if layers.inputs_at_first_linear else None)
         self._growth = GradientGrowth(cfg.growth_window)
         self._climb = LossClimb(cfg.climb_block, cfg.loss_climb)
         self._measurements: tuple[Measurement, ...] = (
@@ -167,6 +169,7 @@ class Doctor(Callback):
         # doing (Dropout warns about it), not dead ReLUs, so the dead-unit rule leaves them alone.
         after_full_dropout: set[str] = set()
         full_dropout_seen = False
+        features_first = False  # a layer that makes features (conv, embedding, recurrent) comes before any Linear
         for name, module in model.named_modules():
             cls = type(module).__name__
             if cls == "Dropout" and getattr(module, "p", 0.0) >= 1.0:
@@ -177,10 +180,12 @@ class Doctor(Callback):
                 linears[name] = module
             elif cls in ACTIVATIONS:
                 activations[name] = cls
+            elif not linears and (cls.startswith("Conv") or cls in FEATURE_LAYERS):
+                features_first = True
         self.layer_names, self.activation_names = list(linears), list(activations)
         self.after_full_dropout = after_full_dropout
-        self._start(Layers(tuple(linears), activations, frozenset(after_full_dropout), getattr(model, "spec", None)),
-                    linears)
+        self._start(Layers(tuple(linears), activations, frozenset(after_full_dropout), getattr(model, "spec", None),
+                           inputs_at_first_linear=bool(linears) and not features_first), linears)
         self._register(model)
         return self
 

@@ -21,6 +21,7 @@ class Layers:
     activations: dict[str, str]  # activation layer name -> class name ("ReLU", "Sigmoid", ...), in model order
     after_full_dropout: frozenset[str] = frozenset()  # layers behind a Dropout(p=1.0): their silence is not theirs
     spec: Any = None  # the MLPSpec the model was built from, when it has one (remedies can name spec fields)
+    inputs_at_first_linear: bool = False  # the first Linear reads the data itself (no conv/embedding before it)
 
     def saturating(self) -> list[tuple[str, str]]:
         """(name, class name) of each Sigmoid/Tanh layer, in model order."""

@@ -173,3 +173,13 @@ def test_a_float32_sum_of_squares_that_overflows_is_taken_in_float64():
     a = np.full(1000, 1e20, dtype=np.float32)
     assert sumsq(a) == pytest.approx(float(np.sum(a.astype(np.float64) ** 2)), rel=1e-6)
     assert math.isinf(sumsq(np.array([np.inf], dtype=np.float32)))
+
+
+def test_inputs_are_judged_only_where_the_first_linear_reads_the_data():
+    # behind a convolution the first Linear reads features, not the data: its scale says nothing about the inputs
+    X = (np.random.default_rng(0).normal(size=(8, 1, 8, 8)) * 1000).astype(np.float32)
+    y = np.zeros(8, dtype=np.int64)
+    conv = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+    flat = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
+    assert "unscaled_inputs" not in one_step(conv, X, y).kinds()
+    assert "unscaled_inputs" in one_step(flat, X, y).kinds()  # the same data straight into a Linear
