@@ -263,7 +263,9 @@ class Doctor(Callback):
         step, sampling = self.step, self._clock.is_sample(self.step)
         values, total = self._grads.measure(sampling)
         self._updates.complete()  # before anything can stop: the last sample's update ratio
-        stats = StepStats(step, self.epoch, loss, values, total, update_ratio=self._updates.latest())
+        stats = StepStats(step, self.epoch, loss, values, total)
+        if sampling or not (math.isfinite(loss) and math.isfinite(total)):
+            stats.update_ratio = self._updates.latest()  # the rules read it on sample steps and at a NaN only
         if not (math.isfinite(loss) and math.isfinite(total)):
             stats.growth = self._growth.last  # the last finite step's: what led here
             stats.layer_growth = self._growth.layers()

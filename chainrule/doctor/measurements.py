@@ -184,13 +184,16 @@ class GradientRMS(Measurement):
                 if g is None:
                     continue
                 flat = g.reshape(-1) if sampling else g.reshape(-1)[::self.strides[name]]
-                sq = vdot_sq(flat) * (g.size / flat.size)
+                sq = float(np.vdot(flat, flat))
+                if sq == math.inf:  # rare: redo a float32 overflow in float64 (vdot_sq), inline otherwise
+                    sq = vdot_sq(flat)
+                sq *= g.size / flat.size
                 values[name] = math.sqrt(sq / g.size)
                 total_sq += sq
                 total_n += g.size
-                bias = getattr(module, "bias", None)
+                bias = module.bias
                 if bias is not None and bias._grad is not None:
-                    bias_sq += vdot_sq(bias._grad.reshape(-1))
+                    bias_sq += float(np.vdot(bias._grad, bias._grad))  # a vector: one dot, no overflow guard needed
         total = math.sqrt(total_sq / total_n) if total_n else NAN
         # the norm clip_grad_norm clips: with the biases, whose gradient (the top one's above all) keeps its size
         # when tiny weights make the weight gradients tiny, so waking up from a tiny init is not "growth"
