@@ -99,7 +99,7 @@ CASES: list[Case] = [
          "learning_rate_too_high", "learning_rate", activation="leaky_relu", optimizer="sgdm", lr=2.0),
     # ---------------------------------------------------------------- exploding gradients without a NaN
     case("ex-classif-rmsprop-lr1", "classification", (64, 64), 5, "exploding_gradients learning_rate_too_high",
-         "learning_rate", optimizer="rmsprop", lr=1.0),
+         "learning_rate", optimizer="rmsprop", lr=1.0, fast=True),
     case("ex-classif-leaky-rmsprop-lr1", "classification", (64, 64), 5, "exploding_gradients "
          "learning_rate_too_high", "learning_rate", activation="leaky_relu", optimizer="rmsprop", lr=1.0),
     case("ex-wine-rmsprop-lr", "wine", (32, 32), 20, "exploding_gradients learning_rate_too_high",
@@ -114,7 +114,7 @@ CASES: list[Case] = [
     case("van-iris-deep-sigmoid-sgdm", "iris", (16,) * 6, 40, "vanishing_gradients bad_initialization",
          "activation", activation="sigmoid", optimizer="sgdm", lr=0.01, batch_size=16),
     case("van-classif-deep-relu-default-sgd", "classification", (32,) * 10, 5, "vanishing_gradients "
-         "bad_initialization dead_relu", "init depth", optimizer="sgd", lr=0.05),
+         "bad_initialization dead_relu", "init depth", optimizer="sgd", lr=0.05, fast=True),
     case("van-mnist1d-deep-tanh-small-init", "mnist1d", (64,) * 6, 3, "vanishing_gradients bad_initialization",
          "init", activation="tanh", init="normal:0.03", optimizer="sgdm", lr=0.01, n_train=1000,
          note="designed as vanishing; the forward signal shrinks as fast as the backward one"),

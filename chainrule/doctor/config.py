@@ -30,6 +30,9 @@ class DoctorConfig:
     vanishing_layer_ratio: float = 1e-2
     # The absolute floor: below this the top gradient itself is ~0 (converged or all dead) and the ratio means nothing.
     grad_floor: float = 1e-10
+    # ... and the backpropagated signal ∂loss/∂z reaching the lowest Linear is below this fraction of the top one's,
+    # so the shrinkage comes from backpropagation, not from small inputs (Glorot & Bengio 2010 §4.2, Fig. 7).
+    vanishing_signal_ratio: float = 1e-2
 
     # Exploding gradients: a spike of the gradient RMS against its running average (as gradient-norm
     # monitors such as AUTOTRAINER's and Pascanu et al. 2013's clipping analysis do).
@@ -37,10 +40,25 @@ class DoctorConfig:
     spike_ema: float = 0.9  # smoothing of the running average (about a 10-step memory)
     # An RMS this large per element is exploding whatever its history (weights are O(1e-2)).
     grad_rms_max: float = 1e3
+    # Growth from the start: the median gradient RMS of the last ``growth_window`` steps above this multiple of
+    # the untrained network's (step 0). Pascanu, Mikolov & Bengio 2013 §3.2 find clipping thresholds of half to
+    # ten times the average norm still converge, so a sustained norm beyond 10x is growth, not noise; a median
+    # of 5 steps sees a blow-up from the initialization within 3 steps, before it reaches NaN.
+    growth_factor: float = 10.0
+    growth_window: int = 5
 
-    # Dead ReLU units: keras-contrib's DeadReluDetector warns when ≥ 10% of a layer never fires
-    # (here: over a whole epoch, ``epoch_persistence`` epochs in a row, while training stalls).
-    dead_fraction: float = 0.10
+    # Dead ReLU units: a unit is dead when it fires on no training sample of a whole epoch (Lu, Shin, Su &
+    # Karniadakis 2019, "Dying ReLU and initialization"). keras-contrib's DeadReluDetector warns from 10%, a rate
+    # healthy nets reach (a quarter of an 8-unit layer on noisy data), so 10% is taken as the healthy rate and a
+    # finding needs a majority of the layer dead, ``epoch_persistence`` epochs in a row, AND a dead count that
+    # the healthy rate explains with probability below ``dead_significance`` (binomial tail): width-aware, so
+    # 2 of 3 units is not enough evidence while 3 of 3 is.
+    dead_fraction: float = 0.5
+    dead_healthy_rate: float = 0.10
+    dead_significance: float = 0.01
+    # A unit counts as dead when silent over the later half of the epoch (units that die mid-epoch fired in its
+    # first part), but over at least this many steps: fewer batches may simply not contain its inputs.
+    dead_min_steps: int = 10
 
     # Saturation: sigmoid outputs outside [0.01, 0.99] (tanh outputs mapped to [0, 1] likewise),
     # where the derivative is under 4% of its peak; reported when this fraction of a layer sits there
@@ -56,6 +74,16 @@ class DoctorConfig:
     update_ratio_high: float = 1e-1
     update_ratio_low: float = 1e-4
     epoch_persistence: int = 2
+    # Steps ten times the healthy ratio while the loss climbs back, "the cost function often increasing
+    # significantly" (Goodfellow, Bengio & Courville 2016 §8.3.1; Bengio 2012 §3.1), judged two ways: an epoch's
+    # mean batch loss above the lowest epoch mean before it (the first loss before the first epoch) by
+    # ``loss_climb`` of the first loss (our choice of "significantly"; healthy runs here climb ≤ 6%); and, on
+    # sample steps within an epoch, the last ``climb_block`` batch losses above the lowest level so far by that
+    # margin, at least ``climb_agreement`` of them (9 of 10 is a sign test at p ≈ 0.01 against "no change").
+    update_ratio_large: float = 1e-2
+    loss_climb: float = 0.1
+    climb_agreement: float = 0.9
+    climb_block: int = 10
 
     # "Training is failing to improve": the train loss fell by less than this fraction per epoch ...
     stall_improvement: float = 0.01
@@ -64,12 +92,37 @@ class DoctorConfig:
 
     # Overfitting: Prechelt's generalization loss GL = val_loss / best_val_loss - 1 ("Early stopping,
     # but when?", 1998; his GL_5 criterion) above this, together with a train/validation accuracy gap
-    # at least this wide, for ``overfit_patience`` epochs in a row.
+    # at least this wide, for ``overfit_patience`` epochs in a row, while the training loss is below its value
+    # in the best validation epoch (training improves while validation worsens: Goodfellow et al. 2016 §7.8).
     overfit_gl: float = 0.05
-    overfit_acc_gap: float = 0.1
+    overfit_acc_gap: float = 0.05  # five points of accuracy lost to the gap (our choice; 0.1 missed real cases)
     # Without accuracies, the gap rule compares losses: val_loss above this multiple of train_loss.
     overfit_loss_ratio: float = 2.0
     overfit_patience: int = 2
+
+    # Unscaled inputs, on the first batch at the first Linear: a varying feature with RMS above ``input_rms_high``
+    # or below ``input_rms_low``, or feature standard deviations ``input_std_spread`` apart (LeCun, Bottou, Orr &
+    # Müller 1998, "Efficient BackProp" §4.3: mean ≈ 0 and comparable variances ≈ 1; 10x off is our choice).
+    input_rms_high: float = 10.0
+    input_rms_low: float = 0.1
+    input_std_spread: float = 100.0
+
+    # Bad initialization, at step 0 before any update: from the second Linear on (the first one's input scale is
+    # the data's), the RMS of the pre-activations or of the backpropagated ∂loss/∂z changes by this factor with
+    # depth. A good init keeps both variances constant across layers (Glorot & Bengio 2010 §4.2.1; He et al.
+    # 2015 §2.2); a bad one multiplies them by a per-layer factor, exponential in depth. 100x is our choice:
+    # PyTorch's default init on up to 4 Linears changes them by ≤ 10x.
+    init_scale_change: float = 100.0
+
+    # Not converged, at the end of training: over the last ``trend_fraction`` of the steps (at least
+    # ``trend_steps``) the batch loss falls with a least-squares slope below ``trend_t`` standard errors (a drift
+    # SGD noise does not explain: Chee & Toulis 2018, "Convergence diagnostics for SGD"), one more such stretch
+    # would add ``trend_gain`` of the fall achieved so far (our choice of "worth training longer"), and the
+    # validation loss, when there is one, is at its lowest in the last epoch (Prechelt 1998: no reason to stop).
+    trend_fraction: float = 1 / 3
+    trend_steps: int = 30
+    trend_t: float = -3.0
+    trend_gain: float = 0.1
 
     # Stop training at the first non-finite loss, as Keras' TerminateOnNaN: nothing after it is meaningful.
     stop_on_non_finite: bool = True
@@ -79,9 +132,14 @@ class DoctorConfig:
             value = getattr(self, field.name)
             if field.type == "bool":
                 continue
+            if field.name == "trend_t":  # a slope's t-statistic: negative is falling
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise ValueError(f"DoctorConfig: trend_t must be a number, got {value!r}")
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"DoctorConfig: {field.name} must be a non-negative number, got {value!r}")
-        for name in ("stats_every", "persistence", "overfit_patience", "epoch_persistence", "window_steps"):
+        for name in ("stats_every", "persistence", "overfit_patience", "epoch_persistence", "window_steps",
+                     "growth_window", "climb_block", "trend_steps", "dead_min_steps"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"DoctorConfig: {name} must be at least 1, got {getattr(self, name)!r}")
 

@@ -30,21 +30,27 @@ from chainrule.doctor.measurements import (
     ActivationStats,
     BackpropSignal,
     Clock,
+    GradientGrowth,
     GradientRMS,
     GradientSpike,
     Hook,
+    InputScale,
     LastOutputs,
+    LossClimb,
     Losses,
     Measurement,
+    PreActivationRMS,
     ReLUFiring,
     Saturation,
     UpdateRatio,
     Validation,
     WeightRMS,
     ZeroGradients,
+    loss_trend,
+    median,
 )
 from chainrule.doctor.rules import Rulebook, Verdict, num
-from chainrule.doctor.stats import EpochStats, Layers, StepStats
+from chainrule.doctor.stats import EndStats, EpochStats, Layers, StartStats, StepStats
 from chainrule.doctor.structured import NetWatch
 from chainrule.doctor.structured_rules import NetRules
 from chainrule.engine.autograd import is_grad_enabled
@@ -52,6 +58,8 @@ from chainrule.training.callbacks import Callback
 
 # Layers are recognised by class name, so the doctor needs nothing from chainrule.nn but Module's hooks.
 ACTIVATIONS = {"ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "ELU", "SiLU", "Softplus"}
+# Layers that turn the data into features before any Linear sees it: the first Linear's input is then not the data.
+FEATURE_LAYERS = {"Embedding", "RNN", "LSTM", "GRU"}
 # Kinds reported once per run (later ones update it whatever their layer); the others once per (kind, layer).
 ONCE_PER_RUN = {"exploding_gradients"}
 
@@ -116,13 +124,19 @@ class Doctor(Callback):
         self._firing = ReLUFiring(relus)
         self._outputs = LastOutputs()
         self._validation = Validation()
+        self._preactivations = PreActivationRMS(list(linears))
+        self._inputs = InputScale(layers.linears[0] if layers.inputs_at_first_linear else None)
+        self._growth = GradientGrowth(cfg.growth_window)
+        self._climb = LossClimb(cfg.climb_block, cfg.loss_climb)
         self._measurements: tuple[Measurement, ...] = (
             self._clock, self._losses, self._grads, self._spike, self._updates, self._weights, self._signal,
             self._activations, self._saturation, self._zero_grads, self._firing, self._outputs, self._validation,
-            self._nets)
+            self._preactivations, self._inputs, self._growth, self._climb, self._nets)
         # what a sample step commits (each closes its pending values into its series)
         self._sampled = (self._grads.per_layer, self._signal, self._activations, self._saturation, self._zero_grads,
-                         self._nets)
+                         self._preactivations, self._nets)
+        self._started = False  # the step-0 rules (inputs, initialization) have run
+        self._init_suspect = False  # saturated or dead units already at step 0, before any update
         self._rules = Rulebook(cfg, layers)
         self._net_rules = NetRules(cfg, self._rules)
         self._epochs: list[dict[str, Any]] = []  # one record per epoch (or judged window)
@@ -159,6 +173,7 @@ class Doctor(Callback):
         # doing (Dropout warns about it), not dead ReLUs, so the dead-unit rule leaves them alone.
         after_full_dropout: set[str] = set()
         full_dropout_seen = False
+        features_first = False  # a layer that makes features (conv, embedding, recurrent) comes before any Linear
         for name, module in model.named_modules():
             cls = type(module).__name__
             if cls == "Dropout" and getattr(module, "p", 0.0) >= 1.0:
@@ -169,9 +184,12 @@ class Doctor(Callback):
                 linears[name] = module
             elif cls in ACTIVATIONS:
                 activations[name] = cls
+            elif not linears and (cls.startswith("Conv") or cls in FEATURE_LAYERS):
+                features_first = True
         self.layer_names, self.activation_names = list(linears), list(activations)
         self.after_full_dropout = after_full_dropout
-        self._start(Layers(tuple(linears), activations, frozenset(after_full_dropout), getattr(model, "spec", None)),
+        self._start(Layers(tuple(linears), activations, frozenset(after_full_dropout), getattr(model, "spec", None),
+                           inputs_at_first_linear=bool(linears) and not features_first),
                     linears, NetWatch(model, self.config.saturation_output))
         self._register(model)
         return self
@@ -231,10 +249,13 @@ class Doctor(Callback):
         if self.model is None:
             raise TypeError("Doctor.check: call doctor.watch(model) first (or pass model=...)")
         before = len(self.findings)
+        self._firing.step = self.step + 1  # the next forward pass is the next step's
         value = NAN if loss is None else float(loss)
         self._losses.add(value)
         if not self._halted:
             stats = self._measure_step(value)
+            if not self._started and self._clock.steps:
+                self._judge_start()
             for verdict in self._rules.step(stats):
                 self._record(verdict, stats.step, stats.epoch)
                 self._halted = self._halted or verdict.kind == "non_finite"  # nothing after it means anything
@@ -250,11 +271,22 @@ class Doctor(Callback):
         values, total = self._grads.measure(sampling)
         self._updates.complete()  # before anything can stop: the last sample's update ratio
         stats = StepStats(step, self.epoch, loss, values, total)
+        if sampling or not (math.isfinite(loss) and math.isfinite(total)):
+            stats.update_ratio = self._updates.latest()  # the rules read it on sample steps and at a NaN only
         if not (math.isfinite(loss) and math.isfinite(total)):
+            stats.growth = self._growth.last  # the last finite step's: what led here
+            stats.layer_growth = self._growth.layers()
             self._locate(stats)
             return stats
+        stats.growth = self._growth.update(values, self._grads.global_norm)
+        stats.norm_ratio = self._growth.ratio(self._grads.global_norm)
         self._spike.update(loss, values, total, stats)
+        if stats.growth > self.config.growth_factor:
+            stats.layer_growth = self._growth.layers()
+            stats.recent_loss = median(self._losses.values[-self.config.growth_window:])
+            stats.first_loss = self._losses.values[0]
         if sampling:
+            stats.loss_climb, stats.loss_climb_above = self._climb.take(self._losses.values)
             self._clock.tick(step, self.epoch)
             self._updates.start()
             for measurement in self._sampled:
@@ -263,6 +295,46 @@ class Doctor(Callback):
             if not stats.weights_finite:
                 self._locate(stats)
         return stats
+
+    def _judge_start(self) -> None:
+        """After the first sample step, before any update: the inputs' scale and the initialization's."""
+        self._started = True
+        first = {name: series[0] for name, series in self._preactivations.values.items() if series}
+        signal = {name: series[0] for name, series in self._signal.values.items() if series}
+        saturation = {name: series[0] for name, series in self._saturation.values.items() if series}
+        dead = {name: 1.0 - float(mask.mean()) for name, mask in self._firing.windows[-1].items() if mask.size}
+        start = StartStats(dict(self._inputs.taken), first, signal, saturation, dead)
+        self._init_suspect = (any(v >= self.config.saturation_fraction for v in saturation.values())
+                              or any(v >= self.config.dead_fraction for v in dead.values()))
+        for verdict in self._rules.start(start):
+            self._record(verdict, self._clock.steps[0], self._clock.epochs[0])
+
+    def _judge_end(self) -> None:
+        """The end of training (``on_train_end`` or ``report()``): was the loss still falling?"""
+        if self._halted or not self._losses.values:
+            return
+        cfg = self.config
+        t, fall, window = loss_trend(self._losses.values, cfg.trend_fraction, cfg.trend_steps)
+        best = self._validation.best_epoch
+        judged = len(self._epochs)
+        at_best = None if best < 0 else best == (self._epochs[-1]["epoch"] if self._epochs else -1)
+        end = EndStats(self.step, judged, t, fall, window, at_best)
+        for verdict in self._rules.end(end):
+            self._record(verdict, self.step, max(self.epoch - 1, 0))
+
+    def causes(self) -> tuple[str, ...]:
+        """The upstream causes measured so far, first first: inputs out of scale, then the initialization
+        (its finding, or saturated or dead units at step 0), then steps ten times the healthy size."""
+        kinds = self.kinds()
+        found = []
+        if "unscaled_inputs" in kinds:
+            found.append("data")
+        if "bad_initialization" in kinds or self._init_suspect:
+            found.append("init")
+        latest = [r for r in self._updates.latest().values() if math.isfinite(r)]
+        if "learning_rate_too_high" in kinds or (latest and max(latest) > self.config.update_ratio_large):
+            found.append("learning rate")
+        return tuple(found)
 
     def _locate(self, stats: StepStats) -> None:
         """Something went non-finite: where it started (only then: scanning every output costs)."""
@@ -300,17 +372,26 @@ class Doctor(Callback):
         dead = self._firing.take(windows)
         net_stats = self._nets.close(windows, self._clock.span(first, end))
         if losses and not self._halted:
-            self._validation.update(val_loss, self.epoch)
             late, improvement = self._losses.progress(first, end)
+            self._validation.update(val_loss, self.epoch, late if train_loss is None else train_loss)
             span = self._clock.span(first, end)
+            top = self.layers.linears[-1] if self.layers.linears else None
             stats = EpochStats(
                 epoch=self.epoch, first_step=first, step=end, inferred=inferred, initial_loss=self._losses.values[0],
                 late_loss=late, improvement=improvement, train_loss=train_loss, val_loss=val_loss,
                 train_acc=train_acc, val_acc=val_acc, best_val_loss=self._validation.best,
-                best_val_epoch=self._validation.best_epoch, grad_rms=self._grads.per_layer.medians(span),
+                best_val_epoch=self._validation.best_epoch, train_loss_at_best=self._validation.train_at_best,
+                grad_rms=self._grads.per_layer.medians(span),
                 update_ratio=self._updates.medians(span), saturation=self._saturation.medians(span),
                 zero_grad_fraction=self._zero_grads.medians(span), dead_fraction=dead, units=self._outputs.units(),
-                feeding=self._outputs.feeding(self.layers.linears), lr=self.current_lr())
+                feeding=self._outputs.feeding(self.layers.linears), lr=self.current_lr(),
+                grad_ratio=self._grads.per_layer.ratios_to(top, span) if top else {},
+                signal_ratio=self._signal.ratios_to(top, span) if top else {})
+            _, stats.loss_climb = self._climb.epoch(self._losses.values, first, end)
+            # units that died during the epoch fired in its first part: the rule reads the silent ones of its
+            # later half (half a pass over the data; the majority and width tests keep rare firers alive)
+            silent = self._firing.silent_since(min(first + (end - first) // 2, end - self.config.dead_min_steps))
+            stats.dead_fraction = {name: silent.get(name, f) if math.isfinite(f) else f for name, f in dead.items()}
             net_verdicts = self._net_rules.epoch(stats, net_stats)
             verdicts = self._net_rules.unexplained(self._rules.epoch(stats), net_verdicts) + net_verdicts
             record.update(late_loss=late, improvement=num(improvement), stalled=self._rules.stalled(stats))
@@ -345,7 +426,8 @@ class Doctor(Callback):
         context = texts.Context(
             lr=self.current_lr(), optimizer=self.optimizer_name(), spec=self.layers.spec,
             activations=self.layers.activations, calm_norm=self._spike.calm_norm,
-            period=period.period if period else f"step {step}", unit=period.unit if period else "step")
+            period=period.period if period else f"step {step}", unit=period.unit if period else "step",
+            causes=self.causes(), epochs=self.epoch if self._epochs_given else None)
         return self._add(key, texts.finding(verdict, step, epoch, context))
 
     def _add(self, key: tuple[str, str | None], finding: Finding) -> Finding:
@@ -377,6 +459,7 @@ class Doctor(Callback):
         if finding is None:
             if not self._epochs_given:
                 self._judge_windows()
+            self._judge_end()
             return Findings(self.findings)
         key = (finding.kind, None if finding.kind in ONCE_PER_RUN else finding.layer)
         existing = self._keys.get(key)
@@ -465,6 +548,7 @@ class Doctor(Callback):
                        train_acc=logs.get("accuracy"), val_acc=logs.get("val_accuracy"))
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self._judge_end()
         self.unwatch()
         trainer = self.trainer
         if trainer is None or not trainer.verbose:

@@ -14,6 +14,9 @@ KINDS = (
     "overfitting",
     "learning_rate_too_high",
     "learning_rate_too_low",
+    "bad_initialization",
+    "not_converged",
+    "unscaled_inputs",
 )
 SEVERITIES = ("info", "warning", "error")
 

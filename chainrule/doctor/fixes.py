@@ -36,6 +36,9 @@ TARGET = {
     "non_finite": "final_loss",
     "learning_rate_too_high": "final_loss",
     "learning_rate_too_low": "final_loss",
+    "bad_initialization": "grad_ratio",
+    "not_converged": "final_loss",
+    "unscaled_inputs": "final_loss",
 }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import math
 import statistics
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -40,10 +41,19 @@ def subset_stride(size: int) -> int:
     return size // SUBSET if size > 4 * SUBSET else 1
 
 
+def vdot_sq(flat: np.ndarray) -> float:
+    """Sum of squares of a flat array (the caller silences overflow warnings)."""
+    total = float(np.vdot(flat, flat))  # vdot: faster than dot on a strided view
+    if math.isinf(total) and flat.dtype != np.float64 and np.isfinite(flat).all():
+        # float32 squares overflow from values ~1e19 that are still finite: growth to warn about, not a NaN yet
+        wide = flat.astype(np.float64)
+        total = float(np.vdot(wide, wide))
+    return total
+
+
 def sumsq(a: np.ndarray) -> float:
-    flat = a.reshape(-1)
     with np.errstate(over="ignore", invalid="ignore"):
-        return float(np.vdot(flat, flat))  # vdot: faster than dot on a strided view
+        return vdot_sq(a.reshape(-1))
 
 
 def rms(a: np.ndarray) -> float:
@@ -108,6 +118,16 @@ class Sampled(Measurement):
     def medians(self, span: slice) -> dict[str, float]:
         return {name: median(series[span]) for name, series in self.values.items()}
 
+    def ratios_to(self, top: str, span: slice) -> dict[str, float]:
+        """Per layer, the median over the span's samples of its value / ``top``'s, over the samples where both
+        are non-zero (an exact zero is a dead unit's or a missing layer's, not a small factor)."""
+        tops = self.values[top][span]
+        out = {}
+        for name, series in self.values.items():
+            pairs = [a / b for a, b in zip(series[span], tops, strict=False) if a > 0 and b > 0]
+            out[name] = median(pairs)
+        return out
+
     def series(self) -> dict[str, Any]:
         return {self.key: self.values}
 
@@ -153,21 +173,31 @@ class GradientRMS(Measurement):
         self.strides = {name: subset_stride(m.weight._data.size) for name, m in linears.items()}
         self.total: list[float] = []
         self.per_layer = Sampled(list(linears))
+        self.global_norm = NAN  # this step's L2 norm over every Linear's weight and bias gradient
 
     def measure(self, sampling: bool) -> tuple[dict[str, float], float]:
         values: dict[str, float] = {}
-        total_sq, total_n = 0.0, 0
+        total_sq, total_n, bias_sq = 0.0, 0, 0.0
         with np.errstate(over="ignore", invalid="ignore"):  # once per step, not per layer: it costs a microsecond
             for name, module in self.linears.items():
                 g = module.weight._grad
                 if g is None:
                     continue
                 flat = g.reshape(-1) if sampling else g.reshape(-1)[::self.strides[name]]
-                sq = float(np.vdot(flat, flat)) * (g.size / flat.size)
+                sq = float(np.vdot(flat, flat))
+                if sq == math.inf:  # rare: redo a float32 overflow in float64 (vdot_sq), inline otherwise
+                    sq = vdot_sq(flat)
+                sq *= g.size / flat.size
                 values[name] = math.sqrt(sq / g.size)
                 total_sq += sq
                 total_n += g.size
+                bias = module.bias
+                if bias is not None and bias._grad is not None:
+                    bias_sq += float(np.vdot(bias._grad, bias._grad))  # a vector: one dot, no overflow guard needed
         total = math.sqrt(total_sq / total_n) if total_n else NAN
+        # the norm clip_grad_norm clips: with the biases, whose gradient (the top one's above all) keeps its size
+        # when tiny weights make the weight gradients tiny, so waking up from a tiny init is not "growth"
+        self.global_norm = math.sqrt(total_sq + bias_sq)
         self.total.append(total)
         if sampling:
             self.per_layer.pending.update(values)
@@ -254,6 +284,10 @@ class UpdateRatio(Measurement):
 
     def medians(self, span: slice) -> dict[str, float]:
         return {name: median(series[span]) for name, series in self.values.items()}
+
+    def latest(self) -> dict[str, float]:
+        """The last completed ratio per layer (call between ``complete`` and ``start``)."""
+        return {name: series[-1] for name, series in self.values.items() if series}
 
     def series(self) -> dict[str, Any]:
         return {"update_ratio": self.values}
@@ -371,6 +405,8 @@ class ReLUFiring(Measurement):
         self.values: dict[str, list[float]] = {name: [] for name in names}
         self.windows: list[dict[str, np.ndarray]] = [{}]  # the last one is open
         self.ones: dict[tuple[int, Any], np.ndarray] = {}  # per (batch rows, dtype)
+        self.last_fired: dict[str, np.ndarray] = {}  # per layer: the last step each unit fired on (-1: never)
+        self.step = 0  # set by the doctor before each training step's forward pass
 
     def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
         if cls != RELU or name not in self.values:  # a ReLU after a convolution is watched per channel instead
@@ -390,8 +426,17 @@ class ReLUFiring(Measurement):
                 old |= fired
             else:
                 masks[name] = fired
+            last = self.last_fired.get(name)
+            if last is None or last.shape != fired.shape:
+                last = self.last_fired[name] = np.full(fired.shape, -1, dtype=np.int64)
+            last[fired] = self.step
 
         return take, None
+
+    def silent_since(self, step: int) -> dict[str, float]:
+        """Per layer, the fraction of units that fired on no training sample from ``step`` on."""
+        return {name: float(np.count_nonzero(last < step)) / last.size
+                for name, last in self.last_fired.items() if last.size}
 
     def cut(self) -> None:
         self.windows.append({})
@@ -449,7 +494,154 @@ class Validation(Measurement):
 
     def __init__(self) -> None:
         self.best, self.best_epoch = math.inf, -1
+        self.train_at_best: float | None = None  # the training loss in the best epoch
 
-    def update(self, val_loss: float | None, epoch: int) -> None:
+    def update(self, val_loss: float | None, epoch: int, train_loss: float | None = None) -> None:
         if val_loss is not None and val_loss < self.best:
-            self.best, self.best_epoch = val_loss, epoch
+            self.best, self.best_epoch, self.train_at_best = val_loss, epoch, train_loss
+
+
+# ------------------------------------------------------------------ scale at the start, growth, loss trend
+
+
+class PreActivationRMS(Sampled):
+    """RMS of each Linear's output (the next activation's input) on sample steps; step 0's, before any update,
+    says whether the initialization keeps the forward signal's scale through depth."""
+
+    key = "preactivation_rms"
+
+    def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
+        if cls != LINEAR:
+            return None, None
+
+        def take(args: tuple[Any, ...], output: Any, out: np.ndarray) -> None:
+            self.pending[name] = rms(out)
+
+        return None, take
+
+
+class InputScale(Measurement):
+    """Per-feature scale of the first batch the model sees, at the first Linear's input: the largest and the
+    smallest feature RMS and the spread of the feature standard deviations, over features that vary in it."""
+
+    def __init__(self, first_linear: str | None) -> None:
+        self.first_linear = first_linear
+        self.taken: dict[str, float] = {}
+
+    def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
+        if name != self.first_linear:
+            return None, None
+
+        def take(args: tuple[Any, ...], output: Any, out: np.ndarray) -> None:
+            if self.taken or not args or not hasattr(args[0], "_data"):
+                return
+            x = units(args[0]._data).astype(np.float64)
+            with np.errstate(over="ignore", invalid="ignore"):
+                feature_rms = np.sqrt(np.mean(x * x, axis=0))
+                std = x.std(axis=0)
+            varying = std > 1e-8 * max(float(std.max()), 1e-30) if std.size else std.astype(bool)
+            if x.shape[0] < 2 or not varying.any() or not np.isfinite(feature_rms).all():
+                self.taken = {"features": float(x.shape[1])}  # one sample, or nothing varies: no scale to judge
+                return
+            self.taken = {"features": float(x.shape[1]), "varying": float(varying.sum()),
+                          "rms_max": float(feature_rms[varying].max()), "rms_min": float(feature_rms[varying].min()),
+                          "std_spread": float(std[varying].max() / std[varying].min())}
+
+        return None, take
+
+    def series(self) -> dict[str, Any]:
+        return {"input_scale": self.taken}
+
+
+class GradientGrowth(Measurement):
+    """The gradient RMS against the untrained network's (step 0), overall and per Linear: the median of the
+    last ``window`` steps over step 0's, so one noisy step is not growth and a blow-up is seen within steps."""
+
+    def __init__(self, window: int) -> None:
+        self.initial: float | None = None
+        self.initial_layers: dict[str, float] = {}
+        self.recent: deque[float] = deque(maxlen=window)
+        self.recent_layers: dict[str, deque[float]] = {}
+        self.window = window
+        self.last = NAN  # the latest growth: what a step that went non-finite had just before
+
+    def update(self, values: dict[str, float], total: float) -> float:
+        """The growth of the total after this (finite) step."""
+        if self.initial is None:
+            self.initial, self.initial_layers = total, dict(values)
+        self.recent.append(total)
+        for name, value in values.items():
+            if name not in self.recent_layers:
+                self.recent_layers[name] = deque(maxlen=self.window)
+            self.recent_layers[name].append(value)
+        self.last = statistics.median(self.recent) / max(self.initial, 1e-30)
+        return self.last
+
+    def ratio(self, total: float) -> float:
+        """This step's norm against step 0's."""
+        return total / max(self.initial or 0.0, 1e-30)
+
+    def layers(self) -> dict[str, float]:
+        """The growth per Linear over the same steps (asked for only when the total has grown: it names the layer)."""
+        return {name: statistics.median(v) / max(self.initial_layers.get(name, NAN), 1e-30)
+                for name, v in self.recent_layers.items() if v}
+
+
+class LossClimb(Measurement):
+    """Whether the loss climbs back: on sample steps, the last ``block`` batch losses against the lowest level so
+    far (the first loss, the untrained network's, then the lowest block mean): how far their mean is above it,
+    in units of the first loss, and which fraction of them lie above it by ``margin`` first losses. Counting
+    losses (a sign test) rather than averaging them keeps one huge loss from passing for a climb and a
+    blow-up's huge spread from hiding one."""
+
+    def __init__(self, block: int, margin: float) -> None:
+        self.block, self.margin = block, margin
+        self.lowest: float | None = None
+        self.epoch_lowest: float | None = None  # the lowest epoch mean so far (the first loss before any)
+
+    def take(self, losses: list[float]) -> tuple[float, float]:
+        """(climb as a fraction of the first loss, fraction of the block above the lowest level + margin)."""
+        if not losses:
+            return NAN, NAN
+        first = abs(losses[0]) or 1e-12
+        if self.lowest is None:
+            self.lowest = losses[0]
+        block = np.asarray(losses[-self.block:], dtype=np.float64)
+        if len(losses) < self.block + 1 or not np.isfinite(block).all():
+            return NAN, NAN
+        mean = float(block.mean())
+        climb = (mean - self.lowest) / first
+        above = float(np.count_nonzero(block > self.lowest + self.margin * first)) / len(block)
+        self.lowest = min(self.lowest, mean)
+        return climb, above
+
+    def epoch(self, losses: list[float], first: int, end: int) -> tuple[float, float]:
+        """(this epoch's mean batch loss, its climb above the lowest epoch mean before it, in first losses)."""
+        if not losses or end <= first:
+            return NAN, NAN
+        mean = float(np.mean(losses[first:end]))
+        # against earlier epochs only: a single first batch is too noisy a baseline for a whole epoch's mean
+        # (the sample-step test covers the first epoch, against the first loss with a sign test)
+        lowest = self.epoch_lowest
+        climb = NAN if lowest is None else (mean - lowest) / (abs(losses[0]) or 1e-12)
+        if math.isfinite(mean):
+            self.epoch_lowest = mean if lowest is None else min(lowest, mean)
+        return mean, climb
+
+
+def loss_trend(losses: list[float], fraction: float, least: int) -> tuple[float, float, int]:
+    """(t, projected fall, steps) of the last ``fraction`` of the batch losses (at least ``least`` steps): the
+    least-squares slope over its standard error, and the fall that slope projects over one more such stretch
+    as a fraction of the fall achieved so far (from the first loss). NaN when too short or not finite."""
+    n = max(least, int(len(losses) * fraction))
+    window = np.asarray(losses[-n:], dtype=np.float64)
+    if len(losses) < least or not np.isfinite(window).all():
+        return NAN, NAN, len(window)
+    x = np.arange(len(window), dtype=np.float64)
+    x -= x.mean()
+    slope = float(x @ (window - window.mean()) / (x @ x))
+    residual = window - window.mean() - slope * x
+    se = math.sqrt(float(residual @ residual) / (len(x) - 2) / float(x @ x))
+    progress = float(losses[0] - window.mean())
+    t = slope / se if se > 0 else math.copysign(math.inf, slope) if slope else 0.0
+    return t, -slope * len(window) / max(progress, 1e-12), len(window)

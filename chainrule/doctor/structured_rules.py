@@ -3,9 +3,10 @@
 They reuse the doctor's kinds and thresholds (config.py), each with a ``variant`` in its evidence that
 structured_texts.py words:
 
-* ``dead_relu`` / ``channels``: a conv-fed ReLU with at least ``dead_fraction`` of its channels (filters) silent
-  on every position of every training sample, ``epoch_persistence`` epochs in a row, while training stalls;
-  the channels are named. keras-contrib's DeadReluDetector threshold, per channel as a filter is the unit here.
+* ``dead_relu`` / ``channels``: a conv-fed ReLU with a majority of its channels (filters) silent on every
+  position of every training sample, more than the healthy dead rate explains at that width (the Rulebook's
+  test for a Linear's units, with filters as the units), ``epoch_persistence`` epochs in a row; the channels
+  are named.
 * ``vanishing_gradients`` / ``through_time``: the epoch median of RMS(∂loss/∂h_first) / RMS(∂loss/∂h_last)
   of a recurrent layer below ``vanishing_ratio`` while training stalls: AUTOTRAINER's first/last ratio,
   taken along time instead of depth (Bengio, Simard & Frasconi 1994; Pascanu, Mikolov & Bengio 2013).
@@ -40,7 +41,7 @@ class NetRules:
 
     def epoch(self, e: EpochStats, n: NetStats) -> list[Verdict]:
         stalled = self.rulebook.stalled(e)
-        return self.dead_channels(e, n, stalled) + self.through_time(e, n, stalled) + self.gates(n, stalled)
+        return self.dead_channels(e, n) + self.through_time(e, n, stalled) + self.gates(n, stalled)
 
     def unexplained(self, verdicts: list[Verdict], net_verdicts: list[Verdict]) -> list[Verdict]:
         """The Rulebook's verdicts less those that half-dead convolutions explain: as the Rulebook does for dead
@@ -50,17 +51,20 @@ class NetRules:
             return verdicts
         return [v for v in verdicts if v.kind not in EXPLAINED_BY_DEAD_FILTERS]
 
-    def dead_channels(self, e: EpochStats, n: NetStats, stalled: bool) -> list[Verdict]:
+    def dead_channels(self, e: EpochStats, n: NetStats) -> list[Verdict]:
         cfg, verdicts = self.config, []
         for name, fraction in n.dead_channel_fraction.items():
-            run = self.rulebook.streak("dead_channels", name, math.isfinite(fraction) and fraction >= cfg.dead_fraction)
-            if not (stalled and run >= cfg.epoch_persistence):
+            # the test the Rulebook applies to a Linear's units, with filters as the units: not gated on the loss
+            holds, _, chance = self.rulebook.too_many_dead(fraction, n.channels.get(name))
+            run = self.rulebook.streak("dead_channels", name, holds)
+            if run < cfg.epoch_persistence:
                 continue
             dead = n.dead_channels.get(name, [])
             verdicts.append(Verdict("dead_relu", name, {
                 "variant": "channels", "dead_fraction": num(fraction), "threshold": cfg.dead_fraction,
                 "channels": n.channels.get(name), "dead_channels": len(dead),
                 "dead_channel_ids": dead[:SHOWN_CHANNELS], "fed_by": n.conv_feeding.get(name), "in_a_row": run,
+                "chance_at_healthy_rate": num(chance),
                 "loss_improvement": num(e.improvement)}))
         return verdicts
 

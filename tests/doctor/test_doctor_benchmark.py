@@ -1,9 +1,9 @@
-"""The doctor benchmark's fast subset (benchmarks/doctor): stable labels; the doctor keeps what it gets right.
+"""The doctor benchmark's fast subset (benchmarks/doctor): stable labels; the doctor gets every fast run right.
 
 (a) The independent measurement labels each fast run as it was designed to (benchmarks/doctor/cases.py).
-(b) Regression guard: where the doctor is right today (a true kind found, at a layer the measurement
-    points at; no finding on a run that has none of that kind), it stays right. Misses are not asserted:
-    they are the baseline the doctor is being improved against (benchmarks/README.md).
+(b) Regression guard: on every fast run the doctor reports every true kind, at a layer the measurement points
+    at, raises no false alarm, warns before the first non-finite loss, and leads with a remedy aimed at the
+    run's cause (the full benchmark's record is in benchmarks/README.md).
 (c) The recorder only reads: the runs' losses are bit-identical to a run without any observer.
 """
 
@@ -20,25 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "doc
 import cases
 import run as bench
 
-from chainrule.doctor.findings import KINDS
 from chainrule.training import fit
 from chainrule.training.callbacks import LambdaCallback
 
 FAST = [c for c in cases.CASES if c.fast]
 
-# What the doctor gets right today on the fast subset: {run: {kind found correctly: its layer is right too}}.
-BASELINE: dict[str, dict[str, bool]] = {
-    "h-digits-relu-adam": {},
-    "h-wine-sgdm": {},
-    "nf-digits-sgd-lr10": {"non_finite": True, "exploding_gradients": True},
-    "van-digits-sigmoid-saturated-bias": {"vanishing_gradients": True, "saturation": True},
-    "dead-digits-adam-lr0.3": {"dead_relu": True},
-    "of-digits-small-noisy": {"overfitting": False},  # overfitting names no layer
-    "lrl-digits-sgd-1e-5": {"learning_rate_too_low": True},
-    "bi-mnist1d-deep-growing": {},
-    "nc-mnist1d-short": {},
-    "ui-moons-tiny-inputs": {"dead_relu": False},  # also names layers.3, which is 12% dead (< the label's 50%)
-}
 # Where the measurement points, for the runs whose labels name layers.
 MEASURED_LAYERS = {
     ("dead-digits-adam-lr0.3", "dead_relu"): ["layers.3"],
@@ -59,7 +45,7 @@ def results():
 
 
 def test_the_fast_subset_covers_every_kind_and_healthy_runs():
-    assert 8 <= len(FAST) <= 12 and set(BASELINE) == {c.name for c in FAST}
+    assert 8 <= len(FAST) <= 12
     assert set().union(*(c.expect for c in FAST)) == set(bench.ALL_KINDS)
     assert sum(not c.expect for c in FAST) >= 2
 
@@ -74,17 +60,20 @@ def test_measured_labels_are_what_the_run_was_designed_to_show(results, case):
 
 
 @pytest.mark.parametrize("case", FAST, ids=[c.name for c in FAST])
-def test_the_doctor_stays_right_where_it_is_right_today(results, case):
+def test_the_doctor_names_every_true_kind_at_the_right_layer_with_no_false_alarm(results, case):
     r = results[case.name]
     found = {f["kind"] for f in r["findings"]}
-    for kind, layer_right in BASELINE[case.name].items():
-        assert kind in found, f"{case.name}: the doctor no longer reports {kind}"
-        if layer_right:
-            assert all(x["correct"] for x in r["score"]["layers"] if x["kind"] == kind), r["score"]["layers"]
-    # none of these runs has a false alarm today
-    assert not (found & set(KINDS)) - set(r["labels"]), f"{case.name}: false alarm {sorted(found - set(r['labels']))}"
+    assert set(r["labels"]) <= found, f"{case.name}: missed {sorted(set(r['labels']) - found)}"
+    assert not found - set(r["labels"]), f"{case.name}: false alarm {sorted(found - set(r['labels']))}"
+    assert all(x["correct"] for x in r["score"]["layers"]), r["score"]["layers"]
     if "non_finite" in r["labels"]:
         assert r["score"]["warned_before_non_finite"]
+
+
+@pytest.mark.parametrize("case", [c for c in FAST if c.expect], ids=[c.name for c in FAST if c.expect])
+def test_the_first_remedy_is_aimed_at_the_runs_cause(results, case):
+    remedies = results[case.name]["score"]["remedies"]
+    assert remedies and all(x["addresses_cause"] for x in remedies), remedies
 
 
 @pytest.mark.parametrize("name", ["h-digits-noisy-dropout", "nf-digits-sgd-lr10"])

@@ -61,16 +61,22 @@ def test_sgd_divergence_is_caught_as_exploding_before_the_loss_is_nan(digits):
     assert {"clip_grad_norm", "batch_norm"} <= {k for r in exploding.remedies for k in r.change}
 
 
-@pytest.mark.parametrize("spec_changes, fit_changes", [
-    ({}, {"lr": 0.5}),                             # a lower rate
-    ({"batch_norm": True}, {}),                    # batch norm
-    ({}, {"clip_grad_norm": 1.0}),                 # clipping
+@pytest.mark.parametrize("spec_changes, fit_changes, gone", [
+    ({}, {"lr": 0.5}, {"exploding_gradients", "non_finite"}),          # a lower rate
+    ({"batch_norm": True}, {}, {"exploding_gradients", "non_finite"}),  # batch norm
+    # clipping bounds each step but leaves lr=10: no NaN, yet the loss ends ~3x the untrained one's and the
+    # (unclipped) gradient grows ~20x, so growth and a too-high rate are still reported, rightly
+    ({}, {"clip_grad_norm": 1.0}, {"non_finite"}),
 ], ids=["lower-lr", "batch-norm", "clipping"])
-def test_divergence_remedies_are_not_exploding(digits, spec_changes, fit_changes):
+def test_divergence_remedies_remove_what_they_fix(digits, spec_changes, fit_changes, gone):
     spec = MLPSpec(64, (64, 64), 10).replace(**spec_changes)
     history = train(spec, digits, epochs=3, n=640, optimizer="sgd", **{"lr": 10.0, **fit_changes})
-    assert not {"exploding_gradients", "non_finite"} & history.doctor.kinds()
+    assert not gone & history.doctor.kinds()
     assert all(math.isfinite(v) for v in history.doctor.metrics["loss"])
+    if "exploding_gradients" not in gone:
+        losses = history.doctor.metrics["loss"]
+        assert np.mean(losses[-10:]) > losses[0]  # the loss did not improve: the findings are not false alarms
+        assert "learning_rate_too_high" in history.doctor.kinds()
 
 
 def _never_fired(model, X, relu_index):

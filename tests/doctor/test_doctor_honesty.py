@@ -48,10 +48,14 @@ def test_a_finding_keeps_the_evidence_that_triggered_it_and_later_ones_are_a_ser
         assert all(u["step"] > f.step or u["epoch"] > f.epoch for u in f.updates)
         assert (f.last_step, f.last_epoch) == (f.updates[-1]["step"], f.updates[-1]["epoch"])
         ev, config = f.evidence, history.doctor.config
-        if kind == "exploding_gradients":
+        if kind == "exploding_gradients" and ev["criterion"] == "spike":
             assert ev["steps_in_a_row"] == config.persistence  # the moment it tripped, not a later one
-            assert f.updates[-1]["steps_in_a_row"] > config.persistence
+            spikes = [u for u in f.updates if u["criterion"] == "spike"]  # later ones may say "before_non_finite"
+            assert spikes[-1]["steps_in_a_row"] > config.persistence
             assert ev["spike_ratio"] > ev["threshold"] and f"{ev['spike_ratio']:.3g}×" in ev["summary"]
+        if kind == "exploding_gradients" and ev["criterion"] == "growth":
+            assert ev["growth"] > ev["threshold"] and f"{ev['growth']:.3g}×" in ev["summary"]
+            assert any(u["growth"] != ev["growth"] for u in f.updates if "growth" in u)  # later values apart
         if kind in ("dead_relu", "saturation"):
             assert ev["in_a_row"] == config.epoch_persistence
             assert f"{ev['in_a_row']} epochs in a row" in ev["summary"]

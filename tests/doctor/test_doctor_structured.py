@@ -60,7 +60,8 @@ def cnn_batches(seed: int = 0):
     return [(rng.normal(size=(8, 1, 5, 5)), rng.integers(0, 3, 8)) for _ in range(3)]
 
 
-@pytest.mark.parametrize("killed", [(1, 4), ()], ids=["two-dead-filters", "healthy"])
+# a majority of the filters, as the rule asks of a Linear's units (two of six would be within healthy variation)
+@pytest.mark.parametrize("killed", [(0, 1, 4, 5), ()], ids=["four-dead-filters", "healthy"])
 def test_dead_filters_are_found_per_channel_as_plain_numpy_measures_them(killed):
     cr.manual_seed(0)
     model = TinyCNN()

@@ -53,8 +53,9 @@ def test_fit_in_a_notebook_shows_a_table_with_one_row_per_epoch(executed):
 @pytest.mark.parametrize(("cell", "plain", "html_marker"), [
     ("history", "History(4 epochs", "<table>"),
     ("history.doctor", "Doctor(watching MLP", "Gradient flow"),
-    ("history.doctor.findings", "[Finding([warning] dead_relu", "chainrule doctor: "),
-    ("history.doctor.findings[0]", "Finding([warning] dead_relu", 'class="finding warning"'),
+    # Adam at lr 0.1: the gradient grows 10× within the first steps (an error), then ReLUs die (a warning)
+    ("history.doctor.findings", "[Finding([error] exploding_gradients", "chainrule doctor: "),
+    ("history.doctor.findings[0]", "Finding([error] exploding_gradients", 'class="finding error"'),
     ("change = fixes[0].remedy.change", "History(4 epochs", "<table>"),
     ("cr.explain()", "Explanation(2-2-1 network", "<iframe srcdoc="),
 ])

@@ -69,7 +69,7 @@ def test_the_doctors_measurements_and_findings_are_written(dead_run):
             np.testing.assert_allclose([p.value for p in points], series, rtol=1e-6)
     assert {f"grad_rms/{layer}" for layer in history.doctor.layer_names} <= scalars
     texts = events.Tensors("findings/text_summary")
-    assert history.doctor.kinds() == {"dead_relu"}
+    assert "dead_relu" in history.doctor.kinds()  # with the too-high rate that kills them
     assert len(texts) == len(history.doctor.findings) >= 1
     written = [t.tensor_proto.string_val[0].decode() for t in texts]
     assert written == [f.summary() for f in history.doctor.findings]
