@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"chainrule playground: {url}  (Ctrl+C stops it)", flush=True)
     if not args.no_browser:
         threading.Timer(0.5, webbrowser.open, (url,)).start()
-    config = uvicorn.Config(create_app(hosts), log_level="warning", ws_max_size=MAX_MESSAGE_BYTES,
+    config = uvicorn.Config(create_app(hosts), log_level="warning", ws_max_size=4 * MAX_MESSAGE_BYTES,
                             ws_ping_interval=None)
     try:
         uvicorn.Server(config).run(sockets=[listener])

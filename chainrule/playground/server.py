@@ -25,7 +25,7 @@ from chainrule.playground.session import MAX_UPLOAD_BYTES, Session, config_from_
 
 # Training runs this long between frames: about 25 frames a second, full speed in between.
 FRAME_SECONDS = 0.035
-MAX_MESSAGE_BYTES = MAX_UPLOAD_BYTES + 4096
+MAX_MESSAGE_BYTES = 2 * MAX_UPLOAD_BYTES + 4096  # an upload's CSV, JSON-escaped (\n is two bytes)
 STATIC = {"index.html": "text/html", "playground.js": "text/javascript", "playground.css": "text/css"}
 
 Scope = MutableMapping[str, Any]
@@ -103,7 +103,8 @@ class Connection:
 
     async def handle(self, text: str) -> None:
         if len(text) > MAX_MESSAGE_BYTES:
-            raise ValueError(f"playground: message of {len(text):,} bytes; at most {MAX_MESSAGE_BYTES:,}")
+            raise ValueError(f"playground: a message of {len(text):,} bytes is too large; at most "
+                             f"{MAX_MESSAGE_BYTES:,} (an uploaded CSV at most {MAX_UPLOAD_BYTES:,})")
         try:
             message = json.loads(text)
         except json.JSONDecodeError as error:

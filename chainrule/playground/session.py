@@ -47,6 +47,10 @@ DOMAIN = 6.0  # the heat map covers [-6, 6]², as the Playground's
 GRID, UNIT_GRID = 40, 20  # a unit's map takes every other point of the boundary's
 # Upload limits: a small CSV of 2-D points, read with chainrule train's own CSV rules.
 MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS = 64 * 1024, 2000
+# The doctor keeps every step's statistics (its reports need them): ~160 bytes a step. A tab left playing
+# would grow without end, so the doctor watches a run's first DOCTOR_STEPS steps (~8 MB; the failures it
+# names show within a few thousand) and then lets go; its findings stay on the page.
+DOCTOR_STEPS = 50_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -295,6 +299,7 @@ def _rms(array: np.ndarray) -> float:
 
 def _bytes(values: np.ndarray) -> str:
     """Values in [0, 1] as a base64 byte grid (0..255): a 40×40 boundary is 1,600 bytes."""
+    values = np.nan_to_num(values, nan=0.5)  # a diverged run shows grey, not noise
     return base64.b64encode(np.clip(np.round(values * 255), 0, 255).astype(np.uint8).tobytes()).decode("ascii")
 
 
@@ -375,14 +380,18 @@ class Session:
             total = loss + penalty if penalty is not None else loss
             total.backward()
             self.last_loss = loss.item()
-            self.doctor.check(model, loss=self.last_loss)
+            watching = self.step < DOCTOR_STEPS
+            if watching:
+                self.doctor.check(model, loss=self.last_loss)
             if cfg.clip_grad_norm > 0:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad_norm)
             self.optimizer.step()
             self.step += 1
-            if self.step % self.doctor.config.window_steps == 0:
+            if watching and self.step % self.doctor.config.window_steps == 0:
                 train_loss, test_loss = self.losses()
                 self.doctor.end_epoch(train_loss=train_loss, val_loss=test_loss)
+            if self.step == DOCTOR_STEPS:
+                self.doctor.unwatch()
 
     def train_for(self, seconds: float) -> int:
         """Train in bursts until ``seconds`` have passed; the steps taken."""
@@ -416,14 +425,22 @@ class Session:
         hidden = self._predict(self.train_x)[1]
         return [(np.ptp(h, axis=0) < 1e-6).tolist() for h in hidden]
 
+    def layer_index(self, module_name: str | None) -> int | None:
+        """The page's layer (0 = first hidden, len(hidden) = output) of a module: ``blocks.1.2`` → 1."""
+        if module_name is None:
+            return None
+        if module_name.startswith("head"):
+            return len(self.config.hidden)
+        parts = module_name.split(".")
+        return int(parts[1]) if parts[0] == "blocks" and len(parts) > 1 and parts[1].isdigit() else None
+
     def findings(self) -> list[dict[str, Any]]:
-        linear_names = self.doctor.layer_names
         shown = []
         for finding in self.doctor.findings:
             change = finding.remedies[0].change if finding.remedies else {}
             shown.append({
                 "kind": finding.kind, "title": finding.title, "severity": finding.severity,
-                "layer": linear_names.index(finding.layer) if finding.layer in linear_names else None,
+                "layer": self.layer_index(finding.layer),
                 "step": finding.step, "explanation": finding.explanation,
                 "remedies": [r.description for r in finding.remedies],
                 "fixable": bool(finding.remedies) and apply_remedy(self.config, change) is not None})
@@ -455,7 +472,8 @@ class Session:
             # each unit's output on a coarser grid, scaled to its own range so its shape shows
             coarse = h.reshape(GRID, GRID, -1)[:: GRID // UNIT_GRID, :: GRID // UNIT_GRID]
             low, high = coarse.min(axis=(0, 1)), coarse.max(axis=(0, 1))
-            scaled = (coarse - low) / np.where(high > low, high - low, 1.0)
+            with np.errstate(invalid="ignore"):
+                scaled = (coarse - low) / np.where(high > low, high - low, 1.0)
             units.append([_bytes(scaled[:, :, j]) for j in range(h.shape[1])])
         linears = self.model.linears()
         grads = [np.zeros_like(lin.weight.detach().numpy()) if lin.weight.grad is None else lin.weight.grad.numpy()
@@ -464,7 +482,7 @@ class Session:
         return {
             "type": "frame", "step": self.step, "epoch": self.epoch,
             "train_loss": train_loss, "test_loss": test_loss,
-            "steps_per_second": round(self.steps_per_second),
+            "steps_per_second": round(self.steps_per_second), "doctor_watching": self.step < DOCTOR_STEPS,
             "boundary": _bytes(1 / (1 + np.exp(-np.clip(logit, -30, 30)))), "grid": GRID,
             "units": units, "unit_grid": UNIT_GRID,
             "weights": [round4(lin.weight.detach().numpy()) for lin in linears],

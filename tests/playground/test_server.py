@@ -1,0 +1,208 @@
+"""The playground server without a browser: who it answers, what it refuses, and a long run's memory."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from chainrule.playground import session as session_module
+from chainrule.playground.server import create_app
+from chainrule.playground.session import MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS, Session, config_from_dict
+
+OWN = "127.0.0.1:8765"  # the address the app is told it serves
+OWN_PAGE = {"host": OWN, "origin": f"http://{OWN}"}  # what a browser sends from the server's own page
+
+
+@pytest.fixture()
+def client() -> TestClient:
+    return TestClient(create_app({OWN}), base_url=f"http://{OWN}")
+
+
+def receive(socket, kind: str, limit: int = 50) -> dict:
+    """The next message of type ``kind`` (frames in between are skipped), or a failure naming what came."""
+    seen = []
+    for _ in range(limit):
+        message = json.loads(socket.receive_text())
+        if message["type"] == kind:
+            return message
+        seen.append(message["type"])
+    raise AssertionError(f"no {kind!r} message among {limit}: got {seen}")
+
+
+# ------------------------------------------------------------------ who may talk to the server
+@pytest.mark.parametrize(("host", "status"), [
+    (OWN, 200),
+    ("localhost:8765", 403),           # not in the set it was given
+    ("evil.example", 403),             # DNS rebinding: a foreign name that resolves to 127.0.0.1
+    ("127.0.0.1:9999", 403),           # another port
+])
+def test_host_header_is_checked(client: TestClient, host: str, status: int) -> None:
+    response = client.get("/", headers={"host": host})
+    assert response.status_code == status, response.text
+    if status == 403:
+        assert f"refused Host {host!r}" in response.text
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "http://127.0.0.1:9999", "null", None])
+def test_foreign_websocket_origin_is_refused(client: TestClient, origin: str | None) -> None:
+    headers = {"host": OWN} if origin is None else {"host": OWN, "origin": origin}
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/ws", headers=headers) as socket:
+        socket.receive_text()
+    assert refused.value.code == 1008
+    assert "refused WebSocket Origin" in refused.value.reason
+
+
+def test_own_origin_gets_a_run(client: TestClient) -> None:
+    with client.websocket_connect("/ws", headers=OWN_PAGE) as socket:
+        points = receive(socket, "points")
+        assert points["config"]["dataset"] == "circle" and len(points["points"]) == 500
+
+
+@pytest.mark.parametrize("path", ["/static/../../../etc/passwd", "/static/session.py", "/static/%2e%2e%2fserver.py",
+                                  "/etc/passwd"])
+def test_the_page_cannot_name_files(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "root:" not in response.text and "import" not in response.text
+
+
+def test_the_page_and_its_files_are_served(client: TestClient) -> None:
+    for path, kind in [("/", "text/html"), ("/static/playground.js", "text/javascript"),
+                       ("/static/playground.css", "text/css")]:
+        response = client.get(path)
+        assert response.status_code == 200 and response.headers["content-type"].startswith(kind)
+    assert "https://" not in client.get("/").text, "the page must work offline: no CDN"
+
+
+# ------------------------------------------------------------------ bad input gets a clear error
+def good_csv(n: int = 20) -> str:
+    rng = np.random.default_rng(0)
+    rows = [f"{x:.3f},{y:.3f},{int(x * y > 0)}" for x, y in rng.uniform(-4, 4, (n, 2))]
+    return "x1,x2,label\n" + "\n".join(rows)
+
+
+UPLOAD_ERRORS = [
+    ("x1,x2,label\n" + "1.0,2.0,1\n" * (MAX_UPLOAD_BYTES // 10 + 1), f"at most {MAX_UPLOAD_BYTES:,} are accepted"),
+    ("\n".join(["1,2,1", "2,1,0"] * (MAX_UPLOAD_ROWS // 2 + 1)), f"at most {MAX_UPLOAD_ROWS:,} points"),
+    ("x1,x2,label\n1,2,1\n3,four,0\n", "row 3, column 'x2': expected a number, got 'four'"),
+    ("x1,x2,label\n1,2,1\n3,4\n", "row 3 has 2 cells; expected 3"),
+    ("a,b,c,label\n1,2,3,1\n4,5,6,0\n1,1,1,1\n2,2,2,0\n", "expected 2 feature columns"),
+    ("x1,x2,label\n1,2,0\n3,4,1\n5,6,2\n7,8,1\n", "expected labels of 2 classes; got 3"),
+    ("", "has no rows"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), UPLOAD_ERRORS, ids=[
+    "oversize", "too-many-rows", "not-a-number", "ragged", "three-features", "three-classes", "empty"])
+def test_bad_upload_gets_a_clear_error(client: TestClient, text: str, message: str) -> None:
+    with client.websocket_connect("/ws", headers=OWN_PAGE) as socket:
+        receive(socket, "points")
+        socket.send_text(json.dumps({"type": "upload", "csv": text}))
+        error = receive(socket, "error")
+    assert message in error["message"], error["message"]
+    assert error["message"].startswith("upload:")
+    assert "/tmp" not in error["message"], "the temporary file's path is ours, not the learner's"
+
+
+def test_good_upload_trains_on_those_points(client: TestClient) -> None:
+    text = good_csv(40)
+    expected = np.array([[float(v) for v in line.split(",")] for line in text.splitlines()[1:]])
+    with client.websocket_connect("/ws", headers=OWN_PAGE) as socket:
+        receive(socket, "points")
+        socket.send_text(json.dumps({"type": "upload", "csv": text}))
+        points = receive(socket, "points")
+    assert points["config"]["dataset"] == "upload"
+    got = np.column_stack([points["points"], points["labels"]])
+    # the same rows, shuffled into train and test
+    assert sorted(map(tuple, got.round(3))) == sorted(map(tuple, expected.round(3)))
+
+
+@pytest.mark.parametrize(("message", "error"), [
+    ({"type": "config", "config": {"hidden": [9]}}, "hidden must be in [1, 8]; got 9"),
+    ({"type": "config", "config": {"hidden": [2] * 7}}, "at most 6 hidden layers; got 7"),
+    ({"type": "config", "config": {"activation": "swish"}}, "activations must be one of"),
+    ({"type": "config", "config": {"path": "/etc/passwd"}}, "unknown field 'path'"),
+    ({"type": "config", "config": {"learning_rate": "fast"}}, "learning_rate must be a float"),
+    ({"type": "explain", "index": 10_000}, "pick a training point"),
+    ({"type": "launch"}, "unknown message type 'launch'"),
+])
+def test_bad_messages_get_clear_errors(client: TestClient, message: dict, error: str) -> None:
+    with client.websocket_connect("/ws", headers=OWN_PAGE) as socket:
+        receive(socket, "points")
+        socket.send_text(json.dumps(message))
+        got = receive(socket, "error")["message"]
+    assert error in got, got
+
+
+def test_a_huge_message_gets_a_clear_error(client: TestClient) -> None:
+    with client.websocket_connect("/ws", headers=OWN_PAGE) as socket:
+        receive(socket, "points")
+        socket.send_text(json.dumps({"type": "upload", "csv": "1,2,1\n" * 50_000}))
+        assert "bytes is too large; at most" in receive(socket, "error")["message"]
+
+
+def test_not_json_gets_a_clear_error(client: TestClient) -> None:
+    with client.websocket_connect("/ws", headers=OWN_PAGE) as socket:
+        receive(socket, "points")
+        socket.send_text("play!")
+        assert "a message must be JSON" in receive(socket, "error")["message"]
+
+
+# ------------------------------------------------------------------ a run
+def test_play_streams_frames_and_pause_stops_them(client: TestClient) -> None:
+    with client.websocket_connect("/ws", headers=OWN_PAGE) as socket:
+        receive(socket, "points")
+        socket.send_text(json.dumps({"type": "play"}))
+        steps = [receive(socket, "frame")["step"] for _ in range(5)]
+        socket.send_text(json.dumps({"type": "pause"}))
+    assert steps == sorted(steps) and steps[-1] > steps[0], steps
+
+
+def test_the_same_seed_gives_the_same_run() -> None:
+    config = config_from_dict({"dataset": "xor", "hidden": [3, 3], "activation": "relu", "seed": 7})
+    a, b = Session(config), Session(config)
+    a.train_steps(50)
+    b.train_steps(50)
+    for wa, wb in zip(a.frame()["weights"], b.frame()["weights"]):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_frames_carry_the_numbers_of_the_network() -> None:
+    """The frame's weights, gradient RMS and boundary agree with a plain NumPy forward pass of the same weights."""
+    session = Session()
+    session.train_steps(30)
+    frame = session.frame()
+    linears = session.model.linears()
+    for k, linear in enumerate(linears):
+        np.testing.assert_allclose(frame["weights"][k], linear.weight.detach().numpy(), atol=6e-5)
+        grad = linear.weight.grad.numpy().astype(np.float64)
+        assert frame["grad_rms"][k] == pytest.approx(np.sqrt(np.mean(grad**2)))
+    h = session.grid_x.astype(np.float64)
+    for linear in linears[:-1]:
+        h = np.tanh(h @ linear.weight.detach().numpy().T + linear.bias.detach().numpy())
+    logit = h @ linears[-1].weight.detach().numpy().T + linears[-1].bias.detach().numpy()
+    boundary = np.frombuffer(__import__("base64").b64decode(frame["boundary"]), dtype=np.uint8)
+    np.testing.assert_allclose(boundary, np.round(255 / (1 + np.exp(-logit[:, 0]))), atol=1)
+
+
+def test_a_long_run_keeps_its_memory_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """10,000 steps with a frame every 50: once the doctor has let go (after DOCTOR_STEPS, here 2,000), the
+    memory held does not grow; and the doctor's own share up to then is bounded by that budget."""
+    monkeypatch.setattr(session_module, "DOCTOR_STEPS", 2_000)
+    session = Session()
+    session.train_steps(4_000)
+    tracemalloc.start()  # counts what is allocated from here on and still held
+    try:
+        for _ in range(60):
+            session.train_steps(100)
+            json.dumps(session.frame())
+        growth = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert session.step == 10_000
+    assert growth < 100_000, f"memory grew by {growth:,} bytes from step 4,000 to 10,000"
