@@ -330,9 +330,9 @@ function connect() {
       if (stats.lastAt) stats.gapsMs.push(now - stats.lastAt);
       if (stats.gapsMs.length > 1000) stats.gapsMs.splice(0, 500);
       stats.lastAt = now; stats.frames++;
-      frame = message; draw();
+      frame = stats.frame = message; draw();
     } else if (message.type === "points") {
-      points = message; config = message.config; showControls();
+      points = stats.points = message; config = message.config; showControls();
       history.replaceState(null, "", "?" + toQuery(config));
       document.body.dataset.config = toQuery(config);
     } else if (message.type === "fixed") {
@@ -341,7 +341,7 @@ function connect() {
       document.body.dataset.fixed = message.kind + ": " + message.remedy;
       $("explain-status").textContent = `applied: ${message.remedy}; restarted from seed ${message.config.seed}`;
     } else if (message.type === "explanation") {
-      explanation = message; showExplainStep(0); drawBoundary();
+      explanation = stats.explanation = message; showExplainStep(0); drawBoundary();
     } else if (message.type === "error") {
       stats.errors.push(message.message);
       $("error").textContent = message.message;
