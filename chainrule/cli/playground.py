@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         listener.bind((args.host, args.port))
     except OSError as error:
         raise ValueError(f"--host/--port: cannot listen on {args.host}:{args.port} ({error.strerror})") from None
+    listener.listen(128)  # before the URL is printed: a client that connects at once waits in the backlog
     port = listener.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     hosts = {f"{host}:{port}"} | ({f"localhost:{port}"} if args.host == LOOPBACK else set())

@@ -19,7 +19,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from chainrule.playground.session import MAX_UPLOAD_BYTES, Session, config_from_dict, read_upload
 
@@ -172,7 +172,7 @@ async def playground_socket(socket: WebSocket) -> None:
                 await connection.send({"type": "error", "message": str(error)})
             if streamer.done():  # the stream failed (e.g. the socket broke): end the connection
                 break
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, WebSocketDisconnected):  # the tab closed (while we were sending, for the second)
         pass
     finally:  # a closed tab stops its run
         streamer.cancel()

@@ -410,20 +410,20 @@ class Session:
         self.model.train()
         return logit.numpy()[:, 0].astype(np.float64), [h.numpy().astype(np.float64) for h in hidden]
 
-    def losses(self) -> tuple[float, float]:
-        """Mean binary cross-entropy on the training and the test points (evaluation mode)."""
-        def bce(inputs: np.ndarray, labels: np.ndarray) -> float:
-            if not len(inputs):
-                return math.nan
-            logit = self._predict(inputs)[0]
-            # log(1 + e^z) - y·z, stable for large |z|
-            return float(np.mean(np.logaddexp(0, logit) - labels[:, 0] * logit))
-        return bce(self.train_x, self.train_y), bce(self.test_x, self.test_y)
+    def evaluate(self) -> tuple[float, float, list[list[bool]]]:
+        """One pass over every point (evaluation mode): the mean binary cross-entropy on the training and on
+        the test points, and per hidden layer the units whose output is the same on every training point
+        (dead: they pass no signal)."""
+        logit, hidden = self._predict(np.concatenate([self.train_x, self.test_x]))
+        labels = self.labels.astype(np.float64)
+        per_point = np.logaddexp(0, logit) - labels * logit  # log(1 + e^z) − y·z, stable for large |z|
+        n = self.n_train
+        test_loss = float(np.mean(per_point[n:])) if len(per_point) > n else math.nan
+        return float(np.mean(per_point[:n])), test_loss, [(np.ptp(h[:n], axis=0) < 1e-6).tolist() for h in hidden]
 
-    def dead_units(self) -> list[list[bool]]:
-        """Per hidden layer, the units whose output is the same on every training point (they pass no signal)."""
-        hidden = self._predict(self.train_x)[1]
-        return [(np.ptp(h, axis=0) < 1e-6).tolist() for h in hidden]
+    def losses(self) -> tuple[float, float]:
+        """Mean binary cross-entropy on the training and the test points."""
+        return self.evaluate()[:2]
 
     def layer_index(self, module_name: str | None) -> int | None:
         """The page's layer (0 = first hidden, len(hidden) = output) of a module: ``blocks.1.2`` → 1."""
@@ -462,7 +462,7 @@ class Session:
             self.steps_per_second = (self.step - self._steps_at_frame) / (now - self._time_at_frame)
         self._steps_at_frame, self._time_at_frame = self.step, now
         logit, hidden = self._predict(self.grid_x)
-        train_loss, test_loss = self.losses()
+        train_loss, test_loss, dead = self.evaluate()
         if not self.history or self.history[-1][0] != self.step:
             self.history.append((self.step, train_loss, test_loss))
             if len(self.history) > 400:  # thin to every other point: bounded memory on a long run
@@ -488,7 +488,7 @@ class Session:
             "weights": [round4(lin.weight.detach().numpy()) for lin in linears],
             "grads": [[[float(f"{v:.3g}") for v in row] for row in g.astype(np.float64).tolist()] for g in grads],
             "grad_rms": [_rms(g) for g in grads],
-            "dead": self.dead_units(),
+            "dead": dead,
             "findings": self.findings(),
             "history": [[s, round(a, 5), round(b, 5)] for s, a, b in self.history[-200:]],
         }

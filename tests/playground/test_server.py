@@ -206,3 +206,19 @@ def test_a_long_run_keeps_its_memory_bounded(monkeypatch: pytest.MonkeyPatch) ->
         tracemalloc.stop()
     assert session.step == 10_000
     assert growth < 100_000, f"memory grew by {growth:,} bytes from step 4,000 to 10,000"
+
+
+def test_dead_units_are_the_ones_numpy_finds_silent() -> None:
+    """After a learning rate that kills ReLUs, the frame's dead units are exactly those whose ReLU output is 0 on
+    every training point in a plain NumPy forward pass of the same weights."""
+    session = Session(config_from_dict({"dataset": "xor", "hidden": [8, 8, 8], "activation": "relu",
+                                        "learning_rate": 3}))
+    session.train_steps(300)
+    dead = session.frame()["dead"]
+    h = session.train_x.astype(np.float64)
+    expected = []
+    for linear in session.model.linears()[:-1]:
+        h = np.maximum(h @ linear.weight.detach().numpy().T + linear.bias.detach().numpy(), 0)
+        expected.append((h == 0).all(axis=0).tolist())
+    assert dead == expected
+    assert sum(map(sum, dead)) > 0, "the preset should kill some units"

@@ -219,7 +219,7 @@ function drawNetwork() {
 
 function drawGradBars() {
   const values = frame.grad_rms, flagged = flaggedLayers();
-  const logs = values.map((v) => Math.log10(Math.max(v || 0, 1e-12))), low = Math.min(...logs, -6);
+  const logs = values.map((v) => Math.log10(Math.max(v || 0, 1e-12))), low = Math.min(...logs) - 1;
   const high = Math.max(...logs) + 0.5;
   $("grad-bars").innerHTML = values.map((v, k) => `<div class="bar ${flagged.has(k) ? "flagged" : ""}" data-layer="${k}"
     data-rms="${v}" title="layer ${k + 1}: gradient RMS ${v}"><div style="height:${Math.round(50 * (logs[k] - low) / (high - low || 1))}px"></div>
