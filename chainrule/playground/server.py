@@ -161,6 +161,8 @@ def _finite(value: Any) -> Any:
 async def playground_socket(socket: WebSocket) -> None:
     await socket.accept()
     connection = Connection(socket)
+    open_tabs: set[Connection] = socket.app.state.connections
+    open_tabs.add(connection)
     streamer = asyncio.create_task(connection.stream())
     try:
         await connection.send(connection.session.points_message())
@@ -175,6 +177,7 @@ async def playground_socket(socket: WebSocket) -> None:
     except (WebSocketDisconnect, WebSocketDisconnected):  # the tab closed (while we were sending, for the second)
         pass
     finally:  # a closed tab stops its run
+        open_tabs.discard(connection)
         streamer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await streamer
@@ -184,4 +187,5 @@ def create_app(hosts: Iterable[str]) -> OwnOriginOnly:
     """The ASGI app; ``hosts`` are the Host values it answers, e.g. ``{"127.0.0.1:8765", "localhost:8765"}``."""
     app = Starlette(routes=[
         Route("/", page), Route("/static/{name}", static_file), WebSocketRoute("/ws", playground_socket)])
+    app.state.connections = set()  # the open tabs, each with its own run
     return OwnOriginOnly(app, hosts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import tracemalloc
 
 import numpy as np
@@ -222,3 +223,59 @@ def test_dead_units_are_the_ones_numpy_finds_silent() -> None:
         expected.append((h == 0).all(axis=0).tolist())
     assert dead == expected
     assert sum(map(sum, dead)) > 0, "the preset should kill some units"
+
+
+def test_each_tab_has_its_own_run_and_a_closed_tab_stops_it() -> None:
+    app = create_app({OWN})
+    client = TestClient(app, base_url=f"http://{OWN}")
+    tabs = app.app.state.connections
+    with client.websocket_connect("/ws", headers=OWN_PAGE) as first, \
+            client.websocket_connect("/ws", headers=OWN_PAGE) as second:
+        receive(first, "points")
+        receive(second, "points")
+        second.send_text(json.dumps({"type": "config", "config": {"dataset": "spiral", "hidden": [3]}}))
+        assert receive(second, "points")["config"]["dataset"] == "spiral"
+        assert receive(second, "frame")["step"] == 0
+        first.send_text(json.dumps({"type": "play"}))
+        assert receive(first, "frame")["step"] > 0
+        second.send_text(json.dumps({"type": "step"}))
+        assert receive(second, "frame")["step"] == 25  # one epoch of its own: 250 points in batches of 10
+        assert len(tabs) == 2
+        sessions = [tab.session for tab in tabs]
+        assert sorted(s.config.dataset for s in sessions) == ["circle", "spiral"]
+    # both closed (the first while playing): their runs end and hold nothing
+    for _ in range(100):
+        if not tabs:
+            break
+        time.sleep(0.02)
+    assert not tabs, "a closed tab's run is still registered"
+    steps = [s.step for s in sessions]
+    time.sleep(0.2)
+    assert [s.step for s in sessions] == steps, "a closed tab's run kept training"
+
+
+def test_residual_blocks_add_their_input_as_numpy_does() -> None:
+    """hidden 3, 3, 3 with residuals: block 0 changes the width (no skip), blocks 1 and 2 add their input."""
+    session = Session(config_from_dict({"hidden": [3, 3, 3], "activation": "relu", "residual": True}))
+    x = session.train_x[:7].astype(np.float64)
+    linears = [(lin.weight.detach().numpy(), lin.bias.detach().numpy()) for lin in session.model.linears()]
+    h = np.maximum(x @ linears[0][0].T + linears[0][1], 0)
+    for w, b in linears[1:3]:
+        h = h + np.maximum(h @ w.T + b, 0)
+    expected = h @ linears[3][0].T + linears[3][1]
+    logit = session._predict(session.train_x[:7])[0]
+    np.testing.assert_allclose(logit, expected[:, 0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("kind", "penalty_grad"), [("l1", np.sign), ("l2", lambda w: w)])
+def test_regularization_adds_the_playground_penalty_gradient(kind: str, penalty_grad) -> None:
+    """With rate r, each weight's gradient gains r·sign(w) (L1) or r·w (L2); biases gain nothing."""
+    rate = 0.1
+    plain, regular = (Session(config_from_dict({"regularization": kind, "regularization_rate": r, "learning_rate": 0}))
+                      for r in (0, rate))
+    for session in (plain, regular):
+        session.train_steps(1)  # the same seed: the same batch; lr 0 keeps the weights
+    for a, b in zip(plain.model.linears(), regular.model.linears()):
+        w = a.weight.detach().numpy()
+        np.testing.assert_allclose(b.weight.grad.numpy() - a.weight.grad.numpy(), rate * penalty_grad(w), atol=1e-6)
+        np.testing.assert_allclose(b.bias.grad.numpy(), a.bias.grad.numpy(), atol=1e-7)
