@@ -40,7 +40,34 @@ ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "linear"
 OPTIMIZERS = ("sgd", "momentum", "adam")
 REGULARIZATIONS = ("none", "l1", "l2")
 INITS = ("default", "he", "xavier")
-DATASETS = (*GENERATORS, "upload")
+
+
+# More data sets than the Playground's four (its users asked for them); points in [-6, 6]², labels 0/1, and
+# as in the Playground the label comes from the point moved by the noise while the clean point is kept.
+def _sine(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    points = rng.uniform(-5, 5, (n, 2))
+    noisy = points + rng.uniform(-5, 5, (n, 2)) * noise
+    return points, noisy[:, 1] > 3 * np.sin(noisy[:, 0])
+
+
+def _checkerboard(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    points = rng.uniform(-5, 5, (n, 2))
+    noisy = points + rng.uniform(-5, 5, (n, 2)) * noise
+    return points, (np.floor(noisy[:, 0] / 2.5) + np.floor(noisy[:, 1] / 2.5)) % 2 == 0
+
+
+def _moons(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    # scikit-learn's two moons (radius 1, centres (0, 0) and (1, 0.5)), scaled by 3 and centred
+    angle = rng.uniform(0, np.pi, n)
+    upper = np.arange(n) < n // 2
+    clean = np.where(upper[:, None], np.stack([np.cos(angle), np.sin(angle)], axis=1),
+                     np.stack([1 - np.cos(angle), 0.5 - np.sin(angle)], axis=1))
+    points = (clean - [0.5, 0.25]) * 3 + rng.normal(0, 1, (n, 2)) * noise * 2
+    return points, upper
+
+
+MORE_GENERATORS = {"sine": _sine, "checkerboard": _checkerboard, "moons": _moons}
+DATASETS = (*GENERATORS, *MORE_GENERATORS, "upload")
 MAX_LAYERS, MAX_UNITS = 6, 8
 N_POINTS = 500
 DOMAIN = 6.0  # the heat map covers [-6, 6]², as the Playground's
@@ -320,6 +347,10 @@ class Session:
         if config.dataset == "upload":
             assert self.uploaded is not None
             points, labels = self.uploaded[:, :2], self.uploaded[:, 2]
+        elif config.dataset in MORE_GENERATORS:
+            points, flags = MORE_GENERATORS[config.dataset](N_POINTS, config.noise / 100,
+                                                            np.random.default_rng(config.seed))
+            labels = flags.astype(np.float64)
         else:
             data = make_playground(config.dataset, N_POINTS, config.noise, seed=config.seed)
             points, labels = np.asarray(data.X, dtype=np.float64), np.asarray(data.y, dtype=np.float64)

@@ -279,3 +279,35 @@ def test_regularization_adds_the_playground_penalty_gradient(kind: str, penalty_
         w = a.weight.detach().numpy()
         np.testing.assert_allclose(b.weight.grad.numpy() - a.weight.grad.numpy(), rate * penalty_grad(w), atol=1e-6)
         np.testing.assert_allclose(b.bias.grad.numpy(), a.bias.grad.numpy(), atol=1e-7)
+
+
+@pytest.mark.parametrize("dataset", ["sine", "checkerboard", "moons"])
+def test_the_extra_data_sets_follow_their_definitions(dataset: str) -> None:
+    """Without noise each label is its boundary's side: x2 > 3·sin x1; squares of 2.5 alternating; the
+    moon (scikit-learn's, scaled by 3 and centred) whose circle of radius 3 the point lies on."""
+    session = Session(config_from_dict({"dataset": dataset, "noise": 0}))
+    p, labels = session.points, session.labels.astype(bool)
+    assert p.shape == (500, 2) and 0.3 < labels.mean() < 0.7 and np.abs(p).max() <= 6
+    if dataset == "sine":
+        np.testing.assert_array_equal(labels, p[:, 1] > 3 * np.sin(p[:, 0]))
+    elif dataset == "checkerboard":
+        np.testing.assert_array_equal(labels, (np.floor(p[:, 0] / 2.5) + np.floor(p[:, 1] / 2.5)) % 2 == 0)
+    else:
+        upper_centre, lower_centre = (np.array([0.0, 0.0]) - [0.5, 0.25]) * 3, (np.array([1.0, 0.5]) - [0.5, 0.25]) * 3
+        np.testing.assert_allclose(np.linalg.norm(p[labels] - upper_centre, axis=1), 3)
+        np.testing.assert_allclose(np.linalg.norm(p[~labels] - lower_centre, axis=1), 3)
+        assert (p[labels, 1] >= upper_centre[1] - 1e-9).all() and (p[~labels, 1] <= lower_centre[1] + 1e-9).all()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--port", "70000"], "--port must be in [0, 65535]; got 70000"),
+    (["--host", "256.1.1.1"], "--host/--port: cannot listen on 256.1.1.1:0"),
+])
+def test_the_command_reports_a_bad_address(argv: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
+    from chainrule.cli import main
+
+    assert main(["playground", "--no-browser", *argv]) == 2
+    err = capsys.readouterr().err
+    assert f"chainrule playground: error: {message}" in err, err
+    if "--host" in argv:  # another address than 127.0.0.1 is said out loud
+        assert "warning: listening on 256.1.1.1, not 127.0.0.1" in err
