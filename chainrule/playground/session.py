@@ -401,6 +401,11 @@ class Session:
 
     def train_steps(self, count: int) -> None:
         """``count`` minibatch steps; the doctor checks each and judges every ``window_steps`` steps."""
+        # a diverging run (the "explode it" preset) overflows: the doctor and the page report it, NumPy need not
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self._train_steps(count)
+
+    def _train_steps(self, count: int) -> None:
         cfg, model = self.config, self.model
         model.train()
         for _ in range(count):
@@ -436,7 +441,7 @@ class Session:
     # ------------------------------------------------------------------ report
     def _predict(self, inputs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         self.model.eval()
-        with no_grad():
+        with no_grad(), np.errstate(over="ignore", invalid="ignore"):  # NaN weights: a diverged run
             logit, hidden = self.model.hidden_outputs(Tensor(inputs))
         self.model.train()
         return logit.numpy()[:, 0].astype(np.float64), [h.numpy().astype(np.float64) for h in hidden]
@@ -445,9 +450,10 @@ class Session:
         """One pass over every point (evaluation mode): the mean binary cross-entropy on the training and on
         the test points, and per hidden layer the units whose output is the same on every training point
         (dead: they pass no signal)."""
-        logit, hidden = self._predict(np.concatenate([self.train_x, self.test_x]))
-        labels = self.labels.astype(np.float64)
-        per_point = np.logaddexp(0, logit) - labels * logit  # log(1 + e^z) − y·z, stable for large |z|
+        with np.errstate(over="ignore", invalid="ignore"):  # NaN on a diverged run: shown as "diverged"
+            logit, hidden = self._predict(np.concatenate([self.train_x, self.test_x]))
+            labels = self.labels.astype(np.float64)
+            per_point = np.logaddexp(0, logit) - labels * logit  # log(1 + e^z) − y·z, stable for large |z|
         n = self.n_train
         test_loss = float(np.mean(per_point[n:])) if len(per_point) > n else math.nan
         return float(np.mean(per_point[:n])), test_loss, [(np.ptp(h[:n], axis=0) < 1e-6).tolist() for h in hidden]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import tracemalloc
 
@@ -311,3 +312,24 @@ def test_the_command_reports_a_bad_address(argv: list[str], message: str, capsys
     assert f"chainrule playground: error: {message}" in err, err
     if "--host" in argv:  # another address than 127.0.0.1 is said out loud
         assert "warning: listening on 256.1.1.1, not 127.0.0.1" in err
+
+
+PRESETS = {"make the gradients vanish": "vanishing_gradients", "kill the ReLUs": "dead_relu",
+           "explode it": "exploding_gradients", "overfit, then add dropout": "overfitting"}
+
+
+@pytest.mark.parametrize(("name", "kind"), PRESETS.items())
+def test_each_preset_link_shows_its_failure(name: str, kind: str) -> None:
+    """The page's preset links, read from the page itself, give the doctor's finding they promise."""
+    from importlib import resources
+    from urllib.parse import parse_qsl
+
+    page = resources.files("chainrule.playground").joinpath("static", "index.html").read_text(encoding="utf-8")
+    links = {title: query for query, title in re.findall(r'href="\?([^"]+)">([^<]+)<', page)}
+    session = Session(config_from_dict(dict(parse_qsl(links[name]))))
+    while kind not in session.doctor.kinds() and session.step < 2_000:
+        session.train_steps(100)
+    assert kind in session.doctor.kinds(), f"{name}: after {session.step} steps only {session.doctor.kinds()}"
+    if kind == "overfitting":
+        fix = session.first_fix()
+        assert fix is not None and fix[1].dropout > 0, "the overfitting preset's fix is dropout"
