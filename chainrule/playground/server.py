@@ -16,12 +16,13 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from importlib import resources
 from typing import Any
 
+import numpy as np
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
-from chainrule.playground.session import MAX_UPLOAD_BYTES, Session, config_from_dict, read_upload
+from chainrule.playground.session import MAX_UPLOAD_BYTES, Session, config_from_dict, read_upload, with_point
 
 # Training runs this long between frames: about 25 frames a second, full speed in between.
 FRAME_SECONDS = 0.035
@@ -117,6 +118,10 @@ class Connection:
         elif kind == "upload":
             session.uploaded = read_upload(message.get("csv"))
             session.reset(session.config.replace(dataset="upload"))
+        elif kind == "add_point":  # drawn with the mouse: the data set so far plus this point, a new run
+            current = np.column_stack([session.points, session.labels])
+            session.uploaded = with_point(current, message.get("x1"), message.get("x2"), message.get("label"))
+            session.reset(session.config.replace(dataset="upload"))
         elif kind == "reset":
             session.reset()
         elif kind == "play":
@@ -140,9 +145,9 @@ class Connection:
             await self.send(session.explain(message.get("index")))
             return
         else:
-            raise ValueError(f"playground: unknown message type {kind!r}; expected config, upload, reset, play, "
-                             "pause, step, fix or explain")
-        if kind in ("config", "upload", "reset", "fix"):
+            raise ValueError(f"playground: unknown message type {kind!r}; expected config, upload, add_point, "
+                             "reset, play, pause, step, fix or explain")
+        if kind in ("config", "upload", "add_point", "reset", "fix"):
             await self.send(session.points_message())
         await self.send(session.frame())
 

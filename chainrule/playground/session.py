@@ -270,6 +270,25 @@ def read_upload(text: str) -> np.ndarray:
     return np.column_stack([points, labels.astype(np.float64)])
 
 
+def with_point(points: np.ndarray, x1: Any, x2: Any, label: Any) -> np.ndarray:
+    """``points`` (rows x1, x2, label) and one more drawn with the mouse.
+
+    Raises:
+        ValueError: a coordinate outside the drawing area [-6, 6], a label other than 0 or 1, or too many points.
+
+    >>> with_point(np.zeros((0, 3)), 1.5, -2, 1).tolist()
+    [[1.5, -2.0, 1.0]]
+    """
+    for name, value in (("x1", x1), ("x2", x2)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not -DOMAIN <= value <= DOMAIN:
+            raise ValueError(f"add point: {name} must be a number in [-{DOMAIN:g}, {DOMAIN:g}]; got {value!r}")
+    if label not in (0, 1) or isinstance(label, bool):
+        raise ValueError(f"add point: label must be 0 or 1; got {label!r}")
+    if len(points) >= MAX_UPLOAD_ROWS:
+        raise ValueError(f"add point: at most {MAX_UPLOAD_ROWS:,} points; this data set has {len(points):,}")
+    return np.vstack([points, [[float(x1), float(x2), float(label)]]])
+
+
 def features_of(points: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return np.stack([FEATURES[name](points) for name in names], axis=1).astype(np.float32)
 

@@ -123,6 +123,20 @@ def test_play_advances_the_epoch_and_lowers_the_test_loss(page, server) -> None:
     print("frame timings:", summary)
     screenshot(page, "weights")
 
+    # draw a point: shift+click adds an orange (0) point where the mouse is
+    labelled = "playgroundStats.points.points.map((q, i) => [...q, playgroundStats.points.labels[i]])"
+    before = page.evaluate(labelled)
+    page.check("#draw-mode")
+    box = page.locator("#boundary").bounding_box()
+    page.locator("#boundary").click(position={"x": box["width"] * 0.75, "y": box["height"] * 0.25},
+                                    modifiers=["Shift"])
+    wait_for(page, f"playgroundStats.points.points.length === {len(before) + 1}", "the drawn point to join the data")
+    added = sorted(map(tuple, page.evaluate(labelled)))
+    for point in map(tuple, before):
+        added.remove(point)
+    (x1, x2, label), = added
+    assert x1 == pytest.approx(3, abs=0.1) and x2 == pytest.approx(3, abs=0.1) and label == 0
+
 
 def test_sigmoid_six_layers_shows_vanishing_gradients_and_apply_fix_restarts(page, server) -> None:
     open_page(page, server, VANISH)

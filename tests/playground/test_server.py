@@ -333,3 +333,16 @@ def test_each_preset_link_shows_its_failure(name: str, kind: str) -> None:
     if kind == "overfitting":
         fix = session.first_fix()
         assert fix is not None and fix[1].dropout > 0, "the overfitting preset's fix is dropout"
+
+
+def test_a_point_drawn_with_the_mouse_joins_the_data(client: TestClient) -> None:
+    with client.websocket_connect("/ws", headers=OWN_PAGE) as socket:
+        before = receive(socket, "points")
+        socket.send_text(json.dumps({"type": "add_point", "x1": 1.25, "x2": -3.5, "label": 0}))
+        after = receive(socket, "points")
+        socket.send_text(json.dumps({"type": "add_point", "x1": 7, "x2": 0, "label": 1}))
+        error = receive(socket, "error")["message"]
+    assert after["config"]["dataset"] == "upload" and len(after["points"]) == len(before["points"]) + 1
+    drawn = [(p, label) for p, label in zip(after["points"], after["labels"]) if p == [1.25, -3.5]]
+    assert drawn == [([1.25, -3.5], 0.0)]
+    assert error == "add point: x1 must be a number in [-6, 6]; got 7"

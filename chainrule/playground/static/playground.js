@@ -130,7 +130,7 @@ function wireControls() {
     setPlaying(false); picking = true;
     $("explain-status").textContent = "click a training point on the output";
   };
-  $("boundary").onclick = (e) => picking && pickPoint(e);
+  $("boundary").onclick = (e) => picking ? pickPoint(e) : $("draw-mode").checked && drawPoint(e);
   $("explain-next").onclick = () => showExplainStep(explainStep + 1);
   $("explain-prev").onclick = () => showExplainStep(explainStep - 1);
 }
@@ -309,14 +309,23 @@ function drawExplainNumbers(context, nodes) {
   }
 }
 
+function pointAt(event) {
+  const rect = $("boundary").getBoundingClientRect(), domain = points.domain;
+  return [(event.clientX - rect.left) / rect.width * 2 * domain - domain, domain - (event.clientY - rect.top) / rect.height * 2 * domain];
+}
+
+function drawPoint(event) {
+  const [x1, x2] = pointAt(event);
+  setPlaying(false);
+  send({type: "add_point", x1: Math.round(x1 * 1000) / 1000, x2: Math.round(x2 * 1000) / 1000, label: event.shiftKey ? 0 : 1});
+}
+
 function pickPoint(event) {
-  const rect = $("boundary").getBoundingClientRect(), size = $("boundary").width, domain = points.domain;
-  const x1 = (event.clientX - rect.left) / rect.width * 2 * domain - domain, x2 = -((event.clientY - rect.top) / rect.height * 2 * domain - domain);
+  const [x1, x2] = pointAt(event);
   let best = 0, bestDistance = Infinity;
   points.points.slice(0, points.n_train).forEach(([a, b], i) => { const d = (a - x1) ** 2 + (b - x2) ** 2; if (d < bestDistance) best = i, bestDistance = d; });
   picking = false;
   send({type: "explain", index: best});
-  void size;
 }
 
 // ------------------------------------------------------------------ the connection
