@@ -117,11 +117,11 @@ class Connection:
             self.previous = None
         elif kind == "upload":
             session.uploaded = read_upload(message.get("csv"))
-            session.reset(session.config.replace(dataset="upload"))
+            session.reset(session.config.replace(dataset="upload", problem="classification"))
         elif kind == "add_point":  # drawn with the mouse: the data set so far plus this point, a new run
             current = np.column_stack([session.points, session.labels])
             session.uploaded = with_point(current, message.get("x1"), message.get("x2"), message.get("label"))
-            session.reset(session.config.replace(dataset="upload"))
+            session.reset(session.config.replace(dataset="upload", problem="classification"))
         elif kind == "reset":
             session.reset()
         elif kind == "play":

@@ -67,7 +67,30 @@ def _moons(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, 
 
 
 MORE_GENERATORS = {"sine": _sine, "checkerboard": _checkerboard, "moons": _moons}
-DATASETS = (*GENERATORS, *MORE_GENERATORS, "upload")
+
+
+# The Playground's two regression sets (dataset.ts): targets in [-1, 1], points uniform in [-6, 6]².
+def _plane(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    points = rng.uniform(-6, 6, (n, 2))
+    noisy = points + rng.uniform(-6, 6, (n, 2)) * noise
+    return points, np.clip((noisy[:, 0] + noisy[:, 1]) / 10, -1, 1)  # x1 + x2 from [-10, 10] to [-1, 1]
+
+
+GAUSSIANS = ((-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1))
+
+
+def _multigauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    points = rng.uniform(-6, 6, (n, 2))
+    noisy = points + rng.uniform(-6, 6, (n, 2)) * noise
+    # each centre's sign times a bump that falls from 1 at the centre to 0 at distance 2; the largest wins
+    bumps = np.stack([sign * np.clip(1 - np.hypot(noisy[:, 0] - cx, noisy[:, 1] - cy) / 2, 0, 1)
+                      for cx, cy, sign in GAUSSIANS], axis=1)
+    return points, bumps[np.arange(n), np.abs(bumps).argmax(axis=1)]
+
+
+REGRESSION_GENERATORS = {"plane": _plane, "multigauss": _multigauss}
+DATASETS = (*GENERATORS, *MORE_GENERATORS, *REGRESSION_GENERATORS, "upload")
+PROBLEMS = ("classification", "regression")
 MAX_LAYERS, MAX_UNITS = 6, 8
 N_POINTS = 500
 DOMAIN = 6.0  # the heat map covers [-6, 6]², as the Playground's
@@ -89,6 +112,7 @@ class PlaygroundConfig:
     """
 
     dataset: str = "circle"
+    problem: str = "classification"
     noise: int = 0
     train_ratio: int = 50
     batch_size: int = 10
@@ -173,6 +197,8 @@ def config_from_dict(data: Any) -> PlaygroundConfig:
     if unknown:
         raise ValueError(f"playground: unknown field {unknown[0]!r}; the fields are {', '.join(sorted(names))}")
     d = {**PlaygroundConfig().to_dict(), **{k: v for k, v in data.items() if k != "activation"}}
+    if d["problem"] == "regression" and "dataset" not in data:
+        d["dataset"] = "plane"
     hidden = tuple(_number("hidden", h, 1, MAX_UNITS, int) for h in _list("hidden", d["hidden"]))
     if len(hidden) > MAX_LAYERS:
         raise ValueError(f"playground: at most {MAX_LAYERS} hidden layers; got {len(hidden)}")
@@ -184,8 +210,12 @@ def config_from_dict(data: Any) -> PlaygroundConfig:
     features = tuple(_choice("features", f, tuple(FEATURES)) for f in _list("features", d["features"]))
     if not features:
         raise ValueError(f"playground: pick at least one input feature of {', '.join(FEATURES)}")
+    problem, dataset = _choice("problem", d["problem"], PROBLEMS), _choice("dataset", d["dataset"], DATASETS)
+    if (problem == "regression") != (dataset in REGRESSION_GENERATORS) and dataset != "upload":
+        wanted = REGRESSION_GENERATORS if problem == "regression" else (*GENERATORS, *MORE_GENERATORS)
+        raise ValueError(f"playground: {problem} uses the data sets {', '.join(wanted)}; got dataset {dataset!r}")
     return PlaygroundConfig(
-        dataset=_choice("dataset", d["dataset"], DATASETS),
+        dataset=dataset, problem=problem,
         noise=_number("noise", d["noise"], 0, 50, int),
         train_ratio=_number("train_ratio", d["train_ratio"], 10, 90, int),
         batch_size=_number("batch_size", d["batch_size"], 1, 30, int),
@@ -366,10 +396,10 @@ class Session:
         if config.dataset == "upload":
             assert self.uploaded is not None
             points, labels = self.uploaded[:, :2], self.uploaded[:, 2]
-        elif config.dataset in MORE_GENERATORS:
-            points, flags = MORE_GENERATORS[config.dataset](N_POINTS, config.noise / 100,
-                                                            np.random.default_rng(config.seed))
-            labels = flags.astype(np.float64)
+        elif config.dataset in MORE_GENERATORS or config.dataset in REGRESSION_GENERATORS:
+            generate = {**MORE_GENERATORS, **REGRESSION_GENERATORS}[config.dataset]
+            points, values = generate(N_POINTS, config.noise / 100, np.random.default_rng(config.seed))
+            labels = values.astype(np.float64)
         else:
             data = make_playground(config.dataset, N_POINTS, config.noise, seed=config.seed)
             points, labels = np.asarray(data.X, dtype=np.float64), np.asarray(data.y, dtype=np.float64)
@@ -391,7 +421,9 @@ class Session:
         else:
             self.optimizer = optim.SGD(params, lr=config.learning_rate,
                                        momentum=0.9 if config.optimizer == "momentum" else 0.0)
-        self.loss_fn = nn.BCEWithLogitsLoss()
+        # regression: the Playground's ½(y − t)², the explainer's squared error; classification: cross-entropy
+        self.regression = config.problem == "regression"
+        self.loss_fn = (lambda y, t: 0.5 * nn.functional.mse_loss(y, t)) if self.regression else nn.BCEWithLogitsLoss()
         self.doctor = Doctor().watch(self.model, self.optimizer)
         self.batches = np.random.default_rng(config.seed + 1)
         self.step = 0
@@ -472,7 +504,10 @@ class Session:
         with np.errstate(over="ignore", invalid="ignore"):  # NaN on a diverged run: shown as "diverged"
             logit, hidden = self._predict(np.concatenate([self.train_x, self.test_x]))
             labels = self.labels.astype(np.float64)
-            per_point = np.logaddexp(0, logit) - labels * logit  # log(1 + e^z) − y·z, stable for large |z|
+            if self.regression:
+                per_point = 0.5 * (logit - labels) ** 2
+            else:  # log(1 + e^z) − y·z, stable for large |z|
+                per_point = np.logaddexp(0, logit) - labels * logit
         n = self.n_train
         test_loss = float(np.mean(per_point[n:])) if len(per_point) > n else math.nan
         return float(np.mean(per_point[:n])), test_loss, [(np.ptp(h[:n], axis=0) < 1e-6).tolist() for h in hidden]
@@ -539,7 +574,8 @@ class Session:
             "type": "frame", "step": self.step, "epoch": self.epoch,
             "train_loss": train_loss, "test_loss": test_loss,
             "steps_per_second": round(self.steps_per_second), "doctor_watching": self.step < DOCTOR_STEPS,
-            "boundary": _bytes(1 / (1 + np.exp(-np.clip(logit, -30, 30)))), "grid": GRID,
+            "boundary": _bytes((np.clip(logit, -1, 1) + 1) / 2 if self.regression
+                               else 1 / (1 + np.exp(-np.clip(logit, -30, 30)))), "grid": GRID,
             "units": units, "unit_grid": UNIT_GRID,
             "weights": [round4(lin.weight.detach().numpy()) for lin in linears],
             "grads": [[[float(f"{v:.3g}") for v in row] for row in g.astype(np.float64).tolist()] for g in grads],
@@ -580,7 +616,9 @@ class Session:
             raise ValueError("explain: step-by-step backprop shows plain networks only: " + "; ".join(reasons))
         linears = self.model.linears()
         network = make_network(
-            sizes=sizes, activation=cfg.activation, loss="cross_entropy", lr=cfg.learning_rate,
+            sizes=sizes, activation=cfg.activation, lr=cfg.learning_rate,
+            loss="squared_error" if self.regression else "cross_entropy",
+            output_activation="linear" if self.regression else None,
             weights=[lin.weight.detach().numpy().astype(np.float64).tolist() for lin in linears],
             biases=[lin.bias.detach().numpy().astype(np.float64).tolist() for lin in linears],
             inputs=self.train_x[index].astype(np.float64).tolist(), targets=[float(self.train_y[index, 0])],

@@ -237,3 +237,15 @@ def test_step_by_step_backprop_shows_the_numbers_of_chainrule_explain(page, serv
     frame_weights = page.evaluate("playgroundStats.frame.weights")
     for shown_w, explained_w in zip(frame_weights, cli["network"]["weights"]):
         np.testing.assert_allclose(shown_w, explained_w, atol=6e-5)
+
+
+def test_regression_mode(page, server) -> None:
+    open_page(page, server, "?problem=regression&dataset=multigauss&hidden=8,8&optimizer=adam")
+    visible = page.locator("#datasets button:visible").evaluate_all("bs => bs.map(b => b.dataset.dataset)")
+    assert visible == ["plane", "multigauss"]
+    first = page.evaluate("playgroundStats.frame.test_loss")
+    page.click("#play")
+    wait_for(page, "playgroundStats.frame.epoch >= 40", "40 epochs of regression")
+    page.click("#play")
+    assert page.evaluate("playgroundStats.frame.test_loss") < 0.5 * first
+    screenshot(page, "regression")

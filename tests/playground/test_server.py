@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 import tracemalloc
@@ -346,3 +347,48 @@ def test_a_point_drawn_with_the_mouse_joins_the_data(client: TestClient) -> None
     drawn = [(p, label) for p, label in zip(after["points"], after["labels"]) if p == [1.25, -3.5]]
     assert drawn == [([1.25, -3.5], 0.0)]
     assert error == "add point: x1 must be a number in [-6, 6]; got 7"
+
+
+@pytest.mark.parametrize("dataset", ["plane", "multigauss"])
+def test_regression_learns_the_playground_regression_sets(dataset: str) -> None:
+    """Targets as the Playground defines them (noise 0), the loss ½(y − t)² as NumPy computes it from the
+    network's outputs, and training lowers the test loss."""
+    session = Session(config_from_dict({"problem": "regression", "dataset": dataset, "hidden": [8, 8],
+                                        "optimizer": "adam", "learning_rate": 0.03}))
+    p, t = session.points, session.labels
+    if dataset == "plane":
+        np.testing.assert_allclose(t, np.clip((p[:, 0] + p[:, 1]) / 10, -1, 1))
+    else:
+        centres = [(-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1)]
+        for (x1, x2), target in zip(p, t):
+            bumps = [sign * max(0.0, 1 - math.dist((x1, x2), (cx, cy)) / 2) for cx, cy, sign in centres]
+            assert target == pytest.approx(max(bumps, key=abs))
+    first = session.losses()[1]
+    output = session._predict(session.test_x)[0]
+    assert first == pytest.approx(np.mean(0.5 * (output - t[session.n_train:]) ** 2))
+    session.train_steps(1_500)
+    assert session.losses()[1] < 0.5 * first, (first, session.losses())
+
+
+def test_regression_needs_a_regression_data_set() -> None:
+    with pytest.raises(ValueError, match="regression uses the data sets plane, multigauss; got dataset 'circle'"):
+        config_from_dict({"problem": "regression", "dataset": "circle"})
+    assert config_from_dict({"problem": "regression"}).dataset == "plane"
+
+
+@pytest.mark.parametrize("problem", ["classification", "regression"])
+def test_explain_walks_through_the_network_as_numpy_computes_it(problem: str) -> None:
+    """The step-by-step numbers for a training point: NumPy's forward pass of the same weights and its loss
+    (cross-entropy on a sigmoid output, or ½(y − t)² on a linear one)."""
+    session = Session(config_from_dict({"problem": problem}))
+    session.train_steps(100)
+    result = session.explain(3)
+    h = session.train_x[3].astype(np.float64)
+    linears = session.model.linears()
+    for k, linear in enumerate(linears):
+        x = linear.weight.detach().numpy().astype(np.float64) @ h + linear.bias.detach().numpy()
+        np.testing.assert_allclose(result["forward"]["x"][k], x, rtol=1e-6, atol=1e-7)
+        h = np.tanh(x) if k < len(linears) - 1 else x
+    t = session.labels[3]
+    expected = 0.5 * (h[0] - t) ** 2 if problem == "regression" else np.logaddexp(0, h[0]) - t * h[0]
+    assert result["forward"]["loss"] == pytest.approx(expected, rel=1e-6)

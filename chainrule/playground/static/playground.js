@@ -8,7 +8,7 @@ const ACTIVATIONS = ["tanh", "relu", "sigmoid", "linear", "leaky_relu"];
 const RATES = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 const REG_RATES = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 const MAX_LAYERS = 6, MAX_UNITS = 8;
-const DEFAULTS = {dataset: "circle", noise: 0, train_ratio: 50, batch_size: 10, features: ["x1", "x2"],
+const DEFAULTS = {dataset: "circle", problem: "classification", noise: 0, train_ratio: 50, batch_size: 10, features: ["x1", "x2"],
   hidden: [4, 2], activations: ["tanh", "tanh"], learning_rate: 0.03, optimizer: "sgd", regularization: "none",
   regularization_rate: 0, dropout: 0, batch_norm: false, init: "default", residual: false, clip_grad_norm: 0, seed: 0};
 const ORANGE = [245, 147, 34], BLUE = [8, 119, 189], WHITE = [232, 234, 235];
@@ -68,12 +68,15 @@ function setPlaying(on) {
 }
 
 function showControls() {
-  for (const id of ["learning_rate", "regularization_rate", "optimizer", "regularization", "init"]) $(id).value = String(config[id]);
+  for (const id of ["learning_rate", "regularization_rate", "optimizer", "regularization", "init", "problem"]) $(id).value = String(config[id]);
   $("activation").value = new Set(config.activations).size === 1 ? config.activations[0] : "";
   for (const id of ["noise", "train_ratio", "batch_size", "dropout"]) { $(id).value = config[id]; $(id + "-value").textContent = config[id]; }
   $("seed").value = config.seed;
   $("batch_norm").checked = config.batch_norm; $("residual").checked = config.residual;
-  for (const b of document.querySelectorAll("#datasets button")) b.classList.toggle("selected", b.dataset.dataset === config.dataset);
+  for (const b of document.querySelectorAll("#datasets button")) {
+    b.classList.toggle("selected", b.dataset.dataset === config.dataset);
+    b.hidden = ("regression" in b.dataset) !== (config.problem === "regression");  // each problem its own sets
+  }
   $("layer-count").textContent = config.hidden.length;
   $("features").innerHTML = FEATURES.map((f) =>
     `<label><input type="checkbox" data-feature="${f}" ${config.features.includes(f) ? "checked" : ""}> ${FEATURE_LABELS[f]}</label>`).join("");
@@ -98,6 +101,7 @@ function wireControls() {
   $("seed").onchange = (e) => apply({seed: Math.max(0, Math.floor(Number(e.target.value) || 0))});
   $("batch_norm").onchange = (e) => apply({batch_norm: e.target.checked});
   $("residual").onchange = (e) => apply({residual: e.target.checked});
+  $("problem").onchange = (e) => apply({problem: e.target.value, dataset: e.target.value === "regression" ? "plane" : "circle"});
   $("gradview").onchange = () => frame && drawNetwork();
   for (const b of document.querySelectorAll("#datasets button")) b.onclick = () => apply({dataset: b.dataset.dataset});
   $("add-layer").onclick = () => config.hidden.length < MAX_LAYERS && apply({hidden: [...config.hidden, 2],
@@ -160,7 +164,7 @@ function drawBoundary() {
     const test = i >= points.n_train, label = points.labels[i];
     context.beginPath();
     context.arc(toCanvas(x1, size, points.domain), toCanvas(-x2, size, points.domain), test ? 2.5 : 3, 0, 2 * Math.PI);
-    context.fillStyle = `rgb(${(label > 0.5 ? BLUE : ORANGE).join(",")})`;
+    context.fillStyle = `rgb(${colorOf(config.problem === "regression" ? (label + 1) / 2 : label).join(",")})`;
     context.fill();
     context.strokeStyle = test ? "#000" : "#fff"; context.lineWidth = test ? 0.8 : 1; context.stroke();
   });
