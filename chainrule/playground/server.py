@@ -98,7 +98,12 @@ class Connection:
     async def stream(self) -> None:
         while True:
             await self.playing.wait()
-            self.session.train_for(FRAME_SECONDS)
+            try:
+                self.session.train_for(FRAME_SECONDS)
+            except (ValueError, TypeError, RuntimeError) as error:  # say so on the page rather than go quiet
+                self.playing.clear()
+                await self.send({"type": "error", "message": f"playground: training stopped: {error}"})
+                continue
             await self.send(self.session.frame())
             await asyncio.sleep(0)  # let this tab's commands and other tabs in
 

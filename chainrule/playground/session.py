@@ -105,7 +105,8 @@ DOCTOR_STEPS = 50_000
 
 @dataclasses.dataclass(frozen=True)
 class PlaygroundConfig:
-    """Everything the page can set; it lives in the page's URL (``to_query``) so a link reproduces a run.
+    """Everything the page can set; the page keeps it in its URL, so a link reproduces a run (same seed: same
+    data, weights and batches).
 
     >>> PlaygroundConfig().hidden
     (4, 2)

@@ -164,6 +164,9 @@ def test_sigmoid_six_layers_shows_vanishing_gradients_and_apply_fix_restarts(pag
     assert "activation=relu" in query and "init=he" in query, query
     assert controls(page)["activation"] == "relu" and controls(page)["init"] == "he"
     assert controls(page)["seed"] == "0"  # the same seed
+    # the run before the fix stays on the loss chart, drawn grey beside the new one
+    previous = page.evaluate("playgroundStats.previous")
+    assert previous and previous[-1][0] >= finding["step"], "the first run's loss curve was not kept"
 
 
 def document_fixed(page) -> str:

@@ -349,7 +349,7 @@ function connect() {
       history.replaceState(null, "", "?" + toQuery(config));
       document.body.dataset.config = toQuery(config);
     } else if (message.type === "fixed") {
-      fixedFrom = message.previous;
+      fixedFrom = stats.previous = message.previous;
       $("error").textContent = "";
       document.body.dataset.fixed = message.kind + ": " + message.remedy;
       $("explain-status").textContent = `applied: ${message.remedy}; restarted from seed ${message.config.seed}`;
