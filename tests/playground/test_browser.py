@@ -4,6 +4,7 @@ what they were waiting for. Screenshots and frame timings land in build/screensh
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -231,9 +232,15 @@ def test_step_by_step_backprop_shows_the_numbers_of_chainrule_explain(page, serv
     reference = {"x": cli["forward"]["x"], "y": cli["forward"]["y"][1:], "∂E/∂x": cli["backward"]["grad_x"],
                  "∂E/∂y": cli["backward"]["grad_y"][1:], "∂E/∂b": cli["backward"]["grad_biases"]}
     sizes = cli["network"]["sizes"]
-    assert len(shown) == 2 * sum(sizes[1:]) + 3 * sum(sizes[1:]), "every unit forward (x, y) and backward (3 numbers)"
+    weights = sum(a * b for a, b in itertools.pairwise(sizes))
+    assert len(shown) == 5 * sum(sizes[1:]) + weights, "forward x, y; backward ∂E/∂y, ∂E/∂x, ∂E/∂b, each ∂E/∂w"
+    names = page.evaluate("playgroundStats.explanation.units")
     for phase, layer, unit, quantity, value in shown:
-        expected = reference[quantity][layer - 1][unit]
+        if quantity.startswith("∂E/∂w from "):
+            source = names[layer - 1].index(quantity.removeprefix("∂E/∂w from "))
+            expected = cli["backward"]["grad_weights"][layer - 1][unit][source]
+        else:
+            expected = reference[quantity][layer - 1][unit]
         assert math.isclose(value, expected, rel_tol=1e-12, abs_tol=1e-15), (phase, layer, unit, quantity, value,
                                                                               expected)
     # and the weights it explained are the network's on the server at that moment

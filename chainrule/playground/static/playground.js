@@ -282,7 +282,9 @@ function explainSteps() {
     name: e.units[k + 1][j], values: {x, y: e.forward.y[k + 1][j]}})));
   for (let k = e.backward.grad_x.length - 1; k >= 0; k--) e.backward.grad_x[k].forEach((g, j) => steps.push({
     phase: "backward", layer: k + 1, unit: j, name: e.units[k + 1][j],
-    values: {"∂E/∂y": e.backward.grad_y[k + 1][j], "∂E/∂x": g, "∂E/∂b": e.backward.grad_biases[k][j]}}));
+    values: {"∂E/∂y": e.backward.grad_y[k + 1][j], "∂E/∂x": g, "∂E/∂b": e.backward.grad_biases[k][j],
+      // ∂E/∂w_ij = y_i · ∂E/∂x_j for each unit i feeding this one
+      ...Object.fromEntries(e.backward.grad_weights[k][j].map((gw, i) => [`∂E/∂w from ${e.units[k][i]}`, gw]))}}));
   return steps;
 }
 
