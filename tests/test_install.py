@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-TEST_ONLY = ("torch", "hypothesis", "pytest", "nbclient", "ipykernel", "onnxruntime", "tensorboard")
+TEST_ONLY = ("torch", "hypothesis", "pytest", "nbclient", "ipykernel", "onnxruntime", "tensorboard", "playwright")
 
 
 def _name(requirement: str) -> str:

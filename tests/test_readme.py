@@ -27,6 +27,6 @@ def test_readme_examples_run_in_order(tmp_path, monkeypatch, capsys):
     capsys.readouterr()
 
 
-@pytest.mark.parametrize("command", ["demo", "explain", "graph", "train", "report"])
+@pytest.mark.parametrize("command", ["demo", "explain", "graph", "train", "report", "playground"])
 def test_readme_names_each_cli_command(command):
     assert f"chainrule {command}" in README.read_text(encoding="utf-8")

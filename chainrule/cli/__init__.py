@@ -18,6 +18,7 @@ SUBCOMMANDS = (
     "chainrule.cli.demo",
     "chainrule.cli.explain",
     "chainrule.cli.graph",
+    "chainrule.cli.playground",
 )
 
 
