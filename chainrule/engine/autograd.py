@@ -132,22 +132,26 @@ class Function:
     ``is_view`` (the output may share the input's memory, so the two share a version counter).
     """
 
-    __slots__ = ("parents", "edges", "needs", "seq", "stamp", "hooks", "__dict__")
+    __slots__ = ("parents", "edges", "needs", "seq", "hooks", "__dict__")
     # Set by ``apply``. ``parents`` and ``edges`` are None on an op recorded without a graph
     # (``parents`` also once backward freed it); each edge is the input's node, None for a tensor
     # that needs no gradient, False for a constant. ``needs`` is read by backward, which runs only
-    # on ops recorded with a graph. ``stamp``: the count of in-place changes anywhere at forward (see
-    # ``inplace_changes``); an input changed later carries a larger count in its version counter.
+    # on ops recorded with a graph. ``seq``: when the op was recorded, on the clock in-place changes
+    # also read (see ``last_inplace_change``): an input changed later carries a larger time in its version counter.
     parents: tuple[Any, ...] | None
     edges: list[Function | Tensor | Literal[False] | None] | None
     needs: list[bool]
     seq: int
-    stamp: int
     hooks: list[Callable[[Any], Any]] | None  # a non-leaf tensor's gradient hooks (set on first hook)
     out_version: list[int]  # in __dict__, only on ops with ``saves_output``
     saves_inputs = True
     saves_output = False
     is_view = False
+    shares_version = False  # saves_output or is_view: apply has version bookkeeping to do (one test, not two)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.shares_version = cls.saves_output or cls.is_view
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} has no forward")
@@ -189,8 +193,7 @@ class Function:
                 arrays.append(a._data)
                 if a.requires_grad:
                     needs.append(True)
-                    ctx = a._ctx
-                    edges.append(a if ctx is None else ctx)
+                    edges.append(a._ctx or a)  # its node, or the leaf itself
                 else:
                     needs.append(False)
                     edges.append(None)  # a tensor that needs no gradient
@@ -207,21 +210,21 @@ class Function:
             fn.parents = args
             fn.needs = needs  # lists as built: backward only indexes them (a tuple() each costs ~50 ns an op)
             fn.edges = edges
-            fn.stamp = inplace_changes[0]
             fn.hooks = None
             fn.seq = next(_sequence)
             out._ctx = fn
             out.requires_grad = True
-            if cls.saves_output:
-                out._version = fn.out_version = [0, 0]
         else:
             fn.parents = fn.edges = None
             # no backward ever runs on this op, so nothing reads needs; None keeps it an unrecorded op
             fn.needs = None  # type: ignore[assignment]
             out._ctx = None
             out.requires_grad = False
-        if cls.is_view and isinstance(args[0], Tensor):
-            out._version = args[0]._version_counter()
+        if cls.shares_version:
+            if cls.is_view and isinstance(args[0], Tensor):
+                out._version = args[0]._version or args[0]._version_counter()
+            elif cls.saves_output and out.requires_grad:
+                out._version = fn.out_version = [0, 0]
         if _op_hooks:
             for hook in _op_hooks:
                 hook.on_forward(fn, args, out)
@@ -236,15 +239,15 @@ class Function:
     def _check_versions(self) -> None:
         """Raise if a tensor this op saved for backward was changed in place since (PyTorch's version check).
 
-        A tensor's version counter is ``[version, count of in-place changes anywhere at its last change]``: an
-        input whose last change came after this op's ``stamp`` was changed after the op used it.
+        A tensor's version counter is ``[version, time of its last change]`` on the clock of ``seq``: an input
+        whose last change came after this op's ``seq`` was changed after the op used it.
         """
         parents = self.parents
         if type(self).saves_inputs and parents is not None:  # backward checked parents is not None
             for k in self.saved_inputs():
                 parent = parents[k]
                 box = parent._version if isinstance(parent, Tensor) else None
-                if box is not None and box[1] > self.stamp:
+                if box is not None and box[1] > self.seq:
                     raise GraphError(
                         f"backward: input {k} of op '{self.name}' (shape {parent.shape}) was modified by an in-place "
                         f"operation after the op used it (it is at version {box[0]} now), so its gradient would be "
@@ -258,13 +261,20 @@ class Function:
             )
 
 
-# How many in-place changes have happened anywhere (Tensor._bump_version counts them). An op keeps the count at
-# forward; if it has not moved when backward reaches the op, nothing it saved can have changed: no check needed.
-inplace_changes = [0]
-
 # Creation number of each recorded op. Inputs exist before the op that uses them, so running
 # ops from the highest number down is a topological order, found without a separate graph walk.
+# In-place changes take their time from the same clock (``inplace_time``).
 _sequence = itertools.count()
+
+# The time of the latest in-place change anywhere (Tensor._bump_version, optimizers' steps). If it is older than an
+# op (its ``seq``) when backward reaches the op, nothing the op saved can have changed: no check needed.
+last_inplace_change = [-1]
+
+
+def inplace_time() -> int:
+    """A time for an in-place change happening now, recorded as the latest one."""
+    last_inplace_change[0] = now = next(_sequence)
+    return now
 
 
 def _run_hooks(hooks: list[Any], grad: Any) -> Any:
@@ -285,15 +295,18 @@ def run_backward(
     gradient has arrived; leaves get their summed gradient at the end. With ``capture``
     (``autograd.grad``), no ``.grad`` is touched: the gradients reaching those tensors are returned.
     """
-    targets: dict[int, int] | None = None
-    captured: list[Any] = []
     if capture is not None:
-        captured = [None] * len(capture)
-        targets = {id(t._ctx if t._ctx is not None else t): k for k, t in enumerate(capture)}
+        return _run_capturing(root, grad, retain_graph, capture)
+    _backward(root, grad, retain_graph, accumulate=True)
+    return None
+
+
+def _backward(root: Tensor, grad: Any, retain_graph: bool, accumulate: bool) -> None:
+    """run_backward's walk; with ``accumulate`` False, leaves' gradients go to their hooks only, not to ``.grad``."""
     grads: dict[int, Any] = {}
     leaves: list[Tensor] = []
     heap: list[tuple[int, Function]] = []
-    pop, push, changes = heapq.heappop, heapq.heappush, inplace_changes[0]
+    pop, push, last_change = heapq.heappop, heapq.heappush, last_inplace_change[0]
     start = root._ctx
     if start is None:
         leaves.append(root)
@@ -306,17 +319,13 @@ def run_backward(
         g = grads.pop(id(fn))
         if fn.hooks:
             g = _run_hooks(fn.hooks, g)
-        if targets is not None:
-            slot = targets.get(id(fn))
-            if slot is not None:
-                captured[slot] = g
         parents, edges = fn.parents, fn.edges
-        if parents is None or edges is None:  # edges is None only where parents is too
+        if parents is None:  # edges is None only where parents is too
             raise GraphError(
                 f"backward: the graph through op '{fn.name}' was already freed by an earlier "
                 "backward(); call backward(retain_graph=True) the first time to go through it twice"
             )
-        if fn.stamp != changes:  # something changed in place since this op ran: check what it saved
+        if last_change > fn.seq:  # something changed in place since this op ran: check what it saved
             fn._check_versions()
         grad_inputs = fn.backward(g)
         if len(grad_inputs) < len(parents) and True in fn.needs[len(grad_inputs):]:
@@ -328,7 +337,7 @@ def run_backward(
         if _op_hooks:
             for hook in _op_hooks:
                 hook.on_backward(fn, g, grad_inputs)
-        for parent, edge, pg in zip(parents, edges, grad_inputs):
+        for parent, edge, pg in zip(parents, edges, grad_inputs):  # type: ignore[arg-type]  # None only with parents
             if pg is None or edge is None or edge is False:
                 continue
             if pg.shape != parent._data.shape:
@@ -346,17 +355,17 @@ def run_backward(
         if not retain_graph:
             fn.parents = None  # the graph's shape (edges) stays for next_functions, as in PyTorch
             fn.__dict__.clear()  # drop saved arrays as soon as they are used
+    if not accumulate:
+        for leaf in leaves:
+            if leaf._hooks:
+                _run_hooks(leaf._hooks, grads.pop(id(leaf)))
+        return
     # Arrays handed to a leaf's .grad must be its own: ops may return one array for two inputs.
     handed_out: set[int] = {id(grad)}
     for leaf in leaves:
         g = grads.pop(id(leaf))
         if leaf._hooks:
             g = _run_hooks(leaf._hooks, g)
-        if targets is not None:
-            slot = targets.get(id(leaf))
-            if slot is not None:
-                captured[slot] = g
-            continue
         if leaf._grad is None:
             if (type(g) is not np.ndarray or id(g) in handed_out or not g.flags.owndata
                     or g.dtype != leaf._data.dtype):
@@ -365,7 +374,30 @@ def run_backward(
             leaf._grad = g
         else:
             leaf._grad += g
-    return captured if capture is not None else None
+
+
+def _run_capturing(root: Tensor, grad: Any, retain_graph: bool, capture: list[Tensor]) -> list[Any]:
+    """``run_backward`` for ``autograd.grad``: the gradients reaching ``capture`` are returned, no ``.grad`` is
+    touched. A capture is a last hook on each target's node, for the run only; leaves are kept out of ``.grad``
+    as the walk runs without touching ``.grad``."""
+    captured: list[Any] = [None] * len(capture)
+    restore: list[tuple[Any, str, Any]] = []
+    try:
+        for k, t in enumerate(capture):
+            node = t._ctx if t._ctx is not None else t
+            slot = "hooks" if isinstance(node, Function) else "_hooks"
+            before = getattr(node, slot)
+            restore.append((node, slot, before))
+
+            def take(g: Any, k: int = k) -> None:
+                captured[k] = g
+
+            setattr(node, slot, [*(before or ()), take])
+        _backward(root, grad, retain_graph, accumulate=False)
+    finally:
+        for node, slot, before in reversed(restore):  # reversed: a tensor captured twice gets its first hooks back
+            setattr(node, slot, before)
+    return captured
 
 
 from chainrule.engine.tensor import Tensor  # noqa: E402  (Tensor uses Function; Function makes Tensors)

@@ -959,6 +959,13 @@ class Linear(Function):
         return tuple(i for i in (0, 1) if self.needs[1 - i])  # x for the weight's gradient, the weight for x's
 
     def forward(self, x, weight, bias=None):
+        # checked here, on the arrays, where it is one identity test when the dtypes agree (builtin dtypes are
+        # singletons); NumPy would promote a float64 batch times a float32 weight silently
+        if x.dtype is not weight.dtype and x.dtype != weight.dtype:
+            raise DtypeError(
+                f"linear: input has dtype {x.dtype} but the weight has dtype {weight.dtype}; they must match "
+                f"(as in PyTorch): convert the input (x.to(cr.{weight.dtype})) or the model (model.to(cr.{x.dtype}))"
+            )
         self.x, self.weight = x, weight
         out = x @ weight.T
         if bias is not None:
@@ -989,13 +996,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: expected input with {weight.shape[-1]} features in its last dimension "
             f"(weight shape {weight.shape}), got input of shape {x.shape}"
         )
-    if x._data.dtype != weight._data.dtype:
-        raise DtypeError(
-            f"linear: input has dtype {x._data.dtype} but the weight has dtype {weight._data.dtype}; they must match "
-            f"(as in PyTorch): convert the input (x.to({'cr.' + str(weight._data.dtype)})) or the model "
-            f"(model.to({'cr.' + str(x._data.dtype)}))"
-        )
-    if bias is None:
+    if bias is None:  # the op checks the dtypes
         return Linear.apply(x, weight)
     return Linear.apply(x, weight, bias)
 

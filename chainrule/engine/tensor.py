@@ -159,15 +159,14 @@ class Tensor:
 
     def _bump_version(self) -> None:
         """Count an in-place change of this tensor's values, and when it happened (the count of in-place changes
-        anywhere, which recorded ops compare with their own stamp: see ``Function._check_versions``)."""
-        changes = autograd.inplace_changes
-        changes[0] += 1
+        on the clock recorded ops take their ``seq`` from: see ``Function._check_versions``)."""
+        now = autograd.inplace_time()
         box = self._version
         if box is None:
-            self._version = [1, changes[0]]
+            self._version = [1, now]
         else:
             box[0] += 1
-            box[1] = changes[0]
+            box[1] = now
 
     def _version_counter(self) -> list[builtins.int]:
         """The version counter ``[version, when last changed]``, created on first need; views and ``.data`` share it."""
@@ -522,7 +521,9 @@ class Tensor:
                     f"{where}: grad can be implicitly created only for a tensor with one element, got "
                     f"shape {self.shape}; reduce it first (e.g. .sum()) or pass a gradient of the same shape"
                 )
-            return np.ones_like(self._data)
+            seed = np.empty(self._data.shape, self._data.dtype)  # np.ones_like costs three Python-level calls
+            seed.fill(1)
+            return seed
         grad = to_array(gradient, self._data.dtype, where=where)
         if grad.shape != self._data.shape:
             raise ShapeError(f"{where}: grad must have shape {self.shape}, got {grad.shape}")

@@ -73,16 +73,18 @@ class Linear(Module):
                 f"Linear(in_features={self.in_features}): expected input with {self.in_features} features in its "
                 f"last dimension, got shape {tuple(x.shape)}"
             )
-        if x._data.dtype != self.weight._data.dtype:
+        # the shape is checked above, with the layer's name: go to the op directly instead of F.linear. The op
+        # checks the dtypes (at no cost when they agree); its error is reworded here with the layer's name.
+        try:
+            if self.bias is None:
+                return ops.Linear.apply(x, self.weight)
+            return ops.Linear.apply(x, self.weight, self.bias)
+        except DtypeError:
             raise DtypeError(
                 f"Linear(in_features={self.in_features}): input has dtype {x._data.dtype} but the layer's weight has "
                 f"dtype {self.weight._data.dtype}; they must match (as in PyTorch): convert the input "
                 f"(x.to(cr.{self.weight._data.dtype})) or the model (model.to(cr.{x._data.dtype}))"
-            )
-        # shape and dtype are checked above, with the layer's name: go to the op directly instead of F.linear
-        if self.bias is None:
-            return ops.Linear.apply(x, self.weight)
-        return ops.Linear.apply(x, self.weight, self.bias)
+            ) from None
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.engine.autograd import enable_grad, inplace_changes
+from chainrule.engine.autograd import enable_grad, inplace_time
 from chainrule.engine.tensor import Tensor
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -125,8 +125,7 @@ class Optimizer:
                 loss = closure()
         state, views, update = self.state, self._scratch_views, self._update
         # one in-place change for the whole step, for backward's quick test (Tensor._bump_version does this per tensor)
-        inplace_changes[0] += 1
-        changes = inplace_changes[0]
+        changes = inplace_time()
         for group in self.param_groups:
             options = self._options(group)  # once per group and step, not once per parameter
             for p in group["params"]:
