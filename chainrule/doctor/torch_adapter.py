@@ -1,0 +1,571 @@
+"""The doctor's adapter for PyTorch models: the same typed statistics (stats.py), measured with torch ops.
+
+Imported only when ``Doctor.watch`` is given a ``torch.nn.Module`` (``import chainrule`` never imports
+torch). The Doctor's flow, the Rulebook, the texts and the reports are the ones chainrule models get; this
+module supplies measurements with the same methods as measurements.py, computed where the tensors live.
+
+Which layers, and what is measured on them:
+
+* **weighted layers** (gradient flow, update ratio, non-finite weights): ``Linear`` (also the ones inside
+  attention and transformer blocks), ``Conv1d/2d/3d``, ``RNN/LSTM/GRU`` (all their ``weight_*`` matrices as
+  one layer) and ``MultiheadAttention``'s input projection. ``Embedding`` is watched for non-finite outputs
+  only: its gradient is row-sparse (only the rows a batch used), so its RMS would read as a vanishing
+  gradient that is not one.
+* **activation modules** (every class in ``torch.nn.modules.activation`` but softmax and attention): mean
+  and std of the output; ``Sigmoid``/``Tanh``: the fraction at the flat ends; ``ReLU``/``ReLU6``: which units
+  (channels after a convolution) ever fired, and the fraction of exactly-zero gradients at their input.
+* **functional activations** (``F.relu(self.fc1(x))``): a Linear or Conv whose output the forward pass does
+  not hand to an activation module before the next weighted layer, and which is not the last weighted layer
+  (the output layer feeds the loss), has its *pre-activation* watched: a unit (channel) is dead when its
+  pre-activation was never above 0 on any sample (position) of the epoch, which is exactly when ``F.relu``
+  never let it through. The sign is all that is read, so for a functional sigmoid or tanh the same unit is
+  "never positive", not dead; saturation of functional activations is not judged (the function applied is
+  not visible to module hooks).
+* ``RNN/LSTM/GRU``: the gradient through time is left out: torch's module hooks expose the outputs, whose
+  gradient is only what the loss sends to each step directly, not what flows from step to step.
+
+Cost: on steps the doctor does not sample, the only work is a norm per gradient (one fused ``_foreach_norm``)
+and, per ReLU, an OR of which units fired; the results stay on the device. Every ``stats_every`` steps the
+queued scalars cross to the host in one transfer and the step rules run on them in order, so findings come
+at most ``stats_every - 1`` steps late and carry the step where they held.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from chainrule.doctor.findings import Finding, Remedy
+from chainrule.doctor.measurements import NAN, Measurement, Sampled
+from chainrule.doctor.stats import SATURATING, Layers
+from chainrule.doctor.structured import NetStats
+
+CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+LINEAR_OR_CONV = (nn.Linear, *CONVOLUTIONS)
+WEIGHTED = (*LINEAR_OR_CONV, nn.RNNBase, nn.MultiheadAttention)
+NOT_ACTIVATIONS = (nn.MultiheadAttention, nn.Softmax, nn.Softmin, nn.LogSoftmax, nn.Softmax2d)
+DEAD_CAPABLE = ("ReLU", "ReLU6")  # zero for every negative input: a unit can die
+NORMALIZATION = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
+
+
+def is_activation(module: nn.Module) -> bool:
+    return type(module).__module__ == "torch.nn.modules.activation" and not isinstance(module, NOT_ACTIVATIONS)
+
+
+def weights_of(module: nn.Module) -> list[torch.Tensor]:
+    """A weighted layer's own weight matrices (not biases, not its submodules')."""
+    return [p for n, p in module.named_parameters(recurse=False) if "weight" in n and p.requires_grad]
+
+
+def first_tensor(output: Any) -> torch.Tensor | None:
+    """A module's output tensor (an RNN's is the first of a tuple)."""
+    out = output[0] if isinstance(output, tuple | list) and output else output
+    return out if isinstance(out, torch.Tensor) else None
+
+
+def to_host(values: list[torch.Tensor]) -> list[float]:
+    """Device scalars to floats in one transfer."""
+    if not values:
+        return []
+    device = values[0].device
+    return torch.stack([v.detach().to(device, torch.float32).reshape(()) for v in values]).tolist()
+
+
+class Structure:
+    """The watched model's layers as the forward pass meets them; fixed at watch, ordered at the first forward."""
+
+    def __init__(self, model: nn.Module) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"Doctor.watch: expected a torch.nn.Module, got {type(model).__name__}")
+        if not any(True for _ in model.parameters()):
+            raise ValueError(f"Doctor.watch: the torch model {type(model).__name__} has no parameters: the doctor "
+                             "reads the gradients of weights, so there is nothing to watch")
+        self.modules = dict(model.named_modules())
+        self.weighted: dict[str, nn.Module] = {
+            n: m for n, m in self.modules.items() if isinstance(m, WEIGHTED) and weights_of(m)}
+        if not self.weighted:
+            raise ValueError(f"Doctor.watch: the torch model {type(model).__name__} has no Linear, Conv, RNN or "
+                             "attention layer with trainable weights: nothing whose gradients the doctor can read")
+        self.activations = {n: type(m).__name__ for n, m in self.modules.items() if is_activation(m)}
+        self.convolutional = {n for n, m in self.weighted.items() if isinstance(m, CONVOLUTIONS)}
+        self.watched = {n: m for n, m in self.modules.items() if n in self.weighted or n in self.activations
+                        or isinstance(m, (*NORMALIZATION, nn.Embedding))}
+        after_full_dropout: set[str] = set()
+        seen_full = False
+        for name, module in self.modules.items():
+            if isinstance(module, nn.Dropout) and module.p >= 1.0:
+                seen_full = True
+            elif seen_full:
+                after_full_dropout.add(name)
+        self.layers = Layers(tuple(self.weighted), self.activations, frozenset(after_full_dropout))
+        self.order: list[str] = []  # watched layers in the order the first training forward reached them
+        self.feeding: dict[str, str | None] = {}  # activation -> the weighted layer the forward pass ran before it
+
+    def reached(self, name: str) -> None:
+        if name in self.feeding or name in self.order:
+            return
+        self.order.append(name)
+        self.feeding[name] = next((n for n in reversed(self.order[:-1]) if n in self.weighted), None)
+
+    def functional(self) -> list[str]:
+        """Linear/Conv layers whose output meets no activation module before the next weighted layer (see the
+        module docstring), the last weighted layer excepted."""
+        reached = [n for n in self.order if n in self.weighted]
+        result = []
+        for i, name in enumerate(reached[:-1]):
+            if not isinstance(self.weighted[name], LINEAR_OR_CONV):
+                continue
+            start, end = self.order.index(name), self.order.index(reached[i + 1])
+            if not any(n in self.activations for n in self.order[start + 1:end]):
+                result.append(name)
+        return result
+
+    def unit_axis(self, name: str) -> int:
+        """Where a layer's units are: channels (axis 1) for a convolution or what one feeds, else the last axis."""
+        source = name if name in self.weighted else self.feeding.get(name)
+        return 1 if source in self.convolutional else -1
+
+
+class TorchGradients(Measurement):
+    """``GradientRMS`` for torch: each weighted layer's gradient sum of squares every step, kept on the device
+    and queued; ``measure`` hands the queued steps out one by one once they are on the host."""
+
+    def __init__(self, weighted: dict[str, nn.Module]) -> None:
+        self.weights = {name: weights_of(m) for name, m in weighted.items()}
+        self.names = list(weighted)
+        self.count = sum(w.numel() for ws in self.weights.values() for w in ws)
+        self.total: list[float] = []
+        self.per_layer = Sampled(self.names)
+        self.queue: list[torch.Tensor] = []  # per step: sum of squares per layer (-1: no gradient)
+        self.host: list[list[float]] = []
+
+    def record(self) -> None:
+        grads, layer_of = [], []
+        for i, name in enumerate(self.names):
+            for w in self.weights[name]:
+                if w.grad is not None:
+                    grads.append(w.grad)
+                    layer_of.append(i)
+        if not grads:
+            raise RuntimeError("Doctor.check: the watched layers have no gradients yet "
+                               f"({', '.join(self.names[:3])}{', ...' if len(self.names) > 3 else ''}): call "
+                               "loss.backward() before doctor.check(loss), and optimizer.step() after it")
+        norms = torch._foreach_norm(grads)  # one fused kernel; what clip_grad_norm_ uses
+        device = norms[0].device
+        squares = torch.stack([n.to(device, torch.float32) for n in norms]).square()
+        index = torch.tensor(layer_of, device=device)
+        has = torch.zeros(len(self.names), device=device).index_fill_(0, index, 1.0)
+        sums = torch.zeros(len(self.names), device=device).index_add_(0, index, squares)
+        self.queue.append(torch.where(has > 0, sums, -1.0))
+
+    def to_host(self) -> None:
+        if self.queue:
+            self.host += torch.stack(self.queue).tolist()
+            self.queue.clear()
+
+    def measure(self, sampling: bool) -> tuple[dict[str, float], float]:
+        row = self.host.pop(0)
+        values: dict[str, float] = {}
+        total_sq, total_n = 0.0, 0
+        for name, sq in zip(self.names, row, strict=True):
+            if sq < 0:
+                continue
+            n = sum(w.numel() for w in self.weights[name])
+            values[name] = math.sqrt(sq / n) if math.isfinite(sq) else sq
+            total_sq += sq
+            total_n += n
+        total = math.sqrt(total_sq / total_n) if total_n and math.isfinite(total_sq) else (NAN if not total_n
+                                                                                           else total_sq)
+        self.total.append(total)
+        if sampling:
+            self.per_layer.pending.update(values)
+        return values, total
+
+    def series(self) -> dict[str, Any]:
+        return {"grad_rms_total": self.total, "grad_rms": self.per_layer.values}
+
+
+class TorchUpdateRatio(Measurement):
+    """``UpdateRatio`` for torch: the weights are copied (on the device) on a sample step; the first check after
+    it measures ‖Δw‖/‖w‖ of that one optimizer step, and the ratio reaches the host with the next transfer."""
+
+    def __init__(self, weighted: dict[str, nn.Module]) -> None:
+        self.weights = {name: weights_of(m) for name, m in weighted.items()}
+        self.values: dict[str, list[float]] = {name: [] for name in weighted}
+        self.copies: dict[str, list[torch.Tensor]] = {}
+        self.moved: torch.Tensor | None = None  # per layer ‖Δw‖/‖w‖, on the device
+        self.waiting = False
+
+    def record(self) -> None:
+        if not self.copies or self.moved is not None:
+            return
+        ratios = []
+        for name, ws in self.weights.items():
+            old = self.copies[name]
+            delta = torch._foreach_sub([w.detach() for w in ws], old)
+            moved = torch.stack(torch._foreach_norm(delta)).square().sum().sqrt()
+            size = torch.stack(torch._foreach_norm(old)).square().sum().sqrt()
+            ratios.append(moved / size.clamp_min(1e-12))
+        self.moved = torch.stack(ratios)
+        self.copies.clear()
+
+    def complete(self) -> None:
+        if not self.waiting or self.moved is None:
+            return
+        for name, ratio in zip(self.values, self.moved.tolist(), strict=True):
+            self.values[name][-1] = ratio
+        self.moved, self.waiting = None, False
+
+    def start(self) -> None:
+        for name, ws in self.weights.items():
+            self.copies[name] = [w.detach().clone() for w in ws]
+            self.values[name].append(NAN)
+        self.moved, self.waiting = None, True
+
+    def medians(self, span: slice) -> dict[str, float]:
+        return Sampled.medians(self, span)  # type: ignore[arg-type]
+
+    def series(self) -> dict[str, Any]:
+        return {"update_ratio": self.values}
+
+
+class TorchWeights(Sampled):
+    """``WeightRMS`` for torch: each weighted layer's weight RMS on sample steps; whether all are finite."""
+
+    key = "weight_rms"
+
+    def __init__(self, weighted: dict[str, nn.Module]) -> None:
+        super().__init__(list(weighted))
+        self.weights = {name: weights_of(m) for name, m in weighted.items()}
+
+    def take(self) -> bool:
+        squares = [torch.stack(torch._foreach_norm([w.detach() for w in ws])).square().sum()
+                   / sum(w.numel() for w in ws) for ws in self.weights.values()]
+        for name, value in zip(self.weights, to_host(squares), strict=True):
+            self.pending[name] = math.sqrt(value) if value >= 0 else value
+        self.commit()
+        return all(math.isfinite(series[-1]) for series in self.values.values())
+
+
+class DeviceSampled(Sampled):
+    """A ``Sampled`` series whose hooks leave device scalars; ``commit`` brings them over in one transfer."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(names)
+        self.on_device: dict[str, torch.Tensor] = {}
+
+    def commit(self) -> None:
+        self.pending.update(zip(self.on_device, to_host(list(self.on_device.values())), strict=True))
+        self.on_device.clear()
+        super().commit()
+
+
+class TorchSignal(DeviceSampled):
+    """RMS of ∂loss/∂(each weighted layer's output) on sample steps."""
+
+    key = "signal_rms"
+
+    def watch(self, name: str, out: torch.Tensor) -> None:
+        if out.requires_grad:
+            def grad_hook(g: torch.Tensor) -> None:
+                self.on_device[name] = g.detach().float().square().mean().sqrt()
+
+            out.register_hook(grad_hook)
+
+
+class TorchActivations(Measurement):
+    """Mean and std of each activation module's output on sample steps."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.mean, self.std = DeviceSampled(names), DeviceSampled(names)
+
+    def watch(self, name: str, out: torch.Tensor) -> None:
+        std, mean = torch.std_mean(out.detach().float(), correction=0)
+        self.mean.on_device[name], self.std.on_device[name] = mean, std
+
+    def commit(self) -> None:
+        self.mean.commit()
+        self.std.commit()
+
+    def series(self) -> dict[str, Any]:
+        return {"act_mean": self.mean.values, "act_std": self.std.values}
+
+
+class TorchSaturation(DeviceSampled):
+    """Fraction of each Sigmoid/Tanh module's outputs outside [lo, 1 - lo] (tanh mapped to [0, 1])."""
+
+    key = "saturation"
+
+    def __init__(self, names: list[str], lo: float, classes: dict[str, str]) -> None:
+        super().__init__(names)
+        self.lo, self.classes = lo, classes
+
+    def watch(self, name: str, out: torch.Tensor) -> None:
+        y = out.detach() if self.classes[name] == "Sigmoid" else (out.detach() + 1) * 0.5
+        self.on_device[name] = ((y < self.lo) | (y > 1 - self.lo)).float().mean()
+
+
+class TorchZeroGradients(DeviceSampled):
+    """Fraction of exactly-zero gradients at each ReLU module's input on sample steps."""
+
+    key = "zero_grad_fraction"
+
+    def watch(self, name: str, module: nn.Module, args: tuple[Any, ...]) -> None:
+        x = args[0] if args else None
+        # an in-place ReLU's input is its output: its gradient is the one arriving from above, not the one it passes
+        if isinstance(x, torch.Tensor) and x.requires_grad and not getattr(module, "inplace", False):
+            def grad_hook(g: torch.Tensor) -> None:
+                self.on_device[name] = (g == 0).float().mean()
+
+            x.register_hook(grad_hook)
+
+
+class TorchFiring(Measurement):
+    """Which units (channels) of a layer were ever above 0: an OR per batch on the device, every training step.
+
+    ``reported()`` says which of the measured layers count; ``take`` closes windows as ``ReLUFiring.take`` does
+    and keeps the never-fired channels' indices.
+    """
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.values: dict[str, list[float]] = {}
+        self.windows: list[dict[str, torch.Tensor]] = [{}]
+        self.dead: dict[str, list[int]] = {}
+        self.units: dict[str, int] = {}
+
+    def watch(self, name: str, out: torch.Tensor, axis: int) -> None:
+        axis %= out.ndim
+        others = [d for d in range(out.ndim) if d != axis]
+        fired = (out.detach().amax(dim=others) > 0) if others else out.detach() > 0
+        masks = self.windows[-1]
+        old = masks.get(name)
+        if old is not None and old.shape == fired.shape:
+            old |= fired
+        else:
+            masks[name] = fired
+
+    def cut(self) -> None:
+        self.windows.append({})
+
+    def take(self, windows: int, names: list[str]) -> dict[str, float]:
+        taken, self.windows = self.windows[:windows], self.windows[windows:] or [{}]
+        fractions = {}
+        for name in names:
+            masks = [w[name] for w in taken if name in w]
+            fired = masks[-1].clone() if masks else None
+            for mask in masks[:-1]:
+                if fired is not None and mask.shape == fired.shape:
+                    fired |= mask
+            fractions[name] = NAN
+            if fired is not None:
+                alive = fired.cpu()
+                fractions[name] = 1.0 - float(alive.float().mean())
+                self.dead[name] = [int(i) for i in torch.nonzero(~alive).flatten()]
+                self.units[name] = alive.numel()
+            self.values.setdefault(name, []).append(fractions[name])
+        return fractions
+
+    def series(self) -> dict[str, Any]:
+        return {self.key: self.values}
+
+
+class TorchOutputs(Measurement):
+    """Each watched layer's latest training output (a reference, nothing computed): where a NaN started."""
+
+    def __init__(self, structure: Structure) -> None:
+        self.structure = structure
+        self.outputs: dict[str, torch.Tensor] = {}
+
+    def first_non_finite(self) -> str | None:
+        order = [n for n in self.structure.order if n in self.outputs]
+        return next((n for n in order if not bool(torch.isfinite(self.outputs[n]).all())), None)
+
+    def units(self) -> dict[str, int]:
+        """Each layer's width: its channels after a convolution, else its last axis."""
+        s = self.structure
+        return {n: out.shape[s.unit_axis(n) % out.ndim] for n, out in self.outputs.items() if out.ndim}
+
+    def feeding(self, linears: tuple[str, ...]) -> dict[str, str | None]:
+        """Per activation, the weighted layer before it; a functionally activated layer feeds itself."""
+        return {n: n if n in self.structure.weighted else self.structure.feeding.get(n) for n in self.outputs}
+
+
+class TorchDeadUnits(Measurement):
+    """Dead units for the Rulebook (``dead_relu``, per unit) and dead filters for the NetRules (per channel)."""
+
+    def __init__(self, structure: Structure) -> None:
+        self.structure = structure
+        self.units = TorchFiring("dead_fraction")
+        self.channels = TorchFiring("dead_channel_fraction")
+
+    def watch(self, name: str, out: torch.Tensor) -> None:
+        axis = self.structure.unit_axis(name)
+        (self.channels if axis == 1 and out.ndim >= 3 else self.units).watch(name, out, axis)
+
+    def cut(self) -> None:
+        self.units.cut()
+        self.channels.cut()
+
+    def judged(self) -> list[str]:
+        s = self.structure
+        return [n for n in s.order if s.activations.get(n) in DEAD_CAPABLE] + s.functional()
+
+    def take(self, windows: int) -> dict[str, float]:
+        names = self.judged()
+        measured = set(self.channels.windows[0]) | {n for w in self.channels.windows[:windows] for n in w}
+        self._channels = self.channels.take(windows, [n for n in names if n in measured])
+        return self.units.take(windows, [n for n in names if n not in measured])
+
+    def net_stats(self) -> NetStats:
+        s = self.structure
+        feeding = {n: (n if n in s.weighted else s.feeding.get(n) or n) for n in self._channels}
+        return NetStats(dead_channel_fraction=self._channels, dead_channels=dict(self.channels.dead),
+                        channels=dict(self.channels.units), conv_feeding=feeding)
+
+    def series(self) -> dict[str, Any]:
+        return {**self.units.series(), **self.channels.series()}
+
+
+class TorchNets(Measurement):
+    """The Doctor's ``NetWatch`` slot for torch models: the per-channel dead filters (nothing else yet)."""
+
+    def __init__(self, dead: TorchDeadUnits) -> None:
+        self.dead = dead
+        self.channel_relus: set[str] = set()
+
+    def register(self, sampling: Any) -> list[Any]:
+        return []
+
+    def commit(self) -> None:
+        pass
+
+    def cut(self) -> None:
+        pass  # the dead units cut both of their windows
+
+    def close(self, windows: int, span: slice) -> NetStats:
+        return self.dead.net_stats()
+
+    def series(self) -> dict[str, Any]:
+        return {}
+
+
+class TorchFiringSlot(Measurement):
+    """The Doctor's ``ReLUFiring`` slot: cut and take, per unit (the channels go through ``TorchNets``)."""
+
+    def __init__(self, dead: TorchDeadUnits) -> None:
+        self.dead = dead
+
+    def cut(self) -> None:
+        self.dead.cut()
+
+    def take(self, windows: int) -> dict[str, float]:
+        return self.dead.take(windows)
+
+    def series(self) -> dict[str, Any]:
+        return self.dead.series()
+
+
+class TorchWatch:
+    """Everything the Doctor needs from a torch model: its layers, the measurements, the hooks."""
+
+    def __init__(self, model: nn.Module, saturation_output: float) -> None:
+        self.structure = s = Structure(model)
+        self.layers = s.layers
+        self.grads = TorchGradients(s.weighted)
+        self.updates = TorchUpdateRatio(s.weighted)
+        self.weights = TorchWeights(s.weighted)
+        self.signal = TorchSignal(list(s.weighted))
+        self.activations = TorchActivations(list(s.activations))
+        saturating = [n for n, cls in s.activations.items() if cls in SATURATING]
+        self.saturation = TorchSaturation(saturating, saturation_output, s.activations)
+        self.zero_grads = TorchZeroGradients([n for n, cls in s.activations.items() if cls in DEAD_CAPABLE])
+        self.dead = TorchDeadUnits(s)
+        self.firing = TorchFiringSlot(self.dead)
+        self.nets = TorchNets(self.dead)
+        self.outputs = TorchOutputs(s)
+        self.losses: list[Any] = []  # per queued step: the loss as given (a tensor stays on its device)
+
+    def register(self, active: Any, sampling: Any) -> list[Any]:
+        """A forward hook per watched layer. ``active()``: the doctor is measuring; ``sampling()``: this step is
+        a sample step."""
+        s = self.structure
+        dead_watched = {n for n, cls in s.activations.items() if cls in DEAD_CAPABLE}
+        dead_watched |= {n for n, m in s.weighted.items() if isinstance(m, LINEAR_OR_CONV)}
+
+        def make(name: str) -> Any:
+            def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+                out = first_tensor(output)
+                if out is None or not (module.training and torch.is_grad_enabled() and active()):
+                    return
+                s.reached(name)
+                self.outputs.outputs[name] = out
+                if name in dead_watched:
+                    self.dead.watch(name, out)
+                if not sampling():
+                    return
+                if name in s.weighted:
+                    self.signal.watch(name, out)
+                if name in self.activations.mean.values:
+                    self.activations.watch(name, out)
+                if name in self.saturation.values:
+                    self.saturation.watch(name, out)
+                if name in self.zero_grads.values:
+                    self.zero_grads.watch(name, module, args)
+
+            return hook
+
+        return [module.register_forward_hook(make(name)) for name, module in s.watched.items()]
+
+    def record(self, loss: Any) -> None:
+        """At check time: queue this step's loss and gradient statistics on the device."""
+        self.grads.record()
+        self.updates.record()
+        self.losses.append(loss)
+
+    def to_host(self) -> list[float]:
+        """The queued steps' losses as floats (one transfer), their gradient statistics ready for ``measure``."""
+        self.grads.to_host()
+        tensors = [loss for loss in self.losses if isinstance(loss, torch.Tensor)]
+        floats = iter(to_host(tensors))
+        values = [next(floats) if isinstance(loss, torch.Tensor) else (NAN if loss is None else float(loss))
+                  for loss in self.losses]
+        self.losses.clear()
+        return values
+
+    def reword(self, finding: Finding) -> Finding:
+        """The remedies in PyTorch's terms (TORCH_WORDS)."""
+        finding.remedies = [Remedy(torch_words(r, self.structure), r.change) for r in finding.remedies]
+        return finding
+
+
+def torch_words(remedy: Remedy, structure: Structure) -> str:
+    """A remedy's description with how to do it in PyTorch, from its ``change`` (what try_fixes would apply)."""
+    convs = sorted({type(structure.weighted[n]).__name__ for n in structure.convolutional})
+    if "batch_norm" in remedy.change:
+        where = [f"nn.BatchNorm{c[-2:]} after each {c}" for c in convs] + ["nn.BatchNorm1d after each hidden Linear"]
+        why = remedy.description.split("Linear", 1)[-1]  # the reason the shared text gives after "... Linear"
+        return f"add {' and '.join(where)}{why}"
+    how = [TORCH_WORDS[key](value) for key, value in remedy.change.items() if key in TORCH_WORDS]
+    how = [h for h in how if h]
+    return remedy.description + (f" (in PyTorch: {'; '.join(how)})" if how else "")
+
+
+INITS = {"he": "nn.init.kaiming_normal_(layer.weight, nonlinearity=\"relu\")",
+         "xavier": "nn.init.xavier_normal_(layer.weight)"}
+ACTIVATION_MODULES = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU(0.01)"}
+OPTIMIZERS = {"adam": "torch.optim.Adam(model.parameters(), lr=0.001)"}
+# The per-engine wording table: a remedy's change key -> how a PyTorch user makes that change.
+TORCH_WORDS: dict[str, Any] = {
+    "lr": lambda v: f"optimizer lr: for group in optimizer.param_groups: group[\"lr\"] = {v:g}",
+    "lr_factor": lambda v: f"optimizer lr: multiply each param_groups[i][\"lr\"] by {v:g}",
+    "clip_grad_norm": lambda v: f"torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm={v:g}) between "
+                                "loss.backward() and optimizer.step()",
+    "init": lambda v: f"{INITS[v]} for each Linear/Conv" if v in INITS else "",
+    "activation": lambda v: f"{ACTIVATION_MODULES[v]} (or its F. form in forward)" if v in ACTIVATION_MODULES else "",
+    "optimizer": lambda v: OPTIMIZERS.get(v, ""),
+    "dropout": lambda v: f"nn.Dropout(p={v:g})",
+}
