@@ -14,13 +14,16 @@ Which layers, and what is measured on them:
 * **activation modules** (every class in ``torch.nn.modules.activation`` but softmax and attention): mean
   and std of the output; ``Sigmoid``/``Tanh``: the fraction at the flat ends; ``ReLU``/``ReLU6``: which units
   (channels after a convolution) ever fired, and the fraction of exactly-zero gradients at their input.
-* **functional activations** (``F.relu(self.fc1(x))``): a Linear or Conv whose output the forward pass does
-  not hand to an activation module before the next weighted layer, and which is not the last weighted layer
-  (the output layer feeds the loss), has its *pre-activation* watched: a unit (channel) is dead when its
-  pre-activation was never above 0 on any sample (position) of the epoch, which is exactly when ``F.relu``
-  never let it through. The sign is all that is read, so for a functional sigmoid or tanh the same unit is
-  "never positive", not dead; saturation of functional activations is not judged (the function applied is
-  not visible to module hooks).
+* **functional activations** (``F.relu(self.fc1(x))``, ``torch.sigmoid(self.bn(self.conv(x)))``): module
+  hooks cannot see them, so the first training forward after ``watch`` runs under a ``TorchFunctionMode``
+  that notes which activation function (relu, sigmoid, tanh, ...) received, as its input, the very output
+  tensor of a watched Linear, Conv or normalization layer. From then on that layer's output is the
+  activation's *pre-activation* z, and it is judged by what the function makes of it: after a relu a unit
+  (channel) is dead when z was never above 0 on any sample (position) of the epoch, exactly when relu never
+  let it through; after a sigmoid (tanh) the saturated fraction is that of z beyond logit(lo) and
+  logit(1 - lo) (atanh(2lo - 1) and atanh(1 - 2lo)), exactly where the output leaves [lo, 1 - lo]. The
+  findings name the layer whose output was activated (``fc1``). An activation applied to anything else (a
+  sum, a slice) is not seen.
 * ``RNN/LSTM/GRU``: the gradient through time is left out: torch's module hooks expose the outputs, whose
   gradient is only what the loss sends to each step directly, not what flows from step to step.
 
@@ -37,6 +40,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from chainrule.doctor.findings import Finding, Remedy
 from chainrule.doctor.measurements import NAN, Measurement, Sampled
@@ -102,6 +106,8 @@ class Structure:
                 after_full_dropout.add(name)
         self.layers = Layers(tuple(self.weighted), self.activations, frozenset(after_full_dropout))
         self.order: list[str] = []  # watched layers in the order the first training forward reached them
+        self.applied: dict[str, str] = {}  # layer -> the activation function its output went into (the probe's)
+        self.probed = False
         self.feeding: dict[str, str | None] = {}  # activation -> the weighted layer the forward pass ran before it
 
     def reached(self, name: str) -> None:
@@ -110,23 +116,36 @@ class Structure:
         self.order.append(name)
         self.feeding[name] = next((n for n in reversed(self.order[:-1]) if n in self.weighted), None)
 
-    def functional(self) -> list[str]:
-        """Linear/Conv layers whose output meets no activation module before the next weighted layer (see the
-        module docstring), the last weighted layer excepted."""
-        reached = [n for n in self.order if n in self.weighted]
-        result = []
-        for i, name in enumerate(reached[:-1]):
-            if not isinstance(self.weighted[name], LINEAR_OR_CONV):
-                continue
-            start, end = self.order.index(name), self.order.index(reached[i + 1])
-            if not any(n in self.activations for n in self.order[start + 1:end]):
-                result.append(name)
-        return result
+    def functional(self, kind: str = "relu") -> list[str]:
+        """Layers whose output went straight into activation function ``kind`` (see the module docstring)."""
+        return [n for n, fn in self.applied.items() if fn == kind]
 
     def unit_axis(self, name: str) -> int:
         """Where a layer's units are: channels (axis 1) for a convolution or what one feeds, else the last axis."""
         source = name if name in self.weighted else self.feeding.get(name)
         return 1 if source in self.convolutional else -1
+
+
+# torch function names (as __torch_function__ sees them) -> the activation they apply
+ACTIVATION_FUNCTIONS = {"relu": "relu", "relu_": "relu", "relu6": "relu", "sigmoid": "sigmoid",
+                        "sigmoid_": "sigmoid", "tanh": "tanh", "tanh_": "tanh", "gelu": "gelu", "silu": "silu",
+                        "leaky_relu": "leaky_relu", "elu": "elu", "softplus": "softplus", "mish": "mish"}
+
+
+class ActivationProbe(TorchFunctionMode):
+    """Notes which activation function each watched layer's output tensor is handed to (one forward only)."""
+
+    def __init__(self, produced: dict[int, str], applied: dict[str, str]) -> None:
+        super().__init__()
+        self.produced, self.applied = produced, applied
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kind = ACTIVATION_FUNCTIONS.get(getattr(func, "__name__", ""))
+        if kind is not None and args and isinstance(args[0], torch.Tensor):
+            layer = self.produced.get(id(args[0]))
+            if layer is not None:
+                self.applied.setdefault(layer, kind)
+        return func(*args, **(kwargs or {}))
 
 
 class TorchGradients(Measurement):
@@ -307,6 +326,13 @@ class TorchSaturation(DeviceSampled):
         y = out.detach() if self.classes[name] == "Sigmoid" else (out.detach() + 1) * 0.5
         self.on_device[name] = ((y < self.lo) | (y > 1 - self.lo)).float().mean()
 
+    def watch_pre_activation(self, name: str, z: torch.Tensor, kind: str) -> None:
+        """A functional sigmoid/tanh's input: beyond the z where its output leaves [lo, 1 - lo]."""
+        edge = math.log((1 - self.lo) / self.lo) if kind == "sigmoid" else math.atanh(1 - 2 * self.lo)
+        if name not in self.values:  # found by the probe after the first samples: NaN before it
+            self.values[name] = [NAN] * len(next(iter(self.values.values()), []))
+        self.on_device[name] = (z.detach().abs() > edge).float().mean()
+
 
 class TorchZeroGradients(DeviceSampled):
     """Fraction of exactly-zero gradients at each ReLU module's input on sample steps."""
@@ -412,7 +438,7 @@ class TorchDeadUnits(Measurement):
 
     def judged(self) -> list[str]:
         s = self.structure
-        return [n for n in s.order if s.activations.get(n) in DEAD_CAPABLE] + s.functional()
+        return [n for n in s.order if s.activations.get(n) in DEAD_CAPABLE] + s.functional("relu")
 
     def take(self, windows: int) -> dict[str, float]:
         names = self.judged()
@@ -473,6 +499,7 @@ class TorchWatch:
     """Everything the Doctor needs from a torch model: its layers, the measurements, the hooks."""
 
     def __init__(self, model: nn.Module, saturation_output: float) -> None:
+        self.model = model
         self.structure = s = Structure(model)
         self.layers = s.layers
         self.grads = TorchGradients(s.weighted)
@@ -493,8 +520,11 @@ class TorchWatch:
         """A forward hook per watched layer. ``active()``: the doctor is measuring; ``sampling()``: this step is
         a sample step."""
         s = self.structure
-        dead_watched = {n for n, cls in s.activations.items() if cls in DEAD_CAPABLE}
-        dead_watched |= {n for n, m in s.weighted.items() if isinstance(m, LINEAR_OR_CONV)}
+        dead_modules = {n for n, cls in s.activations.items() if cls in DEAD_CAPABLE}
+        pre_activations = {n for n, m in s.watched.items() if isinstance(m, (*LINEAR_OR_CONV, *NORMALIZATION))}
+        produced: dict[int, str] = {}  # output tensor id -> layer, during the probe
+        module_fed: set[str] = set()  # layers whose output went into an activation module
+        probe = ActivationProbe(produced, s.applied)
 
         def make(name: str) -> Any:
             def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
@@ -503,10 +533,18 @@ class TorchWatch:
                     return
                 s.reached(name)
                 self.outputs.outputs[name] = out
-                if name in dead_watched:
+                if not s.probed and name in pre_activations:
+                    produced[id(out)] = name
+                if not s.probed and name in s.activations and args and id(args[0]) in produced:
+                    module_fed.add(produced[id(args[0])])  # an activation module's own call: watched as a module
+                # during the probe every candidate is watched: which ones count is known after it
+                if name in dead_modules or (name in pre_activations and (not s.probed or s.applied.get(name)
+                                                                         == "relu")):
                     self.dead.watch(name, out)
                 if not sampling():
                     return
+                if s.applied.get(name) in ("sigmoid", "tanh"):
+                    self.saturation.watch_pre_activation(name, out, s.applied[name])
                 if name in s.weighted:
                     self.signal.watch(name, out)
                 if name in self.activations.mean.values:
@@ -518,7 +556,23 @@ class TorchWatch:
 
             return hook
 
-        return [module.register_forward_hook(make(name)) for name, module in s.watched.items()]
+        def start_probe(module: nn.Module, args: Any) -> None:
+            if not s.probed and module.training and torch.is_grad_enabled() and active():
+                probe.__enter__()
+                self.probing = True
+
+        def end_probe(module: nn.Module, args: Any, output: Any) -> None:
+            if self.probing:
+                probe.__exit__(None, None, None)
+                self.probing, s.probed = False, True
+                for name in module_fed:
+                    s.applied.pop(name, None)
+                produced.clear()
+
+        self.probing = False
+        return [*(module.register_forward_hook(make(name)) for name, module in s.watched.items()),
+                self.model.register_forward_pre_hook(start_probe),
+                self.model.register_forward_hook(end_probe, always_call=True)]
 
     def record(self, loss: Any) -> None:
         """At check time: queue this step's loss and gradient statistics on the device."""
