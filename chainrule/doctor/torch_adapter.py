@@ -275,11 +275,13 @@ class DeviceSampled(Sampled):
     def __init__(self, names: list[str]) -> None:
         super().__init__(names)
         self.on_device: dict[str, torch.Tensor] = {}
+        self.commits = 0
 
     def commit(self) -> None:
         self.pending.update(zip(self.on_device, to_host(list(self.on_device.values())), strict=True))
         self.on_device.clear()
         super().commit()
+        self.commits += 1
 
 
 class TorchSignal(DeviceSampled):
@@ -330,7 +332,7 @@ class TorchSaturation(DeviceSampled):
         """A functional sigmoid/tanh's input: beyond the z where its output leaves [lo, 1 - lo]."""
         edge = math.log((1 - self.lo) / self.lo) if kind == "sigmoid" else math.atanh(1 - 2 * self.lo)
         if name not in self.values:  # found by the probe after the first samples: NaN before it
-            self.values[name] = [NAN] * len(next(iter(self.values.values()), []))
+            self.values[name] = [NAN] * self.commits
         self.on_device[name] = (z.detach().abs() > edge).float().mean()
 
 
@@ -549,7 +551,7 @@ class TorchWatch:
                     self.signal.watch(name, out)
                 if name in self.activations.mean.values:
                     self.activations.watch(name, out)
-                if name in self.saturation.values:
+                if s.activations.get(name) in SATURATING:
                     self.saturation.watch(name, out)
                 if name in self.zero_grads.values:
                     self.zero_grads.watch(name, module, args)

@@ -85,6 +85,35 @@ class Functional(nn.Module):
         return self.out(F.relu(self.fc2(F.relu(self.fc1(x)))))
 
 
+class FunctionalSaturating(nn.Module):
+    """Linear -> BatchNorm1d -> F.relu, then Linear -> torch.sigmoid (or tanh), all functional."""
+
+    def __init__(self, activation=torch.sigmoid) -> None:
+        super().__init__()
+        self.activation = activation
+        self.fc1, self.bn, self.fc2, self.out = nn.Linear(64, 64), nn.BatchNorm1d(64), nn.Linear(64, 64), nn.Linear(
+            64, 10)
+
+    def forward(self, x):
+        return self.out(self.activation(self.fc2(F.relu(self.bn(self.fc1(x))))))
+
+
+class Recurrent(nn.Module):
+    """Embedding -> RNN/LSTM/GRU -> transformer encoder layer -> LayerNorm -> Linear."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(20, 16)
+        self.rnn = getattr(nn, kind)(16, 32, batch_first=True)
+        self.enc = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True, dropout=0.0)
+        self.norm = nn.LayerNorm(32)
+        self.out = nn.Linear(32, 2)
+
+    def forward(self, x):
+        h, _ = self.rnn(self.emb(x))
+        return self.out(self.norm(self.enc(h))[:, -1])
+
+
 class SmallCNN(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -125,6 +154,21 @@ def dead_cnn():
     return model
 
 
+def saturated_functional(activation):
+    def build():
+        model = FunctionalSaturating(activation)
+        with torch.no_grad():
+            model.fc2.weight.normal_(0.0, 4.0)
+        return model
+    return build
+
+
+def dead_after_batch_norm():
+    model = FunctionalSaturating()
+    negative_bias(model.bn)  # BatchNorm's shift: every unit below zero before F.relu
+    return model
+
+
 def saturated_mlp():
     model = mlp([64, 64, 64], nn.Sigmoid)
     with torch.no_grad():
@@ -142,6 +186,11 @@ SCENARIOS = [
     ("dead-functional-relu", dead_functional, torch.optim.SGD, 0.05, 3, ("dead_relu", "fc2")),
     ("dead-conv-filters", dead_cnn, torch.optim.SGD, 0.05, 3, ("dead_relu", "features.3")),
     ("saturated-sigmoid", saturated_mlp, torch.optim.SGD, 0.01, 3, ("saturation", "1")),
+    ("saturated-functional-sigmoid", saturated_functional(torch.sigmoid), torch.optim.SGD, 0.01, 3,
+     ("saturation", "fc2")),
+    ("saturated-functional-tanh", saturated_functional(torch.tanh), torch.optim.SGD, 0.01, 3,
+     ("saturation", "fc2")),
+    ("dead-functional-relu-after-batch-norm", dead_after_batch_norm, torch.optim.SGD, 0.05, 3, ("dead_relu", "bn")),
 ]
 
 
@@ -196,6 +245,80 @@ def test_a_healthy_adam_run_has_no_findings(data, build):
     doctor = train(model, torch.optim.Adam(model.parameters(), lr=3e-3), data, epochs=4, validate=True)
     assert doctor.findings == []
     assert doctor.metrics["loss"][-1] < 0.5 * doctor.metrics["loss"][0]
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_a_healthy_recurrent_transformer_model_is_watched_and_quiet(kind):
+    torch.manual_seed(0)
+    x = torch.randint(0, 20, (256, 12))
+    y = (x[:, 0] > 9).long()  # the first token decides: the answer must travel through every step
+    model = Recurrent(kind)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    doctor = cr.Doctor().watch(model, opt)
+    for _ in range(4):
+        for i in range(0, 256, 32):
+            loss = F.cross_entropy(model(x[i:i + 32]), y[i:i + 32])
+            opt.zero_grad()
+            loss.backward()
+            doctor.check(loss)
+            opt.step()
+        doctor.end_epoch()
+    assert doctor.layer_names == ["rnn", "enc.self_attn", "enc.self_attn.out_proj", "enc.linear1", "enc.linear2",
+                                  "out"]
+    assert list(doctor.metrics["dead_fraction"]) == ["enc.linear1"]  # the encoder's F.relu, found by the probe
+    assert doctor.findings == []
+
+
+def test_no_host_transfer_on_steps_the_doctor_does_not_sample(data, monkeypatch):
+    """Everything a step measures stays on the device until the sample step moves it in one go."""
+    X, y, _, _ = data
+    model = seeded(lambda: FunctionalSaturating())
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    doctor = cr.Doctor(stats_every=5).watch(model, opt)
+    transfers: list[int] = []
+    counting = [False]
+    for method in ("tolist", "item", "__float__", "__bool__", "cpu", "numpy"):
+        original = getattr(torch.Tensor, method)
+
+        def counted(self, *args, original=original, **kwargs):
+            if counting[0]:
+                transfers.append(step)
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, method, counted)
+    for step in range(12):
+        counting[0] = True
+        out = model(X[step * 32:(step + 1) * 32])
+        counting[0] = False
+        loss = F.cross_entropy(out, y[step * 32:(step + 1) * 32])
+        opt.zero_grad()
+        loss.backward()
+        counting[0] = True
+        doctor.check(loss)
+        counting[0] = False
+        opt.step()
+    assert set(transfers) == {0, 5, 10}
+
+
+def test_functional_saturation_matches_numpy_on_the_activation_output(data):
+    X, y, _, _ = data
+    model = seeded(saturated_functional(torch.tanh))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    doctor = cr.Doctor(stats_every=1).watch(model, opt)
+    outputs = []
+    model.fc2.register_forward_hook(lambda m, a, out: outputs.append(torch.tanh(out).detach().numpy().copy()))
+    for i in range(3):
+        loss = F.cross_entropy(model(X[i * 50:(i + 1) * 50]), y[i * 50:(i + 1) * 50])
+        opt.zero_grad()
+        loss.backward()
+        doctor.check(loss)
+        opt.step()
+    lo = doctor.config.saturation_output
+    measured = doctor.metrics["saturation"]["fc2"]
+    assert math.isnan(measured[0])  # the probe's own step: the activation was not known yet
+    for value, out in zip(measured[1:], outputs[1:], strict=True):
+        y01 = (out + 1) / 2
+        assert value == pytest.approx(np.mean((y01 < lo) | (y01 > 1 - lo)), abs=1 / out.size)
 
 
 def test_the_statistics_match_numpy_on_the_same_tensors(data):
