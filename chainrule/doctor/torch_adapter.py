@@ -159,9 +159,15 @@ class TorchGradients(Measurement):
         self.total: list[float] = []
         self.per_layer = Sampled(self.names)
         self.queue: list[torch.Tensor] = []  # per step: sum of squares per layer (-1: no gradient)
+        self.single = all(len(ws) == 1 for ws in self.weights.values())
         self.host: list[list[float]] = []
 
     def record(self) -> None:
+        if self.single:  # one weight per layer, all with gradients: their norms are the layers' (two calls)
+            present = [g for ws in self.weights.values() if (g := ws[0].grad) is not None]
+            if len(present) == len(self.weights):
+                self.queue.append(torch.stack(torch._foreach_norm(present)).square())
+                return
         grads, layer_of = [], []
         for i, name in enumerate(self.names):
             for w in self.weights[name]:
@@ -517,10 +523,17 @@ class TorchWatch:
         self.nets = TorchNets(self.dead)
         self.outputs = TorchOutputs(s)
         self.losses: list[Any] = []  # per queued step: the loss as given (a tensor stays on its device)
+        self.probing = False  # inside the first training forward (the activation probe)
+        self.transient: list[Any] = []  # this sample-step forward's hooks
+        self.persistent: dict[str, Any] = {}  # every-step hooks by layer
+        self.roots: list[Any] = []
 
     def register(self, active: Any, sampling: Any) -> list[Any]:
-        """A forward hook per watched layer. ``active()``: the doctor is measuring; ``sampling()``: this step is
-        a sample step."""
+        """Forward hooks: on the model (it opens and closes each forward), on the ReLU layers every step, and on
+        every watched layer during sample-step forwards only (a hooked module costs a few microseconds a call
+        even when the hook does nothing). ``active()``: the doctor is measuring; ``sampling()``: this is a
+        sample step. The model's own forward must be the one called: submodules called on their own are not
+        sampled."""
         s = self.structure
         dead_modules = {n for n, cls in s.activations.items() if cls in DEAD_CAPABLE}
         pre_activations = {n for n, m in s.watched.items() if isinstance(m, (*LINEAR_OR_CONV, *NORMALIZATION))}
@@ -558,23 +571,44 @@ class TorchWatch:
 
             return hook
 
-        def start_probe(module: nn.Module, args: Any) -> None:
-            if not s.probed and module.training and torch.is_grad_enabled() and active():
+        def every_step() -> set[str]:
+            """Layers hooked on every step: whose units' firing is ORed batch by batch."""
+            return dead_modules | set(s.functional("relu"))
+
+        def before(module: nn.Module, args: Any) -> None:
+            if not (module.training and torch.is_grad_enabled() and active()):
+                return
+            if not s.probed:
                 probe.__enter__()
                 self.probing = True
+            if self.probing or sampling():  # this forward only: the sample-step hooks
+                self.transient = [m.register_forward_hook(hooks[n]) for n, m in s.watched.items()
+                                  if n not in self.persistent]
 
-        def end_probe(module: nn.Module, args: Any, output: Any) -> None:
+        def after(module: nn.Module, args: Any, output: Any) -> None:
+            for handle in self.transient:
+                handle.remove()
+            self.transient = []
             if self.probing:
                 probe.__exit__(None, None, None)
                 self.probing, s.probed = False, True
                 for name in module_fed:
                     s.applied.pop(name, None)
                 produced.clear()
+                for name in every_step() - set(self.persistent):
+                    self.persistent[name] = s.watched[name].register_forward_hook(hooks[name])
 
-        self.probing = False
-        return [*(module.register_forward_hook(make(name)) for name, module in s.watched.items()),
-                self.model.register_forward_pre_hook(start_probe),
-                self.model.register_forward_hook(end_probe, always_call=True)]
+        hooks = {name: make(name) for name in s.watched}
+        self.persistent = {n: s.watched[n].register_forward_hook(hooks[n]) for n in every_step()}
+        self.roots = [self.model.register_forward_pre_hook(before),
+                      self.model.register_forward_hook(after, always_call=True)]
+        return [self]
+
+    def remove(self) -> None:
+        """Take every hook off (the Doctor's unwatch)."""
+        for handle in [*self.roots, *self.transient, *self.persistent.values()]:
+            handle.remove()
+        self.roots, self.transient, self.persistent = [], [], {}
 
     def record(self, loss: Any) -> None:
         """At check time: queue this step's loss and gradient statistics on the device."""
