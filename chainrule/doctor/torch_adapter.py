@@ -372,15 +372,15 @@ class TorchFiring(Measurement):
         self.units: dict[str, int] = {}
 
     def watch(self, name: str, out: torch.Tensor, axis: int) -> None:
+        # a running maximum per unit (two kernels a batch); it fired iff the maximum is above 0
         axis %= out.ndim
-        others = [d for d in range(out.ndim) if d != axis]
-        fired = (out.detach().amax(dim=others) > 0) if others else out.detach() > 0
+        peak = out.detach().amax(dim=[d for d in range(out.ndim) if d != axis]) if out.ndim > 1 else out.detach()
         masks = self.windows[-1]
         old = masks.get(name)
-        if old is not None and old.shape == fired.shape:
-            old |= fired
+        if old is not None and old.shape == peak.shape:
+            torch.maximum(old, peak, out=old)
         else:
-            masks[name] = fired
+            masks[name] = peak.clone()
 
     def cut(self) -> None:
         self.windows.append({})
@@ -390,10 +390,10 @@ class TorchFiring(Measurement):
         fractions = {}
         for name in names:
             masks = [w[name] for w in taken if name in w]
-            fired = masks[-1].clone() if masks else None
+            fired = masks[-1] > 0 if masks else None
             for mask in masks[:-1]:
                 if fired is not None and mask.shape == fired.shape:
-                    fired |= mask
+                    fired |= mask > 0
             fractions[name] = NAN
             if fired is not None:
                 alive = fired.cpu()
