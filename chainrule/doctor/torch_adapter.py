@@ -27,10 +27,16 @@ Which layers, and what is measured on them:
 * ``RNN/LSTM/GRU``: the gradient through time is left out: torch's module hooks expose the outputs, whose
   gradient is only what the loss sends to each step directly, not what flows from step to step.
 
-Cost: on steps the doctor does not sample, the only work is a norm per gradient (one fused ``_foreach_norm``)
-and, per ReLU, an OR of which units fired; the results stay on the device. Every ``stats_every`` steps the
-queued scalars cross to the host in one transfer and the step rules run on them in order, so findings come
-at most ``stats_every - 1`` steps late and carry the step where they held.
+Cost: on steps the doctor does not sample, no layer is hooked and the only work is a norm per gradient (one
+fused ``_foreach_norm``), whose result stays on the device. Every ``stats_every`` steps (a sample step) the
+layers are hooked for that forward, and the queued scalars cross to the host in one transfer; the step rules
+then run on the queued steps in order, so findings come at most ``stats_every - 1`` steps late and carry the
+step where they held.
+
+Unlike chainrule's own doctor, which ORs which units fired over every batch, a torch model's units are seen
+firing or not on the sample steps' batches only (every ``stats_every``-th batch; whole batches): a pass over
+every ReLU output on every step cost a CNN 5-10% of its step. A unit counts as dead when it never fired on
+those batches of the epoch (or window).
 """
 
 from __future__ import annotations
@@ -358,10 +364,10 @@ class TorchZeroGradients(DeviceSampled):
 
 
 class TorchFiring(Measurement):
-    """Which units (channels) of a layer were ever above 0: an OR per batch on the device, every training step.
+    """Which units (channels) of a layer were ever above 0: a running maximum on the device, on sample steps.
 
-    ``reported()`` says which of the measured layers count; ``take`` closes windows as ``ReLUFiring.take`` does
-    and keeps the never-fired channels' indices.
+    ``take`` closes windows as ``ReLUFiring.take`` does (for the layers named) and keeps the never-fired
+    channels' indices.
     """
 
     def __init__(self, key: str) -> None:
@@ -525,15 +531,14 @@ class TorchWatch:
         self.losses: list[Any] = []  # per queued step: the loss as given (a tensor stays on its device)
         self.probing = False  # inside the first training forward (the activation probe)
         self.transient: list[Any] = []  # this sample-step forward's hooks
-        self.persistent: dict[str, Any] = {}  # every-step hooks by layer
         self.roots: list[Any] = []
 
     def register(self, active: Any, sampling: Any) -> list[Any]:
-        """Forward hooks: on the model (it opens and closes each forward), on the ReLU layers every step, and on
-        every watched layer during sample-step forwards only (a hooked module costs a few microseconds a call
-        even when the hook does nothing). ``active()``: the doctor is measuring; ``sampling()``: this is a
-        sample step. The model's own forward must be the one called: submodules called on their own are not
-        sampled."""
+        """Forward hooks: on the model (it opens and closes each forward), and on every watched layer during
+        sample-step forwards only (a hooked module costs microseconds a call even when its hook does nothing,
+        and a ReLU's firing is a pass over its whole output). ``active()``: the doctor is measuring;
+        ``sampling()``: this is a sample step. The model's own forward must be the one called: submodules
+        called on their own are not sampled."""
         s = self.structure
         dead_modules = {n for n, cls in s.activations.items() if cls in DEAD_CAPABLE}
         pre_activations = {n for n, m in s.watched.items() if isinstance(m, (*LINEAR_OR_CONV, *NORMALIZATION))}
@@ -552,12 +557,12 @@ class TorchWatch:
                     produced[id(out)] = name
                 if not s.probed and name in s.activations and args and id(args[0]) in produced:
                     module_fed.add(produced[id(args[0])])  # an activation module's own call: watched as a module
+                if not sampling():
+                    return
                 # during the probe every candidate is watched: which ones count is known after it
                 if name in dead_modules or (name in pre_activations and (not s.probed or s.applied.get(name)
                                                                          == "relu")):
                     self.dead.watch(name, out)
-                if not sampling():
-                    return
                 if s.applied.get(name) in ("sigmoid", "tanh"):
                     self.saturation.watch_pre_activation(name, out, s.applied[name])
                 if name in s.weighted:
@@ -571,10 +576,6 @@ class TorchWatch:
 
             return hook
 
-        def every_step() -> set[str]:
-            """Layers hooked on every step: whose units' firing is ORed batch by batch."""
-            return dead_modules | set(s.functional("relu"))
-
         def before(module: nn.Module, args: Any) -> None:
             if not (module.training and torch.is_grad_enabled() and active()):
                 return
@@ -582,8 +583,7 @@ class TorchWatch:
                 probe.__enter__()
                 self.probing = True
             if self.probing or sampling():  # this forward only: the sample-step hooks
-                self.transient = [m.register_forward_hook(hooks[n]) for n, m in s.watched.items()
-                                  if n not in self.persistent]
+                self.transient = [m.register_forward_hook(hooks[n]) for n, m in s.watched.items()]
 
         def after(module: nn.Module, args: Any, output: Any) -> None:
             for handle in self.transient:
@@ -595,20 +595,17 @@ class TorchWatch:
                 for name in module_fed:
                     s.applied.pop(name, None)
                 produced.clear()
-                for name in every_step() - set(self.persistent):
-                    self.persistent[name] = s.watched[name].register_forward_hook(hooks[name])
 
         hooks = {name: make(name) for name in s.watched}
-        self.persistent = {n: s.watched[n].register_forward_hook(hooks[n]) for n in every_step()}
         self.roots = [self.model.register_forward_pre_hook(before),
                       self.model.register_forward_hook(after, always_call=True)]
         return [self]
 
     def remove(self) -> None:
         """Take every hook off (the Doctor's unwatch)."""
-        for handle in [*self.roots, *self.transient, *self.persistent.values()]:
+        for handle in [*self.roots, *self.transient]:
             handle.remove()
-        self.roots, self.transient, self.persistent = [], [], {}
+        self.roots, self.transient = [], []
 
     def record(self, loss: Any) -> None:
         """At check time: queue this step's loss and gradient statistics on the device."""

@@ -371,7 +371,7 @@ def test_the_statistics_match_numpy_on_the_same_tensors(data):
 
 def test_report_writes_the_page(data, tmp_path):
     model = seeded(dead_mlp)
-    doctor = train(model, torch.optim.SGD(model.parameters(), lr=0.05), data, epochs=2, n=320)
+    doctor = train(model, torch.optim.SGD(model.parameters(), lr=0.05), data, epochs=2, n=640)
     findings = doctor.report(tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert [f.kind for f in findings] == ["dead_relu"]
