@@ -289,7 +289,7 @@ class Doctor(Callback):
         before = len(self.findings)
         if self._torch is not None:
             if self._halted:  # nothing is measured after a NaN: only the loss is kept
-                self._step(NAN if loss is None else float(loss))
+                self._step(NAN if loss is None else float(loss.detach() if hasattr(loss, "detach") else loss))
                 return self.findings[before:]
             self._torch.record(loss)
             if self._clock.is_sample(self._torch_step() - 1):
