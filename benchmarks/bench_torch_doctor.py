@@ -35,7 +35,7 @@ def cnn() -> nn.Module:
 
 
 def loop(build, batch: int, steps: int, device: str, doctor: bool):
-    """One round: a fresh model (same seed) trained ``steps`` steps; returns seconds per step."""
+    """One round: a fresh model (same seed) trained ``steps`` steps; returns (wall, CPU) seconds per step."""
     torch.manual_seed(0)
     model = build().to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
@@ -44,7 +44,7 @@ def loop(build, batch: int, steps: int, device: str, doctor: bool):
     watcher = cr.Doctor().watch(model, opt) if doctor else None
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     sync()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i in range(steps):
         loss = F.cross_entropy(model(x[i]), y[i])
         opt.zero_grad()
@@ -53,10 +53,10 @@ def loop(build, batch: int, steps: int, device: str, doctor: bool):
             watcher.check(loss)
         opt.step()
     sync()
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     if watcher is not None:
         watcher.unwatch()
-    return elapsed / steps
+    return elapsed / steps, cpu / steps
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -70,20 +70,24 @@ def main(argv: list[str] | None = None) -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"torch {torch.__version__}, device {args.device}, {args.threads} thread(s), {os.cpu_count()} cores, "
           f"load average {load:.2f} at start")
-    print(f"{'model':<6} {'plain s/step':>13} {'doctor s/step':>14} {'ratio (median)':>15} {'ratio range':>16}")
+    print("seconds per step (median over rounds) and the median of the per-round ratios doctor/plain, with their "
+          "interquartile range; CPU = process time (this process's CPU seconds: less hit by other processes' load "
+          "than wall time, and what the doctor adds on a CPU)")
+    print(f"{'model':<6} {'plain wall':>11} {'doctor wall':>12} {'wall ratio':>11} {'IQR':>13} "
+          f"{'CPU ratio':>10} {'IQR':>13}")
     for name, build, batch in (("MLP", mlp, 128), ("CNN", cnn, 64)):
         loop(build, batch, 5, args.device, True)  # warm-up: allocator, kernels, the doctor's imports
-        plain, doctor, ratios = [], [], []
+        rounds: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
         for r in range(args.rounds):
-            order = (False, True) if r % 2 == 0 else (True, False)
-            times = {on: loop(build, batch, args.steps, args.device, on) for on in order}
-            plain.append(times[False])
-            doctor.append(times[True])
-            ratios.append(times[True] / times[False])
-        ratios.sort()
-        print(f"{name:<6} {statistics.median(plain):>13.5f} {statistics.median(doctor):>14.5f} "
-              f"{statistics.median(ratios):>14.3f}× {ratios[len(ratios) // 4]:>7.3f}–{ratios[-len(ratios) // 4 - 1]:.3f}"
-              " (IQR)")
+            for on in ((False, True) if r % 2 == 0 else (True, False)):
+                rounds[on].append(loop(build, batch, args.steps, args.device, on))
+        cells = [f"{name:<6}", f"{statistics.median(w for w, _ in rounds[False]):>11.5f}",
+                 f"{statistics.median(w for w, _ in rounds[True]):>12.5f}"]
+        for i in (0, 1):  # wall, CPU
+            ratios = sorted(d[i] / p[i] for p, d in zip(rounds[False], rounds[True], strict=True))
+            q = len(ratios) // 4
+            cells += [f"{statistics.median(ratios):>10.3f}×", f"{ratios[q]:>6.3f}–{ratios[-q - 1]:.3f}"]
+        print(" ".join(cells))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"load average {load:.2f} at the end")
 

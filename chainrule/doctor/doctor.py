@@ -291,7 +291,7 @@ class Doctor(Callback):
             if self._halted:  # nothing is measured after a NaN: only the loss is kept
                 self._step(NAN if loss is None else float(loss.detach() if hasattr(loss, "detach") else loss))
                 return self.findings[before:]
-            self._torch.record(loss)
+            self._torch.record(loss, self._clock.is_sample(self._torch_step()))
             if self._clock.is_sample(self._torch_step() - 1):
                 self._flush()
             return self.findings[before:]

@@ -300,6 +300,27 @@ def test_no_host_transfer_on_steps_the_doctor_does_not_sample(data, monkeypatch)
     assert set(transfers) == {0, 5, 10}
 
 
+def test_between_samples_a_big_layer_s_gradient_rms_is_estimated_within_2_percent(data):
+    X, y, _, _ = data
+    model = seeded(lambda: mlp([64, 512], nn.ReLU))  # 32768 weights: every 8th stands in between samples
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    doctor = cr.Doctor(stats_every=10).watch(model, opt)
+    exact = []  # the RMS over both weight gradients, every step, from NumPy
+    for i in range(5):
+        loss = F.cross_entropy(model(X[i * 64:(i + 1) * 64]), y[i * 64:(i + 1) * 64])
+        opt.zero_grad()
+        loss.backward()
+        grads = [model[j].weight.grad.double().numpy().ravel() for j in (0, 2)]
+        exact.append(np.sqrt(np.mean(np.concatenate(grads) ** 2)))
+        doctor.check(loss)
+        opt.step()
+    doctor.end_epoch()
+    totals = doctor.metrics["grad_rms_total"]
+    assert totals[0] == pytest.approx(exact[0], rel=1e-5)  # the sample step: read whole
+    for step in range(1, 5):  # between samples: the big layer from a subset
+        assert totals[step] == pytest.approx(exact[step], rel=0.02)
+
+
 def test_functional_saturation_matches_numpy_on_the_activation_output(data):
     X, y, _, _ = data
     model = seeded(saturated_functional(torch.tanh))
@@ -376,6 +397,11 @@ def test_report_writes_the_page(data, tmp_path):
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert [f.kind for f in findings] == ["dead_relu"]
     assert "dead relu at <b>net.3</b>" in page
+    assert "nn.init.kaiming_normal_" in page  # the remedies in PyTorch's terms
+    doctor.write_report(tmp_path / "run")  # diagnoses.json, metrics.json, report.html, read back as any run
+    loaded, metrics, _, _ = cr.doctor.load_run(tmp_path / "run")
+    assert [(f.kind, f.layer) for f in loaded] == [("dead_relu", "net.3")]
+    assert metrics["dead_fraction"]["net.3"][-1] == 1.0
 
 
 @pytest.mark.parametrize(("model", "error", "words"), [
