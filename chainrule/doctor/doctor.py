@@ -516,6 +516,7 @@ class Doctor(Callback):
         """Write diagnoses.json, metrics.json and report.html into ``run_dir``; returns their paths."""
         from chainrule.doctor.report import write_report
 
+        self._flush()  # a torch model's steps still queued on the device
         return write_report(self, run_dir)
 
     def __repr__(self) -> str:
