@@ -15,6 +15,8 @@ not judge them as they are cut, because a loop that does call ``end_epoch`` (aft
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import Callable
 from typing import Any, overload
 
@@ -64,6 +66,16 @@ FEATURE_LAYERS = {"Embedding", "RNN", "LSTM", "GRU"}
 ONCE_PER_RUN = {"exploding_gradients"}
 
 
+def _is_module(model: Any) -> bool:
+    return hasattr(model, "named_modules") and hasattr(model, "register_forward_hook")
+
+
+def _is_torch_module(model: Any) -> bool:
+    """Duck-typed: torch is asked only when the program already imported it."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(model, torch.nn.Module)
+
+
 class Doctor(Callback):
     """Watches training and explains why a network is not learning.
 
@@ -101,30 +113,41 @@ class Doctor(Callback):
         self.epoch = 0
         self.summary_printed = False
         self._handles: list[Any] = []
+        self._torch: Any = None  # a TorchWatch (torch_adapter.py) while a torch model is watched
         self._start(Layers((), {}), {})
 
     # ------------------------------------------------------------------ setup
-    def _start(self, layers: Layers, linears: dict[str, Any], nets: NetWatch | None = None) -> None:
-        """Fresh measurements, rules and findings for a newly watched model."""
+    def _start(self, layers: Layers, linears: dict[str, Any], nets: NetWatch | None = None,
+               torch_watch: Any = None) -> None:
+        """Fresh measurements, rules and findings for a newly watched model (``torch_watch``: a torch model's)."""
         cfg = self.config
         self.layers = layers
-        self._nets = nets or NetWatch()  # conv, recurrent and residual layers (structured.py)
-        relus = [n for n, cls in layers.activations.items() if cls == RELU and n not in self._nets.channel_relus]
-        weight_count = sum(m.weight._data.size for m in linears.values())
+        self._torch = torch_watch
         self._clock = Clock(cfg.stats_every)
         self._losses = Losses()
-        self._grads = GradientRMS(linears)
-        self._spike = GradientSpike(cfg.spike_ema, cfg.spike_factor, cfg.grad_rms_max, weight_count)
-        self._updates = UpdateRatio(linears)
-        self._weights = WeightRMS(linears)
-        self._signal = BackpropSignal(list(linears))
-        self._activations = ActivationStats(list(layers.activations) or list(linears))
-        self._saturation = Saturation([n for n, _ in layers.saturating()], cfg.saturation_output)
-        self._zero_grads = ZeroGradients(relus)
-        self._firing = ReLUFiring(relus)
-        self._outputs = LastOutputs()
         self._validation = Validation()
-        self._preactivations = PreActivationRMS(list(linears))
+        if torch_watch is not None:  # the same slots, measured with torch ops (torch_adapter.py)
+            t = torch_watch
+            self._nets, self._grads, self._updates, self._weights, self._signal = (
+                t.nets, t.grads, t.updates, t.weights, t.signal)
+            self._activations, self._saturation, self._zero_grads, self._firing, self._outputs = (
+                t.activations, t.saturation, t.zero_grads, t.firing, t.outputs)
+            weight_count = t.grads.count
+        else:
+            self._nets = nets or NetWatch()  # conv, recurrent and residual layers (structured.py)
+            relus = [n for n, cls in layers.activations.items() if cls == RELU and n not in self._nets.channel_relus]
+            weight_count = sum(m.weight._data.size for m in linears.values())
+            self._grads = GradientRMS(linears)
+            self._updates = UpdateRatio(linears)
+            self._weights = WeightRMS(linears)
+            self._signal = BackpropSignal(list(linears))
+            self._activations = ActivationStats(list(layers.activations) or list(linears))
+            self._saturation = Saturation([n for n, _ in layers.saturating()], cfg.saturation_output)
+            self._zero_grads = ZeroGradients(relus)
+            self._firing = ReLUFiring(relus)
+            self._outputs = LastOutputs()
+        self._spike = GradientSpike(cfg.spike_ema, cfg.spike_factor, cfg.grad_rms_max, weight_count)
+        self._preactivations = PreActivationRMS(list(linears))  # chainrule models only (fed by _register)
         self._inputs = InputScale(layers.linears[0] if layers.inputs_at_first_linear else None)
         self._growth = GradientGrowth(cfg.growth_window)
         self._climb = LossClimb(cfg.climb_block, cfg.loss_climb)
@@ -153,11 +176,16 @@ class Doctor(Callback):
         A new model starts a new history (measurements, findings, step and epoch counts); the same
         model again (a second fit) keeps it and restores the hooks.
 
+        ``model`` may also be a ``torch.nn.Module``: the same rules then read statistics measured with torch
+        ops where the tensors live (torch_adapter.py, imported only then).
+
         Raises:
-            TypeError: ``model`` is not a chainrule Module.
+            TypeError: ``model`` is not a chainrule or torch Module.
+            ValueError: a torch model without parameters or weighted layers (nothing to watch).
         """
-        if not hasattr(model, "named_modules") or not hasattr(model, "register_forward_hook"):
-            raise TypeError(f"Doctor.watch: expected a chainrule.nn.Module, got {type(model).__name__}")
+        if not _is_module(model):
+            raise TypeError(f"Doctor.watch: expected a chainrule.nn.Module or torch.nn.Module, got "
+                            f"{type(model).__name__}")
         if optimizer is not None:
             self.optimizer = optimizer
         if model is self.model:
@@ -166,6 +194,9 @@ class Doctor(Callback):
             return self
         self.unwatch()
         self.findings.clear()
+        if _is_torch_module(model):
+            self._watch_torch(model)
+            return self
         self.model, self.step, self.epoch = model, 0, 0
         linears: dict[str, Any] = {}
         activations: dict[str, str] = {}
@@ -194,8 +225,26 @@ class Doctor(Callback):
         self._register(model)
         return self
 
+    def _watch_torch(self, model: Any) -> None:
+        from chainrule.doctor.torch_adapter import TorchWatch
+
+        watch = TorchWatch(model, self.config.saturation_output)  # raises before anything is replaced
+        self.model, self.step, self.epoch = model, 0, 0
+        self.layer_names, self.activation_names = list(watch.layers.linears), list(watch.layers.activations)
+        self.after_full_dropout = set(watch.layers.after_full_dropout)
+        self._start(watch.layers, {}, torch_watch=watch)
+        self._register(model)
+
+    def _torch_step(self) -> int:
+        """The step a torch model's forward pass is in: steps judged so far plus those still queued."""
+        return self.step + len(self._torch.losses)
+
     def _register(self, model: Any) -> None:
         """One forward hook per watched layer, calling the hooks its measurements asked for."""
+        if self._torch is not None:
+            self._handles += self._torch.register(
+                lambda: not self._halted, lambda: self._clock.is_sample(self._torch_step()))
+            return
         modules = dict(model.named_modules())
         classes = {**dict.fromkeys(self.layers.linears, LINEAR), **self.layers.activations}
         for name, module in modules.items():
@@ -238,19 +287,45 @@ class Doctor(Callback):
         return series
 
     # ------------------------------------------------------------------ per step
-    def check(self, model: Any = None, loss: float | None = None) -> list[Finding]:
+    def check(self, model: Any = None, loss: Any = None) -> list[Finding]:
         """Measure this step (after backward, before the optimizer step); returns new findings.
 
+        ``doctor.check(loss)`` (the loss alone, a tensor or a float) is the same as ``check(loss=loss)``.
+        For a torch model the step's statistics stay on the device until the next sample step (every
+        ``stats_every``), when they are judged in order: its findings arrive then, with their own steps.
+
         Raises:
-            TypeError: ``model`` is given and is not a chainrule Module.
+            TypeError: ``model`` is given and is not a chainrule or torch Module.
+            RuntimeError: a torch model's watched layers have no gradients (check before backward).
         """
+        if model is not None and loss is None and not _is_module(model):
+            model, loss = None, model  # doctor.check(loss)
         if model is not None and model is not self.model:
             self.watch(model)
         if self.model is None:
             raise TypeError("Doctor.check: call doctor.watch(model) first (or pass model=...)")
         before = len(self.findings)
+        if self._torch is not None:
+            if self._halted:  # nothing is measured after a NaN: only the loss is kept
+                self._step(NAN if loss is None else float(loss.detach() if hasattr(loss, "detach") else loss))
+                return self.findings[before:]
+            self._torch.record(loss, self._clock.is_sample(self._torch_step()))
+            if self._clock.is_sample(self._torch_step() - 1):
+                self._flush()
+            return self.findings[before:]
         self._firing.step = self.step + 1  # the next forward pass is the next step's
-        value = NAN if loss is None else float(loss)
+        self._step(NAN if loss is None else float(loss))
+        return self.findings[before:]
+
+    def _flush(self) -> None:
+        """A torch model's queued steps: their scalars to the host in one transfer, then judged in order."""
+        if self._torch is None or not self._torch.losses:
+            return
+        for value in self._torch.to_host():
+            self._step(value)
+
+    def _step(self, value: float) -> None:
+        """Measure and judge one step whose loss is ``value``."""
         self._losses.add(value)
         if not self._halted:
             stats = self._measure_step(value)
@@ -264,7 +339,6 @@ class Doctor(Callback):
             self._cuts.append(self.step)
             self._firing.cut()
             self._nets.cut()
-        return self.findings[before:]
 
     def _measure_step(self, loss: float) -> StepStats:
         step, sampling = self.step, self._clock.is_sample(self.step)
@@ -349,6 +423,7 @@ class Doctor(Callback):
         From the first call on, the loop's epochs are used and no windows are cut; windows cut before
         it merge into this epoch.
         """
+        self._flush()
         before = len(self.findings)
         self._epochs_given = True
         self._close(self.step, len(self._cuts) + 1, False, train_loss, val_loss, train_acc, val_acc)
@@ -428,7 +503,8 @@ class Doctor(Callback):
             activations=self.layers.activations, calm_norm=self._spike.calm_norm,
             period=period.period if period else f"step {step}", unit=period.unit if period else "step",
             causes=self.causes(), epochs=self.epoch if self._epochs_given else None)
-        return self._add(key, texts.finding(verdict, step, epoch, context))
+        finding = texts.finding(verdict, step, epoch, context)
+        return self._add(key, self._torch.reword(finding) if self._torch is not None else finding)
 
     def _add(self, key: tuple[str, str | None], finding: Finding) -> Finding:
         self._keys[key] = finding
@@ -445,7 +521,10 @@ class Doctor(Callback):
     @overload
     def report(self, finding: Finding) -> Finding: ...
 
-    def report(self, finding: Finding | None = None) -> Findings | Finding:
+    @overload
+    def report(self, finding: str | os.PathLike[str]) -> Findings: ...
+
+    def report(self, finding: Finding | str | os.PathLike[str] | None = None) -> Findings | Finding:
         """Every finding so far, after judging what a loop without ``end_epoch`` left open.
 
         In such a loop the steps are cut into windows of ``window_steps`` (100: ten samples of the
@@ -454,12 +533,16 @@ class Doctor(Callback):
         of their own when at least half as long, else they join the window before them.
 
         ``report(finding)`` records a Finding made elsewhere, once per (kind, layer); a repeat is kept
-        in the first one's ``updates``.
+        in the first one's ``updates``. ``report("report.html")`` also writes the report page there;
+        ``report("run_dir")`` writes the run folder (``write_report``).
         """
-        if finding is None:
+        if finding is None or isinstance(finding, str | os.PathLike):
+            self._flush()
             if not self._epochs_given:
                 self._judge_windows()
             self._judge_end()
+            if finding is not None:
+                self._write(finding)
             return Findings(self.findings)
         key = (finding.kind, None if finding.kind in ONCE_PER_RUN else finding.layer)
         existing = self._keys.get(key)
@@ -469,6 +552,17 @@ class Doctor(Callback):
                                      **evidence})
             return existing
         return self._add(key, finding)
+
+    def _write(self, path: str | os.PathLike[str]) -> None:
+        from pathlib import Path
+
+        from chainrule._io import atomic_write
+        from chainrule.doctor.report import render_html
+
+        if str(path).lower().endswith((".html", ".htm")):
+            atomic_write(Path(path), render_html(self.findings, self.metrics))
+        else:
+            self.write_report(path)
 
     def kinds(self) -> set[str]:
         """The kinds of finding reported so far, e.g. ``{"dead_relu"}``."""
@@ -505,6 +599,7 @@ class Doctor(Callback):
         """Write diagnoses.json, metrics.json and report.html into ``run_dir``; returns their paths."""
         from chainrule.doctor.report import write_report
 
+        self._flush()  # a torch model's steps still queued on the device
         return write_report(self, run_dir)
 
     def __repr__(self) -> str:

@@ -146,7 +146,7 @@ def test_thresholds_are_configurable_and_checked():
 
 
 def test_user_errors_name_what_was_expected():
-    with pytest.raises(TypeError, match=r"Doctor.watch: expected a chainrule.nn.Module, got list"):
+    with pytest.raises(TypeError, match=r"Doctor.watch: expected a chainrule.nn.Module or torch.nn.Module, got list"):
         Doctor().watch([1, 2])
     with pytest.raises(TypeError, match=r"Doctor.check: call doctor.watch\(model\) first"):
         Doctor().check(loss=1.0)

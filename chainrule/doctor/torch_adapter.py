@@ -1,0 +1,700 @@
+"""The doctor's adapter for PyTorch models: the same typed statistics (stats.py), measured with torch ops.
+
+Imported only when ``Doctor.watch`` is given a ``torch.nn.Module`` (``import chainrule`` never imports
+torch). The Doctor's flow, the Rulebook, the texts and the reports are the ones chainrule models get; this
+module supplies measurements with the same methods as measurements.py, computed where the tensors live.
+
+Which layers, and what is measured on them:
+
+* **weighted layers** (gradient flow, update ratio, non-finite weights): ``Linear`` (also the ones inside
+  attention and transformer blocks), ``Conv1d/2d/3d``, ``RNN/LSTM/GRU`` (all their ``weight_*`` matrices as
+  one layer) and ``MultiheadAttention``'s input projection. ``Embedding`` is watched for non-finite outputs
+  only: its gradient is row-sparse (only the rows a batch used), so its RMS would read as a vanishing
+  gradient that is not one.
+* **activation modules** (every class in ``torch.nn.modules.activation`` but softmax and attention): mean
+  and std of the output; ``Sigmoid``/``Tanh``: the fraction at the flat ends; ``ReLU``/``ReLU6``: which units
+  (channels after a convolution) ever fired, and the fraction of exactly-zero gradients at their input.
+* **functional activations** (``F.relu(self.fc1(x))``, ``torch.sigmoid(self.bn(self.conv(x)))``): module
+  hooks cannot see them, so the first training forward after ``watch`` runs under a ``TorchFunctionMode``
+  that notes which activation function (relu, sigmoid, tanh, ...) received, as its input, the very output
+  tensor of a watched Linear, Conv or normalization layer. From then on that layer's output is the
+  activation's *pre-activation* z, and it is judged by what the function makes of it: after a relu a unit
+  (channel) is dead when z was never above 0 on any sample (position) of the epoch, exactly when relu never
+  let it through; after a sigmoid (tanh) the saturated fraction is that of z beyond logit(lo) and
+  logit(1 - lo) (atanh(2lo - 1) and atanh(1 - 2lo)), exactly where the output leaves [lo, 1 - lo]. The
+  findings name the layer whose output was activated (``fc1``). An activation applied to anything else (a
+  sum, a slice) is not seen.
+* ``RNN/LSTM/GRU``: the gradient through time is left out: torch's module hooks expose the outputs, whose
+  gradient is only what the loss sends to each step directly, not what flows from step to step.
+
+Cost: on steps the doctor does not sample, no layer is hooked and the only work is a norm per gradient (one
+fused ``_foreach_norm``), whose result stays on the device. Every ``stats_every`` steps (a sample step) the
+layers are hooked for that forward, and the queued scalars cross to the host in one transfer; the step rules
+then run on the queued steps in order, so findings come at most ``stats_every - 1`` steps late and carry the
+step where they held.
+
+Unlike chainrule's own doctor, which ORs which units fired over every batch, a torch model's units are seen
+firing or not on the sample steps' batches only (every ``stats_every``-th batch; whole batches): a pass over
+every ReLU output on every step cost a CNN 5-10% of its step. A unit counts as dead when it never fired on
+those batches of the epoch (or window).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from chainrule.doctor.findings import Finding, Remedy
+from chainrule.doctor.measurements import NAN, Measurement, Sampled, subset_stride
+from chainrule.doctor.stats import SATURATING, Layers
+from chainrule.doctor.structured import NetStats
+
+CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+LINEAR_OR_CONV = (nn.Linear, *CONVOLUTIONS)
+WEIGHTED = (*LINEAR_OR_CONV, nn.RNNBase, nn.MultiheadAttention)
+NOT_ACTIVATIONS = (nn.MultiheadAttention, nn.Softmax, nn.Softmin, nn.LogSoftmax, nn.Softmax2d)
+DEAD_CAPABLE = ("ReLU", "ReLU6")  # zero for every negative input: a unit can die
+NORMALIZATION = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
+
+
+def is_activation(module: nn.Module) -> bool:
+    return type(module).__module__ == "torch.nn.modules.activation" and not isinstance(module, NOT_ACTIVATIONS)
+
+
+def weights_of(module: nn.Module) -> list[torch.Tensor]:
+    """A weighted layer's own weight matrices (not biases, not its submodules')."""
+    return [p for n, p in module.named_parameters(recurse=False) if "weight" in n and p.requires_grad]
+
+
+def first_tensor(output: Any) -> torch.Tensor | None:
+    """A module's output tensor (an RNN's is the first of a tuple)."""
+    out = output[0] if isinstance(output, tuple | list) and output else output
+    return out if isinstance(out, torch.Tensor) else None
+
+
+@functools.lru_cache(maxsize=256)
+def stride_across(size: int, row: int) -> int:
+    """``subset_stride``, moved to the next stride that shares no factor with the row length: a stride that
+    divides it would read the same few columns (input features) of every row, and their scale is not the
+    layer's (a (512, 64) digits layer read every 8th weight 7% low)."""
+    k = subset_stride(size)
+    while k > 1 and math.gcd(k, row) != 1:
+        k += 1
+    return k
+
+
+def subset(w: torch.Tensor) -> torch.Tensor:
+    """Every k-th element of a big tensor (``stride_across``): its RMS within ~2%, no copy."""
+    return w.detach().reshape(-1)[::stride_across(w.numel(), w.shape[-1] if w.ndim else 1)]
+
+
+def to_host(values: list[torch.Tensor]) -> list[float]:
+    """Device scalars to floats in one transfer."""
+    if not values:
+        return []
+    device = values[0].device
+    return torch.stack([v.detach().to(device, torch.float32).reshape(()) for v in values]).tolist()
+
+
+class Structure:
+    """The watched model's layers as the forward pass meets them; fixed at watch, ordered at the first forward."""
+
+    def __init__(self, model: nn.Module) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"Doctor.watch: expected a torch.nn.Module, got {type(model).__name__}")
+        if not any(True for _ in model.parameters()):
+            raise ValueError(f"Doctor.watch: the torch model {type(model).__name__} has no parameters: the doctor "
+                             "reads the gradients of weights, so there is nothing to watch")
+        self.modules = dict(model.named_modules())
+        self.weighted: dict[str, nn.Module] = {
+            n: m for n, m in self.modules.items() if isinstance(m, WEIGHTED) and weights_of(m)}
+        if not self.weighted:
+            raise ValueError(f"Doctor.watch: the torch model {type(model).__name__} has no Linear, Conv, RNN or "
+                             "attention layer with trainable weights: nothing whose gradients the doctor can read")
+        self.activations = {n: type(m).__name__ for n, m in self.modules.items() if is_activation(m)}
+        self.convolutional = {n for n, m in self.weighted.items() if isinstance(m, CONVOLUTIONS)}
+        self.watched = {n: m for n, m in self.modules.items() if n in self.weighted or n in self.activations
+                        or isinstance(m, (*NORMALIZATION, nn.Embedding))}
+        after_full_dropout: set[str] = set()
+        seen_full = False
+        for name, module in self.modules.items():
+            if isinstance(module, nn.Dropout) and module.p >= 1.0:
+                seen_full = True
+            elif seen_full:
+                after_full_dropout.add(name)
+        self.layers = Layers(tuple(self.weighted), self.activations, frozenset(after_full_dropout))
+        self.order: list[str] = []  # watched layers in the order the first training forward reached them
+        self.applied: dict[str, str] = {}  # layer -> the activation function its output went into (the probe's)
+        self.probed = False
+        self.feeding: dict[str, str | None] = {}  # activation -> the weighted layer the forward pass ran before it
+
+    def reached(self, name: str) -> None:
+        if name in self.feeding or name in self.order:
+            return
+        self.order.append(name)
+        self.feeding[name] = next((n for n in reversed(self.order[:-1]) if n in self.weighted), None)
+
+    def functional(self, kind: str = "relu") -> list[str]:
+        """Layers whose output went straight into activation function ``kind`` (see the module docstring)."""
+        return [n for n, fn in self.applied.items() if fn == kind]
+
+    def unit_axis(self, name: str) -> int:
+        """Where a layer's units are: channels (axis 1) for a convolution or what one feeds, else the last axis."""
+        source = name if name in self.weighted else self.feeding.get(name)
+        return 1 if source in self.convolutional else -1
+
+
+# torch function names (as __torch_function__ sees them) -> the activation they apply
+ACTIVATION_FUNCTIONS = {"relu": "relu", "relu_": "relu", "relu6": "relu", "sigmoid": "sigmoid",
+                        "sigmoid_": "sigmoid", "tanh": "tanh", "tanh_": "tanh", "gelu": "gelu", "silu": "silu",
+                        "leaky_relu": "leaky_relu", "elu": "elu", "softplus": "softplus", "mish": "mish"}
+
+
+class ActivationProbe(TorchFunctionMode):
+    """Notes which activation function each watched layer's output tensor is handed to (one forward only)."""
+
+    def __init__(self, produced: dict[int, str], applied: dict[str, str]) -> None:
+        super().__init__()
+        self.produced, self.applied = produced, applied
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kind = ACTIVATION_FUNCTIONS.get(getattr(func, "__name__", ""))
+        if kind is not None and args and isinstance(args[0], torch.Tensor):
+            layer = self.produced.get(id(args[0]))
+            if layer is not None:
+                self.applied.setdefault(layer, kind)
+        return func(*args, **(kwargs or {}))
+
+
+class TorchGradients(Measurement):
+    """``GradientRMS`` for torch: each weighted layer's gradient sum of squares every step, kept on the device
+    and queued; ``measure`` hands the queued steps out one by one once they are on the host. As in
+    ``GradientRMS``, between sample steps every k-th element of a big layer's gradient stands in for it
+    (layers with one weight matrix; RNNs' several are always read whole)."""
+
+    def __init__(self, weighted: dict[str, nn.Module]) -> None:
+        self.weights = {name: weights_of(m) for name, m in weighted.items()}
+        self.names = list(weighted)
+        self.count = sum(w.numel() for ws in self.weights.values() for w in ws)
+        self.total: list[float] = []
+        self.per_layer = Sampled(self.names)
+        self.queue: list[torch.Tensor] = []  # per step: sum of squares per layer (-1: no gradient)
+        self.single = all(len(ws) == 1 for ws in self.weights.values())
+        self.subset: list[bool] = []  # per queued step: was it read on a subset
+        # a subset's sum of squares times this estimates the layer's
+        self.scale = {name: ws[0].numel() / subset(ws[0]).numel() for name, ws in self.weights.items()}
+        self.host: list[list[float]] = []
+        self.global_norm = NAN  # this step's L2 norm over the watched layers' weight gradients (biases not read)
+
+    def record(self, sampling: bool) -> None:
+        if self.single:  # one weight per layer, all with gradients: their norms are the layers' (two calls)
+            present = [g for ws in self.weights.values() if (g := ws[0].grad) is not None]
+            if len(present) == len(self.weights):
+                read = present if sampling else [subset(g) for g in present]
+                self.queue.append(torch.stack(torch._foreach_norm(read)).square())
+                self.subset.append(not sampling)
+                return
+        grads, layer_of = [], []
+        for i, name in enumerate(self.names):
+            for w in self.weights[name]:
+                if w.grad is not None:
+                    grads.append(w.grad)
+                    layer_of.append(i)
+        if not grads:
+            raise RuntimeError("Doctor.check: the watched layers have no gradients yet "
+                               f"({', '.join(self.names[:3])}{', ...' if len(self.names) > 3 else ''}): call "
+                               "loss.backward() before doctor.check(loss), and optimizer.step() after it")
+        norms = torch._foreach_norm(grads)  # one fused kernel; what clip_grad_norm_ uses
+        device = norms[0].device
+        squares = torch.stack([n.to(device, torch.float32) for n in norms]).square()
+        index = torch.tensor(layer_of, device=device)
+        has = torch.zeros(len(self.names), device=device).index_fill_(0, index, 1.0)
+        sums = torch.zeros(len(self.names), device=device).index_add_(0, index, squares)
+        self.queue.append(torch.where(has > 0, sums, -1.0))
+        self.subset.append(False)
+
+    def to_host(self) -> None:
+        if self.queue:
+            self.host += torch.stack(self.queue).tolist()
+            self.queue.clear()
+
+    def measure(self, sampling: bool) -> tuple[dict[str, float], float]:
+        row, estimated = self.host.pop(0), self.subset.pop(0)
+        values: dict[str, float] = {}
+        total_sq, total_n = 0.0, 0
+        for name, sq in zip(self.names, row, strict=True):
+            if sq < 0:
+                continue
+            if estimated:
+                sq *= self.scale[name]
+            n = sum(w.numel() for w in self.weights[name])
+            values[name] = math.sqrt(sq / n) if math.isfinite(sq) else sq
+            total_sq += sq
+            total_n += n
+        total = math.sqrt(total_sq / total_n) if total_n and math.isfinite(total_sq) else (NAN if not total_n
+                                                                                           else total_sq)
+        self.total.append(total)
+        self.global_norm = math.sqrt(total_sq) if math.isfinite(total_sq) else total_sq
+        if sampling:
+            self.per_layer.pending.update(values)
+        return values, total
+
+    def series(self) -> dict[str, Any]:
+        return {"grad_rms_total": self.total, "grad_rms": self.per_layer.values}
+
+
+class TorchUpdateRatio(Measurement):
+    """``UpdateRatio`` for torch: the weights are copied (on the device) on a sample step; the first check after
+    it measures ‖Δw‖/‖w‖ of that one optimizer step, and the ratio reaches the host with the next transfer.
+    A big layer is represented by every k-th weight, as in ``UpdateRatio``."""
+
+    def __init__(self, weighted: dict[str, nn.Module]) -> None:
+        self.weights = {name: weights_of(m) for name, m in weighted.items()}
+        self.values: dict[str, list[float]] = {name: [] for name in weighted}
+        self.copies: dict[str, list[torch.Tensor]] = {}
+        self.moved: torch.Tensor | None = None  # per layer ‖Δw‖/‖w‖, on the device
+        self.waiting = False
+
+    def record(self) -> None:
+        if not self.copies or self.moved is not None:
+            return
+        ratios = []
+        for name, ws in self.weights.items():
+            old = self.copies[name]
+            delta = torch._foreach_sub([subset(w) for w in ws], old)
+            moved = torch.stack(torch._foreach_norm(delta)).square().sum().sqrt()
+            size = torch.stack(torch._foreach_norm(old)).square().sum().sqrt()
+            ratios.append(moved / size.clamp_min(1e-12))
+        self.moved = torch.stack(ratios)
+        self.copies.clear()
+
+    def complete(self) -> None:
+        if not self.waiting or self.moved is None:
+            return
+        for name, ratio in zip(self.values, self.moved.tolist(), strict=True):
+            self.values[name][-1] = ratio
+        self.moved, self.waiting = None, False
+
+    def start(self) -> None:
+        for name, ws in self.weights.items():
+            self.copies[name] = [subset(w).clone() for w in ws]
+            self.values[name].append(NAN)
+        self.moved, self.waiting = None, True
+
+    def medians(self, span: slice) -> dict[str, float]:
+        return Sampled.medians(self, span)  # type: ignore[arg-type]
+
+    def latest(self) -> dict[str, float]:
+        """The last completed ratio per layer, as ``UpdateRatio.latest`` (NaN while one is still on the device)."""
+        return {name: series[-1] for name, series in self.values.items() if series}
+
+    def series(self) -> dict[str, Any]:
+        return {"update_ratio": self.values}
+
+
+class TorchWeights(Sampled):
+    """``WeightRMS`` for torch: each weighted layer's weight RMS on sample steps; whether all are finite."""
+
+    key = "weight_rms"
+
+    def __init__(self, weighted: dict[str, nn.Module]) -> None:
+        super().__init__(list(weighted))
+        self.weights = {name: weights_of(m) for name, m in weighted.items()}
+
+    def take(self) -> bool:
+        squares = [torch.stack(torch._foreach_norm([w.detach() for w in ws])).square().sum()
+                   / sum(w.numel() for w in ws) for ws in self.weights.values()]
+        for name, value in zip(self.weights, to_host(squares), strict=True):
+            self.pending[name] = math.sqrt(value) if value >= 0 else value
+        self.commit()
+        return all(math.isfinite(series[-1]) for series in self.values.values())
+
+
+class DeviceSampled(Sampled):
+    """A ``Sampled`` series whose hooks leave device scalars; ``commit`` brings them over in one transfer."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(names)
+        self.on_device: dict[str, torch.Tensor] = {}
+        self.commits = 0
+
+    def commit(self) -> None:
+        self.pending.update(zip(self.on_device, to_host(list(self.on_device.values())), strict=True))
+        self.on_device.clear()
+        super().commit()
+        self.commits += 1
+
+
+class TorchSignal(DeviceSampled):
+    """RMS of ∂loss/∂(each weighted layer's output) on sample steps."""
+
+    key = "signal_rms"
+
+    def watch(self, name: str, out: torch.Tensor) -> None:
+        if out.requires_grad:
+            def grad_hook(g: torch.Tensor) -> None:
+                self.on_device[name] = g.detach().float().square().mean().sqrt()
+
+            out.register_hook(grad_hook)
+
+
+class TorchActivations(Measurement):
+    """Mean and std of each activation module's output on sample steps."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.mean, self.std = DeviceSampled(names), DeviceSampled(names)
+
+    def watch(self, name: str, out: torch.Tensor) -> None:
+        std, mean = torch.std_mean(out.detach().float(), correction=0)
+        self.mean.on_device[name], self.std.on_device[name] = mean, std
+
+    def commit(self) -> None:
+        self.mean.commit()
+        self.std.commit()
+
+    def series(self) -> dict[str, Any]:
+        return {"act_mean": self.mean.values, "act_std": self.std.values}
+
+
+class TorchSaturation(DeviceSampled):
+    """Fraction of each Sigmoid/Tanh module's outputs outside [lo, 1 - lo] (tanh mapped to [0, 1])."""
+
+    key = "saturation"
+
+    def __init__(self, names: list[str], lo: float, classes: dict[str, str]) -> None:
+        super().__init__(names)
+        self.lo, self.classes = lo, classes
+
+    def watch(self, name: str, out: torch.Tensor) -> None:
+        y = out.detach() if self.classes[name] == "Sigmoid" else (out.detach() + 1) * 0.5
+        self.on_device[name] = ((y < self.lo) | (y > 1 - self.lo)).float().mean()
+
+    def watch_pre_activation(self, name: str, z: torch.Tensor, kind: str) -> None:
+        """A functional sigmoid/tanh's input: beyond the z where its output leaves [lo, 1 - lo]."""
+        edge = math.log((1 - self.lo) / self.lo) if kind == "sigmoid" else math.atanh(1 - 2 * self.lo)
+        if name not in self.values:  # found by the probe after the first samples: NaN before it
+            self.values[name] = [NAN] * self.commits
+        self.on_device[name] = (z.detach().abs() > edge).float().mean()
+
+
+class TorchZeroGradients(DeviceSampled):
+    """Fraction of exactly-zero gradients at each ReLU module's input on sample steps."""
+
+    key = "zero_grad_fraction"
+
+    def watch(self, name: str, module: nn.Module, args: tuple[Any, ...]) -> None:
+        x = args[0] if args else None
+        # an in-place ReLU's input is its output: its gradient is the one arriving from above, not the one it passes
+        if isinstance(x, torch.Tensor) and x.requires_grad and not getattr(module, "inplace", False):
+            def grad_hook(g: torch.Tensor) -> None:
+                self.on_device[name] = (g == 0).float().mean()
+
+            x.register_hook(grad_hook)
+
+
+class TorchFiring(Measurement):
+    """Which units (channels) of a layer were ever above 0: a running maximum on the device, on sample steps.
+
+    ``take`` closes windows as ``ReLUFiring.take`` does (for the layers named) and keeps the never-fired
+    channels' indices.
+    """
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.values: dict[str, list[float]] = {}
+        self.windows: list[dict[str, torch.Tensor]] = [{}]
+        self.dead: dict[str, list[int]] = {}
+        self.units: dict[str, int] = {}
+
+    def watch(self, name: str, out: torch.Tensor, axis: int) -> None:
+        # a running maximum per unit (two kernels a batch); it fired iff the maximum is above 0
+        axis %= out.ndim
+        peak = out.detach().amax(dim=[d for d in range(out.ndim) if d != axis]) if out.ndim > 1 else out.detach()
+        masks = self.windows[-1]
+        old = masks.get(name)
+        if old is not None and old.shape == peak.shape:
+            torch.maximum(old, peak, out=old)
+        else:
+            masks[name] = peak.clone()
+
+    def cut(self) -> None:
+        self.windows.append({})
+
+    def take(self, windows: int, names: list[str]) -> dict[str, float]:
+        taken, self.windows = self.windows[:windows], self.windows[windows:] or [{}]
+        fractions = {}
+        for name in names:
+            masks = [w[name] for w in taken if name in w]
+            fired = masks[-1] > 0 if masks else None
+            for mask in masks[:-1]:
+                if fired is not None and mask.shape == fired.shape:
+                    fired |= mask > 0
+            fractions[name] = NAN
+            if fired is not None:
+                alive = fired.cpu()
+                fractions[name] = 1.0 - float(alive.float().mean())
+                self.dead[name] = [int(i) for i in torch.nonzero(~alive).flatten()]
+                self.units[name] = alive.numel()
+            self.values.setdefault(name, []).append(fractions[name])
+        return fractions
+
+    def series(self) -> dict[str, Any]:
+        return {self.key: self.values}
+
+
+class TorchOutputs(Measurement):
+    """Each watched layer's latest training output (a reference, nothing computed): where a NaN started."""
+
+    def __init__(self, structure: Structure) -> None:
+        self.structure = structure
+        self.outputs: dict[str, torch.Tensor] = {}
+
+    def first_non_finite(self) -> str | None:
+        order = [n for n in self.structure.order if n in self.outputs]
+        return next((n for n in order if not bool(torch.isfinite(self.outputs[n]).all())), None)
+
+    def units(self) -> dict[str, int]:
+        """Each layer's width: its channels after a convolution, else its last axis."""
+        s = self.structure
+        return {n: out.shape[s.unit_axis(n) % out.ndim] for n, out in self.outputs.items() if out.ndim}
+
+    def feeding(self, linears: tuple[str, ...]) -> dict[str, str | None]:
+        """Per activation, the weighted layer before it; a functionally activated layer feeds itself."""
+        return {n: n if n in self.structure.weighted else self.structure.feeding.get(n) for n in self.outputs}
+
+
+class TorchDeadUnits(Measurement):
+    """Dead units for the Rulebook (``dead_relu``, per unit) and dead filters for the NetRules (per channel)."""
+
+    def __init__(self, structure: Structure) -> None:
+        self.structure = structure
+        self.units = TorchFiring("dead_fraction")
+        self.channels = TorchFiring("dead_channel_fraction")
+
+    def watch(self, name: str, out: torch.Tensor) -> None:
+        axis = self.structure.unit_axis(name)
+        (self.channels if axis == 1 and out.ndim >= 3 else self.units).watch(name, out, axis)
+
+    def cut(self) -> None:
+        self.units.cut()
+        self.channels.cut()
+
+    def judged(self) -> list[str]:
+        s = self.structure
+        return [n for n in s.order if s.activations.get(n) in DEAD_CAPABLE] + s.functional("relu")
+
+    def take(self, windows: int) -> dict[str, float]:
+        names = self.judged()
+        measured = set(self.channels.windows[0]) | {n for w in self.channels.windows[:windows] for n in w}
+        self._channels = self.channels.take(windows, [n for n in names if n in measured])
+        return self.units.take(windows, [n for n in names if n not in measured])
+
+    def net_stats(self) -> NetStats:
+        s = self.structure
+        feeding = {n: (n if n in s.weighted else s.feeding.get(n) or n) for n in self._channels}
+        return NetStats(dead_channel_fraction=self._channels, dead_channels=dict(self.channels.dead),
+                        channels=dict(self.channels.units), conv_feeding=feeding)
+
+    def series(self) -> dict[str, Any]:
+        return {**self.units.series(), **self.channels.series()}
+
+
+class TorchNets(Measurement):
+    """The Doctor's ``NetWatch`` slot for torch models: the per-channel dead filters (nothing else yet)."""
+
+    def __init__(self, dead: TorchDeadUnits) -> None:
+        self.dead = dead
+        self.channel_relus: set[str] = set()
+
+    def register(self, sampling: Any) -> list[Any]:
+        return []
+
+    def commit(self) -> None:
+        pass
+
+    def cut(self) -> None:
+        pass  # the dead units cut both of their windows
+
+    def close(self, windows: int, span: slice) -> NetStats:
+        return self.dead.net_stats()
+
+    def series(self) -> dict[str, Any]:
+        return {}
+
+
+class TorchFiringSlot(Measurement):
+    """The Doctor's ``ReLUFiring`` slot: cut and take, per unit (the channels go through ``TorchNets``)."""
+
+    # Dead units are judged on the sample batches only (see TorchDeadUnits): there is no per-step record of when
+    # each unit last fired (``silent_since``: none, so the epoch's fraction stands) and no step-0 mask (``windows``).
+    windows: list[dict[str, Any]] = [{}]
+
+    def __init__(self, dead: TorchDeadUnits) -> None:
+        self.dead = dead
+        self.step = 0  # set by the Doctor before each chainrule forward; unused here
+
+    def silent_since(self, step: int) -> dict[str, float]:
+        return {}
+
+    def cut(self) -> None:
+        self.dead.cut()
+
+    def take(self, windows: int) -> dict[str, float]:
+        return self.dead.take(windows)
+
+    def series(self) -> dict[str, Any]:
+        return self.dead.series()
+
+
+class TorchWatch:
+    """Everything the Doctor needs from a torch model: its layers, the measurements, the hooks."""
+
+    def __init__(self, model: nn.Module, saturation_output: float) -> None:
+        self.model = model
+        self.structure = s = Structure(model)
+        self.layers = s.layers
+        self.grads = TorchGradients(s.weighted)
+        self.updates = TorchUpdateRatio(s.weighted)
+        self.weights = TorchWeights(s.weighted)
+        self.signal = TorchSignal(list(s.weighted))
+        self.activations = TorchActivations(list(s.activations))
+        saturating = [n for n, cls in s.activations.items() if cls in SATURATING]
+        self.saturation = TorchSaturation(saturating, saturation_output, s.activations)
+        self.zero_grads = TorchZeroGradients([n for n, cls in s.activations.items() if cls in DEAD_CAPABLE])
+        self.dead = TorchDeadUnits(s)
+        self.firing = TorchFiringSlot(self.dead)
+        self.nets = TorchNets(self.dead)
+        self.outputs = TorchOutputs(s)
+        self.losses: list[Any] = []  # per queued step: the loss as given (a tensor stays on its device)
+        self.probing = False  # inside the first training forward (the activation probe)
+        self.transient: list[Any] = []  # this sample-step forward's hooks
+        self.roots: list[Any] = []
+
+    def register(self, active: Any, sampling: Any) -> list[Any]:
+        """Forward hooks: on the model (it opens and closes each forward), and on every watched layer during
+        sample-step forwards only (a hooked module costs microseconds a call even when its hook does nothing,
+        and a ReLU's firing is a pass over its whole output). ``active()``: the doctor is measuring;
+        ``sampling()``: this is a sample step. The model's own forward must be the one called: submodules
+        called on their own are not sampled."""
+        s = self.structure
+        dead_modules = {n for n, cls in s.activations.items() if cls in DEAD_CAPABLE}
+        pre_activations = {n for n, m in s.watched.items() if isinstance(m, (*LINEAR_OR_CONV, *NORMALIZATION))}
+        produced: dict[int, str] = {}  # output tensor id -> layer, during the probe
+        module_fed: set[str] = set()  # layers whose output went into an activation module
+        probe = ActivationProbe(produced, s.applied)
+
+        def make(name: str) -> Any:
+            def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+                out = first_tensor(output)
+                if out is None or not (module.training and torch.is_grad_enabled() and active()):
+                    return
+                s.reached(name)
+                self.outputs.outputs[name] = out
+                if not s.probed and name in pre_activations:
+                    produced[id(out)] = name
+                if not s.probed and name in s.activations and args and id(args[0]) in produced:
+                    module_fed.add(produced[id(args[0])])  # an activation module's own call: watched as a module
+                if not sampling():
+                    return
+                # during the probe every candidate is watched: which ones count is known after it
+                if name in dead_modules or (name in pre_activations and (not s.probed or s.applied.get(name)
+                                                                         == "relu")):
+                    self.dead.watch(name, out)
+                if s.applied.get(name) in ("sigmoid", "tanh"):
+                    self.saturation.watch_pre_activation(name, out, s.applied[name])
+                if name in s.weighted:
+                    self.signal.watch(name, out)
+                if name in self.activations.mean.values:
+                    self.activations.watch(name, out)
+                if s.activations.get(name) in SATURATING:
+                    self.saturation.watch(name, out)
+                if name in self.zero_grads.values:
+                    self.zero_grads.watch(name, module, args)
+
+            return hook
+
+        def before(module: nn.Module, args: Any) -> None:
+            if not (module.training and torch.is_grad_enabled() and active()):
+                return
+            if not s.probed:
+                probe.__enter__()
+                self.probing = True
+            if self.probing or sampling():  # this forward only: the sample-step hooks
+                self.transient = [m.register_forward_hook(hooks[n]) for n, m in s.watched.items()]
+
+        def after(module: nn.Module, args: Any, output: Any) -> None:
+            for handle in self.transient:
+                handle.remove()
+            self.transient = []
+            if self.probing:
+                probe.__exit__(None, None, None)
+                self.probing, s.probed = False, True
+                for name in module_fed:
+                    s.applied.pop(name, None)
+                produced.clear()
+
+        hooks = {name: make(name) for name in s.watched}
+        self.roots = [self.model.register_forward_pre_hook(before),
+                      self.model.register_forward_hook(after, always_call=True)]
+        return [self]
+
+    def remove(self) -> None:
+        """Take every hook off (the Doctor's unwatch)."""
+        for handle in [*self.roots, *self.transient]:
+            handle.remove()
+        self.roots, self.transient = [], []
+
+    def record(self, loss: Any, sampling: bool) -> None:
+        """At check time: queue this step's loss and gradient statistics on the device."""
+        self.grads.record(sampling)
+        self.updates.record()
+        self.losses.append(loss.detach() if isinstance(loss, torch.Tensor) else loss)  # not its graph
+
+    def to_host(self) -> list[float]:
+        """The queued steps' losses as floats (one transfer), their gradient statistics ready for ``measure``."""
+        self.grads.to_host()
+        tensors = [loss for loss in self.losses if isinstance(loss, torch.Tensor)]
+        floats = iter(to_host(tensors))
+        values = [next(floats) if isinstance(loss, torch.Tensor) else (NAN if loss is None else float(loss))
+                  for loss in self.losses]
+        self.losses.clear()
+        return values
+
+    def reword(self, finding: Finding) -> Finding:
+        """The remedies in PyTorch's terms (TORCH_WORDS)."""
+        finding.remedies = [Remedy(torch_words(r, self.structure), r.change) for r in finding.remedies]
+        return finding
+
+
+def torch_words(remedy: Remedy, structure: Structure) -> str:
+    """A remedy's description with how to do it in PyTorch, from its ``change`` (what try_fixes would apply)."""
+    convs = sorted({type(structure.weighted[n]).__name__ for n in structure.convolutional})
+    if "batch_norm" in remedy.change:
+        where = [f"nn.BatchNorm{c[-2:]} after each {c}" for c in convs] + ["nn.BatchNorm1d after each hidden Linear"]
+        why = remedy.description.split("Linear", 1)[-1]  # the reason the shared text gives after "... Linear"
+        return f"add {' and '.join(where)}{why}"
+    how = [TORCH_WORDS[key](value) for key, value in remedy.change.items() if key in TORCH_WORDS]
+    how = [h for h in how if h]
+    return remedy.description + (f" (in PyTorch: {'; '.join(how)})" if how else "")
+
+
+INITS = {"he": "nn.init.kaiming_normal_(layer.weight, nonlinearity=\"relu\")",
+         "xavier": "nn.init.xavier_normal_(layer.weight)"}
+ACTIVATION_MODULES = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU(0.01)"}
+OPTIMIZERS = {"adam": "torch.optim.Adam(model.parameters(), lr=0.001)"}
+# The per-engine wording table: a remedy's change key -> how a PyTorch user makes that change.
+TORCH_WORDS: dict[str, Any] = {
+    "lr": lambda v: f"optimizer lr: for group in optimizer.param_groups: group[\"lr\"] = {v:g}",
+    "lr_factor": lambda v: f"optimizer lr: multiply each param_groups[i][\"lr\"] by {v:g}",
+    "clip_grad_norm": lambda v: f"torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm={v:g}) between "
+                                "loss.backward() and optimizer.step()",
+    "init": lambda v: f"{INITS[v]} for each Linear/Conv" if v in INITS else "",
+    "activation": lambda v: f"{ACTIVATION_MODULES[v]} (or its F. form in forward)" if v in ACTIVATION_MODULES else "",
+    "optimizer": lambda v: OPTIMIZERS.get(v, ""),
+    "dropout": lambda v: f"nn.Dropout(p={v:g})",
+}
