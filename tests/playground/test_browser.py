@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import numpy as np
 import playwright.sync_api as playwright_api
@@ -151,6 +152,9 @@ def test_play_advances_the_epoch_and_lowers_the_test_loss(page, server) -> None:
         added.remove(point)
     (x1, x2, label), = added
     assert x1 == pytest.approx(3, abs=0.1) and x2 == pytest.approx(3, abs=0.1) and label == 0
+    # and it travels in the link, beside the data set it was drawn on
+    query = dict(parse_qsl(page.evaluate("location.search").lstrip("?")))
+    assert query.get("drawn") == f"{x1:g},{x2:g},0" and "dataset" not in query, query  # circle is the default
 
 
 def test_sigmoid_six_layers_shows_vanishing_gradients_and_apply_fix_restarts(page, server) -> None:

@@ -107,9 +107,10 @@ function wireControls() {
   $("seed").onchange = (e) => apply({seed: Math.max(0, Math.floor(Number(e.target.value) || 0))});
   $("batch_norm").onchange = (e) => apply({batch_norm: e.target.checked});
   $("residual").onchange = (e) => apply({residual: e.target.checked});
-  $("problem").onchange = (e) => apply({problem: e.target.value, dataset: e.target.value === "regression" ? "plane" : "circle"});
+  // drawn points belong to the data set (and the problem) they were drawn on
+  $("problem").onchange = (e) => apply({problem: e.target.value, dataset: e.target.value === "regression" ? "plane" : "circle", drawn: ""});
   $("gradview").onchange = () => frame && drawNetwork();
-  for (const b of document.querySelectorAll("#datasets button")) b.onclick = () => apply({dataset: b.dataset.dataset});
+  for (const b of document.querySelectorAll("#datasets button")) b.onclick = () => apply({dataset: b.dataset.dataset, drawn: ""});
   $("add-layer").onclick = () => config.hidden.length < MAX_LAYERS && apply({hidden: [...config.hidden, 2],
     activations: [...config.activations, config.activations.at(-1) || "tanh"]});
   $("remove-layer").onclick = () => config.hidden.length > 0 && apply({hidden: config.hidden.slice(0, -1),
