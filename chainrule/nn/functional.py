@@ -286,13 +286,15 @@ def check_probability(p: Any, where: str) -> float:
 ALL_DROPPED = "{where}: p=1.0 drops every unit, so the layers before it get no gradient and the model cannot learn"
 
 
-def drop(x: Tensor, p: float) -> Tensor:
-    """Inverted dropout of a validated ``p`` in (0, 1]: a constant mask multiply, so backward is the same mask."""
+def drop(x: Tensor, p: float, generator: np.random.Generator | None = None) -> Tensor:
+    """Inverted dropout of a validated ``p`` in (0, 1]: a constant mask multiply, so backward is the same mask.
+
+    The mask is drawn from ``generator`` when given (a run that keeps its own stream), else the library's."""
     data = x._data
     if p == 1:  # no 1/(1-p) scale: that would be 0/0
         mask = np.zeros(data.shape, dtype=data.dtype)
     else:
-        keep = get_generator().random(data.shape, dtype=np.float32) >= p
+        keep = (generator or get_generator()).random(data.shape, dtype=np.float32) >= p
         mask = keep * data.dtype.type(1 / (1 - p))
     return ops.Mul.apply(x, mask)
 

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from importlib import resources
 from typing import Any
 
-import numpy as np
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -121,12 +120,14 @@ class Connection:
             session.reset(config_from_dict(message.get("config", {})))
             self.previous = None
         elif kind == "upload":
-            session.uploaded = read_upload(message.get("csv"))
-            session.reset(session.config.replace(dataset="upload", problem="classification"))
-        elif kind == "add_point":  # drawn with the mouse: the data set so far plus this point, a new run
-            current = np.column_stack([session.points, session.labels])
-            session.uploaded = with_point(current, message.get("x1"), message.get("x2"), message.get("label"))
-            session.reset(session.config.replace(dataset="upload", problem="classification"))
+            if session.config.problem != "classification":  # say so rather than switch the problem silently
+                raise ValueError("upload: an uploaded CSV holds classification points (x1, x2, label 0/1); "
+                                 "switch the problem to classification first")
+            uploaded = read_upload(message.get("csv"))
+            session.uploaded = uploaded
+            session.reset(session.config.replace(dataset="upload", drawn=""))
+        elif kind == "add_point":  # drawn with the mouse: one more point in the configuration (and link), a new run
+            session.reset(with_point(session.config, message.get("x1"), message.get("x2"), message.get("label")))
         elif kind == "reset":
             session.reset()
         elif kind == "play":
@@ -143,7 +144,8 @@ class Connection:
             finding, config = fix
             self.previous = session.history
             session.reset(config)
-            await self.send({"type": "fixed", "kind": finding.kind, "remedy": finding.remedies[0].description,
+            await self.send({"type": "fixed", "kind": finding.kind,
+                             "remedy": session.page_words(finding.remedies[0].description),
                              "config": config.to_dict(), "previous": self.previous})
         elif kind == "explain":
             self.playing.clear()

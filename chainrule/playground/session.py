@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import math
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -97,6 +98,9 @@ DOMAIN = 6.0  # the heat map covers [-6, 6]², as the Playground's
 GRID, UNIT_GRID = 40, 20  # a unit's map takes every other point of the boundary's
 # Upload limits: a small CSV of 2-D points, read with chainrule train's own CSV rules.
 MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS = 64 * 1024, 2000
+# Points drawn with the mouse travel in the configuration (so in the link, ~15 characters a point); an
+# uploaded CSV (up to 64 KB) does not: the page says so. The cap keeps a link shorter than ~3,000 characters.
+MAX_DRAWN_POINTS = 200
 # The doctor keeps every step's statistics (its reports need them): ~160 bytes a step. A tab left playing
 # would grow without end, so the doctor watches a run's first DOCTOR_STEPS steps (~8 MB; the failures it
 # names show within a few thousand) and then lets go; its findings stay on the page.
@@ -130,6 +134,7 @@ class PlaygroundConfig:
     residual: bool = False
     clip_grad_norm: float = 0.0
     seed: int = 0
+    drawn: str = ""  # points drawn with the mouse, added to the data set: "x1,x2,label;x1,x2,label"
 
     # the doctor words some remedies from its model's spec (activation, init, batch_norm, dropout, hidden)
     @property
@@ -233,7 +238,32 @@ def config_from_dict(data: Any) -> PlaygroundConfig:
         residual=_flag("residual", d["residual"]),
         clip_grad_norm=_number("clip_grad_norm", d["clip_grad_norm"], 0, 1e6),
         seed=_number("seed", d["seed"], 0, 2**31 - 1, int),
+        drawn=_drawn_text(_drawn_points(d["drawn"], problem)),
     )
+
+
+def _drawn_points(value: Any, problem: str) -> np.ndarray:
+    """Drawn points (rows x1, x2, label) from their text "x1,x2,label;...", checked for ``problem``."""
+    if not isinstance(value, str):
+        raise ValueError(f"playground: drawn must be text \"x1,x2,label;x1,x2,label\"; got {value!r}")
+    rows = [row for row in value.split(";") if row]
+    if len(rows) > MAX_DRAWN_POINTS:
+        raise ValueError(f"playground: drawn holds at most {MAX_DRAWN_POINTS} points; got {len(rows)}")
+    low = -1 if problem == "regression" else 0
+    points = np.zeros((len(rows), 3))
+    for i, row in enumerate(rows):
+        cells = row.split(",")
+        if len(cells) != 3:
+            raise ValueError(f"playground: drawn point {i + 1} must be x1,x2,label; got {row!r}")
+        points[i] = [_number("drawn x1", cells[0], -DOMAIN, DOMAIN), _number("drawn x2", cells[1], -DOMAIN, DOMAIN),
+                     _number("drawn label", cells[2], low, 1)]
+        if problem == "classification" and points[i, 2] not in (0, 1):
+            raise ValueError(f"playground: drawn label must be 0 or 1 for classification; got {cells[2]!r}")
+    return points
+
+
+def _drawn_text(points: np.ndarray) -> str:
+    return ";".join(",".join(f"{v:g}" for v in row) for row in points)
 
 
 def apply_remedy(config: PlaygroundConfig, change: dict[str, Any]) -> PlaygroundConfig | None:
@@ -301,27 +331,46 @@ def read_upload(text: str) -> np.ndarray:
     return np.column_stack([points, labels.astype(np.float64)])
 
 
-def with_point(points: np.ndarray, x1: Any, x2: Any, label: Any) -> np.ndarray:
-    """``points`` (rows x1, x2, label) and one more drawn with the mouse.
+def with_point(config: PlaygroundConfig, x1: Any, x2: Any, label: Any) -> PlaygroundConfig:
+    """``config`` with one more point drawn with the mouse: a label 0/1 (classification) or a target in
+    [-1, 1] (regression). The point joins the data set and the link.
 
     Raises:
-        ValueError: a coordinate outside the drawing area [-6, 6], a label other than 0 or 1, or too many points.
+        ValueError: a coordinate outside the drawing area [-6, 6], a label the problem does not take, or too many
+        drawn points.
 
-    >>> with_point(np.zeros((0, 3)), 1.5, -2, 1).tolist()
-    [[1.5, -2.0, 1.0]]
+    >>> with_point(PlaygroundConfig(), 1.5, -2, 1).drawn
+    '1.5,-2,1'
     """
     for name, value in (("x1", x1), ("x2", x2)):
         if isinstance(value, bool) or not isinstance(value, int | float) or not -DOMAIN <= value <= DOMAIN:
             raise ValueError(f"add point: {name} must be a number in [-{DOMAIN:g}, {DOMAIN:g}]; got {value!r}")
-    if label not in (0, 1) or isinstance(label, bool):
-        raise ValueError(f"add point: label must be 0 or 1; got {label!r}")
-    if len(points) >= MAX_UPLOAD_ROWS:
-        raise ValueError(f"add point: at most {MAX_UPLOAD_ROWS:,} points; this data set has {len(points):,}")
-    return np.vstack([points, [[float(x1), float(x2), float(label)]]])
+    regression = config.problem == "regression"
+    if isinstance(label, bool) or not isinstance(label, int | float) or (
+            not -1 <= label <= 1 if regression else label not in (0, 1)):
+        wanted = "a target in [-1, 1] (regression)" if regression else "0 or 1 (classification)"
+        raise ValueError(f"add point: label must be {wanted}; got {label!r}")
+    drawn = _drawn_points(config.drawn, config.problem)
+    if len(drawn) >= MAX_DRAWN_POINTS:
+        raise ValueError(f"add point: at most {MAX_DRAWN_POINTS} drawn points (they travel in the link); "
+                         f"this run has {len(drawn)}")
+    return config.replace(drawn=_drawn_text(np.vstack([drawn, [[float(x1), float(x2), float(label)]]])))
 
 
 def features_of(points: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return np.stack([FEATURES[name](points) for name in names], axis=1).astype(np.float32)
+
+
+class TabDropout(nn.Dropout):
+    """``nn.Dropout`` whose masks come from one tab's generator: tabs train interleaved on one server, and a
+    shared generator would make each tab's masks depend on what the others drew."""
+
+    def __init__(self, p: float, generator: np.random.Generator) -> None:
+        super().__init__(p)
+        self.generator = generator
+
+    def forward(self, x: Tensor) -> Tensor:
+        return nn.functional.drop(x, self.p, self.generator) if self.training and self.p > 0 else x
 
 
 class PlaygroundNet(nn.Module):
@@ -330,7 +379,7 @@ class PlaygroundNet(nn.Module):
     A residual block adds its input to its output when both have the same width.
     """
 
-    def __init__(self, config: PlaygroundConfig) -> None:
+    def __init__(self, config: PlaygroundConfig, dropout_generator: np.random.Generator | None = None) -> None:
         super().__init__()
         self.spec = config  # the doctor reads batch_norm, dropout, init, hidden from it to word its remedies
         blocks, width = [], len(config.features)
@@ -340,7 +389,7 @@ class PlaygroundNet(nn.Module):
                 layers.append(nn.BatchNorm1d(units))
             layers.append(ACTIVATIONS[activation]())
             if config.dropout > 0:
-                layers.append(nn.Dropout(config.dropout))
+                layers.append(TabDropout(config.dropout, dropout_generator or np.random.default_rng(config.seed + 2)))
             blocks.append(nn.Sequential(*layers))
             width = units
         self.blocks = nn.ModuleList(blocks)
@@ -390,10 +439,13 @@ class Session:
 
     # ------------------------------------------------------------------ set up
     def reset(self, config: PlaygroundConfig | None = None) -> None:
-        """A fresh network, optimizer and doctor; the same seed gives the same data, weights and batches."""
-        self.config = config = config or self.config
-        if config.dataset == "upload" and self.uploaded is None:
-            raise ValueError("playground: dataset 'upload' needs a CSV uploaded first")
+        """A fresh network, optimizer and doctor; the same seed gives the same data, weights, batches and
+        dropout masks."""
+        config = config or self.config
+        if config.dataset == "upload" and self.uploaded is None:  # checked first: the run before stays whole
+            raise ValueError("playground: dataset 'upload' needs a CSV uploaded first (an uploaded CSV is not "
+                             "carried in the link: upload it again, or pick another data set)")
+        self.config = config
         if config.dataset == "upload":
             assert self.uploaded is not None
             points, labels = self.uploaded[:, :2], self.uploaded[:, 2]
@@ -404,6 +456,8 @@ class Session:
         else:
             data = make_playground(config.dataset, N_POINTS, config.noise, seed=config.seed)
             points, labels = np.asarray(data.X, dtype=np.float64), np.asarray(data.y, dtype=np.float64)
+        drawn = _drawn_points(config.drawn, config.problem)
+        points, labels = np.concatenate([points, drawn[:, :2]]), np.concatenate([labels, drawn[:, 2]])
         order = np.random.default_rng(config.seed).permutation(len(points))
         n_train = max(1, min(len(points) - 1, round(len(points) * config.train_ratio / 100)))
         self.points, self.labels = points[order], labels[order]
@@ -413,9 +467,12 @@ class Session:
         self.train_y = self.labels[:n_train, None].astype(np.float32)
         self.test_y = self.labels[n_train:, None].astype(np.float32)
         axis = np.linspace(-DOMAIN, DOMAIN, GRID)
-        self.grid_x = features_of(np.stack(np.meshgrid(axis, -axis), axis=-1).reshape(-1, 2), config.features)
-        manual_seed(config.seed)
-        self.model = PlaygroundNet(config)
+        self.grid_points = np.stack(np.meshgrid(axis, -axis), axis=-1).reshape(-1, 2)  # row by row, top first
+        self.grid_x = features_of(self.grid_points, config.features)
+        manual_seed(config.seed)  # the weights: drawn now, before any other tab can draw
+        # dropout draws while training, interleaved with other tabs: from this tab's own generator
+        self.dropout_generator = np.random.default_rng(config.seed + 2)
+        self.model = PlaygroundNet(config, self.dropout_generator)
         params = self.model.parameters()
         if config.optimizer == "adam":
             self.optimizer: optim.Optimizer = optim.Adam(params, lr=config.learning_rate)
@@ -526,6 +583,14 @@ class Session:
         parts = module_name.split(".")
         return int(parts[1]) if parts[0] == "blocks" and len(parts) > 1 and parts[1].isdigit() else None
 
+    def page_words(self, text: str) -> str:
+        """The doctor's text with the page's layer names for module names: ``blocks.0.1–blocks.5.1`` → hidden
+        layers 1–6, ``blocks.1.0`` → hidden layer 2, ``head`` → the output layer."""
+        text = re.sub(r"\bblocks\.(\d+)(?:\.\d+)?–blocks\.(\d+)(?:\.\d+)?",
+                      lambda m: f"hidden layers {int(m[1]) + 1}–{int(m[2]) + 1}", text)
+        text = re.sub(r"\bblocks\.(\d+)(?:\.\d+)?", lambda m: f"hidden layer {int(m[1]) + 1}", text)
+        return re.sub(r"\b(?:the )?head\b", "the output layer", text)
+
     def findings(self) -> list[dict[str, Any]]:
         shown = []
         for finding in self.doctor.findings:
@@ -533,8 +598,8 @@ class Session:
             shown.append({
                 "kind": finding.kind, "title": finding.title, "severity": finding.severity,
                 "layer": self.layer_index(finding.layer),
-                "step": finding.step, "explanation": finding.explanation,
-                "remedies": [r.description for r in finding.remedies],
+                "step": finding.step, "explanation": self.page_words(finding.explanation),
+                "remedies": [self.page_words(r.description) for r in finding.remedies],
                 "fixable": bool(finding.remedies) and apply_remedy(self.config, change) is not None})
         return shown
 
@@ -586,10 +651,21 @@ class Session:
             "history": [[s, round(a, 5), round(b, 5)] for s, a, b in self.history[-200:]],
         }
 
+    def feature_maps(self) -> list[str]:
+        """Each input feature over the plane, on the units' coarser grid and scaled to its own range (as the
+        Playground's input nodes): x1 runs left to right, x1² is a valley, sin x1 stripes."""
+        step = GRID // UNIT_GRID
+        coarse = self.grid_x.astype(np.float64).reshape(GRID, GRID, -1)[::step, ::step]
+        low, high = coarse.min(axis=(0, 1)), coarse.max(axis=(0, 1))
+        scaled = (coarse - low) / np.where(high > low, high - low, 1.0)
+        return [_bytes(scaled[:, :, j]) for j in range(coarse.shape[2])]
+
     def points_message(self) -> dict[str, Any]:
-        """The data set's points (sent once per reset): x1, x2, label, and whether each is a training point."""
+        """The data set's points (sent once per reset): x1, x2, label, and whether each is a training point;
+        and the input features' heat maps, which change only with the configuration."""
         return {"type": "points", "points": np.round(self.points, 3).tolist(), "labels": self.labels.tolist(),
-                "n_train": self.n_train, "config": self.config.to_dict(), "domain": DOMAIN}
+                "n_train": self.n_train, "config": self.config.to_dict(), "domain": DOMAIN,
+                "feature_maps": self.feature_maps(), "unit_grid": UNIT_GRID}
 
     def explain(self, index: int) -> dict[str, Any]:
         """``chainrule explain`` for training point ``index`` with the current weights: every number of its

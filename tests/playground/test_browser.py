@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import numpy as np
 import playwright.sync_api as playwright_api
@@ -102,8 +103,22 @@ def controls(page) -> dict[str, str]:
         'init', 'noise', 'train_ratio', 'batch_size', 'seed'].map(id => [id, document.getElementById(id).value]))""")
 
 
+def node_colours(page, layer: int, unit: int) -> dict[str, list[int]]:
+    """The network canvas's colours near the four edges of one node's square (RGB)."""
+    return page.evaluate("""([k, j]) => {
+        const n = layout()[k][j], c = document.getElementById('network').getContext('2d'), d = n.node / 2 - 4;
+        const at = (x, y) => Array.from(c.getImageData(Math.round(x), Math.round(y), 1, 1).data.slice(0, 3));
+        return {left: at(n.x - d, n.y), right: at(n.x + d, n.y), top: at(n.x, n.y - d), bottom: at(n.x, n.y + d)};
+    }""", [layer, unit])
+
+
 def test_play_advances_the_epoch_and_lowers_the_test_loss(page, server) -> None:
     open_page(page, server)
+    # the input nodes show their feature over the plane: x1 orange (low) on the left to blue (high) on the right,
+    # x2 blue at the top to orange at the bottom
+    x1, x2 = node_colours(page, 0, 0), node_colours(page, 0, 1)
+    for low, high in ((x1["left"], x1["right"]), (x2["bottom"], x2["top"])):
+        assert low[0] > low[2] + 100 and high[2] > high[0] + 100, (x1, x2)
     first = page.evaluate("playgroundStats.frame.test_loss")
     page.click("#play")
     wait_for(page, "playgroundStats.frame.epoch >= 100", "100 epochs of training on circle")
@@ -137,6 +152,9 @@ def test_play_advances_the_epoch_and_lowers_the_test_loss(page, server) -> None:
         added.remove(point)
     (x1, x2, label), = added
     assert x1 == pytest.approx(3, abs=0.1) and x2 == pytest.approx(3, abs=0.1) and label == 0
+    # and it travels in the link, beside the data set it was drawn on
+    query = dict(parse_qsl(page.evaluate("location.search").lstrip("?")))
+    assert query.get("drawn") == f"{x1:g},{x2:g},0" and "dataset" not in query, query  # circle is the default
 
 
 def test_sigmoid_six_layers_shows_vanishing_gradients_and_apply_fix_restarts(page, server) -> None:
@@ -168,6 +186,19 @@ def test_sigmoid_six_layers_shows_vanishing_gradients_and_apply_fix_restarts(pag
     # the run before the fix stays on the loss chart, drawn grey beside the new one
     previous = page.evaluate("playgroundStats.previous")
     assert previous and previous[-1][0] >= finding["step"], "the first run's loss curve was not kept"
+    # compare the two runs: two charts on one scale, each with its last losses in numbers
+    page.click("#step")
+    wait_for(page, "playgroundStats.frame.step > 0", "one epoch of the fixed run")
+    page.click("#compare-runs")
+    assert page.locator("#compare").is_visible()
+    after = page.evaluate("playgroundStats.frame.history")
+    for name, run in (("before", previous), ("after", after)):
+        text = page.locator(f"#compare-{name}-numbers").text_content()
+        assert text == f"step {run[-1][0]}: train {run[-1][1]:.3f} · test {run[-1][2]:.3f}", (name, text)
+        inked = page.evaluate(f"""Array.from(document.getElementById('compare-{name}').getContext('2d')
+            .getImageData(0, 0, 145, 80).data).filter((v, i) => i % 4 === 3 && v > 0).length""")
+        assert inked > 100, f"the {name} chart is blank ({inked} pixels drawn)"
+    screenshot(page, "compare")
 
 
 def document_fixed(page) -> str:

@@ -336,17 +336,140 @@ def test_each_preset_link_shows_its_failure(name: str, kind: str) -> None:
         assert fix is not None and fix[1].dropout > 0, "the overfitting preset's fix is dropout"
 
 
-def test_a_point_drawn_with_the_mouse_joins_the_data(client: TestClient) -> None:
+def test_a_point_drawn_with_the_mouse_joins_the_data_and_the_link(client: TestClient) -> None:
     with client.websocket_connect("/ws", headers=OWN_PAGE) as socket:
         before = receive(socket, "points")
         socket.send_text(json.dumps({"type": "add_point", "x1": 1.25, "x2": -3.5, "label": 0}))
         after = receive(socket, "points")
         socket.send_text(json.dumps({"type": "add_point", "x1": 7, "x2": 0, "label": 1}))
         error = receive(socket, "error")["message"]
-    assert after["config"]["dataset"] == "upload" and len(after["points"]) == len(before["points"]) + 1
-    drawn = [(p, label) for p, label in zip(after["points"], after["labels"]) if p == [1.25, -3.5]]
-    assert drawn == [([1.25, -3.5], 0.0)]
+        socket.send_text(json.dumps({"type": "add_point", "x1": 0, "x2": 0, "label": 0.5}))
+        half = receive(socket, "error")["message"]
+    # the data set stays circle, with every one of its points, plus the drawn one
+    assert after["config"]["dataset"] == "circle" and after["config"]["drawn"] == "1.25,-3.5,0"
+    got = sorted(map(tuple, np.column_stack([after["points"], after["labels"]]).tolist()))
+    expected = sorted([*map(tuple, np.column_stack([before["points"], before["labels"]]).tolist()), (1.25, -3.5, 0.0)])
+    assert got == expected
     assert error == "add point: x1 must be a number in [-6, 6]; got 7"
+    assert half == "add point: label must be 0 or 1 (classification); got 0.5"
+    # the link: a new tab opened with that configuration (as the page sends it from its URL) gets the same data
+    with client.websocket_connect("/ws", headers=OWN_PAGE) as other:
+        receive(other, "points")
+        other.send_text(json.dumps({"type": "config", "config": {"drawn": after["config"]["drawn"]}}))
+        again = receive(other, "points")
+    assert again["points"] == after["points"] and again["labels"] == after["labels"]
+
+
+def test_drawing_keeps_regression_and_an_upload_there_is_refused_in_words(client: TestClient) -> None:
+    with client.websocket_connect("/ws", headers=OWN_PAGE) as socket:
+        receive(socket, "points")
+        socket.send_text(json.dumps({"type": "config", "config": {"problem": "regression"}}))
+        receive(socket, "points")
+        socket.send_text(json.dumps({"type": "add_point", "x1": -2, "x2": 4.5, "label": -0.75}))
+        after = receive(socket, "points")
+        socket.send_text(json.dumps({"type": "upload", "csv": good_csv(20)}))
+        error = receive(socket, "error")["message"]
+    assert after["config"]["problem"] == "regression" and after["config"]["dataset"] == "plane"
+    assert [(p, t) for p, t in zip(after["points"], after["labels"]) if p == [-2, 4.5]] == [([-2, 4.5], -0.75)]
+    assert error.startswith("upload: an uploaded CSV holds classification points") and "switch the problem" in error
+
+
+@pytest.mark.parametrize(("drawn", "error"), [
+    ("1,2", "drawn point 1 must be x1,x2,label; got '1,2'"),
+    ("1,2,1;9,0,1", "drawn x1 must be in [-6, 6]; got '9'"),
+    ("1,2,0.5", "drawn label must be 0 or 1 for classification; got '0.5'"),
+    (";".join(["1,1,1"] * 201), "drawn holds at most 200 points; got 201"),
+])
+def test_a_bad_drawn_link_gets_a_clear_error(drawn: str, error: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        config_from_dict({"drawn": drawn})
+    assert error in str(raised.value)
+
+
+def test_a_link_to_an_upload_says_the_csv_is_not_in_it(client: TestClient) -> None:
+    with client.websocket_connect("/ws", headers=OWN_PAGE) as socket:
+        receive(socket, "points")
+        socket.send_text(json.dumps({"type": "config", "config": {"dataset": "upload"}}))
+        error = receive(socket, "error")["message"]
+        socket.send_text(json.dumps({"type": "step"}))  # the run before is intact
+        frame = receive(socket, "frame")
+    assert "an uploaded CSV is not carried in the link" in error
+    assert frame["step"] == 25
+
+
+# The Playground's input features, written out here from their definitions.
+FEATURE_DEFINITIONS = {"x1": lambda a, b: a, "x2": lambda a, b: b, "x1sq": lambda a, b: a * a,
+                       "x2sq": lambda a, b: b * b, "x1x2": lambda a, b: a * b, "sinx1": lambda a, b: np.sin(a),
+                       "sinx2": lambda a, b: np.sin(b)}
+
+
+def test_each_input_feature_has_its_heat_map_over_the_plane() -> None:
+    """Each input node's map: the feature on the units' 20×20 grid (every other point of the boundary's 40
+    over [-6, 6]; x1 left to right, x2 top to bottom from 6 down), scaled from its least (0) to its greatest
+    (255) value."""
+    session = Session(config_from_dict({"features": list(FEATURE_DEFINITIONS)}))
+    maps = session.points_message()["feature_maps"]
+    axis = np.linspace(-6, 6, 40)
+    x1, x2 = np.meshgrid(axis[::2], -axis[::2])
+    assert len(maps) == len(FEATURE_DEFINITIONS)
+    for (name, feature), encoded in zip(FEATURE_DEFINITIONS.items(), maps):
+        values = feature(x1, x2)
+        expected = np.round((values - values.min()) / (values.max() - values.min()) * 255)
+        got = np.frombuffer(__import__("base64").b64decode(encoded), dtype=np.uint8).reshape(20, 20)
+        np.testing.assert_allclose(got, expected, atol=1, err_msg=name)
+
+
+def test_the_doctor_speaks_of_the_page_layers() -> None:
+    """The findings on the page name layers as the page does (hidden layer 1, the output layer), never the
+    modules' names (blocks.0.0, head)."""
+    session = Session(config_from_dict({"hidden": [8] * 6, "activation": "sigmoid"}))
+    while "vanishing_gradients" not in session.doctor.kinds() and session.step < 1_000:
+        session.train_steps(100)
+    module_names = [name for name, _ in session.model.named_modules() if name]
+    shown = session.findings()
+    texts = [text for f in shown for text in (f["explanation"], *f["remedies"])]
+    for text in texts:
+        assert not [name for name in module_names if re.search(rf"\b{re.escape(name)}\b", text)], text
+    vanishing = next(f for f in shown if f["kind"] == "vanishing_gradients")
+    assert "hidden layer 1 receives" in vanishing["explanation"] and "the output layer gets" in vanishing["explanation"]
+    assert vanishing["remedies"][0].startswith("switch hidden layers 1–6 from Sigmoid to ReLU")
+    # and the raw findings did name modules: the translation is what the test sees
+    assert any("blocks." in f.explanation for f in session.doctor.findings)
+
+
+def test_dropout_masks_are_each_tabs_own() -> None:
+    """A tab with dropout trains the same whether or not another tab trains (and reseeds) in between."""
+    config = config_from_dict({"dataset": "xor", "hidden": [8, 8], "dropout": 0.5, "seed": 4})
+    alone = Session(config)
+    alone.train_steps(60)
+    interleaved, other = Session(config), Session(config_from_dict({"dropout": 0.3, "seed": 9}))
+    for _ in range(3):
+        interleaved.train_steps(20)
+        other.train_steps(15)
+        other.reset()  # a reset seeds the library's generator again
+    for a, b in zip(alone.model.linears(), interleaved.model.linears()):
+        np.testing.assert_array_equal(a.weight.detach().numpy(), b.weight.detach().numpy())
+    # the masks are random all the same: another seed trains differently
+    third = Session(config.replace(seed=5))
+    third.train_steps(60)
+    assert not np.array_equal(third.model.linears()[0].weight.detach().numpy(),
+                              alone.model.linears()[0].weight.detach().numpy())
+
+
+def test_the_fix_sends_the_first_runs_losses_for_the_comparison(client: TestClient) -> None:
+    with client.websocket_connect("/ws", headers=OWN_PAGE) as socket:
+        receive(socket, "points")
+        socket.send_text(json.dumps({"type": "config", "config": {"hidden": [8] * 6, "activation": "sigmoid"}}))
+        receive(socket, "frame")
+        for _ in range(4):
+            socket.send_text(json.dumps({"type": "step"}))
+            last = receive(socket, "frame")
+        socket.send_text(json.dumps({"type": "fix"}))
+        fixed = receive(socket, "fixed")
+        restarted = receive(socket, "frame")
+    assert last["step"] == 100 and fixed["previous"][-1][0] == 100
+    np.testing.assert_allclose(fixed["previous"], last["history"], atol=1e-5)
+    assert restarted["step"] == 0 and [row[0] for row in restarted["history"]] == [0]
 
 
 @pytest.mark.parametrize("dataset", ["plane", "multigauss"])

@@ -10,7 +10,7 @@ const REG_RATES = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 const MAX_LAYERS = 6, MAX_UNITS = 8;
 const DEFAULTS = {dataset: "circle", problem: "classification", noise: 0, train_ratio: 50, batch_size: 10, features: ["x1", "x2"],
   hidden: [4, 2], activations: ["tanh", "tanh"], learning_rate: 0.03, optimizer: "sgd", regularization: "none",
-  regularization_rate: 0, dropout: 0, batch_norm: false, init: "default", residual: false, clip_grad_norm: 0, seed: 0};
+  regularization_rate: 0, dropout: 0, batch_norm: false, init: "default", residual: false, clip_grad_norm: 0, seed: 0, drawn: ""};
 const ORANGE = [245, 147, 34], BLUE = [8, 119, 189], WHITE = [232, 234, 235];
 
 const $ = (id) => document.getElementById(id);
@@ -49,6 +49,7 @@ function send(message) { if (socket && socket.readyState === 1) socket.send(JSON
 
 function apply(changes) {
   Object.assign(config, changes);
+  fixedFrom = null;  // a new configuration: the comparison with the run before the fix no longer holds
   history.replaceState(null, "", "?" + toQuery(config));
   setPlaying(false);
   send({type: "config", config});
@@ -78,6 +79,11 @@ function showControls() {
     b.hidden = ("regression" in b.dataset) !== (config.problem === "regression");  // each problem its own sets
   }
   $("layer-count").textContent = config.hidden.length;
+  const drawn = config.drawn ? config.drawn.split(";").length : 0;
+  $("data-note").innerHTML = (config.dataset === "upload" ? "your uploaded CSV is <b>not</b> in the link: whoever opens it must upload it too. " : "")
+    + (drawn ? `${drawn} drawn point${drawn > 1 ? "s" : ""} (kept in the link) <button id="clear-drawn">clear</button>` : "");
+  $("draw-label").textContent = config.problem === "regression" ? "click = blue (+1), shift+click = orange (−1)"
+    : "click = blue (1), shift+click = orange (0)";
   $("features").innerHTML = FEATURES.map((f) =>
     `<label><input type="checkbox" data-feature="${f}" ${config.features.includes(f) ? "checked" : ""}> ${FEATURE_LABELS[f]}</label>`).join("");
   $("layers").innerHTML = config.hidden.map((units, k) => `<div class="layer" data-layer="${k}">
@@ -101,9 +107,10 @@ function wireControls() {
   $("seed").onchange = (e) => apply({seed: Math.max(0, Math.floor(Number(e.target.value) || 0))});
   $("batch_norm").onchange = (e) => apply({batch_norm: e.target.checked});
   $("residual").onchange = (e) => apply({residual: e.target.checked});
-  $("problem").onchange = (e) => apply({problem: e.target.value, dataset: e.target.value === "regression" ? "plane" : "circle"});
+  // drawn points belong to the data set (and the problem) they were drawn on
+  $("problem").onchange = (e) => apply({problem: e.target.value, dataset: e.target.value === "regression" ? "plane" : "circle", drawn: ""});
   $("gradview").onchange = () => frame && drawNetwork();
-  for (const b of document.querySelectorAll("#datasets button")) b.onclick = () => apply({dataset: b.dataset.dataset});
+  for (const b of document.querySelectorAll("#datasets button")) b.onclick = () => apply({dataset: b.dataset.dataset, drawn: ""});
   $("add-layer").onclick = () => config.hidden.length < MAX_LAYERS && apply({hidden: [...config.hidden, 2],
     activations: [...config.activations, config.activations.at(-1) || "tanh"]});
   $("remove-layer").onclick = () => config.hidden.length > 0 && apply({hidden: config.hidden.slice(0, -1),
@@ -129,6 +136,8 @@ function wireControls() {
     const file = e.target.files[0];
     if (file) { setPlaying(false); send({type: "upload", csv: await file.text()}); }
   };
+  $("data-note").onclick = (e) => e.target.id === "clear-drawn" && apply({drawn: ""});
+  $("compare-runs").onclick = () => { $("compare").hidden = !$("compare").hidden; if (frame) drawComparison(); };
   $("doctor").onclick = (e) => { if (e.target.id === "apply-fix") { setPlaying(false); send({type: "fix"}); } };
   $("explain-start").onclick = () => {
     setPlaying(false); picking = true;
@@ -209,7 +218,9 @@ function drawNetwork() {
   nodes.forEach((column, k) => column.forEach((n, j) => {
     const left = n.x - n.node / 2, top = n.y - n.node / 2;
     const unit = k > 0 && k <= frame.units.length ? frame.units[k - 1][j] : null;
+    const feature = k === 0 && points && points.feature_maps ? points.feature_maps[j] : null;
     if (unit) context.drawImage(heatImage(unit, frame.unit_grid), left, top, n.node, n.node);
+    else if (feature) context.drawImage(heatImage(feature, points.unit_grid), left, top, n.node, n.node);
     else if (k === nodes.length - 1) context.drawImage(heatImage(frame.boundary, frame.grid), left, top, n.node, n.node);
     else { context.fillStyle = "#eef"; context.fillRect(left, top, n.node, n.node); }
     const dead = k > 0 && frame.dead[k - 1] && frame.dead[k - 1][j];
@@ -231,12 +242,16 @@ function drawGradBars() {
     + `<span class="quiet">gradient RMS per layer (log scale)</span>`;
 }
 
-function drawLossCurve() {
-  const canvas = $("loss-curve"), context = canvas.getContext("2d");
+// Loss curves: rows [step, train loss, test loss]; train dashed, test solid; scaled to fit every run in
+// scaleTo (by default those drawn), so charts drawn with the same scaleTo compare by eye.
+function plotRuns(canvas, runs, scaleTo = runs) {
+  const context = canvas.getContext("2d");
   context.clearRect(0, 0, canvas.width, canvas.height);
-  const runs = [[fixedFrom, "#bbb"], [frame.history, "#183d4e"]].filter(([h]) => h && h.length);
-  const all = runs.flatMap(([h]) => h.flatMap((r) => [r[1], r[2]])).filter((v) => v !== null && isFinite(v));
-  const top = Math.max(...all, 0.1), last = Math.max(...runs.map(([h]) => h.at(-1)[0]), 1);
+  runs = runs.filter(([h]) => h && h.length);
+  scaleTo = scaleTo.filter(([h]) => h && h.length);
+  if (!runs.length) return;
+  const all = scaleTo.flatMap(([h]) => h.flatMap((r) => [r[1], r[2]])).filter((v) => v !== null && isFinite(v));
+  const top = Math.max(...all, 0.1), last = Math.max(...scaleTo.map(([h]) => h.at(-1)[0]), 1);
   runs.forEach(([h, color]) => [1, 2].forEach((col) => {
     context.beginPath(); context.strokeStyle = color; context.setLineDash(col === 2 ? [] : [3, 2]);
     h.forEach((r, i) => { const x = r[0] / last * canvas.width, y = canvas.height - (Math.min(r[col] ?? top, top) / top) * (canvas.height - 4);
@@ -244,7 +259,25 @@ function drawLossCurve() {
     context.stroke();
   }));
   context.setLineDash([]);
+}
+
+function drawLossCurve() {
+  const canvas = $("loss-curve"), context = canvas.getContext("2d");
+  plotRuns(canvas, [[fixedFrom, "#bbb"], [frame.history, "#183d4e"]]);
   if (fixedFrom) { context.fillStyle = "#888"; context.font = "10px sans-serif"; context.fillText("grey: before the fix", 4, 10); }
+}
+
+// Before and after "apply fix", side by side on one loss scale, each with its last losses in numbers.
+function drawComparison() {
+  $("compare-runs").hidden = !fixedFrom;
+  if (!fixedFrom || $("compare").hidden) return;
+  const runs = {before: fixedFrom, after: frame.history}, both = [[fixedFrom], [frame.history]];
+  for (const [name, h] of Object.entries(runs)) {
+    plotRuns($(`compare-${name}`), [[h, name === "before" ? "#888" : "#183d4e"]], both);
+    const row = h.at(-1), loss = (v) => v === null ? "diverged" : v.toFixed(3);
+    $(`compare-${name}-numbers`).textContent = row ? `step ${row[0]}: train ${loss(row[1])} · test ${loss(row[2])}` : "";
+    $(`compare-${name}-numbers`).dataset.test = row ? row[2] : "";
+  }
 }
 
 function drawFindings() {
@@ -269,7 +302,7 @@ function draw() {
   $("train-loss").textContent = frame.train_loss === null ? "diverged" : frame.train_loss.toFixed(3);
   $("test-loss").textContent = frame.test_loss === null ? "diverged" : frame.test_loss.toFixed(3);
   $("speed").textContent = frame.steps_per_second;
-  drawBoundary(); drawNetwork(); drawGradBars(); drawLossCurve(); drawFindings();
+  drawBoundary(); drawNetwork(); drawGradBars(); drawLossCurve(); drawComparison(); drawFindings();
   stats.drawMs.push(performance.now() - start);
   if (stats.drawMs.length > 1000) stats.drawMs.splice(0, 500);
 }
@@ -323,7 +356,8 @@ function pointAt(event) {
 function drawPoint(event) {
   const [x1, x2] = pointAt(event);
   setPlaying(false);
-  send({type: "add_point", x1: Math.round(x1 * 1000) / 1000, x2: Math.round(x2 * 1000) / 1000, label: event.shiftKey ? 0 : 1});
+  const low = config.problem === "regression" ? -1 : 0;
+  send({type: "add_point", x1: Math.round(x1 * 1000) / 1000, x2: Math.round(x2 * 1000) / 1000, label: event.shiftKey ? low : 1});
 }
 
 function pickPoint(event) {
