@@ -78,6 +78,8 @@ def to_array(data: Any, dtype: Any = None, *, where: str = "tensor") -> np.ndarr
     """
     if isinstance(data, Tensor):
         data = data._data
+    if dtype is None and type(data) is np.ndarray and data.dtype in dtypes.SUPPORTED:
+        return data  # the common case (a batch sliced from a data set's array): nothing to check or convert
     if isinstance(data, (str, bytes)):
         raise TypeError(f"{where}: expected numbers, got a {type(data).__name__} {data!r}")
     from_numpy = isinstance(data, np.ndarray | np.generic)
@@ -1051,7 +1053,8 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     >>> cr.tensor([[1, 2], [3, 4]], dtype=cr.float32).shape
     (2, 2)
     """
-    check_device(device, "tensor")
+    if device is not None:
+        check_device(device, "tensor")
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 

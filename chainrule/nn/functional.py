@@ -721,26 +721,27 @@ def _labels(target: Any, x: Tensor, where: str, ignore_index: int) -> np.ndarray
 def _checked_labels(target: Any, x: Tensor, where: str, ignore_index: int) -> tuple[np.ndarray, bool]:
     """(labels, whether none equals ``ignore_index``), checked as :func:`_labels` says."""
     labels = target._data if isinstance(target, Tensor) else np.asarray(target)
+    shape = x._data.shape  # read once: Tensor.shape and .ndim are properties
     if labels.dtype.kind not in "iu":
         raise TypeError(
             f"{where}: target must hold integer class labels, got dtype {labels.dtype}"
             + ("; convert it with .astype(int)" if labels.dtype.kind in "fb" else "")
-            + (f" (or give class probabilities of the input's shape {x.shape})" if labels.dtype.kind == "f" else "")
+            + (f" (or give class probabilities of the input's shape {shape})" if labels.dtype.kind == "f" else "")
         )
-    if x.ndim == 1 and labels.ndim == 0:
+    if len(shape) == 1 and labels.ndim == 0:
         expected: tuple[int, ...] = ()
-    elif x.ndim == 1 or x.ndim == 0:
-        raise ValueError(f"{where}: expected logits of shape (N, C), got shape {x.shape} with a target of shape "
+    elif len(shape) == 1 or len(shape) == 0:
+        raise ValueError(f"{where}: expected logits of shape (N, C), got shape {shape} with a target of shape "
                          f"{labels.shape} (an unbatched (C,) input takes a 0-d target)")
     else:
-        expected = (x.shape[0], *x.shape[2:])
+        expected = (shape[0], *shape[2:])
     if labels.shape != expected:
-        if x.ndim == 2:
-            raise ValueError(f"{where}: expected target of shape ({x.shape[0]},), one label per row of the (N, C) = "
-                             f"{x.shape} input, got shape {labels.shape}")
-        raise ValueError(f"{where}: expected target of shape {expected} for input of shape {x.shape}, got shape "
+        if len(shape) == 2:
+            raise ValueError(f"{where}: expected target of shape ({shape[0]},), one label per row of the (N, C) = "
+                             f"{shape} input, got shape {labels.shape}")
+        raise ValueError(f"{where}: expected target of shape {expected} for input of shape {shape}, got shape "
                          f"{labels.shape}")
-    classes = x.shape[0] if x.ndim == 1 else x.shape[1]
+    classes = shape[0] if len(shape) == 1 else shape[1]
     if not labels.size:
         return labels, True
     if labels.min() < 0 or labels.max() >= classes:
@@ -849,7 +850,8 @@ def cross_entropy(
     >>> round(cross_entropy(cr.tensor([[0.0, 0.0]]), [1]).item(), 4)
     0.6931
     """
-    reduction = legacy_reduction(size_average, reduce, reduction, "cross_entropy")
+    if size_average is not None or reduce is not None or reduction not in REDUCTIONS:
+        reduction = legacy_reduction(size_average, reduce, reduction, "cross_entropy")
     if type(label_smoothing) is not float or not 0.0 <= label_smoothing <= 1.0:
         label_smoothing = _check_smoothing(label_smoothing)
     if not isinstance(x, Tensor):
