@@ -432,11 +432,24 @@ td { overflow-wrap: break-word; }
 """
 
 
+def _rounded(value: Any) -> Any:
+    """Floats to 4 significant digits, inside lists and dicts too: the page shows evidence, diagnoses.json keeps
+    every digit."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.4g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    return value
+
+
 def _evidence_rows(evidence: dict[str, Any]) -> str:
     rows = []
     for key, value in evidence.items():
         if key == "summary":
             continue
+        value = _rounded(value)
         text = json.dumps(json_safe(value)) if isinstance(value, dict | list) else str(value)
         rows.append(f"<tr><th>{html.escape(key)}</th><td>{html.escape(text)}</td></tr>")
     return "<table>" + "".join(rows) + "</table>"

@@ -10,6 +10,7 @@ image decoded and not one flat colour.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -69,9 +70,12 @@ _MEASURE = """() => {
     return {alt: img.alt, complete: img.complete, width: img.naturalWidth, height: img.naturalHeight,
             colours: colours.size};
   });
+  // the table headers a reader sees (a collapsed <details> shows none)
+  const headers = [...document.querySelectorAll('th')].filter(th => !th.closest('details:not([open])'))
+      .map(th => th.textContent.trim());
   const svgs = [...document.querySelectorAll('svg')].map(s => { const b = s.getBBox(); return [b.width, b.height]; });
   return {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, wider, sticking,
-          images, svgs};
+          images, svgs, headers};
 }"""
 
 
@@ -127,5 +131,9 @@ def test_page_fits_and_every_picture_shows(browser, pages: dict[str, Path], name
         assert image["complete"] and image["width"] > 0 and image["height"] > 0, f"{name}: not decoded: {image}"
         # a plot has at least a background, axes, text and a line; one flat tone means nothing was drawn
         assert image["colours"] >= 4, f"{name}: the image {image['alt']!r} is blank ({image['colours']} colours)"
+    if name.startswith("report"):
+        # headers in words: a raw metric name (val_loss, grad_ratio) is for diagnoses.json, not for a reader
+        raw = [h for h in layout["headers"] if re.search(r"[a-z]_[a-z]", h)]
+        assert not raw, f"{name}: table headers that are identifiers: {raw}"
     for width, height in layout["svgs"]:
         assert width > 0 and height > 0, f"{name}: an <svg> drew nothing ({width}x{height})"
