@@ -220,10 +220,15 @@ def _few(steps: list[Any]) -> str | None:
     return "o" if len(steps) < 3 else None
 
 
-def _legend(ax: Any) -> None:
-    """The legend inside the axes where it hides the least, in two columns when it is long."""
+def _finish(ax: Any) -> None:
+    """The legend inside the axes where it hides the least (two columns when long), and a readable step axis
+    when a run diverged before a second sample (matplotlib would span ±0.05 around the one point)."""
     count = len(ax.get_legend_handles_labels()[0])
     ax.legend(fontsize=7, loc="best", framealpha=0.85, ncol=2 if count > 5 else 1)
+    low, high = ax.get_xlim()
+    if high - low < 1:
+        middle = (low + high) / 2
+        ax.set_xlim(middle - 1, middle + 1)
 
 
 def _no_minor_ticks(ax: Any) -> None:
@@ -267,7 +272,7 @@ def plot_dead(metrics: dict[str, Any]) -> str | None:
     ax.set_xlabel("epoch")
     ax.set_ylabel("fraction of units that never fired")
     ax.set_title("dead ReLU units per layer")
-    _legend(ax)
+    _finish(ax)
     return png_base64(fig)
 
 
@@ -289,7 +294,7 @@ def plot_update_ratio(metrics: dict[str, Any]) -> str | None:
     ax.set_xlabel("step")
     ax.set_ylabel("‖Δw‖ / ‖w‖ per step")
     ax.set_title("update-to-weight ratio per layer")
-    _legend(ax)
+    _finish(ax)
     return png_base64(fig)
 
 
@@ -374,7 +379,7 @@ def plot_activations(metrics: dict[str, Any]) -> str | None:
                 label=f"{_label(metrics, name)} saturated fraction")
     ax.set_xlabel("step")
     ax.set_title("activation std per layer (growth or collapse with depth)")
-    _legend(ax)
+    _finish(ax)
     return png_base64(fig)
 
 
@@ -390,7 +395,7 @@ def plot_dead_channels(metrics: dict[str, Any]) -> str | None:
     ax.set_xlabel("epoch")
     ax.set_ylabel("fraction of channels that never fired")
     ax.set_title("dead filters per convolution's ReLU")
-    _legend(ax)
+    _finish(ax)
     return png_base64(fig)
 
 
@@ -409,7 +414,7 @@ def plot_through_time(metrics: dict[str, Any]) -> str | None:
     ax.set_xlabel("step")
     ax.set_ylabel("∇ first step / ∇ last step")
     ax.set_title("gradient reaching the first time step, relative to the last")
-    _legend(ax)
+    _finish(ax)
     return png_base64(fig)
 
 

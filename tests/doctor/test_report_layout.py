@@ -105,3 +105,19 @@ def test_a_diverged_run_is_marked_at_its_first_non_finite_loss(runs, monkeypatch
     assert f"The run diverged at step {first_bad}</b>" in page
     assert report.divergence_step({"loss": [1.0, 0.5]}) is None
     assert np.isfinite(losses[:first_bad]).all()
+
+
+def test_a_diverged_runs_few_samples_are_drawn_as_points_on_a_readable_axis(runs, monkeypatch):
+    history = runs["diverged"]
+    samples = len(history.doctor.metrics["steps"])
+    assert samples < 3  # the run stopped before the doctor sampled its layers a third time
+    for plot in (report.plot_update_ratio, report.plot_activations, report.plot_dead):
+        for fig in figures(monkeypatch, plot, facts(history), history.doctor.findings):
+            ax = fig.axes[0]
+            low, high = ax.get_xlim()
+            assert high - low >= 1, f"{plot.__name__}: x axis spans {high - low:.2g}"
+            for line in ax.lines:  # the data's lines, not reference lines (unlabelled: "_child…")
+                few = len(line.get_xdata()) < 3 and np.isfinite(np.asarray(line.get_ydata(), float)).any()
+                if few and not line.get_label().startswith("_"):
+                    assert line.get_marker() not in ("None", None, ""), (
+                        f"{plot.__name__}: {line.get_label()} has {len(line.get_xdata())} samples and no marker")
