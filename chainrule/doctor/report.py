@@ -330,7 +330,9 @@ def plot_curves(metrics: dict[str, Any], findings: list[Finding]) -> str | None:
         if np.isfinite(values).any():
             ax_acc.plot(range(len(values)), values, style, label=key.replace("val_", "validation "))
     chance = metrics.get("chance_accuracy")
-    if isinstance(chance, int | float):
+    if not ax_acc.lines:  # a regression, or a run that stopped before its first epoch ended
+        ax_acc.text(0.5, 0.5, "no accuracy recorded", ha="center", color="gray", transform=ax_acc.transAxes)
+    elif isinstance(chance, int | float):
         ax_acc.axhline(chance, color="gray", linestyle="--", linewidth=1, label=f"chance ({chance:.0%})")
     # the whole 0..1 range: zoomed to the data, noise around chance looks like progress or collapse
     ax_acc.set_ylim(0, 1.02)
@@ -359,7 +361,7 @@ def plot_curves(metrics: dict[str, Any], findings: list[Finding]) -> str | None:
     ax.legend(fontsize=8, loc="center right", framealpha=0.9)
     ax_acc.set_xlabel("epoch")
     ax_acc.set_title("accuracy")
-    if ax_acc.lines:
+    if ax_acc.get_legend_handles_labels()[0]:  # a regression run has no accuracy, only the findings' lines
         ax_acc.legend(fontsize=8, loc="best", framealpha=0.9)
     return png_base64(fig)
 
