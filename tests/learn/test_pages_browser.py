@@ -1,7 +1,7 @@
 """Every HTML page chainrule writes, opened in headless Chromium at 1280 px wide, as a reader sees it.
 
 The pages come from the real commands (`chainrule train` on a run with a finding and on a diverged run,
-`chainrule demo` for the gallery, `chainrule explain --html`). One browser for the module; a full-page
+`chainrule demo` for the gallery, `chainrule explain --html`). One browser for all of them; a full-page
 screenshot of each lands in build/screenshots/ for a person to look at. What can be checked without a
 person is checked: nothing wider than the page, no table or image sticking out of its container, every
 image decoded and not one flat colour.
@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import playwright.sync_api as playwright_api
@@ -79,17 +78,16 @@ _MEASURE = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def write_pages(folder: Path) -> dict[str, Path]:
     """Each page written by its real command; the commands run side by side (they share nothing)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     running, paths = [], {}
     for name, (arguments, page) in COMMANDS.items():
-        folder = tmp_path_factory.mktemp(name)
-        command = [sys.executable, "-m", "chainrule", *(a.format(dir=folder) for a in arguments)]
+        (folder / name).mkdir()
+        command = [sys.executable, "-m", "chainrule", *(a.format(dir=folder / name) for a in arguments)]
         running.append((name, command, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                                        text=True, env=env, cwd=folder)))
-        paths[name] = folder / page
+                                                        text=True, env=env, cwd=folder / name)))
+        paths[name] = folder / name / page
     for name, command, process in running:
         output, _ = process.communicate(timeout=300)
         assert process.returncode == 0, f"{' '.join(command[2:])} exited {process.returncode}:\n{output[-3000:]}"
@@ -97,43 +95,53 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return paths
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
-
-
-@pytest.mark.parametrize("name", list(COMMANDS))
-def test_page_fits_and_every_picture_shows(browser, pages: dict[str, Path], name: str) -> None:
+def look_at(browser, name: str, page: Path) -> list[str]:
+    """Open ``page`` at 1280 px, save its screenshot, and say what is wrong with its layout (nothing: [])."""
     context = browser.new_context(viewport={"width": WIDTH, "height": 900})
     tab = context.new_page()
     problems: list[str] = []
-    tab.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
-    tab.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    tab.on("console", lambda m: m.type == "error" and problems.append(f"{name}: console: {m.text}"))
+    tab.on("pageerror", lambda e: problems.append(f"{name}: page error: {e}"))
     try:
-        tab.goto(pages[name].as_uri())
+        tab.goto(page.as_uri())
         tab.wait_for_load_state("load")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
         layout = tab.evaluate(_MEASURE)
     finally:
         context.close()
-    assert not problems, problems
-    assert layout["innerWidth"] == WIDTH
-    assert layout["scrollWidth"] <= layout["innerWidth"], (
-        f"{name}: the page scrolls sideways ({layout['scrollWidth']} px > {WIDTH}); too wide: {layout['wider'][:5]}")
-    assert not layout["wider"], f"{name}: elements past the right edge: {layout['wider'][:5]}"
-    assert not layout["sticking"], f"{name}: tables or images wider than their container: {layout['sticking'][:5]}"
-    assert layout["images"] or layout["svgs"], f"{name}: the page shows no picture at all"
+    if layout["innerWidth"] != WIDTH:
+        problems.append(f"{name}: the window is {layout['innerWidth']} px wide, not {WIDTH}")
+    if layout["scrollWidth"] > layout["innerWidth"] or layout["wider"]:
+        problems.append(f"{name}: the page scrolls sideways ({layout['scrollWidth']} px > {WIDTH}); past the right "
+                        f"edge: {layout['wider'][:5]}")
+    if layout["sticking"]:
+        problems.append(f"{name}: tables or images wider than their container: {layout['sticking'][:5]}")
+    if not layout["images"] and not layout["svgs"]:
+        problems.append(f"{name}: the page shows no picture at all")
     for image in layout["images"]:
-        assert image["complete"] and image["width"] > 0 and image["height"] > 0, f"{name}: not decoded: {image}"
+        if not (image["complete"] and image["width"] > 0 and image["height"] > 0):
+            problems.append(f"{name}: an image was not decoded: {image}")
         # a plot has at least a background, axes, text and a line; one flat tone means nothing was drawn
-        assert image["colours"] >= 4, f"{name}: the image {image['alt']!r} is blank ({image['colours']} colours)"
+        elif image["colours"] < 4:
+            problems.append(f"{name}: the image {image['alt']!r} is blank ({image['colours']} colours)")
     if name.startswith("report"):
         # headers in words: a raw metric name (val_loss, grad_ratio) is for diagnoses.json, not for a reader
         raw = [h for h in layout["headers"] if re.search(r"[a-z]_[a-z]", h)]
-        assert not raw, f"{name}: table headers that are identifiers: {raw}"
-    for width, height in layout["svgs"]:
-        assert width > 0 and height > 0, f"{name}: an <svg> drew nothing ({width}x{height})"
+        if raw:
+            problems.append(f"{name}: table headers that are identifiers: {raw}")
+    problems += [f"{name}: an <svg> drew nothing ({w}x{h})" for w, h in layout["svgs"] if not (w > 0 and h > 0)]
+    return problems
+
+
+def test_every_page_fits_1280_px_and_every_picture_shows(tmp_path: Path) -> None:
+    # one test, not one per page: under pytest-xdist a module fixture would run the commands once per worker
+    pages = write_pages(tmp_path)
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            problems = [problem for name, page in pages.items() for problem in look_at(browser, name, page)]
+        finally:
+            browser.close()
+    assert {f"{name}.png" for name in COMMANDS} <= {p.name for p in ARTIFACTS.glob("*.png")}
+    assert not problems, "\n".join(problems)
