@@ -471,15 +471,15 @@ def _updates_html(f: Finding) -> str:
             f"(each observation is in diagnoses.json under <code>updates</code>)</small></p>")
 
 
-def finding_html(f: Finding, number: int | None = None) -> str:
+def finding_html(f: Finding, number: int | None = None, labels: dict[str, str] | None = None) -> str:
     """One finding as an HTML card: what, where, when, the evidence, the remedies best first.
 
-    ``number`` matches the finding's mark on the loss plot.
+    ``number`` matches the finding's mark on the loss plot; ``labels`` says what each layer is (``layer_labels``).
     """
     remedies = "".join(
         f"<li>{html.escape(r.description)}" + (f" <code>{html.escape(json.dumps(r.change))}</code>" if r.change
                                                 else "") + "</li>" for r in f.remedies)
-    where = f" at <b>{html.escape(f.layer)}</b>" if f.layer else ""
+    where = f" at <b>{html.escape((labels or {}).get(f.layer, f.layer))}</b>" if f.layer else ""
     mark = f"{number}. " if number else ""
     return (f'<div class="finding {f.severity}"><h3>{mark}{html.escape(f.severity)}: {html.escape(f.title)}{where} '
             f'<small>(epoch {f.epoch}, step {f.step})</small></h3>'
@@ -580,7 +580,8 @@ def render_html(findings: list[Finding], metrics: dict[str, Any], title: str = "
     body = [f"<h1>{html.escape(title)}</h1>"]
     if findings:
         body.append(f"<p>{len(findings)} finding{'s' if len(findings) != 1 else ''}, in the order they appeared.</p>")
-        body.extend(finding_html(f, i) for i, f in enumerate(findings, start=1))
+        labels = metrics.get("layer_labels") or {}
+        body.extend(finding_html(f, i, labels) for i, f in enumerate(findings, start=1))
     else:
         body.append("<p>No problems found: gradients flowed, units fired, and the loss went down.</p>")
     body.append(_fixes_html(fixes or []))

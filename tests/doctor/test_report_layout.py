@@ -121,3 +121,18 @@ def test_a_diverged_runs_few_samples_are_drawn_as_points_on_a_readable_axis(runs
                 if few and not line.get_label().startswith("_"):
                     assert line.get_marker() not in ("None", None, ""), (
                         f"{plot.__name__}: {line.get_label()} has {len(line.get_xdata())} samples and no marker")
+
+
+def test_finding_cards_name_the_layer_by_what_it_is(runs):
+    history = runs["sigmoid"]
+    metrics = facts(history)
+    page = report.render_html(history.doctor.findings, metrics)
+    located = [f for f in history.doctor.findings if f.layer]
+    assert located
+    for i, f in enumerate(history.doctor.findings, start=1):
+        if f.layer:
+            module = dict(history.doctor.model.named_modules())[f.layer]
+            what = (f"Linear {module.weight.shape[1]}→{module.weight.shape[0]}" if hasattr(module, "weight")
+                    else type(module).__name__)
+            assert f"at <b>{f.layer} ({what})</b>" in page
+            assert f"<h3>{i}. " in page  # numbered like its mark on the loss plot
