@@ -32,7 +32,7 @@ def _loss(value: float) -> str:
     """A loss, as the demos' stories and checks write it (3 significant digits); NaN or inf is a diverged run."""
     if not math.isfinite(value):
         return "diverged"
-    return _sci(value) if abs(value) >= 1e4 else f"{value:.3g}"
+    return _sci(value) if abs(value) >= 1e4 else f"{value:#.3g}"
 
 
 LEARNS_BY = 0.2  # validation accuracy this far above chance: the run learns (noise on a few hundred examples is less)

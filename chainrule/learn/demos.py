@@ -286,7 +286,7 @@ def exploding(seed: int = 0) -> DemoResult:
          bool({"exploding_gradients", "non_finite"} & problem.kinds)),
     ]
     for fix in fixes:
-        checks.append((f"'{fix.label}' converges: finite loss {fix.final_loss:.3g}, validation accuracy "
+        checks.append((f"'{fix.label}' converges: finite loss {fix.final_loss:#.3g}, validation accuracy "
                        f"{fix.val_accuracy:.1%} ≥ 70%", math.isfinite(fix.final_loss) and fix.val_accuracy >= 0.7))
         checks.append((f"the doctor reports no exploding gradients with '{fix.label}'",
                        not {"exploding_gradients", "non_finite"} & fix.kinds))

@@ -54,7 +54,7 @@ def test_the_doctor_column_calls_healthy_only_a_run_that_learns():
 def test_one_format_per_quantity_in_the_demo_table():
     from chainrule.learn.demo_report import _loss, _sci
 
-    # the stories and checks write losses with 3 significant digits and ratios with 2 (f"{x:.3g}", f"{x:.1e}")
-    assert [_loss(v) for v in (0.19706, 2.1234, 0.021349, 123456.0, math.nan, math.inf)] == [
-        "0.197", "2.12", "0.0213", "1.2e+05", "diverged", "diverged"]
+    # the stories and checks write losses with 3 significant digits and ratios with 2 (f"{x:#.3g}", f"{x:.1e}")
+    assert [_loss(v) for v in (0.19706, 2.1234, 2.3, 0.021349, 123456.0, math.nan, math.inf)] == [
+        "0.197", "2.12", "2.30", "0.0213", "1.2e+05", "diverged", "diverged"]
     assert [_sci(v) for v in (2.1134e-07, 0.5391, math.inf)] == ["2.1e-07", "5.4e-01", "inf"]
