@@ -22,9 +22,29 @@ def _pct(value: float) -> str:
 
 
 def _sci(value: float) -> str:
+    """A ratio spanning orders of magnitude, as the demos' stories and checks write it (2 significant digits)."""
     if math.isnan(value):
         return "—"  # undefined (a NaN loss or 0/0 ratio): a learner reads "nan" as a bug in the table
-    return str(value) if not math.isfinite(value) else f"{value:.2e}"
+    return str(value) if not math.isfinite(value) else f"{value:.1e}"
+
+
+def _loss(value: float) -> str:
+    """A loss, as the demos' stories and checks write it (3 significant digits); NaN or inf is a diverged run."""
+    if not math.isfinite(value):
+        return "diverged"
+    return _sci(value) if abs(value) >= 1e4 else f"{value:#.3g}"
+
+
+LEARNS_BY = 0.2  # validation accuracy this far above chance: the run learns (noise on a few hundred examples is less)
+
+
+def doctor_label(result: DemoResult, run: Any) -> str:
+    """What the doctor's column says of a run: its findings, or "healthy" only for a run that clearly learns."""
+    if run.kinds:
+        return ", ".join(kind.replace("_", " ") for kind in sorted(run.kinds))
+    if run.val_accuracy >= result.chance + LEARNS_BY:
+        return "healthy"
+    return f"no finding, but it does not learn (chance is {result.chance:.0%})"
 
 
 def summary_table(result: DemoResult) -> Table:
@@ -36,9 +56,8 @@ def summary_table(result: DemoResult) -> Table:
         rms = list(run.grad_rms.values())
         ratio = _sci(rms[0] / rms[-1]) if rms and rms[-1] else "—"
         dead = f"{sum(run.dead_fraction.values()) / len(run.dead_fraction):.0%}" if run.dead_fraction else "—"
-        kinds = ", ".join(sorted(run.kinds)) or "healthy"
-        table.add_row(run.label, _pct(run.train_accuracy), _pct(run.val_accuracy), _sci(run.final_loss), ratio,
-                      dead, kinds)
+        table.add_row(run.label, _pct(run.train_accuracy), _pct(run.val_accuracy), _loss(run.final_loss), ratio,
+                      dead, doctor_label(result, run))
     return table
 
 
@@ -156,7 +175,7 @@ def _figure(result: DemoResult) -> str:
 def _section(result: DemoResult) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(r.label)}</td><td>{_pct(r.train_accuracy)}</td><td>{_pct(r.val_accuracy)}</td>"
-        f"<td>{_sci(r.final_loss)}</td><td>{html.escape(', '.join(sorted(r.kinds)) or 'healthy')}</td></tr>"
+        f"<td>{_loss(r.final_loss)}</td><td>{html.escape(doctor_label(result, r))}</td></tr>"
         for r in result.runs
     )
     checks = "".join(f"<li class='{'ok' if ok else 'bad'}'>{'✓' if ok else '✗'} {html.escape(t)}</li>"

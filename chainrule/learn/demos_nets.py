@@ -126,7 +126,7 @@ def vanishing_through_time(seed: int = 0) -> DemoResult:
     return DemoResult("vanishing-through-time", "Vanishing gradients through time",
                       "A vanilla RNN's gradient to early steps is a product of one factor per step and vanishes over "
                       "a long gap, so it cannot learn to remember; gated units (LSTM, GRU) carry it.",
-                      [rnn, gru], checks, numbers, story)
+                      [rnn, gru], checks, numbers, story, chance=chance)
 
 
 # ---------------------------------------------------------------------------- residual depth

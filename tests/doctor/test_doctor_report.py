@@ -137,7 +137,10 @@ def test_try_fix_results_are_saved_and_shown(dead_run, tmp_path):
     paths = write_report(history.doctor, tmp_path, fixes=[fix])
     assert json.loads(paths["fixes"].read_text())[0]["after"]["dead_fraction"] == 0.16
     page = paths["html"].read_text()
-    assert "Try the fix" in page and "lower the learning rate from 0.3 to 0.03" in page and "0.98" in page
+    assert "Try the fix" in page and "lower the learning rate from 0.3 to 0.03" in page
+    # the deciding metric under its human name, before → after, as a percentage like every fraction on the page
+    table = page.split('<table class="fixes">')[1].split("</table>")[0]
+    assert "<th>dead ReLU units<br>" in table and "98.0% → <b>16.0%</b>" in table and "dead_fraction" not in table
 
 
 def test_after_training_does_nothing_with_the_doctor_off(tmp_path):

@@ -77,6 +77,15 @@ def test_dropout_sweep_has_best_middle_rate_and_learns_nothing_at_one(results):
     assert abs(val[1.0] - 0.1) <= 0.08  # rate 1.0: chance on 10 classes
     assert train[0.0] - val[0.0] > train[0.5] - val[0.5]  # dropout narrows the generalization gap
     assert result.claim_holds
+    # the story may repeat the doctor's prescribed rate only with what its own table shows for that rate
+    prescribed = [r["change"]["dropout"] for f in result.run("p=0.0").findings if f["kind"] == "overfitting"
+                  for r in f["remedies"] if "dropout" in r.get("change", {})]
+    rate = prescribed[0]
+    story = " ".join(result.story)
+    if rate in val:
+        still_overfits = "overfitting" in result.run(f"p={rate}").kinds
+        assert (f"p={rate} still overfits" in story) == still_overfits, story
+        assert f"Dropout({rate}) works here" in story or still_overfits, story
 
 
 def test_gallery_page_has_a_plot_per_demo_and_opens_in_a_headless_browser(results, tmp_path):
