@@ -14,9 +14,11 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.hostile.crafted import SMALL_DATA_FILES, SMALL_MODEL_FILES
 
@@ -25,6 +27,7 @@ LIMIT_MB = 100
 CHILD = r"""
 import json, resource, sys
 import numpy as np
+import pytest
 import chainrule as cr
 from chainrule.data import load_file
 from chainrule.data.idx import read_idx
@@ -113,3 +116,20 @@ def test_a_csv_is_read_within_a_small_multiple_of_its_size(tmp_path: Path) -> No
     assert samples == rows
     # Rows as Python lists of strings cost about 10x the file; values streamed into a float buffer about 2x.
     assert growth < 4 * size, f"reading a {size / 2**20:.1f} MiB CSV grew peak memory by {growth / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize("save", [np.savez, np.savez_compressed], ids=["stored", "deflated"])
+def test_an_npz_is_read_within_a_small_multiple_of_its_data(tmp_path: Path, save: Callable[..., None]) -> None:
+    rows = 200_000
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(rows, 20)).astype(np.float32), rng.integers(0, 3, rows)
+    path = tmp_path / "big.npz"
+    save(path, X=X, y=y)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    child = subprocess.run([sys.executable, "-c", CSV_CHILD, str(path)], capture_output=True, text=True, env=env,
+                           timeout=120, check=False)
+    assert child.returncode == 0, child.stderr[-3000:]
+    growth, samples = (int(v) for v in child.stdout.split())
+    assert samples == rows
+    data = X.nbytes + y.nbytes
+    assert growth < 3 * data, f"reading {data / 2**20:.1f} MiB of arrays grew peak memory by {growth / 2**20:.1f} MiB"
