@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from chainrule._io import write_manifest
 from chainrule.cli import main
 
 NOT_UTF8 = "a,b,label\n1,2,café\n".encode("latin-1")
@@ -25,8 +26,16 @@ def files(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "label_10^8.csv").write_text(f"a,label\n{rows}1,100000000\n")
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "diagnoses.json").write_text("[1, 2]")
+    write_manifest(tmp_path / "run")
+    (tmp_path / "changed").mkdir()
+    (tmp_path / "changed" / "diagnoses.json").write_text('{"findings": []}')
+    write_manifest(tmp_path / "changed")
+    (tmp_path / "changed" / "diagnoses.json").write_text('{"findings": [], "note": "edited after the run"}')
+    (tmp_path / "unfinished").mkdir()
+    (tmp_path / "unfinished" / "diagnoses.json").write_text('{"findings": []}')
     os.mkfifo(tmp_path / "pipe.csv")
-    names = {"file": "a_file", "latin1": "latin1.csv", "labels": "label_10^8.csv", "run": "run", "fifo": "pipe.csv"}
+    names = {"file": "a_file", "latin1": "latin1.csv", "labels": "label_10^8.csv", "run": "run", "fifo": "pipe.csv",
+             "unfinished": "unfinished", "changed": "changed"}
     return {"dir": str(tmp_path), **{key: str(tmp_path / name) for key, name in names.items()}}
 
 
@@ -72,6 +81,8 @@ CASES = [
     (["explain", "--lr", "x"], "argument --lr: invalid float value: 'x'"),
     (["graph", "--out", "{file}/g"], "--out: cannot write '{file}/g.dot': '{file}' is not a folder"),
     (["report", "{run}"], "{run}/diagnoses.json holds a JSON list; expected a dict"),
+    (["report", "{unfinished}"], "'{unfinished}' has no manifest.json, so it is not a complete run folder"),
+    (["report", "{changed}"], "manifest.json lists 'diagnoses.json' with 16 bytes, the file has 48"),
     (["report", "{dir}/nope"], "expected {dir}/nope/diagnoses.json"),
     (["nosuchcommand"], "argument COMMAND: invalid choice: 'nosuchcommand'"),
 ]
