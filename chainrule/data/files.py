@@ -96,7 +96,9 @@ def _npz_array(archive: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarra
         buffer = flat.view(np.uint8) if declared else np.empty(0, np.uint8)
         filled = 0
         while filled < declared:
-            count = handle.readinto(buffer[filled:filled + _READ_CHUNK])
+            chunk = handle.read(min(_READ_CHUNK, declared - filled))
+            count = len(chunk)
+            buffer[filled:filled + count] = np.frombuffer(chunk, np.uint8)
             if not count:
                 raise ValueError(f"load_file: {path}: array {key!r} ends after {filled} of its {declared} bytes; "
                                  f"the file is truncated or corrupt")
