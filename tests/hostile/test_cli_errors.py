@@ -2,7 +2,7 @@
 on stderr, checked before any training; a bug in chainrule gives a traceback and a request to report it.
 
 Training and the demos are replaced by a function that fails the test, so a row passes only if the command
-stopped before it would have trained.
+stopped before it would have trained; the values only fit checks (epochs, batch size) run the real fit instead.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def files(tmp_path: Path) -> dict[str, str]:
     return {"dir": str(tmp_path), **{key: str(tmp_path / name) for key, name in names.items()}}
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def no_training(monkeypatch: pytest.MonkeyPatch) -> None:
     def trained(*args: object, **kwargs: object) -> None:
         raise AssertionError("training started before the arguments were checked")
@@ -88,6 +88,7 @@ CASES = [
 ]
 
 
+@pytest.mark.usefixtures("no_training")
 @pytest.mark.parametrize(("argv", "message"), CASES, ids=[" ".join(c[0][:1] + c[0][-2:]) for c in CASES])
 def test_bad_arguments_exit_2_with_one_line_before_any_training(files: dict[str, str], capsys: pytest.CaptureFixture,
                                                                   argv: list[str], message: str) -> None:
@@ -103,6 +104,38 @@ def test_bad_arguments_exit_2_with_one_line_before_any_training(files: dict[str,
     assert message.format(**files) in lines[0]
     assert lines[0].startswith("chainrule")
     assert not Path(files["dir"], "r").exists()
+
+
+# Values only fit itself checks: the real fit runs (on iris, with a tiny network) and must refuse them.
+FIT_CASES = [
+    (["--epochs", "0"], "fit: epochs must be a positive int, got 0"),
+    (["--epochs", "-1"], "fit: epochs must be a positive int, got -1"),
+    (["--batch-size", "0"], "fit: batch_size must be a positive int, got 0"),
+    (["--batch-size", "-5"], "fit: batch_size must be a positive int, got -5"),
+    (["--clip-grad", "0"], "fit: clip_grad_norm must be a positive number or None, got 0.0"),
+]
+
+
+@pytest.mark.parametrize(("extra", "message"), FIT_CASES, ids=[" ".join(c[0]) for c in FIT_CASES])
+def test_fits_own_checks_exit_2_with_one_line_and_no_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                                monkeypatch: pytest.MonkeyPatch, extra: list[str],
+                                                                message: str) -> None:
+    from chainrule.cli import train
+
+    calls, fit = [], train.fit
+
+    def counted_fit(*args: object, **kwargs: object) -> object:  # the real fit, its calls counted
+        calls.append(kwargs)
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(train, "fit", counted_fit)
+    out = tmp_path / "run"
+    code = main(["train", "--dataset", "iris", "--hidden", "2", "--epochs", "1", *extra, "--out", str(out)])
+    captured = capsys.readouterr()
+    assert len(calls) == 1, "the command stopped before fit: this row tests the CLI's checks, not fit's"
+    assert code == 2, captured.err
+    assert captured.err.splitlines() == [f"chainrule train: error: {message}"]
+    assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
 def test_a_bug_in_chainrule_prints_a_traceback_and_asks_for_a_report(monkeypatch: pytest.MonkeyPatch,
