@@ -23,7 +23,7 @@ from chainrule.engine.tensor import Tensor
 
 __all__ = [
     "calculate_gain", "constant_", "eye_", "kaiming_normal_", "kaiming_uniform_", "normal_", "ones_",
-    "orthogonal_", "trunc_normal_", "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_",
+    "orthogonal_", "skipped", "trunc_normal_", "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_",
 ]
 
 _LINEAR_GAIN = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -75,6 +75,12 @@ def skipped() -> Iterator[None]:
 
     For loaders that overwrite every parameter anyway: no random draws (the global generator is left where it
     was) and no pages written that the loaded weights will replace.
+
+    >>> import chainrule as cr
+    >>> with skipped():
+    ...     layer = cr.nn.Linear(2, 3)  # its weight holds whatever the allocation held
+    >>> layer.weight.shape
+    (3, 2)
     """
     token = _SKIPPING.set(True)
     try:
