@@ -205,14 +205,15 @@ MANIFEST = "manifest.json"
 
 
 def write_manifest(folder: str | os.PathLike[str]) -> Path:
-    """Write ``folder``/manifest.json, the name and size of every file under it; call it once the folder is complete.
+    """Write ``folder``/manifest.json, the name and size of every file in it; call it once the folder is complete.
 
     Written last, it is what says a folder is whole: readers (``check_manifest``) refuse a folder without one, so
     a folder still being written, one left by a killed writer, or an old one moved aside is never shown as a run.
     """
     folder = Path(folder)
-    files = {p.relative_to(folder).as_posix(): p.stat().st_size
-             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")}
+    # Its own files only, not subfolders': run folders are flat, and write_report may be pointed at a big folder.
+    files = {p.name: p.stat().st_size
+             for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")}
     atomic_write(folder / MANIFEST, json.dumps({"complete": True, "files": files}, indent=2) + "\n")
     return folder / MANIFEST
 
