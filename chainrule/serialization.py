@@ -476,10 +476,11 @@ def load(path: str | os.PathLike[str], map_location: Any = None, weights_only: b
     # The model takes the arrays just read rather than copies of them; its own were never written (skipped
     # init), so loading holds the weights once, not twice.
     dtypes = {key: value.dtype for key, value in model.state_dict(keep_vars=True).items()}
-    own_dtype = {key: array.astype(dtypes[key], copy=False) if key in dtypes else array
-                 for key, array in tensors.items()}
+    # np.require copies only an array that training could not update in place (read-only or strided).
+    adopted = {key: np.require(array.astype(dtypes[key], copy=False), requirements=["C", "W"]) if key in dtypes
+               else array for key, array in tensors.items()}
     try:
-        model.load_state_dict(own_dtype, assign=True)
+        model.load_state_dict(adopted, assign=True)
     except (KeyError, ValueError) as error:
         raise ValueError(f"chainrule.load: the weights in {str(path)!r} don't fit its architecture: {error}") from None
     return model.eval()
