@@ -7,13 +7,14 @@ import base64
 import contextlib
 import glob
 import io
+import json
 import math
 import os
 import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -164,17 +165,18 @@ def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Write a whole folder so that ``path`` always holds the complete old folder or the complete new one.
 
     The body writes into the yielded staging folder (a sibling of ``path``, under a folder of the same name so
-    that pages titled by their folder read right); on success it replaces ``path`` in one atomic exchange where
-    the system allows (Linux), else in two renames. Nothing of an earlier folder at ``path`` survives; on any
-    error the staging folder is removed and ``path`` is untouched. Staging folders left by killed writers are
-    removed first.
+    that pages titled by their folder read right); on success a manifest is written last, then the staging
+    folder replaces ``path`` in one atomic exchange where the system allows (Linux), else in two renames
+    (between them no folder is at ``path``; readers that need the manifest never see a half one). Nothing of an
+    earlier folder at ``path`` survives; on any error the staging folder is removed and ``path`` is untouched.
+    Staging folders left by killed writers are removed first.
 
     >>> import os, tempfile
     >>> run = os.path.join(tempfile.mkdtemp(), "run")
     >>> with atomic_folder(run) as staging:
     ...     _ = (staging / "a.txt").write_text("new")
-    >>> os.listdir(run)
-    ['a.txt']
+    >>> sorted(os.listdir(run))
+    ['a.txt', 'manifest.json']
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
@@ -186,6 +188,7 @@ def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         staging.mkdir(mode=_default_mode(folder=True))
         yield staging
+        write_manifest(staging)
         staging.chmod(_default_mode(folder=True))
         if not path.exists():
             os.rename(staging, path)
@@ -196,6 +199,54 @@ def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
         _fsync_folder(path.parent)
     finally:
         shutil.rmtree(holder, ignore_errors=True)
+
+
+MANIFEST = "manifest.json"
+
+
+def write_manifest(folder: str | os.PathLike[str]) -> Path:
+    """Write ``folder``/manifest.json, the name and size of every file in it; call it once the folder is complete.
+
+    Written last, it is what says a folder is whole: readers (``check_manifest``) refuse a folder without one, so
+    a folder still being written, one left by a killed writer, or an old one moved aside is never shown as a run.
+    """
+    folder = Path(folder)
+    # Its own files only, not subfolders': run folders are flat, and write_report may be pointed at a big folder.
+    files = {p.name: p.stat().st_size
+             for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")}
+    atomic_write(folder / MANIFEST, json.dumps({"complete": True, "files": files}, indent=2) + "\n")
+    return folder / MANIFEST
+
+
+def check_manifest(folder: str | os.PathLike[str], where: str, rebuilt: Collection[str] = ()) -> None:
+    """Raise unless ``folder`` has a manifest and every file it lists is there with the listed size.
+
+    Files named in ``rebuilt`` (what the reader writes anew, such as a report page) are not checked.
+
+    Raises:
+        ValueError: no manifest (the folder was not finished), an unreadable one, or a listed file missing or of
+            another size; the message names the folder and the file.
+    """
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise ValueError(f"{where}: {str(folder)!r} has no {MANIFEST}, so it is not a complete run folder (its "
+                         f"writer was killed or is still at work, or it was not written by chainrule); run again")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        files = manifest["files"]
+        if not isinstance(files, dict):
+            raise TypeError("'files' is not a dict")
+    except (ValueError, UnicodeDecodeError, RecursionError, KeyError, TypeError) as error:
+        raise ValueError(f"{where}: {path} is not a manifest written by chainrule ({error!r})") from None
+    for name, size in files.items():
+        if name in rebuilt:
+            continue
+        listed = Path(folder) / name
+        if not listed.is_file():
+            raise ValueError(f"{where}: {str(folder)!r} is incomplete: {MANIFEST} lists {name!r}, which is missing")
+        if listed.stat().st_size != size:
+            raise ValueError(f"{where}: {str(folder)!r} is incomplete or changed: {MANIFEST} lists {name!r} with "
+                             f"{size} bytes, the file has {listed.stat().st_size}")
 
 
 def json_safe(value: Any) -> Any:

@@ -312,7 +312,7 @@ def json_field(metadata: Mapping[str, str], key: str, path: Path, where: str = "
 def check_values_fit(model: nn.Module, tensors: Mapping[str, np.ndarray], path: Path,
                      where: str = "chainrule.load") -> None:
     """Refuse weights that would change meaning on the way into the model: overflow to inf, dropped imaginary parts."""
-    for key, target in model.state_dict().items():
+    for key, target in model.state_dict(keep_vars=True).items():  # keep_vars: no copies, only dtypes are read
         value = tensors.get(key)
         if value is None or value.dtype == target.dtype:
             continue  # missing keys are load_state_dict's to report
@@ -473,8 +473,14 @@ def load(path: str | os.PathLike[str], map_location: Any = None, weights_only: b
                          f"(it was written by save_state_dict); use load_state_dict and your own model")
     config = json_field(metadata, ARCHITECTURE_KEY, path)
     model = build_for(config, tensors, path, ARCHITECTURE_KEY, max_elements)
+    # The model takes the arrays just read rather than copies of them; its own were never written (skipped
+    # init), so loading holds the weights once, not twice.
+    dtypes = {key: value.dtype for key, value in model.state_dict(keep_vars=True).items()}
+    # np.require copies only an array that training could not update in place (read-only or strided).
+    adopted = {key: np.require(array.astype(dtypes[key], copy=False), requirements=["C", "W"]) if key in dtypes
+               else array for key, array in tensors.items()}
     try:
-        model.load_state_dict(tensors)
+        model.load_state_dict(adopted, assign=True)
     except (KeyError, ValueError) as error:
         raise ValueError(f"chainrule.load: the weights in {str(path)!r} don't fit its architecture: {error}") from None
     return model.eval()
@@ -501,7 +507,8 @@ def build_for(config: Any, tensors: Mapping[str, np.ndarray], path: Path, field:
         raise ValueError(f"{where}: the weights in {str(path)!r} don't fit its architecture: it describes "
                          f"{planned} parameter and buffer elements but the file holds {stored}")
     try:
-        model = build(config)
+        with nn.init.skipped():  # every parameter is about to be overwritten by the file's
+            model = build(config)
     except ValueError as error:
         raise ValueError(f"{where}: {str(path)!r}, metadata field {field!r}: "
                          f"{str(error).removeprefix('chainrule.load: ')}") from None

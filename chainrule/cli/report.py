@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -27,11 +28,16 @@ def run(args: argparse.Namespace) -> int:
 
     Raises:
         FileNotFoundError: the folder has no diagnoses.json.
+        ValueError: the folder has no manifest (it was not finished) or its files are not as the manifest lists.
     """
-    from chainrule.doctor.report import findings_table, load_run, render_report
+    from chainrule._io import check_manifest, write_manifest
+    from chainrule.doctor.report import HTML, findings_table, load_run, render_report
 
+    if Path(args.run_dir).is_dir():  # a missing folder is load_run's to explain
+        check_manifest(args.run_dir, "chainrule report", rebuilt={HTML})
     findings, _, diagnoses, fixes = load_run(args.run_dir)
     path = render_report(args.run_dir)
+    write_manifest(args.run_dir)  # the page was rendered anew; the folder is complete again
     if args.json:
         json.dump({**diagnoses, "fixes": fixes, "report_html": str(path)}, sys.stdout, indent=2)
         print()

@@ -60,20 +60,53 @@ def _make(
     return Dataset(X, class_labels(labels, name), name=name, feature_names=feature_names)
 
 
+# Deflate cannot expand data more than about 1032:1, so a member claiming more than that is lying about its size.
+_MAX_DEFLATE_RATIO = 1032
+_READ_CHUNK = 1 << 20  # bytes read from a member at a time; the only buffer besides the array itself
+
+
 def _npz_array(archive: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
-    """One array of an .npz archive, its declared size checked against the archive's before NumPy allocates it."""
+    """One array of an .npz archive, streamed into an array preallocated after its size was checked.
+
+    The header's shape and dtype must account for exactly the member's uncompressed size, and that size must be
+    one its compressed bytes can hold; then the bytes are read in 1 MiB chunks straight into the array, so the
+    peak is the array plus one chunk (``np.load`` reads a whole member first; ``mmap_mode`` skips archives).
+    """
     assert archive.zip is not None  # open until the `with archive` block ends
     member = archive.zip.getinfo(f"{key}.npy")
     with archive.zip.open(member) as handle:
         version = np.lib.format.read_magic(handle)
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, dtype = read_header(handle)
+        shape, fortran_order, dtype = read_header(handle)
         header = handle.tell()
-    declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
-    if dtype.kind != "O" and declared != member.file_size - header:
-        raise ValueError(f"load_file: {path}: array {key!r} declares shape {shape} ({declared} bytes) but the archive "
-                         f"holds {member.file_size - header} bytes for it; the file is truncated or corrupt")
-    return archive[key]
+        if dtype.hasobject:
+            raise ValueError(f"load_file: {path} stores an object array {key!r}; save numeric arrays "
+                             f"(object arrays need pickle, which could run code)")
+        declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if declared != member.file_size - header:
+            raise ValueError(f"load_file: {path}: array {key!r} declares shape {shape} ({declared} bytes) but the "
+                             f"archive holds {member.file_size - header} bytes for it; the file is truncated "
+                             f"or corrupt")
+        if member.compress_type != zipfile.ZIP_STORED and member.file_size > _MAX_DEFLATE_RATIO * (
+                member.compress_size + 1024):
+            raise ValueError(f"load_file: {path}: array {key!r} claims {member.file_size} bytes from "
+                             f"{member.compress_size} compressed ones, more than deflate can expand; the file is "
+                             f"corrupt")
+        flat = np.empty(int(np.prod(shape, dtype=object)), dtype=dtype)
+        buffer = flat.view(np.uint8) if declared else np.empty(0, np.uint8)
+        filled = 0
+        while filled < declared:
+            chunk = handle.read(min(_READ_CHUNK, declared - filled))
+            count = len(chunk)
+            buffer[filled:filled + count] = np.frombuffer(chunk, np.uint8)
+            if not count:
+                raise ValueError(f"load_file: {path}: array {key!r} ends after {filled} of its {declared} bytes; "
+                                 f"the file is truncated or corrupt")
+            filled += count
+        if handle.read(1):  # also makes zipfile check the member's CRC
+            raise ValueError(f"load_file: {path}: array {key!r} holds more bytes than its header declares; "
+                             f"the file is corrupt")
+    return flat.reshape(shape[::-1]).transpose() if fortran_order else flat.reshape(shape)
 
 
 def _load_npz(path: Path, task: str | None) -> Dataset:
@@ -94,10 +127,10 @@ def _load_npz(path: Path, task: str | None) -> Dataset:
         try:
             X, labels = _npz_array(archive, pair[0], path), _npz_array(archive, pair[1], path)
             names = _npz_array(archive, "feature_names", path).tolist() if "feature_names" in keys else None
-        except ValueError as error:  # object arrays need pickle, which we refuse
+        except ValueError as error:  # NumPy's own, from a header it cannot parse
             if str(error).startswith("load_file"):
                 raise
-            raise ValueError(f"load_file: {path} stores an object array; save numeric arrays ({error})") from None
+            raise ValueError(f"load_file: {path} holds an array NumPy cannot read ({error})") from None
         except (OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
             raise ValueError(f"load_file: {path} is a truncated or corrupt .npz archive ({error})") from None
     return _make(X, labels, task, path.stem, feature_names=names)

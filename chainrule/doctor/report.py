@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule._io import agg_figure, atomic_write, json_safe, png_base64
+from chainrule._io import agg_figure, atomic_write, json_safe, png_base64, write_manifest
 from chainrule.doctor.findings import Finding
 
 DIAGNOSES = "diagnoses.json"
@@ -75,6 +75,7 @@ def write_report(doctor: Any, run_dir: str | Path, fixes: list[Any] | None = Non
         paths["fixes"] = run_dir / FIXES
         atomic_write(paths["fixes"], json.dumps(json_safe([r.to_dict() for r in fixes]), indent=2) + "\n")
     paths["html"] = render_report(run_dir)
+    write_manifest(run_dir)  # last: `chainrule report` refuses a folder without it
     return paths
 
 

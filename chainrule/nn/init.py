@@ -7,10 +7,14 @@ else from the generator seeded by ``cr.manual_seed``, so runs repeat exactly.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import math
 import numbers
 import warnings
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -19,7 +23,7 @@ from chainrule.engine.tensor import Tensor
 
 __all__ = [
     "calculate_gain", "constant_", "eye_", "kaiming_normal_", "kaiming_uniform_", "normal_", "ones_",
-    "orthogonal_", "trunc_normal_", "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_",
+    "orthogonal_", "skipped", "trunc_normal_", "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_",
 ]
 
 _LINEAR_GAIN = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -61,6 +65,38 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     )
 
 
+_SKIPPING = contextvars.ContextVar("skipping_init", default=False)
+_Fill = TypeVar("_Fill", bound=Callable[..., Tensor])
+
+
+@contextlib.contextmanager
+def skipped() -> Iterator[None]:
+    """Layers built inside leave their parameters as allocated (uninitialized), as ``torch.nn.utils.skip_init``.
+
+    For loaders that overwrite every parameter anyway: no random draws (the global generator is left where it
+    was) and no pages written that the loaded weights will replace.
+
+    >>> import chainrule as cr
+    >>> with skipped():
+    ...     layer = cr.nn.Linear(2, 3)  # its weight holds whatever the allocation held
+    >>> layer.weight.shape
+    (3, 2)
+    """
+    token = _SKIPPING.set(True)
+    try:
+        yield
+    finally:
+        _SKIPPING.reset(token)
+
+
+def _skippable(fill: _Fill) -> _Fill:
+    @functools.wraps(fill)
+    def fill_unless_skipped(tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return tensor if _SKIPPING.get() else fill(tensor, *args, **kwargs)
+
+    return fill_unless_skipped  # type: ignore[return-value]
+
+
 def _check_tensor(tensor: Any, where: str) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{where}: expected a Tensor (e.g. layer.weight), got {type(tensor).__name__}")
@@ -86,6 +122,7 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
     return tensor
 
 
+@_skippable
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
     """Fill with draws from U(a, b).
 
@@ -98,6 +135,7 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = No
     return _fill(tensor, as_numpy_generator(generator).uniform(a, b, tensor.shape))
 
 
+@_skippable
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
     """Fill with draws from N(mean, std²).
 
@@ -110,6 +148,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any 
     return _fill(tensor, as_numpy_generator(generator).normal(mean, std, tensor.shape))
 
 
+@_skippable
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
                   generator: Any = None) -> Tensor:
     """Fill with draws from N(mean, std²) truncated to [a, b] (torch's inverse-CDF method; bounds are absolute).
@@ -137,6 +176,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     return _fill(tensor, np.clip(values, a, b))
 
 
+@_skippable
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with ``val``.
 
@@ -147,16 +187,19 @@ def constant_(tensor: Tensor, val: float) -> Tensor:
     return _fill(_check_tensor(tensor, "constant_"), val)
 
 
+@_skippable
 def zeros_(tensor: Tensor) -> Tensor:
     """Fill with 0."""
     return _fill(_check_tensor(tensor, "zeros_"), 0)
 
 
+@_skippable
 def ones_(tensor: Tensor) -> Tensor:
     """Fill with 1."""
     return _fill(_check_tensor(tensor, "ones_"), 1)
 
 
+@_skippable
 def eye_(tensor: Tensor) -> Tensor:
     """Fill a 2-d tensor with the identity matrix (ones on the diagonal of a non-square one too).
 
@@ -170,6 +213,7 @@ def eye_(tensor: Tensor) -> Tensor:
     return _fill(tensor, np.eye(rows, cols))
 
 
+@_skippable
 def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Fill with a (semi-)orthogonal matrix scaled by ``gain``: torch's QR of a N(0, 1) draw, with the signs
     fixed by R's diagonal; dimensions after the first are flattened.
@@ -212,6 +256,7 @@ def _no_op(tensor: Tensor) -> Tensor:
     return tensor
 
 
+@_skippable
 def kaiming_uniform_(
     tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator: Any = None
 ) -> Tensor:
@@ -233,6 +278,7 @@ def kaiming_uniform_(
     return _fill(tensor, as_numpy_generator(generator).uniform(-bound, bound, tensor.shape))
 
 
+@_skippable
 def kaiming_normal_(
     tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator: Any = None
 ) -> Tensor:
@@ -253,6 +299,7 @@ def _xavier_std(tensor: Tensor, gain: float, where: str) -> float:
     return gain * math.sqrt(2.0 / (fan_in + fan_out))
 
 
+@_skippable
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Glorot initialization: U(-b, b) with b = gain·sqrt(6 / (fan_in + fan_out)).
 
@@ -263,6 +310,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) ->
     return _fill(tensor, as_numpy_generator(generator).uniform(-bound, bound, tensor.shape))
 
 
+@_skippable
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Glorot initialization: N(0, std²) with std = gain·sqrt(2 / (fan_in + fan_out)).
 

@@ -469,7 +469,9 @@ class Module:
         Args:
             state_dict: name -> Tensor (or array), as made by ``state_dict()``.
             strict: if True, missing or unexpected keys raise.
-            assign: accepted for torch compatibility; values are always copied into the existing tensors.
+            assign: if True, each parameter and buffer takes the given array itself (no copy; it keeps the
+                state dict's dtype), as torch's ``assign=True``; if False, values are copied into the existing
+                arrays.
 
         Returns ``IncompatibleKeys(missing_keys, unexpected_keys)`` (a named pair, as torch). Raises
         ``KeyError`` naming the keys that do not match (strict only) and ``ValueError`` on a shape mismatch
@@ -499,7 +501,10 @@ class Module:
                 )
             updates.append((tensor, current, value))
         for tensor, current, value in updates:
-            current[...] = value
+            if assign:
+                tensor._data = value
+            else:
+                current[...] = value
             tensor._bump_version()
         return IncompatibleKeys(missing, unexpected)
 

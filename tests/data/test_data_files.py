@@ -111,6 +111,27 @@ def test_npz_key_pairs(tmp_path, kx, ky):
     assert (len(splits.train), len(splits.val), len(splits.test)) == (24, 8, 8)
 
 
+NPZ_LAYOUTS = {  # name -> (X, labels): the byte orders and memory orders np.save writes as they are
+    "C order": (np.arange(12.0).reshape(4, 3), np.arange(4) % 2),
+    "Fortran order": (np.asfortranarray(np.arange(12.0).reshape(4, 3)), np.arange(4) % 2),
+    "big-endian": (np.arange(12.0).reshape(4, 3).astype(">f8"), (np.arange(4) % 2).astype(">i4")),
+    "Fortran int16": (np.asfortranarray(np.arange(15, dtype=np.int16).reshape(3, 5)), np.array([0, 1, 1])),
+    "no rows": (np.zeros((0, 3)), np.zeros(0, np.int64)),
+}
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["stored", "deflated"])
+@pytest.mark.parametrize("layout", NPZ_LAYOUTS)
+def test_npz_members_stream_to_what_np_load_reads(tmp_path, layout, compressed):
+    X, y = NPZ_LAYOUTS[layout]
+    (np.savez_compressed if compressed else np.savez)(tmp_path / "a.npz", X=X, y=y)
+    with np.load(tmp_path / "a.npz") as reference:
+        expected_X, expected_y = reference["X"], reference["y"]
+    ds = load_file(tmp_path / "a.npz", task="classification")
+    np.testing.assert_array_equal(ds.X, expected_X.astype(ds.X.dtype))
+    np.testing.assert_array_equal(ds.y, expected_y)
+
+
 def test_npz_regression_and_feature_names(tmp_path):
     np.savez(tmp_path / "r.npz", X=np.ones((5, 2)), y=np.linspace(0, 1, 5), feature_names=np.array(["a", "b"]))
     ds = load_file(tmp_path / "r.npz")

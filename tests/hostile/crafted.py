@@ -102,6 +102,22 @@ def npz_claiming(shape: tuple[int, ...]) -> bytes:
     return buffer.getvalue()
 
 
+def npz_lying_about_its_size(rows: int) -> bytes:
+    """A deflated .npz whose X member claims ``rows`` bytes in its header and its zip entries, yet holds 8."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (rows,)})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("X.npy", header.getvalue() + b"\0" * 8)
+        archive.writestr("y.npy", _npy(np.zeros(1, np.int64)))
+    data = bytearray(buffer.getvalue())
+    claimed = struct.pack("<I", len(header.getvalue()) + rows)
+    local, central = data.index(b"PK\x03\x04"), data.index(b"PK\x01\x02")  # X.npy's entries come first
+    data[local + 22:local + 26] = claimed  # the uncompressed size in the local header
+    data[central + 24:central + 28] = claimed  # and in the central directory, which zipfile trusts
+    return bytes(data)
+
+
 def _npy(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, array)
@@ -116,5 +132,6 @@ def idx_claiming(dims: list[int], data: bytes = b"\0" * 8) -> bytes:
 # Data files of at most 1 KB that declare gigabytes (name -> (suffix, bytes)).
 SMALL_DATA_FILES = {
     "npz_claiming_10^10_rows": (".npz", npz_claiming((10**10, 1))),
+    "npz_lying_about_its_size": (".npz", npz_lying_about_its_size(10**9)),
     "idx_claiming_2^128_bytes": ("-idx4-ubyte", idx_claiming([2**32 - 1] * 4)),
 }

@@ -4,6 +4,10 @@ For every example the op runs in PyTorch and in chainrule. Where PyTorch gives a
 same dtype (``torch.result_type``'s promotion, checked through the result) and the same values; where PyTorch
 refuses, chainrule may refuse too, but with its own error: no ZeroDivisionError or AttributeError, and nothing
 raised from inside NumPy. Deterministic (derandomize) and small, so it runs the same everywhere in seconds.
+
+Gradients: every differentiable op of the tables (and pow, matmul) on float64 inputs of those shapes, backward
+of ``sum(op(x) * upstream)`` with a seeded random upstream, against ``torch.autograd`` on the same inputs; ties
+(maximum, amax), zeros (abs, relu, sqrt) and broadcasting included.
 """
 
 from __future__ import annotations
@@ -125,3 +129,68 @@ def test_binary_ops_promote_as_torch_result_type(data: Any, name: str, dtypes: t
         expected = torch.result_type(torch.tensor(a), torch.tensor(b))
         if name not in ("eq", "lt", "truediv") and not (name == "sub" and "bool" == dtypes[0] == dtypes[1]):
             assert str(np.asarray(ours(cr.tensor(a), cr.tensor(b)).data).dtype) == str(expected).removeprefix("torch.")
+
+
+# ---------------------------------------------------------------------------- gradients
+
+# The ops above that are differentiable for floats; argmax has no gradient.
+DIFFERENTIABLE_UNARY = sorted(set(UNARY) - {"argmax"})
+DIFFERENTIABLE_BINARY = ["add", "sub", "mul", "truediv", "pow_abs_plus_1", *sorted(BINARY_FUNCTIONS)]
+GRAD_ONLY_BINARY = {"pow_abs_plus_1": lambda a, b: (a.abs() + 1) ** b}  # a positive base: real for every b
+GRAD = settings(derandomize=True, max_examples=120, deadline=None, database=None)
+
+
+def grads_of_both(name: str, ours: Callable[..., Any], theirs: Callable[..., Any], inputs: list[np.ndarray],
+                  upstream_seed: int) -> None:
+    """Backward of ``sum(op(inputs) * upstream)`` in both libraries: the same gradient for every input.
+
+    The upstream gradient is random (seeded), so a rule that is right only for all-ones upstreams fails.
+    """
+    theirs_inputs = [torch.tensor(x, requires_grad=True) for x in inputs]
+    try:
+        want_out = theirs(*theirs_inputs)
+    except (RuntimeError, TypeError, ValueError, IndexError):
+        return  # PyTorch refuses these inputs (amin of an empty tensor): the forward table covers the error
+    upstream = np.random.default_rng(upstream_seed).normal(size=tuple(want_out.shape))
+    (want_out * torch.tensor(upstream)).sum().backward()
+    ours_inputs = [cr.tensor(x, requires_grad=True) for x in inputs]
+    (ours(*ours_inputs) * cr.tensor(upstream)).sum().backward()
+    for index, (mine, reference) in enumerate(zip(ours_inputs, theirs_inputs, strict=True)):
+        want = reference.grad.numpy() if reference.grad is not None else np.zeros(reference.shape)
+        assert mine.grad is not None, f"{name}: no gradient for input {index}"
+        got = np.asarray(mine.grad.data)
+        assert got.shape == want.shape and got.dtype == want.dtype, \
+            f"{name}: gradient {index} is {got.dtype}{got.shape}, PyTorch's {want.dtype}{want.shape}"
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, equal_nan=True,
+                                   err_msg=f"{name}: gradient of input {index}")
+
+
+@GRAD
+@given(data=st.data(), name=st.sampled_from(DIFFERENTIABLE_UNARY), seed=st.integers(0, 2**16))
+def test_unary_gradients_follow_torch_autograd(data: Any, name: str, seed: int) -> None:
+    array = data.draw(small_arrays("float64"))
+    ours, theirs = UNARY[name]
+    with np.errstate(all="ignore"):
+        grads_of_both(f"d {name}(float64{array.shape})", ours, theirs, [array], seed)
+
+
+@GRAD
+@given(data=st.data(), name=st.sampled_from(DIFFERENTIABLE_BINARY), seed=st.integers(0, 2**16))
+def test_binary_gradients_follow_torch_autograd_through_broadcasting(data: Any, name: str, seed: int) -> None:
+    a = data.draw(small_arrays("float64"))
+    b = data.draw(small_arrays("float64", broadcastable_shapes(a.shape, min_dims=0, max_dims=3, min_side=0)))
+    same_in_both = {**BINARY, **GRAD_ONLY_BINARY}
+    ours, theirs = BINARY_FUNCTIONS[name] if name in BINARY_FUNCTIONS else (same_in_both[name], same_in_both[name])
+    with np.errstate(all="ignore"):
+        grads_of_both(f"d {name}(float64{a.shape}, float64{b.shape})", ours, theirs, [a, b], seed)
+
+
+@GRAD
+@given(sizes=st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)), batch=st.sampled_from([(), (2,)]),
+       seed=st.integers(0, 2**16), data=st.data())
+def test_matmul_gradients_follow_torch_autograd(sizes: tuple[int, int, int], batch: tuple[int, ...], seed: int,
+                                                data: Any) -> None:
+    n, k, m = sizes
+    a = data.draw(small_arrays("float64", st.just((*batch, n, k))))
+    b = data.draw(small_arrays("float64", st.just((k, m))))
+    grads_of_both(f"d matmul(float64{a.shape}, float64{b.shape})", lambda x, y: x @ y, lambda x, y: x @ y, [a, b], seed)

@@ -18,15 +18,16 @@ from pathlib import Path
 import numpy as np
 
 import chainrule as cr
+from chainrule._io import check_manifest
 from chainrule.cli import main
 
 KILLS = 20
 BASE = ["train", "--dataset", "iris", "--hidden", "4", "--batch-size", "64"]
 RUNS = {  # seed -> (extra arguments, the files that run writes)
     1: (["--epochs", "2"], {"model.safetensors", "model.json", "history.jsonl", "history.csv", "summary.json",
-                            "diagnoses.json", "metrics.json", "report.html"}),
+                            "diagnoses.json", "metrics.json", "report.html", "manifest.json"}),
     2: (["--epochs", "1", "--no-doctor"], {"model.safetensors", "model.json", "history.jsonl", "history.csv",
-                                           "summary.json"}),
+                                           "summary.json", "manifest.json"}),
 }
 
 
@@ -57,6 +58,7 @@ def complete_run(out: Path) -> int:
     summary = json.loads((out / "summary.json").read_text())
     seed = summary["config"]["seed"]
     assert {p.name for p in out.iterdir()} == RUNS[seed][1], f"files of two runs mixed: {sorted(os.listdir(out))}"
+    check_manifest(out, "test")  # written last: every file it lists is there at its size
     assert len((out / "history.jsonl").read_text().splitlines()) == summary["epochs_run"]
     assert cr.load(out / "model.safetensors").spec.hidden == (4,)
     if "diagnoses.json" in RUNS[seed][1]:
@@ -124,6 +126,8 @@ def test_without_an_atomic_exchange_the_folder_is_still_replaced_whole(tmp_path:
     for names in (["a.txt", "b.txt"], ["c.txt"]):
         with _io.atomic_folder(tmp_path / "run") as staging:
             for name in names:
-                (staging / name).write_text(name)
-        assert sorted(os.listdir(tmp_path / "run")) == names
+                (staging / name).write_text(name * 3)
+        assert sorted(os.listdir(tmp_path / "run")) == [*names, "manifest.json"]
+        manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+        assert manifest["files"] == {name: os.path.getsize(tmp_path / "run" / name) for name in names}
     assert temporaries(tmp_path) == []

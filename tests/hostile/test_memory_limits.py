@@ -14,9 +14,11 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.hostile.crafted import SMALL_DATA_FILES, SMALL_MODEL_FILES
 
@@ -25,6 +27,7 @@ LIMIT_MB = 100
 CHILD = r"""
 import json, resource, sys
 import numpy as np
+import pytest
 import chainrule as cr
 from chainrule.data import load_file
 from chainrule.data.idx import read_idx
@@ -113,3 +116,56 @@ def test_a_csv_is_read_within_a_small_multiple_of_its_size(tmp_path: Path) -> No
     assert samples == rows
     # Rows as Python lists of strings cost about 10x the file; values streamed into a float buffer about 2x.
     assert growth < 4 * size, f"reading a {size / 2**20:.1f} MiB CSV grew peak memory by {growth / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize("save", [np.savez, np.savez_compressed], ids=["stored", "deflated"])
+def test_an_npz_is_read_within_a_small_multiple_of_its_data(tmp_path: Path, save: Callable[..., None]) -> None:
+    rows = 200_000
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(rows, 20)).astype(np.float32), rng.integers(0, 3, rows)
+    path = tmp_path / "big.npz"
+    save(path, X=X, y=y)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    child = subprocess.run([sys.executable, "-c", CSV_CHILD, str(path)], capture_output=True, text=True, env=env,
+                           timeout=120, check=False)
+    assert child.returncode == 0, child.stderr[-3000:]
+    growth, samples = (int(v) for v in child.stdout.split())
+    assert samples == rows
+    data = X.nbytes + y.nbytes
+    assert growth < 3 * data, f"reading {data / 2**20:.1f} MiB of arrays grew peak memory by {growth / 2**20:.1f} MiB"
+
+
+MODEL_CHILD = r"""
+import sys
+import chainrule as cr
+
+def status(field):
+    return next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith(field + ":"))
+
+cr.manual_seed(0)
+expected_draw = cr.randn(3).tolist()
+cr.manual_seed(0)
+open("/proc/self/clear_refs", "w").write("5")  # restart the peak (VmHWM) from what is resident now
+rss = status("VmRSS")
+model = cr.load(sys.argv[1])
+print(status("VmHWM") - rss, int(cr.randn(3).tolist() == expected_draw))
+"""
+
+
+def test_a_model_loads_within_twice_its_file_and_leaves_the_random_stream_alone(tmp_path: Path) -> None:
+    import chainrule as cr
+
+    model = cr.nn.Sequential(cr.nn.Linear(1000, 4000), cr.nn.ReLU(), cr.nn.Linear(4000, 1000),
+                             cr.nn.BatchNorm1d(1000), cr.nn.Linear(1000, 10))
+    path = tmp_path / "model.safetensors"
+    cr.save(model, path)
+    size = path.stat().st_size
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    child = subprocess.run([sys.executable, "-c", MODEL_CHILD, str(path)], capture_output=True, text=True, env=env,
+                           timeout=120, check=False)
+    assert child.returncode == 0, child.stderr[-3000:]
+    growth, same_draw = (int(v) for v in child.stdout.split())
+    # The file's pages (memory-mapped while read) and the arrays read from them: 2x. Building the layers with
+    # their own random weights and then copying the file's into them, as loading did, peaked at 3x.
+    assert growth < 2.3 * size, f"loading a {size / 2**20:.1f} MiB model grew peak memory by {growth / 2**20:.1f} MiB"
+    assert same_draw, "loading a model drew from the global random generator (as initializing its layers would)"

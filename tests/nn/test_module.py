@@ -104,6 +104,19 @@ def test_load_state_dict_shape_mismatch_changes_nothing():
         np.testing.assert_array_equal(value, before[name])
 
 
+@pytest.mark.parametrize("assign", [False, True])
+def test_load_state_dict_assign_shares_or_copies_as_torch(assign):
+    weight, bias = np.arange(6.0).reshape(2, 3), np.array([0.5, -0.5])  # float64 into a float32 layer
+    ours, theirs = nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    ours.load_state_dict({"weight": weight, "bias": bias}, assign=assign)
+    their_weight = torch.from_numpy(weight.copy())
+    theirs.load_state_dict({"weight": their_weight, "bias": torch.from_numpy(bias.copy())}, assign=assign)
+    weight[0, 0] = their_weight[0, 0] = 100.0  # a change to the given array after loading
+    assert str(ours.weight.dtype).removeprefix("cr.") == str(theirs.weight.dtype).removeprefix("torch.")
+    assert ours.weight[0, 0].item() == theirs.weight[0, 0].item()
+    assert isinstance(ours.weight, nn.Parameter) and ours.weight.requires_grad == theirs.weight.requires_grad
+
+
 def test_train_eval_reach_every_submodule():
     model = Block()
     assert model.eval() is model

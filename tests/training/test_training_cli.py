@@ -42,8 +42,8 @@ def test_train_on_a_csv_file_without_doctor(tmp_path, capsys):
     assert main(["train", "--data", str(path), "--hidden", "8,8", "--epochs", "2", "--out", str(out), "--json",
                  "--no-doctor"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert sorted(p.name for p in out.iterdir()) == ["history.csv", "history.jsonl", "model.json", "model.safetensors",
-                                                     "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["history.csv", "history.jsonl", "manifest.json", "model.json",
+                                                     "model.safetensors", "summary.json"]
     assert summary["samples"]["train"] + summary["samples"]["val"] + summary["samples"]["test"] == 90
     assert summary["config"]["spec"]["in_features"] == 3
 
