@@ -33,6 +33,18 @@ layers are hooked for that forward, and the queued scalars cross to the host in 
 then run on the queued steps in order, so findings come at most ``stats_every - 1`` steps late and carry the
 step where they held.
 
+Across processes (``torch.distributed``, e.g. DDP with one rank per device): every rank measures its own part
+of the batch, and on sample steps (and at the flushes of ``end_epoch`` and ``report``) the queued losses and the
+sample step's per-layer scalars are combined in one ``all_reduce`` (a sum of each value and of its square), so
+every rank judges the global batch and reaches the same findings; which units ever fired is combined with a
+``MAX`` at the end of each epoch. Means and fractions are averaged over the ranks, the activations' std is
+pooled, and the RMS of the gradient at a layer's output (each rank's loss is the mean over its own share) is
+scaled to the global loss's: all exact when every rank holds the same number of samples, as DDP's
+``DistributedSampler`` gives. The weights' gradients need nothing: DDP has averaged them by the time
+``check`` runs. Rank 0 alone writes reports and logs; the other ranks stay quiet. A DDP wrapper is watched
+through the module it wraps (the layer names are the model's own, without ``module.``). Every rank must call
+``check``, ``end_epoch`` and ``report`` the same number of times, as they do in a DDP loop.
+
 Unlike chainrule's own doctor, which ORs which units fired over every batch, a torch model's units are seen
 firing or not on the sample steps' batches only (every ``stats_every``-th batch; whole batches): a pass over
 every ReLU output on every step cost a CNN 5-10% of its step. A unit counts as dead when it never fired on
@@ -91,6 +103,23 @@ def stride_across(size: int, row: int) -> int:
 def subset(w: torch.Tensor) -> torch.Tensor:
     """Every k-th element of a big tensor (``stride_across``): its RMS within ~2%, no copy."""
     return w.detach().reshape(-1)[::stride_across(w.numel(), w.shape[-1] if w.ndim else 1)]
+
+
+def distributed() -> tuple[int, int]:
+    """(this process's rank, the world size) under an initialized ``torch.distributed`` group, else (0, 1)."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def fired_on_any_rank(fired: torch.Tensor) -> torch.Tensor:
+    """Which units fired on some rank (one MAX all_reduce; the tensor itself when there is one process)."""
+    if distributed()[1] == 1:
+        return fired
+    anywhere = fired.to(torch.float32)
+    torch.distributed.all_reduce(anywhere, op=torch.distributed.ReduceOp.MAX)
+    return anywhere > 0
 
 
 def to_host(values: list[torch.Tensor]) -> list[float]:
@@ -436,7 +465,7 @@ class TorchFiring(Measurement):
                     fired |= mask > 0
             fractions[name] = NAN
             if fired is not None:
-                alive = fired.cpu()
+                alive = fired_on_any_rank(fired).cpu()
                 fractions[name] = 1.0 - float(alive.float().mean())
                 self.dead[name] = [int(i) for i in torch.nonzero(~alive).flatten()]
                 self.units[name] = alive.numel()
@@ -555,6 +584,8 @@ class TorchWatch:
     """Everything the Doctor needs from a torch model: its layers, the measurements, the hooks."""
 
     def __init__(self, model: nn.Module, saturation_output: float) -> None:
+        if isinstance(model, nn.parallel.DistributedDataParallel):
+            model = model.module  # its forward calls the wrapped module's: the hooks fire there
         self.model = model
         self.structure = s = Structure(model)
         self.layers = s.layers
@@ -655,9 +686,42 @@ class TorchWatch:
         self.updates.record()
         self.losses.append(loss.detach() if isinstance(loss, torch.Tensor) else loss)  # not its graph
 
+    def speaks(self) -> bool:
+        """Whether this process writes reports and logs: rank 0 under torch.distributed, else always."""
+        return distributed()[0] == 0
+
+    def reduce_across_ranks(self) -> None:
+        """Under torch.distributed, the queued losses and this sample step's scalars (still on the device),
+        replaced by their values over all ranks' batches, in one all_reduce (see the module docstring)."""
+        size = distributed()[1]
+        if size == 1 or not self.losses:
+            return
+        device = next(iter(self.grads.weights.values()))[0].device
+        self.losses = [torch.as_tensor(NAN if loss is None else loss, dtype=torch.float32, device=device)
+                       for loss in self.losses]
+        averaged = [self.activations.mean.on_device, self.saturation.on_device, self.zero_grads.on_device]
+        slots = [(d, n) for d in (*averaged, self.signal.on_device, self.activations.std.on_device) for n in d]
+        local = torch.stack([v.detach().to(device, torch.float32).reshape(()) for v in self.losses]
+                            + [d[n].to(device, torch.float32) for d, n in slots])
+        sums = torch.cat([local, local.square()])
+        torch.distributed.all_reduce(sums)
+        mean, mean_square = (sums / size).split(len(local))
+        self.losses = list(mean[:len(self.losses)])
+        at = {(id(d), n): i for i, (d, n) in enumerate(slots, start=len(self.losses))}
+        for d, name in slots:
+            i = at[(id(d), name)]
+            if d is self.signal.on_device:  # each rank's loss is 1/size of the global one per sample
+                d[name] = mean_square[i].sqrt() / size
+            elif d is self.activations.std.on_device:  # the pooled std: within-rank plus between-rank spread
+                m = at[(id(self.activations.mean.on_device), name)]
+                d[name] = (mean_square[i] + mean_square[m] - mean[m].square()).clamp_min(0).sqrt()
+            else:
+                d[name] = mean[i]
+
     def to_host(self) -> list[float]:
         """The queued steps' losses as floats (one transfer), their gradient statistics ready for ``measure``."""
         self.grads.to_host()
+        self.reduce_across_ranks()
         tensors = [loss for loss in self.losses if isinstance(loss, torch.Tensor)]
         floats = iter(to_host(tensors))
         values = [next(floats) if isinstance(loss, torch.Tensor) else (NAN if loss is None else float(loss))
