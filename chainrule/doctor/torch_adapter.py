@@ -122,6 +122,13 @@ def fired_on_any_rank(fired: torch.Tensor) -> torch.Tensor:
     return anywhere > 0
 
 
+def every_kth(g: torch.Tensor, k: int) -> torch.Tensor:
+    """``subset`` of a gradient in one call (a strided view of its storage; the same elements)."""
+    if k == 1 or not g.is_contiguous():
+        return g.reshape(-1)[::k]
+    return g.as_strided((-(-g.numel() // k),), (k,))
+
+
 def to_host(values: list[torch.Tensor]) -> list[float]:
     """Device scalars to floats in one transfer."""
     if not values:
@@ -201,31 +208,36 @@ class ActivationProbe(TorchFunctionMode):
 
 
 class TorchGradients(Measurement):
-    """``GradientRMS`` for torch: each weighted layer's gradient sum of squares every step, kept on the device
-    and queued; ``measure`` hands the queued steps out one by one once they are on the host. As in
+    """``GradientRMS`` for torch: each weighted layer's gradient norm every step, kept on the device and queued;
+    once on the host (the watch's ``to_host``), ``measure`` hands the queued steps out one by one. As in
     ``GradientRMS``, between sample steps every k-th element of a big layer's gradient stands in for it
     (layers with one weight matrix; RNNs' several are always read whole)."""
 
     def __init__(self, weighted: dict[str, nn.Module]) -> None:
         self.weights = {name: weights_of(m) for name, m in weighted.items()}
         self.names = list(weighted)
-        self.count = sum(w.numel() for ws in self.weights.values() for w in ws)
+        self.sizes = {name: sum(w.numel() for w in ws) for name, ws in self.weights.items()}
+        self.count = sum(self.sizes.values())
         self.total: list[float] = []
         self.per_layer = Sampled(self.names)
-        self.queue: list[torch.Tensor] = []  # per step: sum of squares per layer (-1: no gradient)
+        self.queue: list[Any] = []  # per step: a device scalar per layer, its gradient's norm (-1: no gradient)
         self.single = all(len(ws) == 1 for ws in self.weights.values())
         self.subset: list[bool] = []  # per queued step: was it read on a subset
+        firsts = [ws[0] for ws in self.weights.values()]
+        self.strides = [stride_across(w.numel(), w.shape[-1] if w.ndim else 1) for w in firsts]
         # a subset's sum of squares times this estimates the layer's
-        self.scale = {name: ws[0].numel() / subset(ws[0]).numel() for name, ws in self.weights.items()}
+        self.scale = {name: w.numel() / -(-w.numel() // k) for name, w, k in zip(self.names, firsts, self.strides,
+                                                                                 strict=True)}
         self.host: list[list[float]] = []
         self.global_norm = NAN  # this step's L2 norm over the watched layers' weight gradients (biases not read)
 
     def record(self, sampling: bool) -> None:
-        if self.single:  # one weight per layer, all with gradients: their norms are the layers' (two calls)
+        # between samples the fewest calls that read each layer: one view per big layer, one fused norm
+        if self.single:
             present = [g for ws in self.weights.values() if (g := ws[0].grad) is not None]
             if len(present) == len(self.weights):
-                read = present if sampling else [subset(g) for g in present]
-                self.queue.append(torch.stack(torch._foreach_norm(read)).square())
+                read = present if sampling else [every_kth(g, k) for g, k in zip(present, self.strides, strict=True)]
+                self.queue.append(torch._foreach_norm(read))  # what clip_grad_norm_ uses
                 self.subset.append(not sampling)
                 return
         grads, layer_of = [], []
@@ -238,30 +250,33 @@ class TorchGradients(Measurement):
             raise RuntimeError("Doctor.check: the watched layers have no gradients yet "
                                f"({', '.join(self.names[:3])}{', ...' if len(self.names) > 3 else ''}): call "
                                "loss.backward() before doctor.check(loss), and optimizer.step() after it")
-        norms = torch._foreach_norm(grads)  # one fused kernel; what clip_grad_norm_ uses
+        norms = torch._foreach_norm(grads)
         device = norms[0].device
         squares = torch.stack([n.to(device, torch.float32) for n in norms]).square()
         index = torch.tensor(layer_of, device=device)
         has = torch.zeros(len(self.names), device=device).index_fill_(0, index, 1.0)
         sums = torch.zeros(len(self.names), device=device).index_add_(0, index, squares)
-        self.queue.append(torch.where(has > 0, sums, -1.0))
+        self.queue.append(torch.where(has > 0, sums.sqrt(), -1.0).unbind())
         self.subset.append(False)
 
-    def to_host(self) -> None:
-        if self.queue:
-            self.host += torch.stack(self.queue).tolist()
-            self.queue.clear()
+    def queued(self) -> list[torch.Tensor]:
+        """The queued steps' norms, step after step (``arrived`` takes them back as floats)."""
+        return [norm for step in self.queue for norm in step]
+
+    def arrived(self, values: list[float]) -> None:
+        width = len(self.names)
+        self.host += [values[i:i + width] for i in range(0, len(values), width)]
+        self.queue.clear()
 
     def measure(self, sampling: bool) -> tuple[dict[str, float], float]:
         row, estimated = self.host.pop(0), self.subset.pop(0)
         values: dict[str, float] = {}
         total_sq, total_n = 0.0, 0
-        for name, sq in zip(self.names, row, strict=True):
-            if sq < 0:
+        for name, norm in zip(self.names, row, strict=True):
+            if norm < 0:
                 continue
-            if estimated:
-                sq *= self.scale[name]
-            n = sum(w.numel() for w in self.weights[name])
+            sq = norm * norm * self.scale[name] if estimated else norm * norm
+            n = self.sizes[name]
             values[name] = math.sqrt(sq / n) if math.isfinite(sq) else sq
             total_sq += sq
             total_n += n
@@ -719,15 +734,27 @@ class TorchWatch:
                 d[name] = mean[i]
 
     def to_host(self) -> list[float]:
-        """The queued steps' losses as floats (one transfer), their gradient statistics ready for ``measure``."""
-        self.grads.to_host()
+        """The queued steps' losses as floats, their gradient norms ready for ``measure`` and the sample step's
+        scalars pending for its commit: all in one transfer."""
         self.reduce_across_ranks()
         tensors = [loss for loss in self.losses if isinstance(loss, torch.Tensor)]
-        floats = iter(to_host(tensors))
+        norms = self.grads.queued()
+        sampled = [(m, name) for m in self.device_sampled() for name in m.on_device]
+        arrived = to_host(tensors + norms + [m.on_device[name] for m, name in sampled])
+        self.grads.arrived(arrived[len(tensors):len(tensors) + len(norms)])
+        for (m, name), value in zip(sampled, arrived[len(tensors) + len(norms):], strict=True):
+            m.pending[name] = value  # committed by the sample step's measure, as any Sampled value
+        for m in self.device_sampled():
+            m.on_device.clear()
+        floats = iter(arrived)
         values = [next(floats) if isinstance(loss, torch.Tensor) else (NAN if loss is None else float(loss))
                   for loss in self.losses]
         self.losses.clear()
         return values
+
+    def device_sampled(self) -> tuple[DeviceSampled, ...]:
+        """The sample step's measurements whose hooks leave device scalars (brought over with the losses)."""
+        return (self.signal, self.activations.mean, self.activations.std, self.saturation, self.zero_grads)
 
     def reword(self, finding: Finding) -> Finding:
         """The remedies in PyTorch's terms (TORCH_WORDS)."""
