@@ -129,6 +129,15 @@ def every_kth(g: torch.Tensor, k: int) -> torch.Tensor:
     return g.as_strided((-(-g.numel() // k),), (k,))
 
 
+def layer_norms(norms: list[float], weights: dict[str, list[torch.Tensor]]) -> dict[str, float]:
+    """Per layer, the L2 norm over its weight tensors, from their norms in order (``weights``' order)."""
+    found, at = {}, 0
+    for name, ws in weights.items():
+        found[name] = math.sqrt(sum(n * n for n in norms[at:at + len(ws)]))
+        at += len(ws)
+    return found
+
+
 def rms(t: torch.Tensor) -> torch.Tensor:
     """The root mean square of a tensor's elements, in float32 at least (one fused norm)."""
     dtype = torch.promote_types(t.dtype, torch.float32)
@@ -315,21 +324,20 @@ class TorchUpdateRatio(Measurement):
     def record(self) -> None:
         if not self.copies or self.moved is not None:
             return
-        ratios = []
-        for name, ws in self.weights.items():
-            old = self.copies[name]
-            delta = torch._foreach_sub([subset(w) for w in ws], old)
-            moved = torch.stack(torch._foreach_norm(delta)).square().sum().sqrt()
-            size = torch.stack(torch._foreach_norm(old)).square().sum().sqrt()
-            ratios.append(moved / size.clamp_min(1e-12))
-        self.moved = torch.stack(ratios)
+        olds = [c for name in self.weights for c in self.copies[name]]
+        news = [subset(w) for ws in self.weights.values() for w in ws]
+        # every layer's weights at once: two fused norms, summed per layer on the host (``complete``)
+        self.moved = torch.stack([*torch._foreach_norm(torch._foreach_sub(news, olds)), *torch._foreach_norm(olds)])
         self.copies.clear()
 
     def complete(self) -> None:
         if not self.waiting or self.moved is None:
             return
-        for name, ratio in zip(self.values, self.moved.tolist(), strict=True):
-            self.values[name][-1] = ratio
+        norms = self.moved.tolist()
+        moved, size = layer_norms(norms[:len(norms) // 2], self.weights), layer_norms(norms[len(norms) // 2:],
+                                                                                      self.weights)
+        for name in self.values:
+            self.values[name][-1] = moved[name] / max(size[name], 1e-12)
         self.moved, self.waiting = None, False
 
     def start(self) -> None:
@@ -359,10 +367,9 @@ class TorchWeights(Sampled):
         self.weights = {name: weights_of(m) for name, m in weighted.items()}
 
     def take(self) -> bool:
-        squares = [torch.stack(torch._foreach_norm([w.detach() for w in ws])).square().sum()
-                   / sum(w.numel() for w in ws) for ws in self.weights.values()]
-        for name, value in zip(self.weights, to_host(squares), strict=True):
-            self.pending[name] = math.sqrt(value) if value >= 0 else value
+        norms = to_host(list(torch._foreach_norm([w.detach() for ws in self.weights.values() for w in ws])))
+        for name, norm in layer_norms(norms, self.weights).items():
+            self.pending[name] = norm / math.sqrt(sum(w.numel() for w in self.weights[name]))
         self.commit()
         return all(math.isfinite(series[-1]) for series in self.values.values())
 
