@@ -18,7 +18,7 @@ import pytest
 torch = pytest.importorskip("torch")
 import torch_ddp_worker as worker  # noqa: E402 - after the skip: it imports torch
 
-WORKER = Path(worker.__file__)
+WORKER = Path(worker.__file__).resolve()
 
 
 def flat(series, prefix=""):
@@ -34,7 +34,7 @@ def flat(series, prefix=""):
 def ranks(tmp_path_factory):
     """Run the two ranks; per rank: its exit code, stdout and stderr, and the series it saved."""
     out = tmp_path_factory.mktemp("ddp")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")]),
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(WORKER.parents[2]), os.environ.get("PYTHONPATH", "")]),
            "OMP_NUM_THREADS": "1"}
     procs = [subprocess.Popen([sys.executable, str(WORKER), str(rank), "2", str(out / "store"), str(out)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
