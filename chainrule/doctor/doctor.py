@@ -511,9 +511,13 @@ class Doctor(Callback):
         self.findings.append(finding)
         message = f"doctor: {finding.summary()}"
         self.messages.append(message)
-        if self.trainer is not None:
+        if self.trainer is not None and self._speaks():
             self.trainer.log(message)
         return finding
+
+    def _speaks(self) -> bool:
+        """Whether this process writes and logs: under torch.distributed only rank 0 does."""
+        return self._torch is None or self._torch.speaks()
 
     @overload
     def report(self) -> Findings: ...
@@ -541,7 +545,7 @@ class Doctor(Callback):
             if not self._epochs_given:
                 self._judge_windows()
             self._judge_end()
-            if finding is not None:
+            if finding is not None and self._speaks():
                 self._write(finding)
             return Findings(self.findings)
         key = (finding.kind, None if finding.kind in ONCE_PER_RUN else finding.layer)
@@ -596,11 +600,12 @@ class Doctor(Callback):
                 "steps": self.step, "epochs": self.epoch}
 
     def write_report(self, run_dir: Any) -> dict[str, Any]:
-        """Write diagnoses.json, metrics.json and report.html into ``run_dir``; returns their paths."""
+        """Write diagnoses.json, metrics.json and report.html into ``run_dir``; returns their paths (none on
+        a torch.distributed rank other than 0: rank 0 alone writes)."""
         from chainrule.doctor.report import write_report
 
         self._flush()  # a torch model's steps still queued on the device
-        return write_report(self, run_dir)
+        return write_report(self, run_dir) if self._speaks() else {}
 
     def __repr__(self) -> str:
         watching = f"watching {type(self.model).__name__}, " if self.model is not None else ""
