@@ -263,7 +263,12 @@ def plot_gradient_heatmap(metrics: dict[str, Any]) -> str | None:
 
 def plot_dead(metrics: dict[str, Any]) -> str | None:
     """Base64 PNG: fraction of never-firing units per ReLU layer, per epoch (None without ReLUs)."""
-    dead = metrics.get("dead_fraction") or {}
+    return _plot_never_fired(metrics, "dead_fraction", "units", "dead ReLU units per layer")
+
+
+def _plot_never_fired(metrics: dict[str, Any], key: str, what: str, title: str) -> str | None:
+    """Base64 PNG of ``metrics[key]``: per layer and epoch, the fraction of ``what`` that never fired."""
+    dead = metrics.get(key) or {}
     if not any(dead.values()):
         return None
     fig, ax = _figure()
@@ -271,8 +276,8 @@ def plot_dead(metrics: dict[str, Any]) -> str | None:
         ax.plot(range(len(series)), _floats(series), marker="o", label=_label(metrics, name))
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("fraction of units that never fired")
-    ax.set_title("dead ReLU units per layer")
+    ax.set_ylabel(f"fraction of {what} that never fired")
+    ax.set_title(title)
     _finish(ax)
     return png_base64(fig)
 
@@ -388,18 +393,7 @@ def plot_activations(metrics: dict[str, Any]) -> str | None:
 
 def plot_dead_channels(metrics: dict[str, Any]) -> str | None:
     """Base64 PNG: fraction of never-firing channels per conv-fed ReLU, per epoch (None without one)."""
-    dead = metrics.get("dead_channel_fraction") or {}
-    if not any(dead.values()):
-        return None
-    fig, ax = _figure()
-    for name, series in dead.items():
-        ax.plot(range(len(series)), _floats(series), marker="o", label=_label(metrics, name))
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("fraction of channels that never fired")
-    ax.set_title("dead filters per convolution's ReLU")
-    _finish(ax)
-    return png_base64(fig)
+    return _plot_never_fired(metrics, "dead_channel_fraction", "channels", "dead filters per convolution's ReLU")
 
 
 def plot_through_time(metrics: dict[str, Any]) -> str | None:
