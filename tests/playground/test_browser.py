@@ -197,7 +197,9 @@ def test_sigmoid_six_layers_shows_vanishing_gradients_and_apply_fix_restarts(pag
         assert text == f"step {run[-1][0]}: train {run[-1][1]:.3f} · test {run[-1][2]:.3f}", (name, text)
         inked = page.evaluate(f"""Array.from(document.getElementById('compare-{name}').getContext('2d')
             .getImageData(0, 0, 145, 80).data).filter((v, i) => i % 4 === 3 && v > 0).length""")
-        assert inked > 100, f"the {name} chart is blank ({inked} pixels drawn)"
+        # plotRuns clears the canvas and draws only curves (no axes), so any ink is a curve; the after run's is
+        # short (a few steps on the before run's 2,000-step scale), so its pixel count is small and varies
+        assert inked > 0, f"the {name} chart is blank ({inked} pixels drawn)"
     screenshot(page, "compare")
 
 
