@@ -1,12 +1,14 @@
 """The light install: `make run` installs the runtime dependencies only, and chainrule never loads the test oracle.
 
-The install itself (a fresh venv, `pip install .`, time and disk) is measured by hand and stated in the
-README: it needs the network and about a minute, too much for every CI run. What makes it light is checked
-here: the runtime dependency list, the Makefile's `run` recipe, and what `import chainrule` loads.
+The install's time and disk (a fresh venv, `pip install .`) are measured by hand and stated in the README: about
+a minute, too much for every CI run. What it installs is checked here: pip resolves the Makefile's `run`
+recipe from the package index (a dry run, a few seconds: no venv is made), and none of the test tools may be
+in what it would install; also the runtime dependency list, the recipe, and what `import chainrule` loads.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -63,3 +65,18 @@ def test_import_chainrule_and_its_cli_do_not_load_torch():
             f"print(sorted(m for m in sys.modules if m.split('.')[0] in {TEST_ONLY!r}))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_what_make_run_would_install_holds_no_test_tool(tmp_path):
+    """pip's own resolution of the `run` recipe's install (``--dry-run --ignore-installed --report``): the
+    environment `make run` creates, without creating it. Needs the package index, as `make run` does."""
+    run_target = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("run:"))
+    (install,) = [line for line in _recipe(run_target.split(":", 1)[1].split()[0]) if "pip install" in line]
+    arguments = [a for a in install.split("pip install", 1)[1].split() if a not in ("--quiet", "-e")]
+    report = tmp_path / "report.json"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+                    "--report", str(report), *arguments], cwd=ROOT, check=True, capture_output=True, text=True)
+    installed = {item["metadata"]["name"].lower().replace("_", "-")
+                 for item in json.loads(report.read_text(encoding="utf-8"))["install"]}
+    assert "chainrule" in installed and "numpy" in installed, sorted(installed)  # the resolution did run
+    assert not installed & {*TEST_ONLY, "nbformat", "onnx", "tensorboardx"}, sorted(installed & {*TEST_ONLY})
