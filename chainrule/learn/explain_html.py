@@ -80,8 +80,8 @@ def network_svg(e: Explanation) -> str:
                     lx, ly = x1 + t * (x2 - x1), y1 + t * (y2 - y1)
                     parts.append(
                         f'<text class="edge-label" x="{lx:.1f}" y="{ly - 4:.1f}" text-anchor="middle">'
-                        f'<tspan fill="{colour}">w={value:.3g}</tspan>'
-                        f'<tspan x="{lx:.1f}" dy="12" fill="#a33">∂E/∂w={grad:.3g}</tspan></text>')
+                        f'<tspan fill="{colour}">w={fmt(value)}</tspan>'
+                        f'<tspan x="{lx:.1f}" dy="12" fill="#a33">∂E/∂w={fmt(grad)}</tspan></text>')
     for layer, n in enumerate(sizes):
         for j in range(n):
             cx, cy = _position(e, layer, j, height)
