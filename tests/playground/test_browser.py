@@ -222,12 +222,24 @@ def test_a_shared_url_reproduces_the_configuration(page, browser, server) -> Non
     page.select_option("#init", "xavier")
     wait_for(page, "location.search.includes('init=xavier') && playgroundStats.points.config.init === 'xavier'",
              "the URL to carry the new init")
+    # The server answers each change with the run's points, then its first frame, in order: once xavier's points
+    # are here, every later frame is xavier's, but playgroundStats.frame may still be an earlier run's (CI read
+    # one there). A reset of the same configuration brings a frame that surely comes after.
+    seen = page.evaluate("playgroundStats.frames")
+    page.click("#reset")
+    wait_for(page, f"playgroundStats.frames > {seen}", "the reset run's first frame")
     shared = page.evaluate("location.href")
     first = page.evaluate("playgroundStats.frame")
     other = browser.new_page()
     try:
         other.goto(shared)
-        other.wait_for_function("window.playgroundStats.frames > 0 && window.playgroundStats.points", timeout=15_000)
+        # the new tab's server session starts from the defaults and then takes the URL's configuration: wait for
+        # that (its points), then for a frame that surely follows it (a reset of the same configuration)
+        other.wait_for_function("window.playgroundStats.points && playgroundStats.points.config.init === 'xavier'",
+                                timeout=15_000)
+        seen_other = other.evaluate("playgroundStats.frames")
+        other.click("#reset")
+        other.wait_for_function(f"playgroundStats.frames > {seen_other}", timeout=15_000)
         assert controls(other) == {**expected, "init": "xavier"}
         again = other.evaluate("playgroundStats.frame")
     finally:
