@@ -80,19 +80,7 @@ def run(epochs_fraction: float, repeats: int, n: int, warmup: int) -> dict[str, 
     steps = {name: make(x, y) for name, make in TRAINERS.items()}
     total = -(-n // BATCH)
     limit = max(1, int(total * epochs_fraction))
-
-    def runner(step):
-        def one_round(seed=[0]):  # noqa: B006 - a fresh shuffle each round, the same for every framework
-            seed[0] += 1
-            for idx in common.epoch_batches(n, BATCH, seed[0], limit):
-                step(idx)
-
-        return one_round
-
-    for step in steps.values():  # warm-up: first-call costs stay out
-        for idx in common.epoch_batches(n, BATCH, 0, warmup):
-            step(idx)
-    times = common.alternate({name: runner(s) for name, s in steps.items()}, repeats)
+    times = common.alternate(common.batch_rounds(steps, n, BATCH, limit, warmup), repeats)
     return {name: common.median(t) * total / limit for name, t in times.items()}
 
 

@@ -6,6 +6,7 @@ chainrule against PyTorch CPU, alternating in one run from the same weights and 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import common
 import numpy as np
@@ -36,48 +37,41 @@ def init_params(features: int, hidden: int, seed: int = 0) -> dict[str, np.ndarr
     return params
 
 
-def torch_trainer(x: np.ndarray, y: np.ndarray, hidden: int = HIDDEN, lr: float = LR):
-    import torch
-    from torch import nn
+def build_model(nn: Any, features: int, hidden: int) -> Any:
+    """The model as a user writes it, in either framework (``nn`` is ``torch.nn`` or ``chainrule.nn``):
+    one LSTM layer and a linear head on its last step."""
 
     class Model(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.lstm = nn.LSTM(x.shape[2], hidden, batch_first=True)
+            self.lstm = nn.LSTM(features, hidden, batch_first=True)
             self.head = nn.Linear(hidden, 1)
 
         def forward(self, xb):
             out, _ = self.lstm(xb)
             return self.head(out[:, -1])
 
-    model = Model()
-    model.load_state_dict({k: torch.from_numpy(v) for k, v in init_params(x.shape[2], hidden).items()})
-    loss_fn = nn.MSELoss()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    return Model()
 
-    return common.training_step(model, loss_fn, optimizer, x, y, torch.from_numpy)
+
+def torch_trainer(x: np.ndarray, y: np.ndarray, hidden: int = HIDDEN, lr: float = LR):
+    import torch
+    from torch import nn
+
+    model = build_model(nn, x.shape[2], hidden)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in init_params(x.shape[2], hidden).items()})
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    return common.training_step(model, nn.MSELoss(), optimizer, x, y, torch.from_numpy)
 
 
 def chainrule_trainer(x: np.ndarray, y: np.ndarray, hidden: int = HIDDEN, lr: float = LR):
     import chainrule as cr
     from chainrule import nn, optim
 
-    class Model(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.lstm = nn.LSTM(x.shape[2], hidden, batch_first=True)
-            self.head = nn.Linear(hidden, 1)
-
-        def forward(self, xb):
-            out, _ = self.lstm(xb)
-            return self.head(out[:, -1])
-
-    model = Model()
+    model = build_model(nn, x.shape[2], hidden)
     model.load_state_dict(init_params(x.shape[2], hidden))
-    loss_fn = nn.MSELoss()
     optimizer = optim.Adam(model.parameters(), lr=lr)
-
-    return common.training_step(model, loss_fn, optimizer, x, y, cr.from_numpy)
+    return common.training_step(model, nn.MSELoss(), optimizer, x, y, cr.from_numpy)
 
 
 TRAINERS = {"chainrule": chainrule_trainer, "pytorch": torch_trainer}
@@ -88,19 +82,7 @@ def run(length: int = LENGTH, hidden: int = HIDDEN, steps: int = STEPS, repeats:
     n = steps * BATCH
     x, y = synthetic_sequences(n, length, INPUT)
     trainers = {name: make(x, y, hidden) for name, make in TRAINERS.items()}
-
-    def runner(step):
-        def one_round(seed=[0]):  # noqa: B006 - a fresh shuffle each round, the same for every framework
-            seed[0] += 1
-            for idx in common.epoch_batches(n, BATCH, seed[0], steps):
-                step(idx)
-
-        return one_round
-
-    for step in trainers.values():
-        for idx in common.epoch_batches(n, BATCH, 0, warmup):
-            step(idx)
-    times = common.alternate({name: runner(s) for name, s in trainers.items()}, repeats)
+    times = common.alternate(common.batch_rounds(trainers, n, BATCH, steps, warmup), repeats)
     return {name: common.median(t) for name, t in times.items()}
 
 

@@ -106,19 +106,7 @@ def run(batch_size: int, epochs_fraction: float = 1.0, repeats: int = 3, n: int 
     steps = {name: make(x, y) for name, make in TRAINERS.items()}
     total = -(-n // batch_size)
     limit = max(1, int(total * epochs_fraction))
-
-    def runner(step):
-        def one_round(seed=[0]):  # noqa: B006 - a fresh shuffle each round, the same for every framework
-            seed[0] += 1
-            for idx in common.epoch_batches(n, batch_size, seed[0], limit):
-                step(idx)
-
-        return one_round
-
-    for step in steps.values():  # warm-up: first-call costs (thread start, allocations) stay out
-        for idx in common.epoch_batches(n, batch_size, 0, warmup):
-            step(idx)
-    runners = {name: runner(s) for name, s in steps.items()}
+    runners = common.batch_rounds(steps, n, batch_size, limit, warmup)
     if epochs_fraction == 1.0 and batch_size == 128:
         runners["chainrule.fit"] = fit_runner(x, y, batch_size)
     times = common.alternate(runners, repeats)

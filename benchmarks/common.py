@@ -139,6 +139,28 @@ def epoch_batches(n: int, batch_size: int, seed: int, limit: int | None = None) 
     return batches[:limit] if limit else batches
 
 
+def batch_rounds(steps: dict[str, Callable[[np.ndarray], Any]], n: int, batch_size: int, limit: int,
+                 warmup: int) -> dict[str, Callable[[], None]]:
+    """Warm each framework's ``step`` up on ``warmup`` batches (first-call costs stay out), then one runner per
+    framework for :func:`alternate`: each round runs ``limit`` batches of a fresh shuffle, round k with seed k
+    for every framework."""
+    for step in steps.values():
+        for idx in epoch_batches(n, batch_size, 0, warmup):
+            step(idx)
+
+    def runner(step: Callable[[np.ndarray], Any]) -> Callable[[], None]:
+        rounds = [0]
+
+        def one_round() -> None:
+            rounds[0] += 1
+            for idx in epoch_batches(n, batch_size, rounds[0], limit):
+                step(idx)
+
+        return one_round
+
+    return {name: runner(step) for name, step in steps.items()}
+
+
 def sgemm_gflops(sizes: tuple[int, ...] = (256, 512, 1024, 2048), repeats: int = 10) -> float:
     """The machine's best float32 matmul rate in GFLOP/s: the fastest of a few square products of each size."""
     rng = np.random.default_rng(0)
