@@ -453,8 +453,12 @@ class ReLUFiring(Measurement):
                 if fired is not None and mask.shape == fired.shape:  # a layer whose width changed: the last one
                     fired |= mask
             fractions[name] = NAN if fired is None else 1.0 - float(fired.mean())
+            self.closed(name, fired)
             series.append(fractions[name])
         return fractions
+
+    def closed(self, name: str, fired: np.ndarray | None) -> None:
+        """What ``take`` merged for ``name`` (None: no batch ran it); subclasses keep more of it."""
 
     def series(self) -> dict[str, Any]:
         return {"dead_fraction": self.values}

@@ -75,22 +75,11 @@ class ChannelFiring(ReLUFiring):
 
         return take, None
 
-    def take(self, windows: int) -> dict[str, float]:
-        """As ``ReLUFiring.take``, and keeps which channels never fired (``dead``) and how many there are."""
-        taken, self.windows = self.windows[:windows], self.windows[windows:] or [{}]
-        fractions = {}
-        for name, series in self.values.items():
-            masks = [w[name] for w in taken if name in w]
-            fired = masks[-1].copy() if masks else None
-            for mask in masks[:-1]:
-                if fired is not None and mask.shape == fired.shape:
-                    fired |= mask
-            fractions[name] = NAN if fired is None else 1.0 - float(fired.mean())
-            if fired is not None:
-                self.dead[name] = [int(i) for i in np.flatnonzero(~fired)]
-                self.channels[name] = int(fired.size)
-            series.append(fractions[name])
-        return fractions
+    def closed(self, name: str, fired: np.ndarray | None) -> None:
+        """Keep which channels never fired (``dead``) and how many there are."""
+        if fired is not None:
+            self.dead[name] = [int(i) for i in np.flatnonzero(~fired)]
+            self.channels[name] = int(fired.size)
 
     def series(self) -> dict[str, Any]:
         return {"dead_channel_fraction": self.values}
