@@ -345,9 +345,10 @@ class Doctor(Callback):
         values, total = self._grads.measure(sampling)
         self._updates.complete()  # before anything can stop: the last sample's update ratio
         stats = StepStats(step, self.epoch, loss, values, total)
-        if sampling or not (math.isfinite(loss) and math.isfinite(total)):
+        finite = math.isfinite(loss) and math.isfinite(total)
+        if sampling or not finite:
             stats.update_ratio = self._updates.latest()  # the rules read it on sample steps and at a NaN only
-        if not (math.isfinite(loss) and math.isfinite(total)):
+        if not finite:
             stats.growth = self._growth.last  # the last finite step's: what led here
             stats.layer_growth = self._growth.layers()
             self._locate(stats)
