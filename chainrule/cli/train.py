@@ -73,6 +73,7 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``chainrule train``; returns the exit status."""
     started = time.perf_counter()
+    doctor_cli.check_arguments(args)
     console = Console(stderr=True) if args.json else Console()
     source = args.data if args.data is not None else (args.dataset or "digits")
     name = Path(source).stem if args.data is not None else source

@@ -21,6 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "and show before/after")
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse flag combinations that would silently do nothing, before any training (a ValueError naming them)."""
+    if getattr(args, "try_fixes", False) and not getattr(args, "doctor", True):
+        raise ValueError("--try-fixes: tries the doctor's remedies, so it needs the doctor; "
+                         "received --no-doctor (drop one of the two)")
+
+
 def after_training(args: argparse.Namespace, history: Any, run_dir: str | Path, console: Any,
                    fit_kwargs: dict[str, Any], shown_dir: str | Path | None = None) -> dict[str, Path]:
     """Print the findings table, try the fixes when asked, and write diagnoses.json/metrics.json/report.html.

@@ -58,6 +58,7 @@ def test_train_without_json_prints_a_summary_table(tmp_path, capsys):
     (["train", "--dataset", "digitz", "--epochs", "1"], "unknown dataset 'digitz'"),
     (["train", "--dataset", "iris", "--init", "kaiming", "--epochs", "1"], "init must be"),
     (["train", "--dataset", "iris", "--epochs", "0"], "epochs must be a positive int"),
+    (["train", "--dataset", "iris", "--epochs", "1", "--try-fixes", "--no-doctor"], "--try-fixes: tries the doctor"),
 ])
 def test_train_errors_are_one_clear_line(argv, message, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "e")]) == 2
