@@ -225,7 +225,8 @@ def _finish(ax: Any) -> None:
     """The legend inside the axes where it hides the least (two columns when long), and a readable step axis
     when a run diverged before a second sample (matplotlib would span ±0.05 around the one point)."""
     count = len(ax.get_legend_handles_labels()[0])
-    ax.legend(fontsize=7, loc="best", framealpha=0.85, ncol=2 if count > 5 else 1)
+    if count:  # matplotlib warns "No artists with labels" for an empty legend (a run with no samples)
+        ax.legend(fontsize=7, loc="best", framealpha=0.85, ncol=2 if count > 5 else 1)
     low, high = ax.get_xlim()
     if high - low < 1:
         middle = (low + high) / 2
@@ -364,7 +365,8 @@ def plot_curves(metrics: dict[str, Any], findings: list[Finding]) -> str | None:
                 va="bottom", transform=ax.get_xaxis_transform())
     ax.set_xlabel("step")
     ax.set_title("loss (findings marked)")
-    ax.legend(fontsize=8, loc="center right", framealpha=0.9)
+    if ax.get_legend_handles_labels()[0]:  # a run that diverged at once may have no loss line to name
+        ax.legend(fontsize=8, loc="center right", framealpha=0.9)
     ax_acc.set_xlabel("epoch")
     ax_acc.set_title("accuracy")
     if ax_acc.get_legend_handles_labels()[0]:  # a regression run has no accuracy, only the findings' lines
