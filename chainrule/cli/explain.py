@@ -68,8 +68,8 @@ def read_network_file(path: str) -> dict[str, Any]:
 
 
 def network_from_args(args: argparse.Namespace) -> Any:
-    """The checked :class:`~chainrule.learn.explain.Network` the flags (and ``--network`` file) describe."""
-    from chainrule.learn.explain import network_from_dict
+    """The checked :class:`~chainrule.learn.network.Network` the flags (and ``--network`` file) describe."""
+    from chainrule.learn.network import network_from_dict
 
     data: Any = read_network_file(args.network) if args.network else {}
     where = args.network or "command line"

@@ -8,7 +8,8 @@ from __future__ import annotations
 import html
 import itertools
 
-from chainrule.learn.explain import Explanation, fmt
+from chainrule.learn.explain import Explanation
+from chainrule.learn.explain_text import fmt
 
 RADIUS = 26
 COLUMN = 270

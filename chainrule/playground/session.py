@@ -675,7 +675,8 @@ class Session:
             ValueError: the point does not exist, or the network is one the explainer cannot show
             (mixed activations, batch norm, dropout, residuals, or more than its 40 units).
         """
-        from chainrule.learn.explain import HIDDEN_ACTIVATIONS, MAX_UNITS, explain_network, make_network
+        from chainrule.learn.explain import explain_network
+        from chainrule.learn.network import HIDDEN_ACTIVATIONS, MAX_UNITS, make_network
 
         cfg = self.config
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < self.n_train:

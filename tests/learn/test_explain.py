@@ -15,6 +15,7 @@ from learn_browser import browser, render
 
 import chainrule as cr
 from chainrule.learn import explain as ex
+from chainrule.learn import explain_checks, explain_text
 
 SHAPES = [(2, 3, 1), (3, 4, 2), (2, 3, 3, 2)]
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "linear"]
@@ -238,9 +239,9 @@ def test_the_checks_catch_a_tampered_number():
     bumped[0][1, 0] += 1e-3
     tampered = dataclasses.replace(e, grad_weights=bumped)
     with pytest.raises(cr.GradcheckError, match=r"∂E/∂w\(i1→h2\) = .* finite differences give"):
-        ex._check_finite_differences(tampered)
+        explain_checks.check_finite_differences(tampered)
     with pytest.raises(cr.GradcheckError, match=r"∂E/∂w_ij = y_i·∂E/∂x_j"):
-        ex._check_formulas(tampered)
+        explain_checks.check_formulas(tampered)
 
 
 def test_relu_kink_is_reported_not_checked():
@@ -308,7 +309,7 @@ def test_html_draws_every_unit_and_edge(sizes):
     assert s.edges == sum(a * b for a, b in itertools.pairwise(sizes))
     assert s.tags["table"] >= 5
     text = "".join(s.text)
-    assert f"∂E/∂x={ex.fmt(e.grad_x[0][0])}" in text and f"y={ex.fmt(e.y[-1][0])}" in text
+    assert f"∂E/∂x={explain_text.fmt(e.grad_x[0][0])}" in text and f"y={explain_text.fmt(e.y[-1][0])}" in text
     svg = ElementTree.fromstring(page[page.index("<svg"):page.index("</svg>") + 6])  # well-formed XML too
     assert len(svg.findall(".//{http://www.w3.org/2000/svg}circle")) == sum(sizes)
 
