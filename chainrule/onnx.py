@@ -260,23 +260,22 @@ def _adaptive_avg_pool(g: Graph, m: Any, x: str, shape: tuple[int, ...], path: s
 def _embedding(g: Graph, m: nn.Embedding, x: str, shape: tuple[int, ...], path: str) -> str:
     # padding_idx only keeps that row from learning; the lookup itself is the same for every row
     rows = g.node("Gather", [g.constant(f"{path}.weight", m.weight._data), x], path, axis=0)
-    return rows if m.max_norm is None else _max_norm(g, m, rows, path)
+    return rows if m.max_norm is None else _max_norm(g, rows, m.max_norm, m.norm_type, path)
 
 
-def _max_norm(g: Graph, m: nn.Embedding, rows: str, path: str) -> str:
+def _max_norm(g: Graph, rows: str, max_norm: float, p: float, path: str) -> str:
     """torch's embedding_renorm_, on the looked-up rows: a row whose p-norm exceeds max_norm is scaled by
     max_norm / (norm + 1e-7). Chainrule (as torch) also writes the scaled rows back into the weight; scaling a
     row twice changes nothing, so the graph's outputs are the layer's for every later call too."""
-    p = m.norm_type
     if not (math.isfinite(p) and p > 0):
-        raise ValueError(f"onnx.export: layer {path!r} (Embedding(max_norm={m.max_norm}, norm_type={p})) needs a "
+        raise ValueError(f"onnx.export: layer {path!r} (Embedding(max_norm={max_norm}, norm_type={p})) needs a "
                          "finite positive norm_type to be exported; got one the graph cannot compute as "
                          "(sum |x|^p)^(1/p)")
     powered = g.node("Pow", [g.node("Abs", [rows], path), _scalar(g, p)], path)
     summed = g.node("ReduceSum", [powered, g.constant(f"{path}.axes", [-1], np.int64)], path, keepdims=1)
     norm = g.node("Pow", [summed, _scalar(g, 1.0 / p)], path)
-    scale = g.node("Div", [_scalar(g, m.max_norm), g.node("Add", [norm, _scalar(g, 1e-7)], path)], path)
-    too_long = g.node("Greater", [norm, _scalar(g, m.max_norm)], path)
+    scale = g.node("Div", [_scalar(g, max_norm), g.node("Add", [norm, _scalar(g, 1e-7)], path)], path)
+    too_long = g.node("Greater", [norm, _scalar(g, max_norm)], path)
     return g.node("Where", [too_long, g.node("Mul", [rows, scale], path), rows], path)
 
 
