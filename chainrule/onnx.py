@@ -8,8 +8,10 @@ does by default. The batch dimension is left free (``batch``); the other sizes c
 
 A recurrent layer (RNN, LSTM, GRU) returns ``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``), which no
 next layer of a Sequential can take (as in PyTorch); so it is the model itself or the last layer of the chain
-(after an ``Embedding``, say), and the graph has the outputs ``output``, ``h_n`` (and ``c_n``). Its initial
-state is zeros (the default of ``forward(x)``), and the sequence length is left free too (``sequence``).
+(after an ``Embedding``, say), and the graph has the outputs ``output``, ``h_n`` (and ``c_n``); so for
+LSTMCell's ``(h_1, c_1)``: ``output`` and ``c_1``. The initial state is zeros (the default of ``forward(x)``;
+the graph has no state input), and with a recurrent layer the sequence length is left free too (``sequence``).
+The cells run as the same ONNX ops over a sequence of one step.
 """
 
 from __future__ import annotations
@@ -310,43 +312,49 @@ _RECURRENT_OPS = {"RNN_TANH": ("RNN", [0]), "RNN_RELU": ("RNN", [0]), "LSTM": ("
                   "GRU": ("GRU", [1, 0, 2])}
 
 
-def _recurrent(g: Graph, m: Any, x: str, shape: tuple[int, ...], path: str) -> tuple[str, ...]:
-    """One ONNX RNN/LSTM/GRU node per layer (both directions in it); returns (output, h_n[, c_n])."""
-    if len(shape) != 3:
-        raise ValueError(f"onnx.export: layer {path!r} ({type(m).__name__}) gets unbatched input of shape {shape}; "
-                         "export with a batch dimension, e.g. example_input of shape "
-                         f"{(1, *shape) if m.batch_first else (shape[0], 1, *shape[1:])}")
-    op, order = _RECURRENT_OPS[m.mode]
-    hidden, directions = m.hidden_size, 2 if m.bidirectional else 1
-    attributes: dict[str, Any] = {"hidden_size": hidden,
-                                  "direction": "bidirectional" if m.bidirectional else "forward"}
-    if m.mode == "RNN_RELU":
+def _recurrent_node(g: Graph, mode: str, m: Any, names: list[str], x: str, where: str) -> list[str]:
+    """One ONNX RNN/LSTM/GRU node over x (L, N, H_in), one direction per weight-name suffix in ``names`` (torch's
+    weight_ih{suffix}, ...), from a zero state; returns its outputs Y (L, directions, N, H), Y_h (and Y_c)."""
+    op, order = _RECURRENT_OPS[mode]
+    hidden, directions = m.hidden_size, len(names)
+    attributes: dict[str, Any] = {"hidden_size": hidden, "direction": "bidirectional" if directions == 2 else "forward"}
+    if mode == "RNN_RELU":
         attributes["activations"] = ["Relu"] * directions
-    if m.mode == "GRU":  # torch's n = tanh(W_in x + b_in + r·(W_hn h + b_hn)): r multiplies after the product
+    if mode == "GRU":  # torch's n = tanh(W_in x + b_in + r·(W_hn h + b_hn)): r multiplies after the product
         attributes["linear_before_reset"] = 1
 
-    def stacked(name: str, layer: int) -> np.ndarray:
+    def stacked(name: str) -> np.ndarray:
         """(directions, gates·H, ...) in ONNX's gate order."""
         per_direction = []
-        for suffix in ("", "_reverse")[:directions]:
-            weight = getattr(m, f"{name}_l{layer}{suffix}")._data
+        for suffix in names:
+            weight = getattr(m, f"{name}{suffix}")._data
             per_direction.append(weight.reshape(len(order), hidden, *weight.shape[1:])[order].reshape(weight.shape))
         return np.stack(per_direction)
 
+    inputs = [x, g.constant(f"{where}.W", stacked("weight_ih")), g.constant(f"{where}.R", stacked("weight_hh"))]
+    if m.bias:
+        inputs.append(g.constant(f"{where}.B", np.concatenate([stacked("bias_ih"), stacked("bias_hh")], axis=1)))
+    return g.node_outputs(op, inputs, where, 3 if mode == "LSTM" else 2, **attributes)
+
+
+def _unbatched(m: Any, shape: tuple[int, ...], path: str, batched: tuple[int, ...]) -> ValueError:
+    return ValueError(f"onnx.export: layer {path!r} ({type(m).__name__}) gets unbatched input of shape {shape}; "
+                      f"export with a batched example, so that this layer gets input of shape {batched}")
+
+
+def _recurrent(g: Graph, m: Any, x: str, shape: tuple[int, ...], path: str) -> tuple[str, ...]:
+    """One ONNX RNN/LSTM/GRU node per layer (both directions in it); returns (output, h_n[, c_n])."""
+    if len(shape) != 3:
+        raise _unbatched(m, shape, path, (1, *shape) if m.batch_first else (shape[0], 1, *shape[1:]))
     if m.batch_first:  # ONNX's ops read (L, N, H_in); onnxruntime has no batch-first layout
         x = g.node("Transpose", [x], path, perm=[1, 0, 2])
     states: list[list[str]] = []
     for layer in range(m.num_layers):
-        where = f"{path}.l{layer}"
-        inputs = [x, g.constant(f"{where}.W", stacked("weight_ih", layer)),
-                  g.constant(f"{where}.R", stacked("weight_hh", layer))]
-        if m.bias:
-            inputs.append(g.constant(f"{where}.B", np.concatenate([stacked("bias_ih", layer),
-                                                                   stacked("bias_hh", layer)], axis=1)))
-        y, *state = g.node_outputs(op, inputs, where, 3 if m.mode == "LSTM" else 2, **attributes)
+        suffixes = [f"_l{layer}", f"_l{layer}_reverse"][:2 if m.bidirectional else 1]
+        y, *state = _recurrent_node(g, m.mode, m, suffixes, x, f"{path}.l{layer}")
         # Y is (L, directions, N, H); the next layer, and torch's output, read (L, N, directions·H)
-        y = g.node("Transpose", [y], where, perm=[0, 2, 1, 3])
-        x = g.node("Reshape", [y, g.constant(f"{where}.shape", [0, 0, -1], np.int64)], where)
+        y = g.node("Transpose", [y], path, perm=[0, 2, 1, 3])
+        x = g.node("Reshape", [y, g.constant(f"{path}.shape", [0, 0, -1], np.int64)], path)
         states.append(state)
     if m.batch_first:
         x = g.node("Transpose", [x], path, perm=[1, 0, 2])
@@ -354,6 +362,18 @@ def _recurrent(g: Graph, m: Any, x: str, shape: tuple[int, ...], path: str) -> t
     finals = [g.node("Concat", list(per_layer), path, axis=0) if m.num_layers > 1 else per_layer[0]
               for per_layer in zip(*states)]
     return (x, *finals)
+
+
+def _cell(g: Graph, m: Any, x: str, shape: tuple[int, ...], path: str) -> str | tuple[str, ...]:
+    """A cell's one step, from a zero state, as a sequence of one step: h_1 (LSTMCell: (h_1, c_1))."""
+    if len(shape) != 2:
+        raise _unbatched(m, shape, path, (1, *shape))
+    mode = {nn.LSTMCell: "LSTM", nn.GRUCell: "GRU"}.get(type(m)) or (
+        "RNN_RELU" if m.nonlinearity == "relu" else "RNN_TANH")
+    one_step = g.node("Unsqueeze", [x, g.constant(f"{path}.axes", [0], np.int64)], path)
+    _, *states = _recurrent_node(g, mode, m, [""], one_step, path)
+    finals = tuple(g.node("Squeeze", [state, g.constant(f"{path}.axes", [0], np.int64)], path) for state in states)
+    return finals if len(finals) > 1 else finals[0]
 
 
 CONVERTERS: dict[type, Callable[..., Any]] = {  # each returns its output's name (a recurrent layer: a tuple)
@@ -393,6 +413,9 @@ CONVERTERS: dict[type, Callable[..., Any]] = {  # each returns its output's name
     nn.RNN: _recurrent,
     nn.LSTM: _recurrent,
     nn.GRU: _recurrent,
+    nn.RNNCell: _cell,
+    nn.LSTMCell: _cell,
+    nn.GRUCell: _cell,
 }
 
 
@@ -417,14 +440,23 @@ def _chain(module: nn.Module, path: str = "") -> list[tuple[str, nn.Module]]:
     return [(path or type(module).__name__, module)]
 
 
-def _check_recurrent_last(layers: list[tuple[str, nn.Module]]) -> None:
-    """A recurrent layer's (output, h_n) tuple is no input for a next layer, in chainrule as in PyTorch."""
+# The layers that return a tuple: the graph's names for their outputs after the first, each with its batch axis
+MORE_OUTPUTS: dict[type, tuple[tuple[str, int], ...]] = {
+    nn.RNN: (("h_n", 1),), nn.GRU: (("h_n", 1),), nn.LSTM: (("h_n", 1), ("c_n", 1)), nn.LSTMCell: (("c_1", 0),)}
+
+
+def _more_outputs(layer: nn.Module) -> tuple[tuple[str, int], ...]:
+    return next((MORE_OUTPUTS[cls] for cls in type(layer).__mro__ if cls in MORE_OUTPUTS), ())
+
+
+def _check_tuple_last(layers: list[tuple[str, nn.Module]]) -> None:
+    """A tuple, as a recurrent layer returns, is no input for a next layer, in chainrule as in PyTorch."""
     for (name, layer), (next_name, next_layer) in itertools.pairwise(layers):
-        if isinstance(layer, RNNBase):
+        if _more_outputs(layer):
             raise ValueError(
-                f"onnx.export: layer {name!r} ({type(layer).__name__}) returns a tuple (output, h_n), which the next "
-                f"layer {next_name!r} ({type(next_layer).__name__}) cannot take (as in PyTorch's Sequential); a "
-                "recurrent layer is exported as the model itself or as the last layer of a Sequential")
+                f"onnx.export: layer {name!r} ({type(layer).__name__}) returns a tuple, which the next layer "
+                f"{next_name!r} ({type(next_layer).__name__}) cannot take (as in PyTorch's Sequential); export it as "
+                "the model itself or as the last layer of a Sequential")
 
 
 def _free_dimensions(layers: list[tuple[str, nn.Module]]) -> dict[int, str]:
@@ -466,13 +498,13 @@ def export(model: nn.Module, example_input: Any, path: str | os.PathLike[str], *
     """Write ``model`` as an ONNX file (opset 17) and return the checked ``onnx.ModelProto``.
 
     Args:
-        model: a Sequential, an MLP, or one supported layer (see ``CONVERTERS``); a recurrent layer only as the
-            model or the chain's last layer.
+        model: a Sequential, an MLP, or one supported layer (see ``CONVERTERS``); a layer that returns a tuple
+            (RNN, LSTM, GRU, LSTMCell) only as the model or the chain's last layer.
         example_input: a Tensor or array with the input's shape (its first dimension, the batch, stays free; with
             a recurrent layer the sequence length too) and dtype: float32, or int64/int32 indices for an Embedding.
         path: the file to write (parent folders are created; written atomically).
         input_name, output_name: the names of the graph's input and (first) output; a recurrent layer's final
-            states are the outputs ``h_n`` (and ``c_n``).
+            states are the outputs ``h_n`` (and ``c_n``), an LSTMCell's cell state ``c_1`` (see ``MORE_OUTPUTS``).
 
     Raises:
         NotImplementedError: a layer has no ONNX conversion (the message names it and lists what is supported).
@@ -491,7 +523,7 @@ def export(model: nn.Module, example_input: Any, path: str | os.PathLike[str], *
         raise TypeError(f"onnx.export: model must be a chainrule.nn.Module, got {type(model).__name__}")
     example = example_input if isinstance(example_input, Tensor) else Tensor(np.asarray(example_input))
     layers = _chain(model)
-    _check_recurrent_last(layers)
+    _check_tuple_last(layers)
     input_dtype = _input_dtype(example, layers)
     was_training = model.training
     model.eval()
@@ -506,19 +538,21 @@ def export(model: nn.Module, example_input: Any, path: str | os.PathLike[str], *
             converted = _converter(layer)(graph, layer, converted, shapes[name], name)  # type: ignore[misc]
         if converted == input_name:  # no layers: the output is the input
             converted = graph.node("Identity", [converted], "identity")
+        more = _more_outputs(layers[-1][1]) if layers else ()
         produced = list(_tensors(converted))
-        output_names = [output_name, "h_n", "c_n"][:len(produced)]
+        assert len(produced) == len(outputs) == 1 + len(more), (len(produced), len(outputs), more)
+        output_names = [output_name, *(public for public, _ in more)]
         for internal, public in zip(produced, output_names):
             graph.rename(internal, public)
     finally:
         model.train(was_training)
     free = _free_dimensions(layers)
     declared = lambda shape, free: [free.get(k, size) for k, size in enumerate(shape)]  # noqa: E731
-    states_free = {1: "batch"}  # h_n and c_n: (layers·directions, N, H)
+    output_free = [free, *({batch_axis: "batch"} for _, batch_axis in more)]
     value_info = onnx.helper.make_tensor_value_info
     float32 = onnx.TensorProto.FLOAT
-    graph_outputs = [value_info(public, float32, declared(tuple(tensor.shape), free if k == 0 else states_free))
-                     for k, (public, tensor) in enumerate(zip(output_names, outputs))]
+    graph_outputs = [value_info(public, float32, declared(tuple(tensor.shape), dims))
+                     for public, tensor, dims in zip(output_names, outputs, output_free)]
     proto = onnx.helper.make_model(
         onnx.helper.make_graph(
             graph.nodes, type(model).__name__,

@@ -99,12 +99,16 @@ class Residual(nn.Module):
 
 @pytest.mark.filterwarnings("ignore:Implicit dimension choice for softmax")
 @pytest.mark.parametrize(("model", "example", "error", "message"), [
-    (nn.Sequential(nn.Linear(4, 4), nn.LSTMCell(4, 4)), np.zeros((1, 4), np.float32), NotImplementedError,
-     r"layer '1' \(LSTMCell\) has no ONNX conversion; supported: .*Linear"),
+    (nn.Sequential(nn.Linear(4, 4), nn.MSELoss()), np.zeros((1, 4), np.float32), NotImplementedError,
+     r"layer '1' \(MSELoss\) has no ONNX conversion; supported: .*GRUCell, .*LSTM, .*Linear, .*Upsample"),
     (nn.Sequential(nn.LSTM(4, 4), nn.Linear(4, 4)), np.zeros((2, 1, 4), np.float32), ValueError,
-     r"layer '0' \(LSTM\) returns a tuple \(output, h_n\), which the next layer '1' \(Linear\) cannot take"),
+     r"layer '0' \(LSTM\) returns a tuple, which the next layer '1' \(Linear\) cannot take"),
+    (nn.Sequential(nn.LSTMCell(4, 4), nn.ReLU()), np.zeros((2, 4), np.float32), ValueError,
+     r"layer '0' \(LSTMCell\) returns a tuple, which the next layer '1' \(ReLU\) cannot take"),
+    (nn.Sequential(nn.GRUCell(4, 4)), np.zeros(4, np.float32), ValueError,
+     r"layer '0' \(GRUCell\) gets unbatched input of shape \(4,\); .*input of shape \(1, 4\)"),
     (nn.GRU(4, 4), np.zeros((3, 4), np.float32), ValueError,
-     r"layer 'GRU' \(GRU\) gets unbatched input of shape \(3, 4\); .*example_input of shape \(3, 1, 4\)"),
+     r"layer 'GRU' \(GRU\) gets unbatched input of shape \(3, 4\); .*input of shape \(3, 1, 4\)"),
     (nn.Embedding(5, 3), np.zeros((1, 2), np.float32), ValueError,
      r"layer 'Embedding' \(Embedding\) looks up integer indices: example_input must be int64 \(or int32\), "
      r"got float32"),

@@ -1,5 +1,5 @@
 """``cr.onnx.export`` of the layers whose ONNX ops have conventions of their own (Embedding's integer input,
-Upsample's coordinates, the recurrent layers' gate orders and outputs): each model, exported with a smaller
+Upsample's coordinates, the recurrent layers' and cells' gate orders and outputs): each model, exported with a smaller
 batch (and a shorter sequence) than it runs on, passes ``onnx.checker``, and onnxruntime's outputs agree to
 1e-5 with chainrule's eval-mode forward pass and with PyTorch's twin of the model on the same weights."""
 
@@ -67,6 +67,12 @@ def _embedding_then(name: str, batch_first: bool):
     return pair, x, (x[:1, :2] if batch_first else x[:2, :1])
 
 
+def _steps(pair, features: int = 3):
+    """One step of a cell: (batch, features)."""
+    x = _floats(4, features)
+    return pair, x, x[:1]
+
+
 def _images(pair, channels: int = 2, height: int = 5, width: int = 4):
     x = _floats(3, channels, height, width)
     return pair, x, x[:1]
@@ -85,6 +91,16 @@ def _tokens(pair, high: int = 9, dtype: type = np.int64):
 # (case id, builder of ((chainrule model, torch model), run input, export input))
 CASES = [(f"{name}-{'-'.join(f'{k}={v}' for k, v in kwargs.items())}", lambda n=name, k=kwargs: _recurrent_case(n, k))
          for name, kwargs in RECURRENT] + [
+    ("rnncell-tanh", lambda: _steps(_pair("RNNCell", 3, 5))),
+    ("rnncell-relu-no-bias", lambda: _steps(_pair("RNNCell", 3, 5, bias=False, nonlinearity="relu"))),
+    ("lstmcell", lambda: _steps(_pair("LSTMCell", 3, 5))),
+    ("lstmcell-no-bias", lambda: _steps(_pair("LSTMCell", 3, 5, bias=False))),
+    ("grucell", lambda: _steps(_pair("GRUCell", 3, 5))),
+    ("grucell-no-bias", lambda: _steps(_pair("GRUCell", 3, 5, bias=False))),
+    ("linear-grucell-linear", lambda: _steps(_chain(_pair("Linear", 3, 4), _pair("GRUCell", 4, 5),
+                                                    _pair("Linear", 5, 2)))),
+    ("embedding-lstmcell", lambda: _tokens(_chain(_pair("Embedding", 9, 4), _pair("Flatten"),
+                                                  _pair("LSTMCell", 12, 5)))),
     ("embedding-lstm-batch_first", lambda: _embedding_then("LSTM", True)),
     ("embedding-gru", lambda: _embedding_then("GRU", False)),
     ("embedding-padding_idx", lambda: _tokens(_pair("Embedding", 9, 4, padding_idx=2))),
@@ -135,7 +151,9 @@ def test_onnxruntime_agrees_with_chainrule_and_torch(case, build, tmp_path):
         mine = [t.numpy() for t in _flat(model(cr.tensor(x)))]
     with torch.no_grad():
         theirs = [t.numpy() for t in _flat(twin(torch.from_numpy(x)))]
-    assert [o.name for o in session.get_outputs()] == ["output", "h_n", "c_n"][:len(theirs)]
+    last = type(list(model.modules())[-1]).__name__
+    names = {"LSTM": ["h_n", "c_n"], "RNN": ["h_n"], "GRU": ["h_n"], "LSTMCell": ["c_1"]}.get(last, [])
+    assert [o.name for o in session.get_outputs()] == ["output", *names]
     for k, (runtime, chainrule_output, torch_output) in enumerate(zip(got, mine, theirs, strict=True)):
         assert runtime.shape == torch_output.shape, f"output {k}"
         np.testing.assert_allclose(runtime, chainrule_output, rtol=TOLERANCE, atol=TOLERANCE, err_msg=f"output {k}")
