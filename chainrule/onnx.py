@@ -8,9 +8,9 @@ does by default. The batch dimension is left free (``batch``); the other sizes c
 
 A recurrent layer (RNN, LSTM, GRU) returns ``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``), which no
 next layer of a Sequential can take (as in PyTorch); so it is the model itself or the last layer of the chain
-(after an ``Embedding``, say), and the graph has the outputs ``output``, ``h_n`` (and ``c_n``); so for
-LSTMCell's ``(h_1, c_1)``: ``output`` and ``c_1``. The initial state is zeros (the default of ``forward(x)``;
-the graph has no state input), and with a recurrent layer the sequence length is left free too (``sequence``).
+(after an ``Embedding``, say), and the graph has the outputs ``output``, ``h_n`` (and ``c_n``); as LSTMCell's
+``(h_1, c_1)`` becomes ``output`` and ``c_1``. The initial state is zeros (what ``forward(x)`` starts from; the
+graph has no state input), and with a recurrent layer the sequence length is left free too (``sequence``).
 The cells run as the same ONNX ops over a sequence of one step.
 """
 
@@ -282,10 +282,9 @@ def _max_norm(g: Graph, rows: str, max_norm: float, p: float, path: str) -> str:
 
 
 def _upsample(g: Graph, m: nn.Upsample, x: str, shape: tuple[int, ...], path: str) -> str:
-    """ONNX Resize with the coordinates torch uses: nearest reads floor(i / scale) ('asymmetric', as
-    torch.onnx exports it); (bi)linear reads (i + 0.5) / scale - 0.5 clamped at 0 ('half_pixel': torch does
-    not special-case an output of size 1, as 'pytorch_half_pixel' does) or i·(n - 1)/(out - 1) with
-    align_corners."""
+    """ONNX Resize with the coordinates torch uses (and torch.onnx.export writes): nearest reads floor(i / scale)
+    ('asymmetric'); (bi)linear reads (i + 0.5) / scale - 0.5 clamped at 0 ('half_pixel': torch does not
+    special-case an output of size 1, as 'pytorch_half_pixel' does) or i·(n - 1)/(out - 1) with align_corners."""
     nd = len(shape) - 2
     if m.mode == "nearest":
         attributes = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}
@@ -368,8 +367,10 @@ def _cell(g: Graph, m: Any, x: str, shape: tuple[int, ...], path: str) -> str | 
     """A cell's one step, from a zero state, as a sequence of one step: h_1 (LSTMCell: (h_1, c_1))."""
     if len(shape) != 2:
         raise _unbatched(m, shape, path, (1, *shape))
-    mode = {nn.LSTMCell: "LSTM", nn.GRUCell: "GRU"}.get(type(m)) or (
-        "RNN_RELU" if m.nonlinearity == "relu" else "RNN_TANH")
+    if isinstance(m, nn.LSTMCell | nn.GRUCell):
+        mode = "LSTM" if isinstance(m, nn.LSTMCell) else "GRU"
+    else:
+        mode = "RNN_RELU" if m.nonlinearity == "relu" else "RNN_TANH"
     one_step = g.node("Unsqueeze", [x, g.constant(f"{path}.axes", [0], np.int64)], path)
     _, *states = _recurrent_node(g, mode, m, [""], one_step, path)
     finals = tuple(g.node("Squeeze", [state, g.constant(f"{path}.axes", [0], np.int64)], path) for state in states)
@@ -508,8 +509,8 @@ def export(model: nn.Module, example_input: Any, path: str | os.PathLike[str], *
 
     Raises:
         NotImplementedError: a layer has no ONNX conversion (the message names it and lists what is supported).
-        ValueError: a layer's settings have no ONNX equivalent (named in the message), a recurrent layer is not
-            last, or the input's dtype does not fit the first layer.
+        ValueError: a layer's settings have no ONNX equivalent (named in the message), a layer that returns a
+            tuple is not last, or the input's dtype does not fit the first layer.
         ImportError: the onnx package is not installed.
 
     >>> import os, tempfile, chainrule as cr
@@ -547,7 +548,7 @@ def export(model: nn.Module, example_input: Any, path: str | os.PathLike[str], *
     finally:
         model.train(was_training)
     free = _free_dimensions(layers)
-    declared = lambda shape, free: [free.get(k, size) for k, size in enumerate(shape)]  # noqa: E731
+    declared = lambda shape, names: [names.get(k, size) for k, size in enumerate(shape)]  # noqa: E731
     output_free = [free, *({batch_axis: "batch"} for _, batch_axis in more)]
     value_info = onnx.helper.make_tensor_value_info
     float32 = onnx.TensorProto.FLOAT
