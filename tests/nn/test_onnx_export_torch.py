@@ -156,5 +156,9 @@ def test_onnxruntime_agrees_with_chainrule_and_torch(case, build, tmp_path):
     assert [o.name for o in session.get_outputs()] == ["output", *names]
     for k, (runtime, chainrule_output, torch_output) in enumerate(zip(got, mine, theirs, strict=True)):
         assert runtime.shape == torch_output.shape, f"output {k}"
+        # the declared shape: free where the run's sizes differ from the export's (batch, sequence), else equal
+        declared = [d.dim_param or d.dim_value for d in proto.graph.output[k].type.tensor_type.shape.dim]
+        assert len(declared) == runtime.ndim and all(
+            isinstance(d, str) or d == size for d, size in zip(declared, runtime.shape)), (k, declared, runtime.shape)
         np.testing.assert_allclose(runtime, chainrule_output, rtol=TOLERANCE, atol=TOLERANCE, err_msg=f"output {k}")
         np.testing.assert_allclose(runtime, torch_output, rtol=TOLERANCE, atol=TOLERANCE, err_msg=f"output {k}")
