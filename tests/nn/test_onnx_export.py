@@ -1,6 +1,7 @@
 """``cr.onnx.export``: each model, written as ONNX, passes ``onnx.checker`` and runs in onnxruntime (an
 independent runtime) with the outputs of chainrule's own eval-mode forward pass, to 1e-5; with a batch size
-other than the example's. Layers without an ONNX equivalent are refused by name."""
+other than the example's. Layers without an ONNX equivalent are refused by name. (Embedding, Upsample and the
+recurrent layers are checked against PyTorch too, in test_onnx_export_torch.py.)"""
 
 from __future__ import annotations
 
@@ -98,8 +99,23 @@ class Residual(nn.Module):
 
 @pytest.mark.filterwarnings("ignore:Implicit dimension choice for softmax")
 @pytest.mark.parametrize(("model", "example", "error", "message"), [
-    (nn.Sequential(nn.Linear(4, 4), nn.LSTM(4, 4)), np.zeros((1, 4), np.float32), NotImplementedError,
-     r"layer '1' \(LSTM\) has no ONNX conversion; supported: .*Linear"),
+    (nn.Sequential(nn.Linear(4, 4), nn.MSELoss()), np.zeros((1, 4), np.float32), NotImplementedError,
+     r"layer '1' \(MSELoss\) has no ONNX conversion; supported: .*GRUCell, .*LSTM, .*Linear, .*Upsample"),
+    (nn.Sequential(nn.LSTM(4, 4), nn.Linear(4, 4)), np.zeros((2, 1, 4), np.float32), ValueError,
+     r"layer '0' \(LSTM\) returns a tuple, which the next layer '1' \(Linear\) cannot take"),
+    (nn.Sequential(nn.LSTMCell(4, 4), nn.ReLU()), np.zeros((2, 4), np.float32), ValueError,
+     r"layer '0' \(LSTMCell\) returns a tuple, which the next layer '1' \(ReLU\) cannot take"),
+    (nn.Sequential(nn.GRUCell(4, 4)), np.zeros(4, np.float32), ValueError,
+     r"layer '0' \(GRUCell\) gets unbatched input of shape \(4,\); .*input of shape \(1, 4\)"),
+    (nn.GRU(4, 4), np.zeros((3, 4), np.float32), ValueError,
+     r"layer 'GRU' \(GRU\) gets unbatched input of shape \(3, 4\); .*input of shape \(3, 1, 4\)"),
+    (nn.Embedding(5, 3), np.zeros((1, 2), np.float32), ValueError,
+     r"layer 'Embedding' \(Embedding\) looks up integer indices: example_input must be int64 \(or int32\), "
+     r"got float32"),
+    (nn.Sequential(nn.Linear(4, 4)), np.zeros((1, 4), np.int64), ValueError,
+     r"example_input must be float32 .*got int64; integer indices go to an Embedding, and layer '0' is a Linear"),
+    (nn.Embedding(5, 3, max_norm=1.0, norm_type=float("inf")), np.zeros((1, 2), np.int64), ValueError,
+     r"layer 'Embedding' \(Embedding\(max_norm=1.0, norm_type=inf\)\) needs a finite positive norm_type"),
     (nn.Sequential(nn.Linear(4, 4), Residual()), np.zeros((1, 4), np.float32), NotImplementedError,
      r"layer '1' \(Residual\) has no ONNX conversion.*build it as a Sequential"),
     (nn.Sequential(nn.Linear(4, 4), nn.Softmax()), np.zeros((1, 4), np.float32), ValueError,
