@@ -24,8 +24,8 @@ Which layers, and what is measured on them:
   logit(1 - lo) (atanh(2lo - 1) and atanh(1 - 2lo)), exactly where the output leaves [lo, 1 - lo]. The
   findings name the layer whose output was activated (``fc1``). An activation applied to anything else (a
   sum, a slice) is not seen.
-* ``RNN/LSTM/GRU``: the gradient through time is left out: torch's module hooks expose the outputs, whose
-  gradient is only what the loss sends to each step directly, not what flows from step to step.
+* ``RNN/LSTM/GRU``: the gradient through time, as the gradient reaching the layer's input at each step
+  (``TorchTimeGradient``): the output sequence's gradient is only what the loss sends to each step directly.
 
 Cost: on steps the doctor does not sample, no layer is hooked and the only work is a norm per gradient (one
 fused ``_foreach_norm``), whose result stays on the device. Every ``stats_every`` steps (a sample step) the
@@ -57,6 +57,7 @@ import functools
 import math
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
@@ -64,7 +65,7 @@ from torch.overrides import TorchFunctionMode
 from chainrule.doctor.findings import Finding, Remedy
 from chainrule.doctor.measurements import NAN, Measurement, Sampled, subset_stride
 from chainrule.doctor.stats import SATURATING, Layers
-from chainrule.doctor.structured import NetStats
+from chainrule.doctor.structured import NetStats, TimeGradient
 
 CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 LINEAR_OR_CONV = (nn.Linear, *CONVOLUTIONS)
@@ -565,27 +566,72 @@ class TorchDeadUnits(Measurement):
         return {**self.units.series(), **self.channels.series()}
 
 
-class TorchNets(Measurement):
-    """The Doctor's ``NetWatch`` slot for torch models: the per-channel dead filters (nothing else yet)."""
+class TorchTimeGradient(Measurement):
+    """Gradient through time of each ``RNN/LSTM/GRU`` (one direction), on sample steps: RMS of ∂loss/∂x_t, the
+    gradient reaching the layer's *input* at each step t, and the ratio of the first step's to the last's
+    (``TimeGradient``'s series and ratio). torch's fused recurrent kernels expose no h_t, and the gradient of the
+    output sequence is only what the loss sends to each step directly; the input's gradient is what flowed back
+    through the recurrence to step t, times W_ih (the same matrix at every step). A sample step's forward
+    pre-hook hands the layer an alias of its input whose gradient is hooked (a detached copy that requires grad
+    when the input does not, e.g. the data itself). Bidirectional layers are not measured (each step's input
+    gradient mixes both directions), nor PackedSequence inputs."""
 
-    def __init__(self, dead: TorchDeadUnits) -> None:
-        self.dead = dead
+    def __init__(self, recurrent: dict[str, nn.Module]) -> None:
+        self.recurrent = {n: m for n, m in recurrent.items() if not getattr(m, "bidirectional", False)}
+        self.time = TimeGradient()
+        self.on_device: dict[str, torch.Tensor] = {}  # this sample step's RMS per time step, per layer
+
+    def arm(self, name: str, module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """A forward pre-hook's work: the arguments with the input replaced by its hooked alias (None: as they were)."""
+        x = args[0] if args else None
+        if not (isinstance(x, torch.Tensor) and x.is_floating_point() and x.ndim >= 2):
+            return None
+        alias = x.view_as(x) if x.requires_grad else x.detach().requires_grad_()
+        time_axis = 1 if getattr(module, "batch_first", False) and x.ndim == 3 else 0
+
+        def grad_hook(g: torch.Tensor) -> None:
+            others = [d for d in range(g.ndim) if d != time_axis]
+            self.on_device[name] = g.detach().float().square().mean(dim=others).sqrt()
+
+        alias.register_hook(grad_hook)
+        return (alias, *args[1:])
+
+    def commit(self) -> None:
+        for name, per_step in self.on_device.items():
+            self.time.observe_profile(name, name, np.array(per_step.tolist()))
+        self.on_device.clear()
+        self.time.commit()
+
+    def series(self) -> dict[str, Any]:
+        return self.time.series()
+
+
+class TorchNets(Measurement):
+    """The Doctor's ``NetWatch`` slot for torch models: the per-channel dead filters and the gradient through
+    time of the recurrent layers."""
+
+    def __init__(self, dead: TorchDeadUnits, time: TorchTimeGradient) -> None:
+        self.dead, self.time = dead, time
         self.channel_relus: set[str] = set()
 
     def register(self, sampling: Any) -> list[Any]:
         return []
 
     def commit(self) -> None:
-        pass
+        self.time.commit()
 
     def cut(self) -> None:
         pass  # the dead units cut both of their windows
 
     def close(self, windows: int, span: slice) -> NetStats:
-        return self.dead.net_stats()
+        stats = self.dead.net_stats()
+        t = self.time.time
+        stats.time_ratio, stats.time_profile = t.medians(span), dict(t.profiles)
+        stats.time_steps, stats.recurrent_module = dict(t.lengths), dict(t.module_of)
+        return stats
 
     def series(self) -> dict[str, Any]:
-        return {}
+        return self.time.series()
 
 
 class TorchFiringSlot(Measurement):
@@ -631,7 +677,8 @@ class TorchWatch:
         self.zero_grads = TorchZeroGradients([n for n, cls in s.activations.items() if cls in DEAD_CAPABLE])
         self.dead = TorchDeadUnits(s)
         self.firing = TorchFiringSlot(self.dead)
-        self.nets = TorchNets(self.dead)
+        self.time = TorchTimeGradient({n: m for n, m in s.weighted.items() if isinstance(m, nn.RNNBase)})
+        self.nets = TorchNets(self.dead, self.time)
         self.outputs = TorchOutputs(s)
         self.losses: list[Any] = []  # per queued step: the loss as given (a tensor stays on its device)
         self.probing = False  # inside the first training forward (the activation probe)
@@ -689,6 +736,9 @@ class TorchWatch:
                 self.probing = True
             if self.probing or sampling():  # this forward only: the sample-step hooks
                 self.transient = [m.register_forward_hook(hooks[n]) for n, m in s.watched.items()]
+                if sampling():
+                    self.transient += [m.register_forward_pre_hook(functools.partial(self.time.arm, n))
+                                       for n, m in self.time.recurrent.items()]
 
         def after(module: nn.Module, args: Any, output: Any) -> None:
             for handle in self.transient:
