@@ -569,6 +569,16 @@ class Doctor(Callback):
         else:
             self.write_report(path)
 
+    def try_fixes(self, train_fn: Callable[[dict[str, Any]], dict[str, Any]], supports: Any = None,
+                  seed: int = 0) -> list[Any]:
+        """"Try the fix" with the user's own short training function ``train_fn(config) -> metrics``: each
+        finding's first remedy it supports, passed as a config change (``fixes.TRAIN_FN_KEYS``), judged on the
+        validation loss against a second seed's spread (``fixes.try_fixes_fn``); returns ``FixResult``s."""
+        from chainrule.doctor.fixes import try_fixes_fn
+
+        self.report()  # what the loop left open is judged first: those findings are tried too
+        return try_fixes_fn(train_fn, list(self.findings), lr=self.current_lr(), supports=supports, seed=seed)
+
     def kinds(self) -> set[str]:
         """The kinds of finding reported so far, e.g. ``{"dead_relu"}``."""
         return {f.kind for f in self.findings}
