@@ -286,7 +286,7 @@ def _as_run(metrics: Any, doctor: Doctor, what: str) -> dict[str, Any]:
     watched = doctor.model is not None
     if watched:
         doctor.report()  # judges what the run left open (its last window, the end), as a user's report would
-    run = measure(doctor) if watched else {"kinds": None}
+    run: dict[str, Any] = measure(doctor) if watched else {"kinds": None}
     if "loss" in metrics:
         run["final_loss"] = metrics["loss"]
     run.update({k: v for k, v in metrics.items() if k != "loss"})

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -658,12 +659,31 @@ class TorchFiringSlot(Measurement):
         return self.dead.series()
 
 
+def is_compiled(model: nn.Module) -> bool:
+    """Whether ``model`` is what ``torch.compile`` returns (a wrapper whose forward runs the compiled graph)."""
+    dynamo = getattr(torch, "_dynamo", None)
+    wrapper = getattr(getattr(dynamo, "eval_frame", None), "OptimizedModule", None)
+    return wrapper is not None and isinstance(model, wrapper)
+
+
+COMPILED_NOT_MEASURED = (
+    "Doctor.watch: a torch.compile'd model runs its forward as a compiled graph, and the doctor's per-layer "
+    "forward hooks (added on sample steps only) would make torch recompile it at every sample step. So only what "
+    "is read outside the forward is measured: the loss, each layer's weight gradient, the update ratio and the "
+    "weights (non_finite, exploding_gradients, learning_rate_too_high/low, overfitting, not_converged). Not "
+    "measured: activations, dead units and filters, saturation, the gradient at each layer's output and through "
+    "time (dead_relu, saturation, vanishing_gradients, bad_initialization). Watch the model uncompiled for those.")
+
+
 class TorchWatch:
     """Everything the Doctor needs from a torch model: its layers, the measurements, the hooks."""
 
     def __init__(self, model: nn.Module, saturation_output: float) -> None:
         if isinstance(model, nn.parallel.DistributedDataParallel):
             model = model.module  # its forward calls the wrapped module's: the hooks fire there
+        self.compiled = is_compiled(model)
+        if self.compiled:  # torch.compile's wrapper: the layers (and their names) are the original module's
+            model = model._orig_mod
         self.model = model
         self.structure = s = Structure(model)
         self.layers = s.layers
@@ -691,6 +711,9 @@ class TorchWatch:
         and a ReLU's firing is a pass over its whole output). ``active()``: the doctor is measuring;
         ``sampling()``: this is a sample step. The model's own forward must be the one called: submodules
         called on their own are not sampled."""
+        if self.compiled:
+            warnings.warn(COMPILED_NOT_MEASURED, stacklevel=5)  # the user's watch() call
+            return [self]
         s = self.structure
         dead_modules = {n for n, cls in s.activations.items() if cls in DEAD_CAPABLE}
         pre_activations = {n for n, m in s.watched.items() if isinstance(m, (*LINEAR_OR_CONV, *NORMALIZATION))}
