@@ -317,6 +317,18 @@ class Doctor(Callback):
         self._step(NAN if loss is None else float(loss))
         return self.findings[before:]
 
+    def forward_begins(self) -> None:
+        """A torch model's training forward starts here: for loops that do not call the watched model itself
+        (a LightningModule whose ``training_step`` calls a submodule), so a sample step's layer hooks are in
+        place. Pair with ``forward_ends`` before ``backward``; nothing to do when the model's own call runs."""
+        if self._torch is not None:
+            self._torch.forward_begins()
+
+    def forward_ends(self) -> None:
+        """The training forward that ``forward_begins`` opened is over (the layer hooks come off)."""
+        if self._torch is not None:
+            self._torch.forward_ends()
+
     def _flush(self) -> None:
         """A torch model's queued steps: their scalars to the host in one transfer, then judged in order."""
         if self._torch is None or not self._torch.losses:

@@ -56,7 +56,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -683,7 +683,7 @@ class TorchWatch:
             model = model.module  # its forward calls the wrapped module's: the hooks fire there
         self.compiled = is_compiled(model)
         if self.compiled:  # torch.compile's wrapper: the layers (and their names) are the original module's
-            model = model._orig_mod
+            model = cast(nn.Module, model._orig_mod)
         self.model = model
         self.structure = s = Structure(model)
         self.layers = s.layers
@@ -703,6 +703,9 @@ class TorchWatch:
         self.losses: list[Any] = []  # per queued step: the loss as given (a tensor stays on its device)
         self.probing = False  # inside the first training forward (the activation probe)
         self.transient: list[Any] = []  # this sample-step forward's hooks
+        self.opened = False  # inside a training forward (the model's own call, or forward_begins/forward_ends)
+        self.forward_begins: Any = lambda: None  # the model's own pre-hook and hook, callable without a call
+        self.forward_ends: Any = lambda: None
         self.roots: list[Any] = []
 
     def register(self, active: Any, sampling: Any) -> list[Any]:
@@ -752,8 +755,9 @@ class TorchWatch:
             return hook
 
         def before(module: nn.Module, args: Any) -> None:
-            if not (module.training and torch.is_grad_enabled() and active()):
-                return
+            if self.opened or not (module.training and torch.is_grad_enabled() and active()):
+                return  # opened: by forward_begins, around this very forward
+            self.opened = True
             if not s.probed:
                 probe.__enter__()
                 self.probing = True
@@ -764,6 +768,7 @@ class TorchWatch:
                                        for n, m in self.time.recurrent.items()]
 
         def after(module: nn.Module, args: Any, output: Any) -> None:
+            self.opened = False
             for handle in self.transient:
                 handle.remove()
             self.transient = []
@@ -775,6 +780,8 @@ class TorchWatch:
                 produced.clear()
 
         hooks = {name: make(name) for name in s.watched}
+        self.forward_begins = functools.partial(before, self.model, ())
+        self.forward_ends = functools.partial(after, self.model, (), None)
         self.roots = [self.model.register_forward_pre_hook(before),
                       self.model.register_forward_hook(after, always_call=True)]
         return [self]
