@@ -63,6 +63,10 @@ class DoctorCallback(pl.Callback):
         self.doctor.forward_ends()
         self.loss = loss
 
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        self.doctor.forward_ends()  # a training_step that returned None skipped on_before_backward
+
     def on_after_backward(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.doctor.check(self.loss)
         self.loss = None
