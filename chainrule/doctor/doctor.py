@@ -18,7 +18,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -57,6 +57,9 @@ from chainrule.doctor.structured import NetWatch
 from chainrule.doctor.structured_rules import NetRules
 from chainrule.engine.autograd import is_grad_enabled
 from chainrule.training.callbacks import Callback
+
+if TYPE_CHECKING:  # fixes.py imports this module
+    from chainrule.doctor.fixes import FixResult
 
 # Layers are recognised by class name, so the doctor needs nothing from chainrule.nn but Module's hooks.
 ACTIVATIONS = {"ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "ELU", "SiLU", "Softplus"}
@@ -582,7 +585,7 @@ class Doctor(Callback):
             self.write_report(path)
 
     def try_fixes(self, train_fn: Callable[[dict[str, Any]], dict[str, Any]], supports: Any = None,
-                  seed: int = 0) -> list[Any]:
+                  seed: int = 0) -> list[FixResult]:
         """"Try the fix" with the user's own short training function ``train_fn(config) -> metrics``: each
         finding's first remedy it supports, passed as a config change (``fixes.TRAIN_FN_KEYS``), judged on the
         validation loss against a second seed's spread (``fixes.try_fixes_fn``); returns ``FixResult``s."""

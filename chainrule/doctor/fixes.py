@@ -287,6 +287,8 @@ def _as_run(metrics: Any, doctor: Doctor, what: str) -> dict[str, Any]:
     if watched:
         doctor.report()  # judges what the run left open (its last window, the end), as a user's report would
     run: dict[str, Any] = measure(doctor) if watched else {"kinds": None}
+    # a 0-d tensor or NumPy scalar (loss without .item()) counts as the number it holds
+    metrics = {k: float(v) if getattr(v, "ndim", None) == 0 and hasattr(v, "item") else v for k, v in metrics.items()}
     if "loss" in metrics:
         run["final_loss"] = metrics["loss"]
     run.update({k: v for k, v in metrics.items() if k != "loss"})

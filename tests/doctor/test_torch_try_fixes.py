@@ -55,7 +55,7 @@ def make_train_fn(lr: float, seen: list[dict] | None = None):
             with torch.no_grad():
                 val_loss = F.cross_entropy(model(VAL[0]), VAL[1]).item()
             doctor.end_epoch(val_loss=val_loss)
-        return {"val_loss": val_loss if np.isfinite(val_loss) else float("inf")}
+        return {"val_loss": val_loss}
 
     return train_fn
 
@@ -90,6 +90,15 @@ def test_remedies_train_fn_does_not_support_are_skipped_for_the_next():
     results = doctor.try_fixes(make_train_fn(2.0, seen), supports=("clip_grad_norm",))
     assert [(r.kind, r.remedy.change) for r in results] == [("learning_rate_too_high", {"clip_grad_norm": 0.7})]
     assert all(set(config) <= {"seed", "clip_grad_norm"} for config in seen)
+
+
+def test_a_remedy_that_changes_nothing_is_no_better_and_a_tensor_loss_counts():
+    doctor = cr.Doctor()
+    make_train_fn(2.0)({"seed": 0, "doctor": doctor})
+    results = doctor.try_fixes(lambda config: {"loss": torch.tensor(1.25)})  # the same number whatever it is given
+    assert results and all(r.verdict == "no better" and r.metric == "final_loss" for r in results)
+    assert all(r.before["final_loss"] == r.after["final_loss"] == 1.25 and r.noise == 0.0 for r in results)
+    assert all("not watched by a doctor" in " ".join(r.notes) and not r.resolved for r in results)
 
 
 @pytest.mark.parametrize(("train_fn", "supports", "message"), [
