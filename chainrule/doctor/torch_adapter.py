@@ -26,6 +26,10 @@ Which layers, and what is measured on them:
   sum, a slice) is not seen.
 * ``RNN/LSTM/GRU``: the gradient through time, as the gradient reaching the layer's input at each step
   (``TorchTimeGradient``): the output sequence's gradient is only what the loss sends to each step directly.
+  Under torch.distributed it is each rank's own (not combined: sequence lengths may differ between ranks).
+* ``torch.compile``'d models: watched through the module they wrap, with no hook inside the forward (the
+  sample steps' hooks would recompile the graph each time): only what is read outside the forward is measured,
+  and ``watch`` warns naming what is not (``COMPILED_NOT_MEASURED``).
 
 Cost: on steps the doctor does not sample, no layer is hooked and the only work is a norm per gradient (one
 fused ``_foreach_norm``), whose result stays on the device. Every ``stats_every`` steps (a sample step) the
