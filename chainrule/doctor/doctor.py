@@ -18,7 +18,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -57,6 +57,9 @@ from chainrule.doctor.structured import NetWatch
 from chainrule.doctor.structured_rules import NetRules
 from chainrule.engine.autograd import is_grad_enabled
 from chainrule.training.callbacks import Callback
+
+if TYPE_CHECKING:  # fixes.py imports this module
+    from chainrule.doctor.fixes import FixResult
 
 # Layers are recognised by class name, so the doctor needs nothing from chainrule.nn but Module's hooks.
 ACTIVATIONS = {"ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "ELU", "SiLU", "Softplus"}
@@ -317,6 +320,18 @@ class Doctor(Callback):
         self._step(NAN if loss is None else float(loss))
         return self.findings[before:]
 
+    def forward_begins(self) -> None:
+        """A torch model's training forward starts here: for loops that do not call the watched model itself
+        (a LightningModule whose ``training_step`` calls a submodule), so a sample step's layer hooks are in
+        place. Pair with ``forward_ends`` before ``backward``; nothing to do when the model's own call runs."""
+        if self._torch is not None:
+            self._torch.forward_begins()
+
+    def forward_ends(self) -> None:
+        """The training forward that ``forward_begins`` opened is over (the layer hooks come off)."""
+        if self._torch is not None:
+            self._torch.forward_ends()
+
     def _flush(self) -> None:
         """A torch model's queued steps: their scalars to the host in one transfer, then judged in order."""
         if self._torch is None or not self._torch.losses:
@@ -568,6 +583,16 @@ class Doctor(Callback):
             atomic_write(Path(path), render_html(self.findings, self.metrics))
         else:
             self.write_report(path)
+
+    def try_fixes(self, train_fn: Callable[[dict[str, Any]], dict[str, Any]], supports: Any = None,
+                  seed: int = 0) -> list[FixResult]:
+        """"Try the fix" with the user's own short training function ``train_fn(config) -> metrics``: each
+        finding's first remedy it supports, passed as a config change (``fixes.TRAIN_FN_KEYS``), judged on the
+        validation loss against a second seed's spread (``fixes.try_fixes_fn``); returns ``FixResult``s."""
+        from chainrule.doctor.fixes import try_fixes_fn
+
+        self.report()  # what the loop left open is judged first: those findings are tried too
+        return try_fixes_fn(train_fn, list(self.findings), lr=self.current_lr(), supports=supports, seed=seed)
 
     def kinds(self) -> set[str]:
         """The kinds of finding reported so far, e.g. ``{"dead_relu"}``."""

@@ -234,20 +234,133 @@ def try_fixes(spec: Any, fit_kwargs: dict[str, Any], findings: list[Finding], st
         remedy = next((r for r in finding.remedies if _applicable(r, spec)), None)
         if remedy is None:
             continue
-        before, after = run({}, seed), run(remedy.change, seed)
-        noise = seed_noise(_score(before, metric), _score(run({}, seed + 1), metric))
-        b, a = _score(before, metric), _score(after, metric)
-        target = TARGET[finding.kind]
-        notes = [f"{metric} {b:.4g} → {a:.4g}: {'improved' if improved(b, a, noise) else 'no better'} "
-                 f"(a second seed moves it by {noise:.2g})"]
-        if metric == "final_loss":
-            notes.append("no validation data: judged on the training loss")
-        if finding.kind not in before["kinds"]:
-            notes.append(f"the short re-run did not reproduce {finding.kind}")
-        if "epochs" in remedy.change:
-            notes.append("the remedy itself shortens training")
-        results.append(FixResult(finding.kind, finding.layer, remedy, before, after, metric, improved(b, a, noise),
-                                 finding.kind not in after["kinds"], notes, noise, target))
+        results.append(judge(finding, remedy, run({}, seed), run(remedy.change, seed), run({}, seed + 1), metric))
+    return results
+
+
+def judge(finding: Finding, remedy: Remedy, before: dict[str, Any], after: dict[str, Any],
+          second_seed: dict[str, Any], metric: str) -> FixResult:
+    """The verdict on one remedy from three runs of the same length: before, after, and before with the next seed
+    (its distance from "before" is the bar ``after`` must clear). ``kinds`` of a run: the findings its doctor
+    reported, or None when the run was not watched (then ``resolved`` is False and a note says it is unknown)."""
+    noise = seed_noise(_score(before, metric), _score(second_seed, metric))
+    b, a = _score(before, metric), _score(after, metric)
+    notes = [f"{metric} {b:.4g} → {a:.4g}: {'improved' if improved(b, a, noise) else 'no better'} "
+             f"(a second seed moves it by {noise:.2g})"]
+    if metric == "final_loss":
+        notes.append("no validation data: judged on the training loss")
+    if before.get("kinds") is None or after.get("kinds") is None:
+        notes.append("the runs were not watched by a doctor: whether the finding is still reported is unknown")
+    elif finding.kind not in before["kinds"]:
+        notes.append(f"the short re-run did not reproduce {finding.kind}")
+    if "epochs" in remedy.change:
+        notes.append("the remedy itself changes how long training runs")
+    resolved = after.get("kinds") is not None and finding.kind not in after["kinds"]
+    return FixResult(finding.kind, finding.layer, remedy, before, after, metric, improved(b, a, noise), resolved,
+                     notes, noise, TARGET[finding.kind])
+
+
+# The config keys ``try_fixes_fn`` hands a user's ``train_fn(config)`` (any engine: a PyTorch loop, say), with
+# what each asks for. A run gets only "seed" and "doctor" plus the keys of one remedy; a key missing from the
+# config means "as you normally train".
+TRAIN_FN_KEYS = {
+    "seed": "int: the seed for the initial weights and the batch order (a second seed measures the noise)",
+    "doctor": "a fresh Doctor: watch the model with it (optional; then the report says whether the finding stays)",
+    "lr": "float: the learning rate (a remedy's lr_factor arrives already multiplied into it)",
+    "init": '"he" (nn.init.kaiming_normal_) or "xavier" (nn.init.xavier_normal_) for every Linear/Conv weight',
+    "activation": '"relu" or "leaky_relu": the hidden layers\' activation instead of the current one',
+    "batch_norm": "True: a normalization layer (nn.BatchNorm1d/2d) after each hidden Linear/Conv",
+    "clip_grad_norm": "float: torch.nn.utils.clip_grad_norm_(params, max_norm) between backward and step",
+    "optimizer": '"adam": that optimizer (with the lr in the same config)',
+    "dropout": "float: dropout probability after each hidden layer",
+    "hidden": "tuple of ints: the hidden layers' widths",
+    "epochs": "int: train this many epochs (more for not_converged, fewer for overfitting)",
+}
+
+
+def _as_run(metrics: Any, doctor: Doctor, what: str) -> dict[str, Any]:
+    """A train_fn's returned metrics as a run's measurements, with the doctor's when it watched the run."""
+    if not isinstance(metrics, dict):
+        raise TypeError(f"try_fixes: train_fn must return a dict of metrics (val_loss and/or loss), got "
+                        f"{type(metrics).__name__} for {what}")
+    watched = doctor.model is not None
+    if watched:
+        doctor.report()  # judges what the run left open (its last window, the end), as a user's report would
+    run: dict[str, Any] = measure(doctor) if watched else {"kinds": None}
+    # a 0-d tensor or NumPy scalar (loss without .item()) counts as the number it holds
+    metrics = {k: float(v) if getattr(v, "ndim", None) == 0 and hasattr(v, "item") else v for k, v in metrics.items()}
+    if "loss" in metrics:
+        run["final_loss"] = metrics["loss"]
+    run.update({k: v for k, v in metrics.items() if k != "loss"})
+    if not any(isinstance(run.get(k), int | float) for k in ("val_loss", "final_loss")):
+        raise TypeError(f"try_fixes: train_fn's metrics for {what} must hold 'val_loss' or 'loss' (the training "
+                        f"loss at the end) as a number; got keys {sorted(metrics)}")
+    run["steps"] = doctor.step if watched else None
+    return run
+
+
+def try_fixes_fn(train_fn: Callable[[dict[str, Any]], dict[str, Any]], findings: list[Finding],
+                 lr: float | None = None, supports: Any = None, seed: int = 0) -> list[FixResult]:
+    """"Try the fix" on a training function the user wrote: each finding's first remedy whose change ``train_fn``
+    supports, passed as a config change (``TRAIN_FN_KEYS``), judged as ``try_fixes`` judges (``judge``).
+
+    ``train_fn(config) -> metrics`` trains a fresh model for a fixed, short number of steps and returns at
+    least ``val_loss`` (or, without validation data, ``loss``: the training loss at the end). It is called
+    with ``{"seed": seed, "doctor": Doctor()}`` (before), with the same plus one remedy's keys (after), and
+    with ``seed + 1`` (the noise bar); runs are cached by config.
+
+    Args:
+        train_fn: the user's short training function.
+        findings: the findings to try to fix (e.g. ``doctor.findings``).
+        lr: the learning rate trained with, to turn a remedy's ``lr_factor`` into an ``lr`` (without it such
+            remedies are skipped).
+        supports: the config keys ``train_fn`` understands (default: all of ``TRAIN_FN_KEYS``).
+        seed: the seed of the "before" and "after" runs.
+
+    Raises:
+        TypeError: ``train_fn`` is not callable, ``supports`` names an unknown key, or the metrics returned
+            hold neither ``val_loss`` nor ``loss``.
+    """
+    if not callable(train_fn):
+        raise TypeError(f"try_fixes: train_fn must be a function config -> metrics, got {type(train_fn).__name__}")
+    allowed = set(TRAIN_FN_KEYS if supports is None else supports)
+    if not allowed <= set(TRAIN_FN_KEYS):
+        raise TypeError(f"try_fixes: supports names unknown config keys {sorted(allowed - set(TRAIN_FN_KEYS))}; "
+                        f"known: {sorted(TRAIN_FN_KEYS)}")
+    runs: dict[str, dict[str, Any]] = {}
+
+    def run(change: dict[str, Any], run_seed: int) -> dict[str, Any]:
+        key = json.dumps([change, run_seed], sort_keys=True)
+        if key not in runs:
+            doctor = Doctor()
+            with np.errstate(all="ignore"):  # the "before" run may well overflow: that is what is being fixed
+                metrics = train_fn({"seed": run_seed, "doctor": doctor, **change})
+            runs[key] = _as_run(metrics, doctor, f"config {key}")
+        return runs[key]
+
+    def as_config(change: dict[str, Any]) -> dict[str, Any] | None:
+        """A remedy's change in the config's terms; None when ``train_fn`` cannot take it."""
+        change = dict(change)
+        if "lr_factor" in change:
+            if lr is None:
+                return None
+            change["lr"] = lr * change.pop("lr_factor")
+        return change if change and set(change) <= allowed else None
+
+    results = []
+    for finding in findings:
+        changes = (as_config(r.change) for r in finding.remedies)
+        remedy, change = next(((r, c) for r, c in zip(finding.remedies, changes, strict=True) if c is not None),
+                              (None, None))
+        if remedy is None or change is None:
+            continue
+        before = run({}, seed)
+        metric = "val_loss" if isinstance(before.get("val_loss"), int | float) else "final_loss"
+        result = judge(finding, remedy, before, run(change, seed), run({}, seed + 1), metric)
+        if before["steps"] is not None and before["steps"] != result.after["steps"] and "epochs" not in change:
+            result.notes.append(f"the runs took different numbers of steps ({before['steps']} before, "
+                                f"{result.after['steps']} after): compare with care")
+        results.append(result)
     return results
 
 

@@ -121,12 +121,16 @@ class TimeGradient(LazySampled):
         self.module_of: dict[str, str] = {}
 
     def observe(self, name: str, module: Any, layer: int, direction: int, grads: np.ndarray) -> None:
-        key = layer_key(name, layer, direction, module)
-        self.add(key)
-        self.module_of[key] = name
         with np.errstate(over="ignore", invalid="ignore"):
             per_step = np.sqrt(np.einsum("tnh,tnh->t", grads, grads) / (grads.shape[1] * grads.shape[2]))
-        first, last = (per_step[-1], per_step[0]) if direction else (per_step[0], per_step[-1])
+        self.observe_profile(layer_key(name, layer, direction, module), name, per_step, reverse=bool(direction))
+
+    def observe_profile(self, key: str, module_name: str, per_step: np.ndarray, reverse: bool = False) -> None:
+        """One sample step's gradient RMS per time step (time order) of one layer key; ``reverse``: the direction
+        that processes the sequence from its end (its first processed step is the last in time)."""
+        self.add(key)
+        self.module_of[key] = module_name
+        first, last = (per_step[-1], per_step[0]) if reverse else (per_step[0], per_step[-1])
         self.pending[key] = float(first / last) if last > 0 else NAN
         shown = np.unique(np.linspace(0, len(per_step) - 1, min(len(per_step), SHOWN_STEPS)).round().astype(int))
         self.profiles[key] = [float(per_step[i]) for i in shown]

@@ -24,8 +24,12 @@ Which layers, and what is measured on them:
   logit(1 - lo) (atanh(2lo - 1) and atanh(1 - 2lo)), exactly where the output leaves [lo, 1 - lo]. The
   findings name the layer whose output was activated (``fc1``). An activation applied to anything else (a
   sum, a slice) is not seen.
-* ``RNN/LSTM/GRU``: the gradient through time is left out: torch's module hooks expose the outputs, whose
-  gradient is only what the loss sends to each step directly, not what flows from step to step.
+* ``RNN/LSTM/GRU``: the gradient through time, as the gradient reaching the layer's input at each step
+  (``TorchTimeGradient``): the output sequence's gradient is only what the loss sends to each step directly.
+  Under torch.distributed it is each rank's own (not combined: sequence lengths may differ between ranks).
+* ``torch.compile``'d models: watched through the module they wrap, with no hook inside the forward (the
+  sample steps' hooks would recompile the graph each time): only what is read outside the forward is measured,
+  and ``watch`` warns naming what is not (``COMPILED_NOT_MEASURED``).
 
 Cost: on steps the doctor does not sample, no layer is hooked and the only work is a norm per gradient (one
 fused ``_foreach_norm``), whose result stays on the device. Every ``stats_every`` steps (a sample step) the
@@ -55,8 +59,10 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+import warnings
+from typing import Any, cast
 
+import numpy as np
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
@@ -64,7 +70,7 @@ from torch.overrides import TorchFunctionMode
 from chainrule.doctor.findings import Finding, Remedy
 from chainrule.doctor.measurements import NAN, Measurement, Sampled, subset_stride
 from chainrule.doctor.stats import SATURATING, Layers
-from chainrule.doctor.structured import NetStats
+from chainrule.doctor.structured import NetStats, TimeGradient
 
 CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 LINEAR_OR_CONV = (nn.Linear, *CONVOLUTIONS)
@@ -565,27 +571,72 @@ class TorchDeadUnits(Measurement):
         return {**self.units.series(), **self.channels.series()}
 
 
-class TorchNets(Measurement):
-    """The Doctor's ``NetWatch`` slot for torch models: the per-channel dead filters (nothing else yet)."""
+class TorchTimeGradient(Measurement):
+    """Gradient through time of each ``RNN/LSTM/GRU`` (one direction), on sample steps: RMS of ∂loss/∂x_t, the
+    gradient reaching the layer's *input* at each step t, and the ratio of the first step's to the last's
+    (``TimeGradient``'s series and ratio). torch's fused recurrent kernels expose no h_t, and the gradient of the
+    output sequence is only what the loss sends to each step directly; the input's gradient is what flowed back
+    through the recurrence to step t, times W_ih (the same matrix at every step). A sample step's forward
+    pre-hook hands the layer an alias of its input whose gradient is hooked (a detached copy that requires grad
+    when the input does not, e.g. the data itself). Bidirectional layers are not measured (each step's input
+    gradient mixes both directions), nor PackedSequence inputs."""
 
-    def __init__(self, dead: TorchDeadUnits) -> None:
-        self.dead = dead
+    def __init__(self, recurrent: dict[str, nn.Module]) -> None:
+        self.recurrent = {n: m for n, m in recurrent.items() if not getattr(m, "bidirectional", False)}
+        self.time = TimeGradient()
+        self.on_device: dict[str, torch.Tensor] = {}  # this sample step's RMS per time step, per layer
+
+    def arm(self, name: str, module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """A forward pre-hook's work: the arguments with the input replaced by its hooked alias (None: as they were)."""
+        x = args[0] if args else None
+        if not (isinstance(x, torch.Tensor) and x.is_floating_point() and x.ndim >= 2):
+            return None
+        alias = x.view_as(x) if x.requires_grad else x.detach().requires_grad_()
+        time_axis = 1 if getattr(module, "batch_first", False) and x.ndim == 3 else 0
+
+        def grad_hook(g: torch.Tensor) -> None:
+            others = [d for d in range(g.ndim) if d != time_axis]
+            self.on_device[name] = g.detach().float().square().mean(dim=others).sqrt()
+
+        alias.register_hook(grad_hook)
+        return (alias, *args[1:])
+
+    def commit(self) -> None:
+        for name, per_step in self.on_device.items():
+            self.time.observe_profile(name, name, np.array(per_step.tolist()))
+        self.on_device.clear()
+        self.time.commit()
+
+    def series(self) -> dict[str, Any]:
+        return self.time.series()
+
+
+class TorchNets(Measurement):
+    """The Doctor's ``NetWatch`` slot for torch models: the per-channel dead filters and the gradient through
+    time of the recurrent layers."""
+
+    def __init__(self, dead: TorchDeadUnits, time: TorchTimeGradient) -> None:
+        self.dead, self.time = dead, time
         self.channel_relus: set[str] = set()
 
     def register(self, sampling: Any) -> list[Any]:
         return []
 
     def commit(self) -> None:
-        pass
+        self.time.commit()
 
     def cut(self) -> None:
         pass  # the dead units cut both of their windows
 
     def close(self, windows: int, span: slice) -> NetStats:
-        return self.dead.net_stats()
+        stats = self.dead.net_stats()
+        t = self.time.time
+        stats.time_ratio, stats.time_profile = t.medians(span), dict(t.profiles)
+        stats.time_steps, stats.recurrent_module = dict(t.lengths), dict(t.module_of)
+        return stats
 
     def series(self) -> dict[str, Any]:
-        return {}
+        return self.time.series()
 
 
 class TorchFiringSlot(Measurement):
@@ -612,12 +663,31 @@ class TorchFiringSlot(Measurement):
         return self.dead.series()
 
 
+def is_compiled(model: nn.Module) -> bool:
+    """Whether ``model`` is what ``torch.compile`` returns (a wrapper whose forward runs the compiled graph)."""
+    dynamo = getattr(torch, "_dynamo", None)
+    wrapper = getattr(getattr(dynamo, "eval_frame", None), "OptimizedModule", None)
+    return wrapper is not None and isinstance(model, wrapper)
+
+
+COMPILED_NOT_MEASURED = (
+    "Doctor.watch: a torch.compile'd model runs its forward as a compiled graph, and the doctor's per-layer "
+    "forward hooks (added on sample steps only) would make torch recompile it at every sample step. So only what "
+    "is read outside the forward is measured: the loss, each layer's weight gradient, the update ratio and the "
+    "weights (non_finite, exploding_gradients, learning_rate_too_high/low, overfitting, not_converged). Not "
+    "measured: activations, dead units and filters, saturation, the gradient at each layer's output and through "
+    "time (dead_relu, saturation, vanishing_gradients, bad_initialization). Watch the model uncompiled for those.")
+
+
 class TorchWatch:
     """Everything the Doctor needs from a torch model: its layers, the measurements, the hooks."""
 
     def __init__(self, model: nn.Module, saturation_output: float) -> None:
         if isinstance(model, nn.parallel.DistributedDataParallel):
             model = model.module  # its forward calls the wrapped module's: the hooks fire there
+        self.compiled = is_compiled(model)
+        if self.compiled:  # torch.compile's wrapper: the layers (and their names) are the original module's
+            model = cast(nn.Module, model._orig_mod)
         self.model = model
         self.structure = s = Structure(model)
         self.layers = s.layers
@@ -631,11 +701,15 @@ class TorchWatch:
         self.zero_grads = TorchZeroGradients([n for n, cls in s.activations.items() if cls in DEAD_CAPABLE])
         self.dead = TorchDeadUnits(s)
         self.firing = TorchFiringSlot(self.dead)
-        self.nets = TorchNets(self.dead)
+        self.time = TorchTimeGradient({n: m for n, m in s.weighted.items() if isinstance(m, nn.RNNBase)})
+        self.nets = TorchNets(self.dead, self.time)
         self.outputs = TorchOutputs(s)
         self.losses: list[Any] = []  # per queued step: the loss as given (a tensor stays on its device)
         self.probing = False  # inside the first training forward (the activation probe)
         self.transient: list[Any] = []  # this sample-step forward's hooks
+        self.opened = False  # inside a training forward (the model's own call, or forward_begins/forward_ends)
+        self.forward_begins: Any = lambda: None  # the model's own pre-hook and hook, callable without a call
+        self.forward_ends: Any = lambda: None
         self.roots: list[Any] = []
 
     def register(self, active: Any, sampling: Any) -> list[Any]:
@@ -644,6 +718,9 @@ class TorchWatch:
         and a ReLU's firing is a pass over its whole output). ``active()``: the doctor is measuring;
         ``sampling()``: this is a sample step. The model's own forward must be the one called: submodules
         called on their own are not sampled."""
+        if self.compiled:
+            warnings.warn(COMPILED_NOT_MEASURED, stacklevel=5)  # the user's watch() call
+            return [self]
         s = self.structure
         dead_modules = {n for n, cls in s.activations.items() if cls in DEAD_CAPABLE}
         pre_activations = {n for n, m in s.watched.items() if isinstance(m, (*LINEAR_OR_CONV, *NORMALIZATION))}
@@ -682,15 +759,20 @@ class TorchWatch:
             return hook
 
         def before(module: nn.Module, args: Any) -> None:
-            if not (module.training and torch.is_grad_enabled() and active()):
-                return
+            if self.opened or not (module.training and torch.is_grad_enabled() and active()):
+                return  # opened: by forward_begins, around this very forward
+            self.opened = True
             if not s.probed:
                 probe.__enter__()
                 self.probing = True
             if self.probing or sampling():  # this forward only: the sample-step hooks
                 self.transient = [m.register_forward_hook(hooks[n]) for n, m in s.watched.items()]
+                if sampling():
+                    self.transient += [m.register_forward_pre_hook(functools.partial(self.time.arm, n))
+                                       for n, m in self.time.recurrent.items()]
 
         def after(module: nn.Module, args: Any, output: Any) -> None:
+            self.opened = False
             for handle in self.transient:
                 handle.remove()
             self.transient = []
@@ -702,6 +784,8 @@ class TorchWatch:
                 produced.clear()
 
         hooks = {name: make(name) for name in s.watched}
+        self.forward_begins = functools.partial(before, self.model, ())
+        self.forward_ends = functools.partial(after, self.model, (), None)
         self.roots = [self.model.register_forward_pre_hook(before),
                       self.model.register_forward_hook(after, always_call=True)]
         return [self]
