@@ -398,7 +398,8 @@ class ReLUFiring(Measurement):
     """Which units of each ReLU fired on some sample: a running OR per batch, every step.
 
     The masks are kept per window of steps (``cut`` starts a new one), so an epoch ORs all of its
-    windows and a loop without epochs can be judged window by window.
+    windows and a loop without epochs can be judged window by window. Every step also counts the batches
+    each unit fired in and the samples it has been silent for since (``dead_since`` reads them).
     """
 
     def __init__(self, names: list[str]) -> None:
@@ -406,6 +407,13 @@ class ReLUFiring(Measurement):
         self.windows: list[dict[str, np.ndarray]] = [{}]  # the last one is open
         self.ones: dict[tuple[int, Any], np.ndarray] = {}  # per (batch rows, dtype)
         self.last_fired: dict[str, np.ndarray] = {}  # per layer: the last step each unit fired on (-1: never)
+        self.seen: dict[str, int] = {}  # per layer: samples (rows) seen so far
+        self.seen_when_fired: dict[str, np.ndarray] = {}  # per unit: ``seen`` after the last batch it fired in
+        self.batches: dict[str, int] = {}  # per layer: batches seen so far
+        self.batches_when_fired: dict[str, np.ndarray] = {}  # per unit: ``batches`` after the last batch it fired in
+        self.fired_batches: dict[str, np.ndarray] = {}  # per unit: batches it fired in so far
+        self.base: dict[str, tuple[int, int, np.ndarray]] = {}  # per layer: (seen, batches, fired_batches) when
+        # the stretch being judged began
         self.step = 0  # set by the doctor before each training step's forward pass
 
     def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
@@ -426,17 +434,47 @@ class ReLUFiring(Measurement):
                 old |= fired
             else:
                 masks[name] = fired
+            seen = self.seen[name] = self.seen.get(name, 0) + rows.shape[0]
             last = self.last_fired.get(name)
-            if last is None or last.shape != fired.shape:
+            if last is None or last.shape != fired.shape:  # new, or resized: start its counts afresh
                 last = self.last_fired[name] = np.full(fired.shape, -1, dtype=np.int64)
+                self.seen_when_fired[name] = np.full(fired.shape, seen - rows.shape[0], dtype=np.int64)
+                self.fired_batches[name] = np.zeros(fired.shape, dtype=np.int64)
+                self.batches_when_fired[name] = np.full(fired.shape, self.batches.get(name, 0), dtype=np.int64)
+                self.base[name] = (seen - rows.shape[0], self.batches.get(name, 0), self.fired_batches[name].copy())
             last[fired] = self.step
+            self.seen_when_fired[name][fired] = seen
+            self.fired_batches[name] += fired
+            batches = self.batches[name] = self.batches.get(name, 0) + 1
+            self.batches_when_fired[name][fired] = batches
 
         return take, None
 
-    def silent_since(self, step: int) -> dict[str, float]:
-        """Per layer, the fraction of units that fired on no training sample from ``step`` on."""
-        return {name: float(np.count_nonzero(last < step)) / last.size
-                for name, last in self.last_fired.items() if last.size}
+    def dead_since(self, first: int, significance: float) -> dict[str, float]:
+        """Per layer, the fraction of units dead in the stretch of steps [first, now) that began at the previous
+        call: silent on every sample of it, or silent for so many samples since they last fired that a unit firing
+        as often as before would have stayed silent with probability below ``significance``.
+
+        A unit that fired in m of the stretch's first k batches, the k-th being its last firing, fires on a batch
+        with probability p = m / (k + 1) (Laplace's rule of succession for the m - 1 firings in the k - 1 batches
+        before the last one, which ends the count by choice and is not evidence); it stays silent over the n
+        samples since with probability (1 - p)^(n / B), B the stretch's mean batch size. Samples decide, not
+        steps: a rare firer is not dead after a few small batches. Starts the next stretch.
+        """
+        dead: dict[str, float] = {}
+        for name, last in self.last_fired.items():
+            base_seen, base_batches, base_fired = self.base[name]
+            batches = self.batches[name] - base_batches
+            if not last.size or batches <= 0:
+                continue
+            fired = self.fired_batches[name] - base_fired
+            p = fired / (self.batches_when_fired[name] - base_batches + 1)
+            batch_size = (self.seen[name] - base_seen) / batches
+            silent_batches = (self.seen[name] - self.seen_when_fired[name]) / batch_size
+            unlikely = silent_batches * np.log1p(-p) < math.log(significance)  # p < 1: never 0 * -inf
+            dead[name] = float(np.count_nonzero((last < first) | unlikely)) / last.size
+            self.base[name] = (self.seen[name], self.batches[name], self.fired_batches[name].copy())
+        return dead
 
     def cut(self) -> None:
         self.windows.append({})
