@@ -313,7 +313,6 @@ class Doctor(Callback):
             if self._clock.is_sample(self._torch_step() - 1):
                 self._flush()
             return self.findings[before:]
-        self._firing.step = self.step + 1  # the next forward pass is the next step's
         self._step(NAN if loss is None else float(loss))
         return self.findings[before:]
 
@@ -471,7 +470,7 @@ class Doctor(Callback):
             _, stats.loss_climb = self._climb.epoch(self._losses.values, first, end)
             # a unit that died during the epoch fired in its first part: it counts as dead when its silence since
             # is improbable at its own firing rate (the majority and width tests then judge the layer)
-            silent = self._firing.dead_since(first, self.config.dead_significance)
+            silent = self._firing.dead_since(self.config.dead_significance)
             stats.dead_fraction = {name: silent.get(name, f) if math.isfinite(f) else f for name, f in dead.items()}
             net_verdicts = self._net_rules.epoch(stats, net_stats)
             verdicts = self._net_rules.unexplained(self._rules.epoch(stats), net_verdicts) + net_verdicts

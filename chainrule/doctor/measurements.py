@@ -60,6 +60,13 @@ def rms(a: np.ndarray) -> float:
     return math.sqrt(sumsq(a) / a.size) if a.size else NAN
 
 
+def log_choose(n: int, k: int) -> float:
+    """log C(n, k), the number of ways to choose k of n; -inf when k > n (no way)."""
+    if k > n:
+        return -math.inf
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
 def median(values: list[float]) -> float:
     finite = [v for v in values if math.isfinite(v)]
     return float(statistics.median(finite)) if finite else NAN  # a few dozen floats: no array needed
@@ -399,22 +406,18 @@ class ReLUFiring(Measurement):
 
     The masks are kept per window of steps (``cut`` starts a new one), so an epoch ORs all of its
     windows and a loop without epochs can be judged window by window. Every step also counts the batches
-    each unit fired in and the samples it has been silent for since (``dead_since`` reads them).
+    each unit fired in and keeps the last one (``dead_since`` judges the silence after it).
     """
 
     def __init__(self, names: list[str]) -> None:
         self.values: dict[str, list[float]] = {name: [] for name in names}
         self.windows: list[dict[str, np.ndarray]] = [{}]  # the last one is open
         self.ones: dict[tuple[int, Any], np.ndarray] = {}  # per (batch rows, dtype)
-        self.last_fired: dict[str, np.ndarray] = {}  # per layer: the last step each unit fired on (-1: never)
-        self.seen: dict[str, int] = {}  # per layer: samples (rows) seen so far
-        self.seen_when_fired: dict[str, np.ndarray] = {}  # per unit: ``seen`` after the last batch it fired in
-        self.batches: dict[str, int] = {}  # per layer: batches seen so far
-        self.batches_when_fired: dict[str, np.ndarray] = {}  # per unit: ``batches`` after the last batch it fired in
-        self.fired_batches: dict[str, np.ndarray] = {}  # per unit: batches it fired in so far
-        self.base: dict[str, tuple[int, int, np.ndarray]] = {}  # per layer: (seen, batches, fired_batches) when
-        # the stretch being judged began
-        self.step = 0  # set by the doctor before each training step's forward pass
+        self.batches: dict[str, int] = {}  # per layer: the batches it ran
+        self.fired_in: dict[str, np.ndarray] = {}  # per unit: how many of them it fired in
+        self.last_batch: dict[str, np.ndarray] = {}  # per unit: the last one it fired in (1, 2, ...; 0: never)
+        self.base: dict[str, tuple[int, np.ndarray]] = {}  # per layer: (batches, fired_in) when the stretch
+        # that ``dead_since`` judges began
 
     def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
         if cls != RELU or name not in self.values:  # a ReLU after a convolution is watched per channel instead
@@ -434,46 +437,42 @@ class ReLUFiring(Measurement):
                 old |= fired
             else:
                 masks[name] = fired
-            seen = self.seen[name] = self.seen.get(name, 0) + rows.shape[0]
-            last = self.last_fired.get(name)
-            if last is None or last.shape != fired.shape:  # new, or resized: start its counts afresh
-                last = self.last_fired[name] = np.full(fired.shape, -1, dtype=np.int64)
-                self.seen_when_fired[name] = np.full(fired.shape, seen - rows.shape[0], dtype=np.int64)
-                self.fired_batches[name] = np.zeros(fired.shape, dtype=np.int64)
-                self.batches_when_fired[name] = np.full(fired.shape, self.batches.get(name, 0), dtype=np.int64)
-                self.base[name] = (seen - rows.shape[0], self.batches.get(name, 0), self.fired_batches[name].copy())
-            last[fired] = self.step
-            self.seen_when_fired[name][fired] = seen
-            self.fired_batches[name] += fired
             batches = self.batches[name] = self.batches.get(name, 0) + 1
-            self.batches_when_fired[name][fired] = batches
+            last = self.last_batch.get(name)
+            if last is None or last.shape != fired.shape:  # new, or resized: its counts start afresh
+                last = self.last_batch[name] = np.zeros(fired.shape, dtype=np.int64)
+                self.fired_in[name] = np.zeros(fired.shape, dtype=np.int64)
+                self.base[name] = (batches - 1, self.fired_in[name].copy())
+            last[fired] = batches
+            self.fired_in[name] += fired
 
         return take, None
 
-    def dead_since(self, first: int, significance: float) -> dict[str, float]:
-        """Per layer, the fraction of units dead in the stretch of steps [first, now) that began at the previous
-        call: silent on every sample of it, or silent for so many samples since they last fired that a unit firing
-        as often as before would have stayed silent with probability below ``significance``.
+    def dead_since(self, significance: float) -> dict[str, float]:
+        """Per layer, the fraction of units dead in the stretch of batches since the previous call: silent in all
+        of them, or silent in so many of the last ones that a unit firing as often as before would have been
+        silent there with probability below ``significance``. Starts the next stretch.
 
-        A unit that fired in m of the stretch's first k batches, the k-th being its last firing, fires on a batch
-        with probability p = m / (k + 1) (Laplace's rule of succession for the m - 1 firings in the k - 1 batches
-        before the last one, which ends the count by choice and is not evidence); it stays silent over the n
-        samples since with probability (1 - p)^(n / B), B the stretch's mean batch size. Samples decide, not
-        steps: a rare firer is not dead after a few small batches. Starts the next stretch.
+        The test needs no firing rate: if a unit fires with the same probability in every batch of the stretch
+        (shuffled samples, equal batches), the m batches it fired in are any m of the stretch's K, equally
+        likely, so all of them fall before its last s batches with probability C(K - s, m) / C(K, m): a
+        permutation test (Fisher; Good, "Permutation Tests", 2005, §3). More samples mean more batches and
+        more power: a unit that fired in 2 of 8 batches and then missed 4 is alive (p = 0.21); one that fired
+        in 10 of the first 16 of 32 and then none is dead (p = 1e-4).
         """
         dead: dict[str, float] = {}
-        for name, last in self.last_fired.items():
-            base_seen, base_batches, base_fired = self.base[name]
-            batches = self.batches[name] - base_batches
-            if not last.size or batches <= 0:
+        log_alpha = math.log(significance)
+        for name, last in self.last_batch.items():
+            start, fired_before = self.base[name]
+            total = self.batches[name] - start  # K
+            if not last.size or total <= 0:
                 continue
-            fired = self.fired_batches[name] - base_fired
-            p = fired / (self.batches_when_fired[name] - base_batches + 1)
-            batch_size = (self.seen[name] - base_seen) / batches
-            silent_batches = (self.seen[name] - self.seen_when_fired[name]) / batch_size
-            unlikely = silent_batches * np.log1p(-p) < math.log(significance)  # p < 1: never 0 * -inf
-            dead[name] = float(np.count_nonzero((last < first) | unlikely)) / last.size
-            self.base[name] = (self.seen[name], self.batches[name], self.fired_batches[name].copy())
+            fired = (self.fired_in[name] - fired_before).tolist()  # m
+            silent = (self.batches[name] - np.maximum(last, start)).tolist()  # s (K for units silent throughout)
+            dead_units = sum(1 for m, s in zip(fired, silent, strict=True)
+                             if m == 0 or log_choose(total - s, m) - log_choose(total, m) < log_alpha)
+            dead[name] = dead_units / last.size
+            self.base[name] = (self.batches[name], self.fired_in[name].copy())
         return dead
 
     def cut(self) -> None:

@@ -597,9 +597,8 @@ class TorchFiringSlot(Measurement):
 
     def __init__(self, dead: TorchDeadUnits) -> None:
         self.dead = dead
-        self.step = 0  # set by the Doctor before each chainrule forward; unused here
 
-    def dead_since(self, first: int, significance: float) -> dict[str, float]:
+    def dead_since(self, significance: float) -> dict[str, float]:
         return {}
 
     def cut(self) -> None:
