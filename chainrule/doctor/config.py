@@ -55,10 +55,11 @@ class DoctorConfig:
     # 2 of 3 units is not enough evidence while 3 of 3 is.
     dead_fraction: float = 0.5
     dead_healthy_rate: float = 0.10
-    # A unit that fired earlier in the epoch counts as dead when a unit firing at its own rate (counted on the
-    # epoch's sample steps) would stay silent over the samples it has seen since with probability below the same
-    # ``dead_significance``: (1 - rate)^samples < 0.01 (a one-sided test of "still firing at that rate"). The
-    # samples seen decide, not the steps: a rare firer is not dead after a few small batches.
+    # A unit that fired earlier in the epoch, in m of its K batches, and in none of the last s, counts as dead
+    # when a unit firing alike in every batch would put all m before the last s with probability C(K-s, m)/C(K, m)
+    # below the same ``dead_significance`` (a permutation test: Good, "Permutation Tests", 2005; no firing rate
+    # is estimated). The samples seen, as batches, decide, not a step count: a unit that fired in 2 of 8 batches
+    # and then missed 4 is alive (p = 0.21).
     dead_significance: float = 0.01
 
     # Saturation: sigmoid outputs outside [0.01, 0.99] (tanh outputs mapped to [0, 1] likewise),
@@ -93,7 +94,7 @@ class DoctorConfig:
 
     # Overfitting: Prechelt's generalization loss GL = val_loss / best_val_loss - 1 ("Early stopping,
     # but when?", 1998; his GL_5 criterion) above this, together with a train/validation accuracy gap that
-    # the two sets' sampling noise does not explain, for ``overfit_patience`` epochs in a row, while the training
+    # the validation set's sampling noise does not explain, for ``overfit_patience`` epochs in a row, while the training
     # loss is below its value in the best validation epoch (training improves while validation worsens:
     # Goodfellow et al. 2016 §7.8). A rising validation loss alone can be calibration (overconfident but right).
     overfit_gl: float = 0.05
@@ -101,7 +102,7 @@ class DoctorConfig:
     # error sqrt(v(1 - v)/n_val); the training accuracy is measured on the very samples the model was fitted to
     # (what it does there, not an estimate). The gap counts when the validation accuracy lies more than z
     # standard errors below the training accuracy, one-sided at this level (the Wald test of a proportion, e.g.
-    # Agresti, "Categorical Data Analysis" §1.3): 8 points are noise on 22 validation samples, a gap on 400.
+    # Agresti, "Categorical Data Analysis" §1.3). At 82% validation accuracy: 19 points on 22 samples, 4.5 on 400.
     overfit_significance: float = 0.01
     # Without accuracies, or without the validation set's size that the test needs, the gap rule compares
     # losses: val_loss above this multiple of train_loss.
