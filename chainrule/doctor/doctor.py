@@ -316,7 +316,6 @@ class Doctor(Callback):
             if self._clock.is_sample(self._torch_step() - 1):
                 self._flush()
             return self.findings[before:]
-        self._firing.step = self.step + 1  # the next forward pass is the next step's
         self._step(NAN if loss is None else float(loss))
         return self.findings[before:]
 
@@ -433,16 +432,19 @@ class Doctor(Callback):
 
     # ------------------------------------------------------------------ per epoch
     def end_epoch(self, train_loss: float | None = None, val_loss: float | None = None,
-                  train_acc: float | None = None, val_acc: float | None = None) -> list[Finding]:
+                  train_acc: float | None = None, val_acc: float | None = None,
+                  val_samples: int | None = None) -> list[Finding]:
         """Close an epoch: summarise it and run the epoch rules; returns new findings.
 
+        ``val_samples``: how many samples ``val_acc`` was measured on; with it the overfitting rule tests the
+        accuracy gap against the validation accuracy's sampling noise (without it, it compares losses).
         From the first call on, the loop's epochs are used and no windows are cut; windows cut before
         it merge into this epoch.
         """
         self._flush()
         before = len(self.findings)
         self._epochs_given = True
-        self._close(self.step, len(self._cuts) + 1, False, train_loss, val_loss, train_acc, val_acc)
+        self._close(self.step, len(self._cuts) + 1, False, train_loss, val_loss, train_acc, val_acc, val_samples)
         self._cuts = []
         return self.findings[before:]
 
@@ -450,7 +452,8 @@ class Doctor(Callback):
         return self._cuts[-1] if self._cuts else self._epoch_start
 
     def _close(self, end: int, windows: int, inferred: bool, train_loss: float | None = None,
-               val_loss: float | None = None, train_acc: float | None = None, val_acc: float | None = None) -> None:
+               val_loss: float | None = None, train_acc: float | None = None, val_acc: float | None = None,
+               val_samples: int | None = None) -> None:
         """Summarise steps [epoch start, end) (``windows`` of the dead-unit windows) and judge them."""
         first = self._epoch_start
         losses = self._losses.values[first:end]
@@ -470,7 +473,8 @@ class Doctor(Callback):
             stats = EpochStats(
                 epoch=self.epoch, first_step=first, step=end, inferred=inferred, initial_loss=self._losses.values[0],
                 late_loss=late, improvement=improvement, train_loss=train_loss, val_loss=val_loss,
-                train_acc=train_acc, val_acc=val_acc, best_val_loss=self._validation.best,
+                train_acc=train_acc, val_acc=val_acc, val_samples=val_samples,
+                best_val_loss=self._validation.best,
                 best_val_epoch=self._validation.best_epoch, train_loss_at_best=self._validation.train_at_best,
                 grad_rms=self._grads.per_layer.medians(span),
                 update_ratio=self._updates.medians(span), saturation=self._saturation.medians(span),
@@ -479,9 +483,9 @@ class Doctor(Callback):
                 grad_ratio=self._grads.per_layer.ratios_to(top, span) if top else {},
                 signal_ratio=self._signal.ratios_to(top, span) if top else {})
             _, stats.loss_climb = self._climb.epoch(self._losses.values, first, end)
-            # units that died during the epoch fired in its first part: the rule reads the silent ones of its
-            # later half (half a pass over the data; the majority and width tests keep rare firers alive)
-            silent = self._firing.silent_since(min(first + (end - first) // 2, end - self.config.dead_min_steps))
+            # a unit that died during the epoch fired in its first part: it counts as dead when its silence since
+            # is improbable at its own firing rate (the majority and width tests then judge the layer)
+            silent = self._firing.dead_since(self.config.dead_significance)
             stats.dead_fraction = {name: silent.get(name, f) if math.isfinite(f) else f for name, f in dead.items()}
             net_verdicts = self._net_rules.epoch(stats, net_stats)
             verdicts = self._net_rules.unexplained(self._rules.epoch(stats), net_verdicts) + net_verdicts
@@ -671,7 +675,8 @@ class Doctor(Callback):
         logs = logs or {}
         self.epoch = epoch
         self.end_epoch(train_loss=logs.get("loss"), val_loss=logs.get("val_loss"),
-                       train_acc=logs.get("accuracy"), val_acc=logs.get("val_accuracy"))
+                       train_acc=logs.get("accuracy"), val_acc=logs.get("val_accuracy"),
+                       val_samples=getattr(self.trainer, "val_samples", None))
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self._judge_end()

@@ -60,6 +60,13 @@ def rms(a: np.ndarray) -> float:
     return math.sqrt(sumsq(a) / a.size) if a.size else NAN
 
 
+def log_choose(n: int, k: int) -> float:
+    """log C(n, k), the number of ways to choose k of n; -inf when k > n (no way)."""
+    if k > n:
+        return -math.inf
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
 def median(values: list[float]) -> float:
     finite = [v for v in values if math.isfinite(v)]
     return float(statistics.median(finite)) if finite else NAN  # a few dozen floats: no array needed
@@ -398,15 +405,19 @@ class ReLUFiring(Measurement):
     """Which units of each ReLU fired on some sample: a running OR per batch, every step.
 
     The masks are kept per window of steps (``cut`` starts a new one), so an epoch ORs all of its
-    windows and a loop without epochs can be judged window by window.
+    windows and a loop without epochs can be judged window by window. Every step also counts the batches
+    each unit fired in and keeps the last one (``dead_since`` judges the silence after it).
     """
 
     def __init__(self, names: list[str]) -> None:
         self.values: dict[str, list[float]] = {name: [] for name in names}
         self.windows: list[dict[str, np.ndarray]] = [{}]  # the last one is open
         self.ones: dict[tuple[int, Any], np.ndarray] = {}  # per (batch rows, dtype)
-        self.last_fired: dict[str, np.ndarray] = {}  # per layer: the last step each unit fired on (-1: never)
-        self.step = 0  # set by the doctor before each training step's forward pass
+        self.batches: dict[str, int] = {}  # per layer: the batches it ran
+        self.fired_in: dict[str, np.ndarray] = {}  # per unit: how many of them it fired in
+        self.last_batch: dict[str, np.ndarray] = {}  # per unit: the last one it fired in (1, 2, ...; 0: never)
+        self.base: dict[str, tuple[int, np.ndarray]] = {}  # per layer: (batches, fired_in) when the stretch
+        # that ``dead_since`` judges began
 
     def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
         if cls != RELU or name not in self.values:  # a ReLU after a convolution is watched per channel instead
@@ -426,17 +437,43 @@ class ReLUFiring(Measurement):
                 old |= fired
             else:
                 masks[name] = fired
-            last = self.last_fired.get(name)
-            if last is None or last.shape != fired.shape:
-                last = self.last_fired[name] = np.full(fired.shape, -1, dtype=np.int64)
-            last[fired] = self.step
+            batches = self.batches[name] = self.batches.get(name, 0) + 1
+            last = self.last_batch.get(name)
+            if last is None or last.shape != fired.shape:  # new, or resized: its counts start afresh
+                last = self.last_batch[name] = np.zeros(fired.shape, dtype=np.int64)
+                self.fired_in[name] = np.zeros(fired.shape, dtype=np.int64)
+                self.base[name] = (batches - 1, self.fired_in[name].copy())
+            last[fired] = batches
+            self.fired_in[name] += fired
 
         return take, None
 
-    def silent_since(self, step: int) -> dict[str, float]:
-        """Per layer, the fraction of units that fired on no training sample from ``step`` on."""
-        return {name: float(np.count_nonzero(last < step)) / last.size
-                for name, last in self.last_fired.items() if last.size}
+    def dead_since(self, significance: float) -> dict[str, float]:
+        """Per layer, the fraction of units dead in the stretch of batches since the previous call: silent in all
+        of them, or silent in so many of the last ones that a unit firing as often as before would have been
+        silent there with probability below ``significance``. Starts the next stretch.
+
+        The test needs no firing rate: if a unit fires with the same probability in every batch of the stretch
+        (shuffled samples, equal batches), the m batches it fired in are any m of the stretch's K, equally
+        likely, so all of them fall before its last s batches with probability C(K - s, m) / C(K, m): a
+        permutation test (Fisher; Good, "Permutation Tests", 2005, §3). More samples mean more batches and
+        more power: a unit that fired in 2 of 8 batches and then missed 4 is alive (p = 0.21); one that fired
+        in 10 of the first 16 of 32 and then none is dead (p = 1e-4).
+        """
+        dead: dict[str, float] = {}
+        log_alpha = math.log(significance)
+        for name, last in self.last_batch.items():
+            start, fired_before = self.base[name]
+            total = self.batches[name] - start  # K
+            if not last.size or total <= 0:
+                continue
+            fired = (self.fired_in[name] - fired_before).tolist()  # m
+            silent = (self.batches[name] - np.maximum(last, start)).tolist()  # s (K for units silent throughout)
+            dead_units = sum(1 for m, s in zip(fired, silent, strict=True)
+                             if m == 0 or log_choose(total - s, m) - log_choose(total, m) < log_alpha)
+            dead[name] = dead_units / last.size
+            self.base[name] = (self.batches[name], self.fired_in[name].copy())
+        return dead
 
     def cut(self) -> None:
         self.windows.append({})

@@ -11,6 +11,7 @@ training is failing to improve.
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
@@ -301,9 +302,11 @@ class Rulebook:
             return []
         train_loss = e.late_loss if e.train_loss is None else e.train_loss
         gl = val_loss / max(e.best_val_loss, 1e-12) - 1
-        acc, val_acc = e.train_acc, e.val_acc
-        if acc is not None and val_acc is not None:
-            gap, apart = acc - val_acc, acc - val_acc >= cfg.overfit_acc_gap
+        acc, val_acc, n_val = e.train_acc, e.val_acc, e.val_samples
+        noise = math.nan
+        if acc is not None and val_acc is not None and n_val:
+            gap, noise = acc - val_acc, accuracy_gap_noise(val_acc, n_val, cfg.overfit_significance)
+            apart = gap > noise
         else:
             gap = val_loss / max(train_loss, 1e-12)
             apart = gap >= cfg.overfit_loss_ratio
@@ -314,7 +317,19 @@ class Rulebook:
         return [Verdict("overfitting", None, {
             "val_loss": num(val_loss), "best_val_loss": num(e.best_val_loss), "best_epoch": e.best_val_epoch,
             "generalization_loss": num(gl), "threshold": cfg.overfit_gl, "train_loss": num(train_loss),
-            "gap": num(gap), "train_accuracy": num(acc), "val_accuracy": num(val_acc)})]
+            "gap": num(gap), "gap_noise": num(noise), "train_accuracy": num(acc), "val_accuracy": num(val_acc),
+            "val_samples": n_val})]
+
+
+def accuracy_gap_noise(val_acc: float, n_val: int, significance: float) -> float:
+    """How far below the training accuracy a validation accuracy measured on ``n_val`` samples falls by sampling
+    alone with probability ``significance``: z standard errors of a binomial proportion (one-sided Wald test).
+
+    >>> round(accuracy_gap_noise(0.82, 22, 0.01), 3)  # iris: 19 points below training are still noise
+    0.191
+    """
+    z = statistics.NormalDist().inv_cdf(1 - significance)
+    return z * math.sqrt(val_acc * (1 - val_acc) / n_val)
 
 
 def log_change(a: float | None, b: float | None) -> float:

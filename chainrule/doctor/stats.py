@@ -71,6 +71,7 @@ class EpochStats:
     val_loss: float | None = None
     train_acc: float | None = None
     val_acc: float | None = None
+    val_samples: int | None = None  # the size of the set val_acc was measured on (its sampling noise)
     best_val_loss: float = float("inf")  # lowest validation loss so far, and its epoch
     best_val_epoch: int = -1
     train_loss_at_best: float | None = None  # the training loss in that epoch

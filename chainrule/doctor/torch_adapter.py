@@ -643,14 +643,13 @@ class TorchFiringSlot(Measurement):
     """The Doctor's ``ReLUFiring`` slot: cut and take, per unit (the channels go through ``TorchNets``)."""
 
     # Dead units are judged on the sample batches only (see TorchDeadUnits): there is no per-step record of when
-    # each unit last fired (``silent_since``: none, so the epoch's fraction stands) and no step-0 mask (``windows``).
+    # each unit last fired (``dead_since``: none, so the epoch's fraction stands) and no step-0 mask (``windows``).
     windows: list[dict[str, Any]] = [{}]
 
     def __init__(self, dead: TorchDeadUnits) -> None:
         self.dead = dead
-        self.step = 0  # set by the Doctor before each chainrule forward; unused here
 
-    def silent_since(self, step: int) -> dict[str, float]:
+    def dead_since(self, significance: float) -> dict[str, float]:
         return {}
 
     def cut(self) -> None:

@@ -97,6 +97,7 @@ class Trainer:
         self.last_loss = float("nan")
         self.messages: list[str] = []
         self.printer: Callable[[str], Any] | None = None  # set by the progress bar
+        self.val_samples: int | None = None  # the size of the set val_accuracy is measured on (its sampling noise)
 
     def log(self, message: str) -> None:
         """Print a line under the progress bar (nothing when verbose=0); always kept in ``messages``."""
@@ -328,6 +329,7 @@ def fit(
     batches_per_epoch = n // batch_size if drop_last else math.ceil(n / batch_size)
     trainer = Trainer(model, optimizer, loss_fn, epochs, batches_per_epoch, verbose)
     trainer.step = initial_epoch * batches_per_epoch
+    trainer.val_samples = None if val_arrays is None else len(val_arrays[0])
     history = History(callbacks=callbacks)
     for cb in callbacks:
         cb.set_trainer(trainer)

@@ -9,6 +9,7 @@ import pytest
 from doctor_helpers import only, train
 
 import chainrule as cr
+from chainrule.training.callbacks import Callback
 from chainrule.training.models import MLPSpec
 
 DEEP = (32,) * 8  # 8 hidden layers: Linear modules layers.0, layers.2, ..., layers.16
@@ -86,17 +87,31 @@ def _never_fired(model, X, relu_index):
     return float(np.mean((~(h > 0).any(dim=0)).numpy()))
 
 
+class NeverFiredPerEpoch(Callback):
+    """At each epoch's end, ``_never_fired`` of ReLU ``relu_index`` on X: a plain-NumPy reference for the doctor."""
+
+    def __init__(self, X, relu_index):
+        self.X, self.relu_index, self.fractions = X, relu_index, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.fractions.append(_never_fired(self.trainer.model, self.X, self.relu_index))
+
+
 def test_adam_at_a_high_rate_kills_relu_units_and_is_diagnosed_dead(digits):
-    history = train(MLPSpec(64, (64, 64), 10), digits, epochs=4, optimizer="adam", lr=0.3)
+    reference = NeverFiredPerEpoch(digits.train.X, 3)
+    history = train(MLPSpec(64, (64, 64), 10), digits, epochs=4, optimizer="adam", lr=0.3, callbacks=[reference])
     findings = only(history, "dead_relu")
     assert [f.layer for f in findings] == ["layers.3"]  # layers.1 keeps firing
     (dead,) = findings
     fraction = dead.evidence["dead_fraction"]
-    assert fraction >= 0.8 and dead.evidence["units"] == 64
+    assert fraction >= 0.5 and dead.evidence["units"] == 64  # most of the layer (the rule asks a majority)
     assert dead.evidence["dead_units"] == round(fraction * 64)
     assert dead.evidence["fed_by"] == "layers.2"
     assert dead.evidence["zero_gradient_fraction"] >= fraction - 0.05  # dead units pass back exact zeros
-    assert abs(_never_fired(history.doctor.model, digits.train.X, 3) - fraction) <= 0.1
+    # units dead when the triggering epoch began are silent through it, and no more than those dead when it ended
+    # can be: the doctor's count lies between the two plain-NumPy counts (one unit of slack for train vs eval mode)
+    before = reference.fractions[dead.epoch - 1] if dead.epoch else 0.0
+    assert before - 1 / 64 <= fraction <= reference.fractions[dead.epoch] + 1 / 64
     assert history.doctor.metrics["dead_fraction"]["layers.1"][-1] < 0.1
     assert dead.remedies[0].change == {"lr": 0.03}
     assert {"activation": "leaky_relu"} in [r.change for r in dead.remedies]
