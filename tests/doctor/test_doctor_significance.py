@@ -111,4 +111,15 @@ def test_an_eight_point_gap_is_overfitting_on_400_validation_samples_not_on_22(n
     verdicts = [rules.overfitting(epoch(e, 0.6, 0.99, 0.91, n_val)) for e in (1, 2)]
     assert bool(verdicts[1]) is found
     if found:
-        assert verdicts[1][0].evidence["gap_noise"] == pytest.approx(accuracy_gap_noise(0.91, 400, 0.01), abs=1e-4)
+        noise = accuracy_gap_noise(0.91, 400, DoctorConfig().overfit_significance)
+        assert verdicts[1][0].evidence["gap_noise"] == pytest.approx(noise, abs=1e-4)
+
+
+@pytest.mark.parametrize("train_acc, val_acc, found", [(0.99, 0.955, False), (0.99, 0.935, True)])
+def test_a_real_gap_must_also_cost_five_points_of_accuracy(train_acc, val_acc, found):
+    # 10,000 validation samples make a 3.5-point gap far beyond sampling noise (0.3 points), yet it costs less
+    # than the five points that make a gap material; 5.5 points does
+    assert accuracy_gap_noise(val_acc, 10_000, DoctorConfig().overfit_significance) < 0.01
+    rules = Rulebook(DoctorConfig(), Layers((), {}))
+    verdicts = [rules.overfitting(epoch(e, 0.6, train_acc, val_acc, 10_000)) for e in (1, 2)]
+    assert bool(verdicts[1]) is found
