@@ -46,11 +46,12 @@ def unbroadcast(grad, shape: tuple[int, ...]):
 
 # A product of at most this many multiply-adds runs on one BLAS thread. OpenBLAS splits every product above its own
 # cutoff (``OPENBLAS_OWN_CUTOFF``) across all its threads, and for the thin products of small networks the handoff
-# costs more than the second core saves: on the 2-core benchmark machine (OpenBLAS 0.3.31 SkylakeX,
-# `benchmarks/bench_blas_threads.py`, the sweep in benchmarks/README.md) 2 threads lost on every product up to
-# ~26M multiply-adds that is thin on one side (LeNet's im2col products, 1.1-3.8x slower; the LSTM's input
-# projection (1600, 32) @ (32, 512), 4.4x) and won on the larger ones ((512, 1600) @ (1600, 128): 0.64x).
-# PyTorch keeps such products on one thread through its grain size in the same way.
+# costs more than the second core saves. Measured on the 2-core benchmark machine (OpenBLAS 0.3.31 SkylakeX,
+# `benchmarks/bench_blas_threads.py`, table in benchmarks/README.md): up to 2^25 two threads lost on at least half
+# of four aspects (square, k = 32, n = 16, long k) at each size, above it they won on most; the workloads' own
+# products agreed (LeNet's im2col (25, 50176) @ (50176, 6) 3.8x slower on 2 threads, the LSTM's input projection
+# (1600, 32) @ (32, 512) 4.4x, its W_hh gradient (512, 1600) @ (1600, 128) 0.64x: faster). PyTorch keeps small
+# ops on one thread through its grain size in the same spirit.
 SMALL_PRODUCT_MACS = 1 << 25
 # OpenBLAS's own rule (interface/gemm.c): m·n·k ≤ 65536·4 runs on one thread anyway, so no switching below it.
 OPENBLAS_OWN_CUTOFF = 65536 * 4
