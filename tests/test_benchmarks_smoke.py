@@ -12,6 +12,7 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
+import bench_blas_threads  # noqa: E402
 import bench_digits  # noqa: E402
 import bench_doctor  # noqa: E402
 import bench_lenet  # noqa: E402
@@ -42,6 +43,17 @@ def test_mlp_tiny_prints_both_workloads_with_floor_and_gemm_limit(capsys):
         assert rows["pytorch"][1] == "1"  # the × PyTorch column is relative to PyTorch
         assert float(rows["chainrule"][0]) > 0
     assert "Workload 1" in capsys.readouterr().out
+
+
+def test_blas_threads_tiny_sweeps_four_aspects_per_size():
+    lines = [line for line in bench_blas_threads.main(["--tiny"])[0].splitlines() if line.startswith("| (")]
+    assert len(lines) == 2 * 4  # two sizes, four aspects each
+    for line in lines:
+        product, _, macs, _, _, ratio = (c.strip() for c in line.strip().strip("|").split("|"))
+        m, k, k2, n = (int(v) for v in product.replace("(", "").replace(")", "").replace("@", ",").split(","))
+        assert k == k2
+        assert float(macs) == pytest.approx(m * k * n / 1e6, rel=0.01)  # the size column is m·k·n
+        assert float(ratio) > 0
 
 
 def test_playground_tiny_reports_steps_per_second():

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from chainrule.engine.autograd import Function
-from chainrule.engine.backend import FLOAT_DTYPES, DtypeError, ShapeError
+from chainrule.engine.backend import FLOAT_DTYPES, DtypeError, ShapeError, matmul_small
 from chainrule.engine.tensor import Tensor
 
 Pair = tuple[int, int]
@@ -112,7 +112,7 @@ class Conv(Function):
         win = win.reshape(n, g, cg, ho, wo, kh, kw).transpose(1, 2, 5, 6, 0, 3, 4)  # (G, Cg, kh, kw, N, Ho, Wo)
         cols = np.ascontiguousarray(win).reshape(g, cg * kh * kw, n * ho * wo)
         wmat = w2.reshape(g, og, cg * kh * kw)
-        out = np.matmul(wmat, cols)  # (G, Og, N·Ho·Wo)
+        out = matmul_small(wmat, cols)  # (G, Og, N·Ho·Wo)
         out = out.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
         if bias is not None:
             out += bias[:, None, None]
@@ -131,7 +131,7 @@ class Conv(Function):
         g2 = grad.transpose(1, 0, 2, 3).reshape(g, og, n * ho * wo)  # (G, Og, N·Ho·Wo); free for our own layout
         gx = gw = gb = None
         if self.needs[0]:
-            gcols = np.matmul(self.wmat.transpose(0, 2, 1), g2)  # (G, Cg·kh·kw, N·Ho·Wo)
+            gcols = matmul_small(self.wmat.transpose(0, 2, 1), g2)  # (G, Cg·kh·kw, N·Ho·Wo)
             cg = self.wmat.shape[2] // (kh * kw)
             gcols = gcols.reshape(g * cg, kh, kw, n, ho, wo).transpose(0, 3, 4, 5, 1, 2)  # (C, N, Ho, Wo, kh, kw)
             gxp = _col2im(gcols, padded, stride, dilation)  # (C, N, Hp, Wp): the columns' own order, adds coalesce
@@ -141,7 +141,7 @@ class Conv(Function):
                 gx = gx[:, :, 0, :]
         if self.needs[1]:
             # (cols · g2ᵀ)ᵀ: OpenBLAS runs this orientation about twice as fast as g2 · colsᵀ for these thin shapes
-            gw = np.matmul(self.cols, g2.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(o, -1, kh, kw)
+            gw = matmul_small(self.cols, g2.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(o, -1, kh, kw)
             if self.nd == 1:
                 gw = gw[:, :, 0, :]
         if self.needs[2]:

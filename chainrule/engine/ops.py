@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine.autograd import Function
-from chainrule.engine.backend import DimError, DtypeError, ShapeError, get_array_module, unbroadcast
+from chainrule.engine.backend import DimError, DtypeError, ShapeError, get_array_module, matmul_small, unbroadcast
 from chainrule.engine.dtypes import float_result, result_type
 from chainrule.engine.elementwise import Abs, Exp, Log, Neg, Sigmoid, Softplus, Sqrt, Tanh  # noqa: F401 - re-exported
 from chainrule.engine.tensor import Tensor, ValuesIndices, to_array
@@ -903,12 +903,12 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a @ b
+        return matmul_small(a, b)
 
     def backward(self, g):
         a, b = self.a, self.b
         if a.ndim == 2 and b.ndim == 2:  # the common case: straight to BLAS, no reshapes
-            return (g @ b.T if self.needs[0] else None), (a.T @ g if self.needs[1] else None)
+            return (matmul_small(g, b.T) if self.needs[0] else None), (matmul_small(a.T, g) if self.needs[1] else None)
         if a.ndim == 1 and b.ndim == 1:  # a dot product: g is 0-d, with no axes to expand
             return (g * b if self.needs[0] else None), (g * a if self.needs[1] else None)
         xp = get_array_module(g)
@@ -921,9 +921,9 @@ class MatMul(Function):
             g2 = xp.expand_dims(g2, -1)
         ga = gb = None
         if self.needs[0]:
-            ga = unbroadcast(g2 @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+            ga = unbroadcast(matmul_small(g2, xp.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
         if self.needs[1]:
-            gb = unbroadcast(xp.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+            gb = unbroadcast(matmul_small(xp.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
         return ga, gb
 
 
@@ -967,20 +967,20 @@ class Linear(Function):
                 f"(as in PyTorch): convert the input (x.to(cr.{weight.dtype})) or the model (model.to(cr.{x.dtype}))"
             )
         self.x, self.weight = x, weight
-        out = x @ weight.T
+        out = matmul_small(x, weight.T)
         if bias is not None:
             out += bias
         return out
 
     def backward(self, g):
         x, w = self.x, self.weight
-        gx = g @ w if self.needs[0] else None
+        gx = matmul_small(g, w) if self.needs[0] else None
         if x.ndim == 2:
-            gw = g.T @ x if self.needs[1] else None
+            gw = matmul_small(g.T, x) if self.needs[1] else None
             gb = g.sum(axis=0) if len(self.needs) > 2 and self.needs[2] else None
         else:  # (N, *, in): fold the extra dimensions into the batch
             g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
-            gw = g2.T @ x2 if self.needs[1] else None
+            gw = matmul_small(g2.T, x2) if self.needs[1] else None
             gb = g2.sum(axis=0) if len(self.needs) > 2 and self.needs[2] else None
         return (gx, gw, gb)[: len(self.needs)]
 

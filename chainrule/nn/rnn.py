@@ -23,7 +23,7 @@ import numpy as np
 
 from chainrule.engine import ops
 from chainrule.engine.autograd import Function, HookHandle
-from chainrule.engine.backend import DEFAULT_DTYPE, DtypeError
+from chainrule.engine.backend import DEFAULT_DTYPE, DtypeError, blas_threads_for, matmul_small
 from chainrule.engine.tensor import Tensor
 from chainrule.nn import functional as F  # noqa: N812 - PyTorch's convention
 from chainrule.nn import init
@@ -48,28 +48,10 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
     return a
 
 
-# Per-step products at most this many multiply-adds run BLAS on one thread: splitting a (32, 128) @ (128, 512)
-# product across threads costs more in synchronisation than it saves (tens of times more on a loaded machine),
-# as PyTorch's own grain size keeps such small ops on one thread.
-_SINGLE_THREAD_MACS = 1 << 22
-_controller: Any = None
-
-
-def _small_blas(macs: int) -> contextlib.AbstractContextManager[Any]:
-    """One BLAS thread for the per-step loop when its products are small (and threadpoolctl is installed)."""
-    global _controller
-    if macs > _SINGLE_THREAD_MACS:
-        return contextlib.nullcontext()
-    if _controller is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - installed with scikit-learn
-            _controller = False
-        else:
-            _controller = ThreadpoolController()
-    if _controller is False:  # pragma: no cover
-        return contextlib.nullcontext()
-    return _controller.limit(limits=1, user_api="blas")
+def _per_step_threads(macs: int) -> contextlib.AbstractContextManager[Any]:
+    """One BLAS thread around a per-step loop whose products, ``macs`` multiply-adds each, are small (the engine's
+    rule, :data:`chainrule.engine.backend.SMALL_PRODUCT_MACS`)."""
+    return blas_threads_for(macs) or contextlib.nullcontext()
 
 
 class Recurrence(Function):
@@ -90,14 +72,14 @@ class Recurrence(Function):
 
     def forward(self, xp, h0, c0, w_hh, b_hh, mode, reverse, on_gates=None, on_hidden_grad=None):
         self.on_hidden_grad = on_hidden_grad
-        with _small_blas(xp.shape[1] * w_hh.size), np.errstate(over="ignore"):
+        with _per_step_threads(xp.shape[1] * w_hh.size), np.errstate(over="ignore"):
             out = self._forward(xp, h0, c0, w_hh, b_hh, mode, reverse)
         if on_gates is not None and mode in ("LSTM", "GRU"):
             on_gates(self.gates)
         return out
 
     def backward(self, grad):
-        with _small_blas(grad.shape[1] * self.w_hh.size):
+        with _per_step_threads(grad.shape[1] * self.w_hh.size):
             return self._backward(grad)
 
     def _forward(self, xp, h0, c0, w_hh, b_hh, mode, reverse):
@@ -233,7 +215,7 @@ class Recurrence(Function):
             self.on_hidden_grad(seen)
         needs = self.needs
         flat_gh = d_gh.reshape(length * batch, -1)
-        d_w = flat_gh.T @ previous.reshape(length * batch, hidden) if needs[3] else None
+        d_w = matmul_small(flat_gh.T, previous.reshape(length * batch, hidden)) if needs[3] else None
         d_b = flat_gh.sum(axis=0) if self.has_bias and needs[4] else None
         return (d_pre if needs[0] else None, dh if needs[1] else None, d_c0 if needs[2] else None, d_w, d_b)
 
@@ -382,7 +364,7 @@ class RNNBase(Module):
         batch = (input.shape[0] if self.batch_first else input.shape[1]) if input.ndim == 3 else 1
         # small per-step products: the whole layer on one BLAS thread (idle BLAS threads left spinning by a threaded
         # input projection would otherwise compete with the step loop for the cores)
-        with _small_blas(batch * _GATES[self.mode] * self.hidden_size ** 2):
+        with _per_step_threads(batch * _GATES[self.mode] * self.hidden_size ** 2):
             return self._run(input, hx)
 
     def _run(self, input: Tensor, hx: Any) -> tuple[Tensor, Any]:  # noqa: A002 - PyTorch's name
