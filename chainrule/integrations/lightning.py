@@ -74,10 +74,24 @@ class DoctorCallback(pl.Callback):
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         logged = trainer.callback_metrics
         values = {arg: logged.get(name) for arg, name in self.metric_names.items()}
-        self.doctor.end_epoch(**{arg: float(v) for arg, v in values.items() if v is not None})
+        metrics: dict[str, Any] = {arg: float(v) for arg, v in values.items() if v is not None}
+        if "val_acc" in metrics:  # the overfitting rule weighs the accuracy gap against the validation set's size
+            metrics["val_samples"] = _validation_size(trainer)
+        self.doctor.end_epoch(**metrics)
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         findings = self.doctor.report(self.report_path) if self.report_path is not None else self.doctor.report()
         where = f"; report: {self.report_path}" if self.report_path is not None else ""
         rank_zero_info(f"chainrule doctor: {len(findings)} finding(s)"
                        f"{': ' + ', '.join(f.kind for f in findings) if findings else ''}{where}")
+
+
+def _validation_size(trainer: pl.Trainer) -> int | None:
+    """How many samples one validation pass saw: the validation set's length when the whole of one loader ran
+    (without it, or with several loaders or a batch limit, the overfitting rule compares losses instead)."""
+    loader: Any = trainer.val_dataloaders
+    try:
+        whole = trainer.num_val_batches == [len(loader)]
+        return len(loader.dataset) if whole else None
+    except (TypeError, AttributeError):  # an iterable loader or dataset without a length
+        return None

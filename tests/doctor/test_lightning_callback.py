@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812 - PyTorch's convention
 from torch.utils.data import DataLoader, TensorDataset
 
-from chainrule.integrations.lightning import DoctorCallback
+from chainrule.integrations.lightning import DoctorCallback, _validation_size
 
 
 class Digits(pl.LightningModule):
@@ -62,6 +62,7 @@ def test_a_dead_layer_is_found_through_the_callback_and_reported(tmp_path):
         val_loss = float(F.cross_entropy(model.net(X[1280:]), y[1280:]))
     epochs = doctor.metrics["epochs"]
     assert len(epochs) == 2 and epochs[-1]["val_loss"] == pytest.approx(val_loss, rel=1e-5)
+    assert _validation_size(trainer) == len(X) - 1280  # what the overfitting rule weighs the accuracy gap against
     page = (tmp_path / "report.html").read_text()
     assert "net.1" in page and "dead" in page.lower()
     np.testing.assert_allclose(doctor.metrics["dead_fraction"]["net.1"], 1.0)  # in both epochs
