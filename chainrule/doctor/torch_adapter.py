@@ -24,6 +24,8 @@ Which layers, and what is measured on them:
   logit(1 - lo) (atanh(2lo - 1) and atanh(1 - 2lo)), exactly where the output leaves [lo, 1 - lo]. The
   findings name the layer whose output was activated (``fc1``). An activation applied to anything else (a
   sum, a slice) is not seen.
+* **the inputs' scale** (``unscaled_inputs``): the first sample batch at the first Linear's input, when no conv,
+  embedding, recurrent or attention layer comes before it (as chainrule's own ``InputScale``).
 * ``RNN/LSTM/GRU``: the gradient through time is left out: torch's module hooks expose the outputs, whose
   gradient is only what the loss sends to each step directly, not what flows from step to step.
 
@@ -62,7 +64,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from chainrule.doctor.findings import Finding, Remedy
-from chainrule.doctor.measurements import NAN, Measurement, Sampled, subset_stride
+from chainrule.doctor.measurements import NAN, InputScale, Measurement, Sampled, subset_stride, units
 from chainrule.doctor.stats import SATURATING, Layers
 from chainrule.doctor.structured import NetStats
 
@@ -612,6 +614,24 @@ class TorchFiringSlot(Measurement):
         return self.dead.series()
 
 
+class TorchInputScale(InputScale):
+    """``InputScale`` for torch: the first sample batch at the first Linear's input, when the forward pass
+    reaches that Linear before any conv, embedding, recurrent or attention layer (it then reads the data
+    itself; features are the last axis). One batch crosses to the host, once."""
+
+    def __init__(self, structure: Structure) -> None:
+        super().__init__(None)
+        self.structure = structure
+
+    def watch(self, name: str, args: tuple[Any, ...]) -> None:
+        s = self.structure
+        if self.taken or not args or not isinstance(args[0], torch.Tensor):
+            return
+        before = [n for n in s.order if n != name and (n in s.weighted or isinstance(s.modules[n], nn.Embedding))]
+        if isinstance(s.weighted.get(name), nn.Linear) and not before:
+            self.take_scale(units(args[0].detach().to("cpu", torch.float64).numpy()))
+
+
 class TorchWatch:
     """Everything the Doctor needs from a torch model: its layers, the measurements, the hooks."""
 
@@ -633,6 +653,7 @@ class TorchWatch:
         self.firing = TorchFiringSlot(self.dead)
         self.nets = TorchNets(self.dead)
         self.outputs = TorchOutputs(s)
+        self.inputs = TorchInputScale(s)
         self.losses: list[Any] = []  # per queued step: the loss as given (a tensor stays on its device)
         self.probing = False  # inside the first training forward (the activation probe)
         self.transient: list[Any] = []  # this sample-step forward's hooks
@@ -664,6 +685,7 @@ class TorchWatch:
                     module_fed.add(produced[id(args[0])])  # an activation module's own call: watched as a module
                 if not sampling():
                     return
+                self.inputs.watch(name, args)
                 # during the probe every candidate is watched: which ones count is known after it
                 if name in dead_modules or (name in pre_activations and (not s.probed or s.applied.get(name)
                                                                          == "relu")):
