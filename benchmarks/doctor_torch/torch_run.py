@@ -210,21 +210,26 @@ def score_torchmortem(r: dict[str, Any]) -> dict[str, Any]:
             "any_warning": warned}
 
 
-def torchmortem_metrics(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """torchmortem's recall per kind and overall, false alarms on healthy runs, precision (its mapped kinds)."""
+def torchmortem_metrics(results: list[dict[str, Any]], severities: tuple[str, ...] = ("WARNING", "CRITICAL"),
+                        ) -> dict[str, Any]:
+    """torchmortem's recall per kind and overall, false alarms on healthy runs and precision, from its findings
+    of the given severities (the default: all but INFO, which only its unmapped findings use)."""
     scored = [r for r in results if "torchmortem" in r]
+
+    def kinds(r: dict[str, Any]) -> set[str]:
+        return {f["kind"] for f in r["torchmortem"]["findings"] if f["kind"] and f["severity"] in severities}
+
     per_kind = {}
     for kind in bench.ALL_KINDS:
         true = [r for r in scored if kind in r["labels"]]
-        hits = [r for r in true if kind in r["torchmortem"]["score"]["hits"]]
-        reported = [r for r in scored if kind in {f["kind"] for f in r["torchmortem"]["findings"]}]
-        per_kind[kind] = {"runs": len(true), "hits": len(hits), "reported": len(reported)}
+        per_kind[kind] = {"runs": len(true), "hits": sum(kind in kinds(r) for r in true),
+                          "reported": sum(kind in kinds(r) for r in scored)}
     healthy = [r for r in scored if not r["labels"]]
-    return {"per_kind": per_kind, "hits": sum(k["hits"] for k in per_kind.values()),
+    return {"per_kind": per_kind, "severities": list(severities), "hits": sum(k["hits"] for k in per_kind.values()),
             "labelled": sum(k["runs"] for k in per_kind.values()),
-            "reported": sum(len({f["kind"] for f in r["torchmortem"]["findings"] if f["kind"]}) for r in scored),
+            "reported": sum(len(kinds(r)) for r in scored),
             "healthy_runs": len(healthy),
-            "false_alarm_runs": sum(bool(r["torchmortem"]["score"]["false_alarms"]) for r in healthy),
+            "false_alarm_runs": sum(bool(kinds(r)) for r in healthy),
             "healthy_with_any_warning": sum(bool(r["torchmortem"]["score"]["any_warning"]) for r in healthy),
             "same_runs": sum(r["torchmortem"]["same_run"] for r in scored), "runs": len(scored),
             "seconds": sum(r["torchmortem"]["seconds"] for r in scored)}
@@ -313,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\nSide by side with torchmortem 0.1.1 (default sampling; its findings mapped to kinds by "
               "TORCHMORTEM_KINDS):\n")
         print(side_by_side(m, t))
+        critical = torchmortem_metrics(results, ("CRITICAL",))
+        m["torchmortem_critical_only"] = critical
+        print(f"\ntorchmortem's CRITICAL findings only: recall {bench._pct(critical['hits'], critical['labelled'])}, "
+              f"false alarms on healthy runs {bench._pct(critical['false_alarm_runs'], critical['healthy_runs'])}")
         print(f"\ntorchmortem's run was the doctor's run (losses bit-identical) in {t['same_runs']} of {t['runs']}")
         print("\ntorchmortem per run (mapped kinds; hits / misses / false alarms):")
         for r in results:
