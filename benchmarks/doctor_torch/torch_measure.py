@@ -142,11 +142,14 @@ class TorchRecorder:
         return hook
 
     def after_backward(self, loss: torch.Tensor) -> None:
-        if self.step == 0:  # the layers in the order the first forward reached them (hooked ones first)
-            rank = {n: i for i, n in enumerate(self._order)}
-            self.linears.sort(key=lambda item: rank.get(item[0], len(rank)))
-            self.init_forward = dict(sorted(self.init_forward.items(),
-                                            key=lambda item: rank.get(item[0], len(rank))))
+        if self.step == 0:  # the layers in the order the first forward reached them
+            rank: dict[str, float] = {n: i for i, n in enumerate(self._order)}
+            for (name, _), (before, _) in zip(self.linears[1:], self.linears, strict=False):
+                # a layer whose own forward never runs (attention's out_proj: its weight is used inside
+                # F.multi_head_attention_forward) stays right after the layer that precedes it in the model
+                rank.setdefault(name, rank.get(before, -1.0) + 0.5)
+            self.linears.sort(key=lambda item: rank.get(item[0], -1.0))
+            self.init_forward = dict(sorted(self.init_forward.items(), key=lambda item: rank[item[0]]))
         value = float(loss.detach())
         self.loss.append(value)
         grads = [p.grad for p in self.model.parameters() if p.grad is not None]
