@@ -151,7 +151,8 @@ class Doctor(Callback):
             self._outputs = LastOutputs()
         self._spike = GradientSpike(cfg.spike_ema, cfg.spike_factor, cfg.grad_rms_max, weight_count)
         self._preactivations = PreActivationRMS(list(linears))  # chainrule models only (fed by _register)
-        self._inputs = InputScale(layers.linears[0] if layers.inputs_at_first_linear else None)
+        self._inputs = (torch_watch.inputs if torch_watch is not None
+                        else InputScale(layers.linears[0] if layers.inputs_at_first_linear else None))
         self._growth = GradientGrowth(cfg.growth_window)
         self._climb = LossClimb(cfg.climb_block, cfg.loss_climb)
         self._measurements: tuple[Measurement, ...] = (

@@ -574,21 +574,26 @@ class InputScale(Measurement):
             return None, None
 
         def take(args: tuple[Any, ...], output: Any, out: np.ndarray) -> None:
-            if self.taken or not args or not hasattr(args[0], "_data"):
-                return
-            x = units(args[0]._data).astype(np.float64)
-            with np.errstate(over="ignore", invalid="ignore"):
-                feature_rms = np.sqrt(np.mean(x * x, axis=0))
-                std = x.std(axis=0)
-            varying = std > 1e-8 * max(float(std.max()), 1e-30) if std.size else std.astype(bool)
-            if x.shape[0] < 2 or not varying.any() or not np.isfinite(feature_rms).all():
-                self.taken = {"features": float(x.shape[1])}  # one sample, or nothing varies: no scale to judge
-                return
-            self.taken = {"features": float(x.shape[1]), "varying": float(varying.sum()),
-                          "rms_max": float(feature_rms[varying].max()), "rms_min": float(feature_rms[varying].min()),
-                          "std_spread": float(std[varying].max() / std[varying].min())}
+            if not self.taken and args and hasattr(args[0], "_data"):
+                self.take_scale(units(args[0]._data))
 
         return None, take
+
+    def take_scale(self, x: np.ndarray) -> None:
+        """The scale of ``x`` (samples x features), once: both engines' hooks hand their first batch here."""
+        if self.taken:
+            return
+        x = x.astype(np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            feature_rms = np.sqrt(np.mean(x * x, axis=0))
+            std = x.std(axis=0)
+        varying = std > 1e-8 * max(float(std.max()), 1e-30) if std.size else std.astype(bool)
+        if x.shape[0] < 2 or not varying.any() or not np.isfinite(feature_rms).all():
+            self.taken = {"features": float(x.shape[1])}  # one sample, or nothing varies: no scale to judge
+            return
+        self.taken = {"features": float(x.shape[1]), "varying": float(varying.sum()),
+                      "rms_max": float(feature_rms[varying].max()), "rms_min": float(feature_rms[varying].min()),
+                      "std_spread": float(std[varying].max() / std[varying].min())}
 
     def series(self) -> dict[str, Any]:
         return {"input_scale": self.taken}

@@ -30,6 +30,8 @@ Which layers, and what is measured on them:
 * ``torch.compile``'d models: watched through the module they wrap, with no hook inside the forward (the
   sample steps' hooks would recompile the graph each time): only what is read outside the forward is measured,
   and ``watch`` warns naming what is not (``COMPILED_NOT_MEASURED``).
+* **the inputs' scale** (``unscaled_inputs``): the first sample batch at the first Linear's input, when no conv,
+  embedding, recurrent or attention layer comes before it (as chainrule's own ``InputScale``).
 
 Cost: on steps the doctor does not sample, no layer is hooked and the only work is a norm per gradient (one
 fused ``_foreach_norm``), whose result stays on the device. Every ``stats_every`` steps (a sample step) the
@@ -68,7 +70,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from chainrule.doctor.findings import Finding, Remedy
-from chainrule.doctor.measurements import NAN, Measurement, Sampled, subset_stride
+from chainrule.doctor.measurements import NAN, InputScale, Measurement, Sampled, subset_stride, units
 from chainrule.doctor.stats import SATURATING, Layers
 from chainrule.doctor.structured import NetStats, TimeGradient
 
@@ -678,6 +680,24 @@ COMPILED_NOT_MEASURED = (
     "time (dead_relu, saturation, vanishing_gradients, bad_initialization). Watch the model uncompiled for those.")
 
 
+class TorchInputScale(InputScale):
+    """``InputScale`` for torch: the first sample batch at the first Linear's input, when the forward pass
+    reaches that Linear before any conv, embedding, recurrent or attention layer (it then reads the data
+    itself; features are the last axis). One batch crosses to the host, once."""
+
+    def __init__(self, structure: Structure) -> None:
+        super().__init__(None)
+        self.structure = structure
+
+    def watch(self, name: str, args: tuple[Any, ...]) -> None:
+        s = self.structure
+        if self.taken or not args or not isinstance(args[0], torch.Tensor):
+            return
+        before = [n for n in s.order if n != name and (n in s.weighted or isinstance(s.modules[n], nn.Embedding))]
+        if isinstance(s.weighted.get(name), nn.Linear) and not before:
+            self.take_scale(units(args[0].detach().to("cpu", torch.float64).numpy()))
+
+
 class TorchWatch:
     """Everything the Doctor needs from a torch model: its layers, the measurements, the hooks."""
 
@@ -703,6 +723,7 @@ class TorchWatch:
         self.time = TorchTimeGradient({n: m for n, m in s.weighted.items() if isinstance(m, nn.RNNBase)})
         self.nets = TorchNets(self.dead, self.time)
         self.outputs = TorchOutputs(s)
+        self.inputs = TorchInputScale(s)
         self.losses: list[Any] = []  # per queued step: the loss as given (a tensor stays on its device)
         self.probing = False  # inside the first training forward (the activation probe)
         self.transient: list[Any] = []  # this sample-step forward's hooks
@@ -740,6 +761,7 @@ class TorchWatch:
                     module_fed.add(produced[id(args[0])])  # an activation module's own call: watched as a module
                 if not sampling():
                     return
+                self.inputs.watch(name, args)
                 # during the probe every candidate is watched: which ones count is known after it
                 if name in dead_modules or (name in pre_activations and (not s.probed or s.applied.get(name)
                                                                          == "relu")):
