@@ -70,7 +70,9 @@ def test_the_remedy_is_tried_as_a_config_change_and_judged_against_a_second_seed
     train_fn({"seed": 0, "doctor": doctor})
     assert kind in doctor.kinds()
     seen: list[dict] = []
-    results = doctor.try_fixes(make_train_fn(lr, seen))
+    # only the learning rate is tried: pixels / 16 also draw unscaled_inputs (rarely inked pixels at RMS ~0.01),
+    # whose remedy this test is not about
+    results = doctor.try_fixes(make_train_fn(lr, seen), supports=("lr",))
     result = next(r for r in results if r.kind == kind)
     assert result.remedy.change == pytest.approx(tried)
     assert seen[:3] == [{"seed": 0}, {"seed": 0, **result.remedy.change}, {"seed": 1}]
