@@ -245,7 +245,8 @@ RULES: dict[str, str] = {
         "loss reduction achieved so far (our choice of 'worth training longer'), and the validation loss is "
         "at its lowest in the last epoch (Prechelt 1998: GL = 0, no reason to stop yet)"),
     "unscaled_inputs": (
-        "some non-constant input feature has RMS > 10 or < 0.1, or feature standard deviations differ by "
+        "some non-constant input feature present (non-zero) in at least half the samples has RMS > 10 or < 0.1, "
+        "or such features' standard deviations differ by "
         "> 100× (LeCun et al. 1998 'Efficient BackProp' §4.3: inputs should have mean ≈ 0 and comparable "
         "variances ≈ 1; a factor of 10 from unit scale is our choice)"),
 }
@@ -358,6 +359,9 @@ def summarize(rec: Recorder, X_train: np.ndarray) -> dict[str, Any]:
     rms = np.sqrt(np.mean(np.square(X_train, dtype=np.float64), axis=0))
     std = X_train.std(axis=0, dtype=np.float64)
     varying = std > 1e-8 * max(float(std.max()), 1e-30)
+    # features present (non-zero) in at least half the samples: a rarely present one (a rarely inked pixel) has an
+    # RMS set by its rarity, not its scale (scikit-learn's preprocessing guide: sparse data is not standardized)
+    varying &= np.count_nonzero(X_train, axis=0) >= X_train.shape[0] / 2
 
     return {
         "steps": len(losses), "epochs": len(rec.epochs), "initial_loss": initial,
@@ -377,8 +381,10 @@ def summarize(rec: Recorder, X_train: np.ndarray) -> dict[str, Any]:
         "train_acc": [e["accuracy"] for e in rec.epochs], "val_acc": [e["val_accuracy"] for e in rec.epochs],
         "generalization_loss": gl, "best_val_epoch": best_epoch,
         **{f"trend_{k}": v for k, v in _trend(losses[:n], initial).items()},
-        "input_rms_max": float(rms[varying].max()), "input_rms_min": float(rms[varying].min()),
-        "input_std_spread": float(std[varying].max() / std[varying].min()),
+        # no feature to judge (all rarely present): unit scale, nothing labelled
+        "input_rms_max": float(rms[varying].max()) if varying.any() else 1.0,
+        "input_rms_min": float(rms[varying].min()) if varying.any() else 1.0,
+        "input_std_spread": float(std[varying].max() / std[varying].min()) if varying.any() else 1.0,
     }
 
 

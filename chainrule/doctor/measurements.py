@@ -563,7 +563,8 @@ class PreActivationRMS(Sampled):
 
 class InputScale(Measurement):
     """Per-feature scale of the first batch the model sees, at the first Linear's input: the largest and the
-    smallest feature RMS and the spread of the feature standard deviations, over features that vary in it."""
+    smallest feature RMS and the spread of the feature standard deviations, over features that vary in it and
+    are present (non-zero) in at least half of its samples."""
 
     def __init__(self, first_linear: str | None) -> None:
         self.first_linear = first_linear
@@ -588,6 +589,11 @@ class InputScale(Measurement):
             feature_rms = np.sqrt(np.mean(x * x, axis=0))
             std = x.std(axis=0)
         varying = std > 1e-8 * max(float(std.max()), 1e-30) if std.size else std.astype(bool)
+        # Only features present (non-zero) in at least half the samples are judged: a rarely present feature (a
+        # rarely inked pixel, a one-hot column) has an RMS set by its rarity, not by its scale, and is not meant
+        # to be standardized (scikit-learn's preprocessing guide: sparse data is scaled, not centered; images
+        # are normalized as a whole). Pixels in [0, 1] are then judged by the pixels that carry the image.
+        varying &= np.count_nonzero(x, axis=0) >= x.shape[0] / 2
         if x.shape[0] < 2 or not varying.any() or not np.isfinite(feature_rms).all():
             self.taken = {"features": float(x.shape[1])}  # one sample, or nothing varies: no scale to judge
             return

@@ -64,6 +64,23 @@ def test_unscaled_inputs_are_judged_on_the_first_batch_the_model_sees(scale, sta
         assert found[0].layer == "layers.0" and found[0].step == 0
 
 
+@pytest.mark.parametrize(("divisor", "unscaled"), [(16.0, False), (1.0, True)], ids=["pixels/16", "raw 0-16"])
+def test_pixels_are_judged_by_the_pixels_that_carry_the_image(divisor, unscaled):
+    # digits as courses feed them (intensities / 16, in [0, 1]): a rarely inked pixel has an RMS of ~0.01 set by
+    # its rarity, which is no reason to standardize; raw intensities (0-16) are too large where the ink is
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = (X[:32] / divisor).astype(np.float32)
+    doctor = one_step(build_mlp(MLPSpec(64, (16,), 10), seed=0), X, y[:32])
+    dense = np.count_nonzero(X, axis=0) >= 16  # the reference: features present in at least half the batch
+    rms = np.sqrt(np.mean(X.astype(np.float64) ** 2, axis=0))
+    if divisor == 16.0:  # the rarely inked pixels that a per-feature RMS over all samples calls unscaled
+        assert rms[X.std(axis=0) > 0].min() < 0.1
+    assert bool(rms[dense].max() > 10) is unscaled
+    assert ("unscaled_inputs" in doctor.kinds()) is unscaled
+
+
 # ---------------------------------------------------------------------------- bad initialization
 
 def torch_scales(model, X: np.ndarray, y: np.ndarray) -> tuple[dict[str, float], dict[str, float]]:
