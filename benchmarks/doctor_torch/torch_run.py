@@ -95,7 +95,7 @@ def train(c: Any, seed: int, observe: Any) -> dict[str, Any]:
             losses.append(value)
             total, batches = total + value, batches + 1
         logs = {"loss": total / batches, "accuracy": evaluate(model, X_t, y_t)["accuracy"],
-                **{f"val_{k}": v for k, v in evaluate(model, Xv_t, yv_t).items()}}
+                **{f"val_{k}": v for k, v in evaluate(model, Xv_t, yv_t).items()}, "val_samples": len(yv_t)}
         observe.end_epoch(logs)
     observe.end()
     return {"losses": losses}
@@ -135,7 +135,7 @@ class Observers:
     def end_epoch(self, logs: dict[str, Any]) -> None:
         self.recorder.end_epoch(logs)
         self.doctor.end_epoch(train_loss=logs["loss"], val_loss=logs["val_loss"], train_acc=logs["accuracy"],
-                              val_acc=logs["val_accuracy"])
+                              val_acc=logs["val_accuracy"], val_samples=logs["val_samples"])
 
     def end(self) -> None:
         self.recorder.end()

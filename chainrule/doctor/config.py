@@ -109,8 +109,8 @@ class DoctorConfig:
     # and 3.2 points on 400, where the five-point floor decides.
     overfit_acc_gap: float = 0.05
     overfit_significance: float = 0.05
-    # Without accuracies, or without the validation set's size that the test needs, the gap rule compares
-    # losses: val_loss above this multiple of train_loss.
+    # Without the validation set's size the noise test is skipped (the five-point floor alone); without
+    # accuracies the gap rule compares losses: val_loss above this multiple of train_loss.
     overfit_loss_ratio: float = 2.0
     overfit_patience: int = 2
 

@@ -304,9 +304,11 @@ class Rulebook:
         gl = val_loss / max(e.best_val_loss, 1e-12) - 1
         acc, val_acc, n_val = e.train_acc, e.val_acc, e.val_samples
         noise = math.nan
-        if acc is not None and val_acc is not None and n_val:
-            gap, noise = acc - val_acc, accuracy_gap_noise(val_acc, n_val, cfg.overfit_significance)
-            apart = gap >= cfg.overfit_acc_gap and gap > noise
+        if acc is not None and val_acc is not None:
+            # without the validation set's size (an own loop that does not pass it) only the floor can be applied
+            gap = acc - val_acc
+            noise = accuracy_gap_noise(val_acc, n_val, cfg.overfit_significance) if n_val else math.nan
+            apart = gap >= cfg.overfit_acc_gap and (not n_val or gap > noise)
         else:
             gap = val_loss / max(train_loss, 1e-12)
             apart = gap >= cfg.overfit_loss_ratio

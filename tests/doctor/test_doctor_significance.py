@@ -103,14 +103,15 @@ def epoch(e: int, val_loss: float, train_acc: float, val_acc: float, n_val: int 
                       best_val_epoch=0, train_loss_at_best=0.5)
 
 
-@pytest.mark.parametrize("n_val, found", [(22, False), (400, True), (None, False)])
+@pytest.mark.parametrize("n_val, found", [(22, False), (400, True), (None, True)])
 def test_an_eight_point_gap_is_overfitting_on_400_validation_samples_not_on_22(n_val, found):
     # validation loss 20% above its best for two epochs while training improves; 0.99 vs 0.91 accuracy.
-    # Without the validation size the rule compares losses instead: a ratio of 10 that 0.6 / 0.1 does not reach
+    # Without the validation size only the five-point floor applies (8 points pass it); the loss ratio, set to
+    # 10 here (0.6 / 0.1 does not reach it), is not what decides
     rules = Rulebook(DoctorConfig(overfit_loss_ratio=10.0), Layers((), {}))
     verdicts = [rules.overfitting(epoch(e, 0.6, 0.99, 0.91, n_val)) for e in (1, 2)]
     assert bool(verdicts[1]) is found
-    if found:
+    if found and n_val:
         noise = accuracy_gap_noise(0.91, 400, DoctorConfig().overfit_significance)
         assert verdicts[1][0].evidence["gap_noise"] == pytest.approx(noise, abs=1e-4)
 
