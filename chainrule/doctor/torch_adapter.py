@@ -309,33 +309,34 @@ class TorchUpdateRatio(Measurement):
         self.weights = {name: weights_of(m) for name, m in weighted.items()}
         self.values: dict[str, list[float]] = {name: [] for name in weighted}
         self.copies: dict[str, list[torch.Tensor]] = {}
-        self.moved: torch.Tensor | None = None  # per layer ‖Δw‖/‖w‖, on the device
+        self.moved: list[torch.Tensor] = []  # ‖Δw‖ then ‖w‖ per weight, on the device until the next transfer
+        self.arrived: list[float] = []  # the same, on the host (the watch's ``to_host``)
         self.waiting = False
 
     def record(self) -> None:
-        if not self.copies or self.moved is not None:
+        if not self.copies or self.moved:
             return
         olds = [c for name in self.weights for c in self.copies[name]]
         news = [subset(w) for ws in self.weights.values() for w in ws]
         # every layer's weights at once: two fused norms, summed per layer on the host (``complete``)
-        self.moved = torch.stack([*torch._foreach_norm(torch._foreach_sub(news, olds)), *torch._foreach_norm(olds)])
+        self.moved = [*torch._foreach_norm(torch._foreach_sub(news, olds)), *torch._foreach_norm(olds)]
         self.copies.clear()
 
     def complete(self) -> None:
-        if not self.waiting or self.moved is None:
+        if not self.waiting or not self.moved:
             return
-        norms = self.moved.tolist()
+        norms = self.arrived or to_host(self.moved)  # arrived: with the queued steps' transfer
         moved, size = layer_norms(norms[:len(norms) // 2], self.weights), layer_norms(norms[len(norms) // 2:],
                                                                                       self.weights)
         for name in self.values:
             self.values[name][-1] = moved[name] / max(size[name], 1e-12)
-        self.moved, self.waiting = None, False
+        self.moved, self.arrived, self.waiting = [], [], False
 
     def start(self) -> None:
         for name, ws in self.weights.items():
             self.copies[name] = [subset(w).clone() for w in ws]
             self.values[name].append(NAN)
-        self.moved, self.waiting = None, True
+        self.moved, self.arrived, self.waiting = [], [], True
 
     def medians(self, span: slice) -> dict[str, float]:
         return Sampled.medians(self, span)  # type: ignore[arg-type]
@@ -832,16 +833,20 @@ class TorchWatch:
                 d[name] = mean[i]
 
     def to_host(self) -> list[float]:
-        """The queued steps' losses as floats, their gradient norms ready for ``measure`` and the sample step's
-        scalars pending for its commit: all in one transfer."""
+        """The queued steps' losses as floats, their gradient norms ready for ``measure``, the last update ratio's
+        norms, the sample step's weight norms and its scalars pending for its commit: all in one transfer."""
         self.reduce_across_ranks()
         tensors = [loss for loss in self.losses if isinstance(loss, torch.Tensor)]
-        norms, weights = self.grads.queued(), self.weights.queued
+        norms, weights, moved = self.grads.queued(), self.weights.queued, self.updates.moved
         sampled = [(m, name) for m in self.device_sampled() for name in m.on_device]
-        arrived = to_host(tensors + norms + weights + [m.on_device[name] for m, name in sampled])
-        self.grads.arrived(arrived[len(tensors):len(tensors) + len(norms)])
-        at = len(tensors) + len(norms) + len(weights)
-        self.weights.arrived, self.weights.queued = arrived[len(tensors) + len(norms):at], []
+        arrived = to_host(tensors + norms + weights + moved + [m.on_device[name] for m, name in sampled])
+        at = len(tensors)
+        self.grads.arrived(arrived[at:at + len(norms)])
+        at += len(norms)
+        self.weights.arrived, self.weights.queued = arrived[at:at + len(weights)], []
+        at += len(weights)
+        self.updates.arrived = arrived[at:at + len(moved)]
+        at += len(moved)
         for (m, name), value in zip(sampled, arrived[at:], strict=True):
             m.pending[name] = value  # committed by the sample step's measure, as any Sampled value
         for m in self.device_sampled():
