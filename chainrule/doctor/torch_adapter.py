@@ -32,8 +32,9 @@ Which layers, and what is measured on them:
   and ``watch`` warns naming what is not (``COMPILED_NOT_MEASURED``).
 
 Cost: on steps the doctor does not sample, no layer is hooked and the only work is a norm per gradient (one
-fused ``_foreach_norm``), whose result stays on the device. Every ``stats_every`` steps (a sample step) the
-layers are hooked for that forward, and the queued scalars cross to the host in one transfer; the step rules
+fused ``_foreach_norm``, each gradient read whole), whose result stays on the device. Every ``stats_every``
+steps (a sample step) the layers are hooked for that forward, and the queued scalars (with the update ratio's
+and the weights' norms) cross to the host in one transfer; the step rules
 then run on the queued steps in order, so findings come at most ``stats_every - 1`` steps late and carry the
 step where they held.
 
