@@ -274,7 +274,8 @@ def test_a_healthy_recurrent_transformer_model_is_watched_and_quiet(kind):
 
 
 def test_no_host_transfer_on_steps_the_doctor_does_not_sample(data, monkeypatch):
-    """Everything a step measures stays on the device until the sample step moves it in one go."""
+    """Everything a step measures stays on the device until the sample step moves it in one go (one transfer:
+    the queued steps, the update ratio's norms, the weight norms and the hooks' scalars together)."""
     X, y, _, _ = data
     model = seeded(lambda: FunctionalSaturating())
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
@@ -301,12 +302,12 @@ def test_no_host_transfer_on_steps_the_doctor_does_not_sample(data, monkeypatch)
         doctor.check(loss)
         counting[0] = False
         opt.step()
-    assert set(transfers) == {0, 5, 10}
+    assert transfers == [0, 5, 10]
 
 
-def test_between_samples_a_big_layer_s_gradient_rms_is_estimated_within_2_percent(data):
+def test_between_samples_a_big_layer_s_gradient_rms_is_read_whole(data):
     X, y, _, _ = data
-    model = seeded(lambda: mlp([64, 512], nn.ReLU))  # 32768 weights: every 8th stands in between samples
+    model = seeded(lambda: mlp([64, 512], nn.ReLU))  # 32768 weights: chainrule's own doctor would read a subset
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
     doctor = cr.Doctor(stats_every=10).watch(model, opt)
     exact = []  # the RMS over both weight gradients, every step, from NumPy
@@ -320,9 +321,8 @@ def test_between_samples_a_big_layer_s_gradient_rms_is_estimated_within_2_percen
         opt.step()
     doctor.end_epoch()
     totals = doctor.metrics["grad_rms_total"]
-    assert totals[0] == pytest.approx(exact[0], rel=1e-5)  # the sample step: read whole
-    for step in range(1, 5):  # between samples: the big layer from a subset
-        assert totals[step] == pytest.approx(exact[step], rel=0.02)
+    for step in range(5):  # the sample step and the steps between samples alike
+        assert totals[step] == pytest.approx(exact[step], rel=1e-5)
 
 
 def test_functional_saturation_matches_numpy_on_the_activation_output(data):
