@@ -822,10 +822,11 @@ def _torch_order(index: Any) -> tuple[Any, Any] | None:
 
 def getitem(x: Tensor, index: Any) -> Tensor:
     """Indexing with ints, slices, None, Ellipsis, integer arrays and boolean masks (in PyTorch's order)."""
-    index = as_index(index, "getitem")
-    split = _torch_order(index)
-    if split is not None:
-        return getitem(getitem(x, split[0]), split[1])
+    if type(index) is not slice and type(index) is not int:  # x[a:b], x[i] (the common case): nothing to convert
+        index = as_index(index, "getitem")
+        split = _torch_order(index)
+        if split is not None:
+            return getitem(getitem(x, split[0]), split[1])
     try:
         return GetItem.apply(x, index)
     except IndexError as error:
@@ -973,16 +974,15 @@ class Linear(Function):
         return out
 
     def backward(self, g):
-        x, w = self.x, self.weight
-        gx = g @ w if self.needs[0] else None
-        if x.ndim == 2:
-            gw = g.T @ x if self.needs[1] else None
-            gb = g.sum(axis=0) if len(self.needs) > 2 and self.needs[2] else None
-        else:  # (N, *, in): fold the extra dimensions into the batch
-            g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
-            gw = g2.T @ x2 if self.needs[1] else None
-            gb = g2.sum(axis=0) if len(self.needs) > 2 and self.needs[2] else None
-        return (gx, gw, gb)[: len(self.needs)]
+        x, w, needs = self.x, self.weight, self.needs
+        gx = g @ w if needs[0] else None
+        if x.ndim != 2:  # (N, *, in): fold the extra dimensions into the batch
+            g, x = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+        gw = g.T @ x if needs[1] else None
+        if len(needs) == 2:
+            return gx, gw
+        # np.add.reduce is what ndarray.sum calls, without its Python-level wrapper
+        return gx, gw, (np.add.reduce(g, axis=0) if needs[2] else None)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -1050,7 +1050,7 @@ class MSE(Function):
         squares = diff * diff
         if reduction == "none":
             return squares
-        total = squares.sum()
+        total = np.add.reduce(squares, axis=None)  # squares.sum() without ndarray.sum's Python-level wrapper
         if reduction == "sum":
             return total
         # as np.mean (and the Mean op): the sum divided in float64, rounded once to the input's dtype

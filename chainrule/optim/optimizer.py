@@ -44,7 +44,7 @@ class Optimizer:
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         self._scratch_pools: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}
-        self._scratch_views: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._scratch_views: dict[Tensor, tuple[np.ndarray, np.ndarray]] = {}
         name = type(self).__name__
         if isinstance(params, Tensor):
             raise TypeError(
@@ -138,8 +138,9 @@ class Optimizer:
                         f"{type(self).__name__}.step: expected a gradient of shape {param.shape} "
                         f"(the parameter's), got {grad.shape}"
                     )
-                scratch = views.get(id(p))
-                if scratch is None or scratch[0].shape != param.shape or scratch[0].dtype != param.dtype:
+                scratch = views.get(p)
+                # dtypes by identity (NumPy's builtin dtypes are singletons); _scratch compares them by value
+                if scratch is None or scratch[0].shape != param.shape or scratch[0].dtype is not param.dtype:
                     scratch = self._scratch(p)
                 update(param, grad, state[p], options, scratch)
                 # the one place every update happens: the parameter changed in place, as torch's version shows
@@ -165,7 +166,7 @@ class Optimizer:
     def _scratch(self, p: Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Two scratch arrays shaped like ``p``: views into buffers shared by all parameters of its dtype."""
         data = p._data
-        views = self._scratch_views.get(id(p))
+        views = self._scratch_views.get(p)
         if views is not None and views[0].shape == data.shape and views[0].dtype == data.dtype:
             return views
         pool = self._scratch_pools.get(data.dtype)
@@ -177,7 +178,7 @@ class Optimizer:
             self._scratch_pools[data.dtype] = pool
             self._scratch_views.clear()  # drop views of the old pool so its memory is freed
         views = (pool[0][: data.size].reshape(data.shape), pool[1][: data.size].reshape(data.shape))
-        self._scratch_views[id(p)] = views
+        self._scratch_views[p] = views
         return views
 
     # ------------------------------------------------------------------ saving
