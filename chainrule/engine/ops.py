@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine.autograd import Function
-from chainrule.engine.backend import DimError, DtypeError, ShapeError, get_array_module, unbroadcast
-from chainrule.engine.dtypes import float_result, result_type
+from chainrule.engine.backend import FLOAT_DTYPES, DimError, DtypeError, ShapeError, get_array_module, unbroadcast
+from chainrule.engine.dtypes import constant, float_result, result_type
 from chainrule.engine.elementwise import Abs, Exp, Log, Neg, Sigmoid, Softplus, Sqrt, Tanh  # noqa: F401 - re-exported
 from chainrule.engine.tensor import Tensor, ValuesIndices, to_array
 
@@ -357,12 +357,21 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
 # (exp, log, sin, sigmoid, ... are rows of the table in elementwise.py, which makes their classes)
 
 
+# A typed zero per float dtype: NumPy converts a Python 0 on every call (see dtypes.constant). Other dtypes keep
+# Python's 0, which NumPy treats differently for bool (maximum(bool array, 0) is an integer array).
+_ZEROS = {dtype: np.zeros((), dtype) for dtype in FLOAT_DTYPES}
+for _zero in _ZEROS.values():
+    _zero.flags.writeable = False
+
+
 class ReLU(Function):
     saves_inputs = False  # it keeps a mask of its own, not the input
 
     def forward(self, a):
-        self.mask = a > 0
-        return get_array_module(a).maximum(a, 0)  # not a * mask: -inf * 0 would be nan
+        xp = get_array_module(a)
+        zero = _ZEROS.get(a.dtype, 0) if xp is np else 0
+        self.mask = a > zero
+        return xp.maximum(a, zero)  # not a * mask: -inf * 0 would be nan
 
     def backward(self, g):
         return (g * self.mask,)
@@ -1064,7 +1073,7 @@ class MSE(Function):
         else:
             # torch's mse_loss_backward: norm * (x - target) * g, norm = 2/N for 'mean', 2 for 'sum'
             norm = 2 / diff.size if self.reduction == "mean" and diff.size else 2
-            grad = diff * diff.dtype.type(norm)
+            grad = diff * constant(norm, diff.dtype)
             grad *= g
         return grad, (-grad if self.needs[1] else None), None
 

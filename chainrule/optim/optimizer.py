@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine.autograd import enable_grad, inplace_time
+from chainrule.engine.dtypes import constant
 from chainrule.engine.tensor import Tensor
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -273,7 +274,7 @@ def decayed_grad(param: np.ndarray, grad: np.ndarray, weight_decay: float, out: 
     """``grad + weight_decay * param`` written into ``out`` (``grad`` itself when weight_decay is 0)."""
     if weight_decay == 0:
         return grad
-    np.multiply(param, weight_decay, out=out)
+    np.multiply(param, constant(weight_decay, param.dtype), out=out)
     out += grad
     return out
 
@@ -294,16 +295,16 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float, scratch: np.ndarray
     """``start += weight * (end - start)`` in place, with torch's two formulas for small and large weights."""
     np.subtract(end, start, out=scratch)
     if abs(weight) < 0.5:
-        scratch *= weight
+        scratch *= constant(weight, scratch.dtype)
         start += scratch
     else:
-        scratch *= 1.0 - weight
+        scratch *= constant(1.0 - weight, scratch.dtype)
         np.subtract(end, scratch, out=start)
 
 
 def square_avg_(avg: np.ndarray, grad: np.ndarray, beta: float, scratch: np.ndarray) -> None:
     """``avg = beta * avg + (1 - beta) * grad**2`` in place (torch's ``mul_(beta).addcmul_``)."""
-    np.multiply(grad, 1.0 - beta, out=scratch)
+    np.multiply(grad, constant(1.0 - beta, grad.dtype), out=scratch)
     scratch *= grad
-    avg *= beta
+    avg *= constant(beta, avg.dtype)
     avg += scratch
