@@ -38,6 +38,17 @@ step = bp.chainrule_trainer(x, y)
 starts = list(range(0, len(x), bp.BATCH))
 for k in range(int(sys.argv[1])): step(starts[k % len(starts)])
 """, "step", 1000),
+    # Workload 1's step (784-256-256-10, batch 128): mostly BLAS, whose instructions count too. Two warm-up steps
+    # in both runs keep first-call costs (BLAS buffers, the optimizer's scratch) out of the difference.
+    "mlp": ("""
+{imports}
+import bench_mlp as b, common
+x, y = common.synthetic_mnist(4096)
+step = b.chainrule_trainer(x, y)
+batches = common.epoch_batches(len(x), 128, 0)
+for idx in batches[:2]: step(idx)
+for k in range(int(sys.argv[1])): step(batches[2 + k % (len(batches) - 2)])
+""", "step (batch 128)", 20),
     "digits": ("""
 {imports}
 import bench_digits as b

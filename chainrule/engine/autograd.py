@@ -303,20 +303,21 @@ def run_backward(
 
 def _backward(root: Tensor, grad: Any, retain_graph: bool, accumulate: bool) -> None:
     """run_backward's walk; with ``accumulate`` False, leaves' gradients go to their hooks only, not to ``.grad``."""
-    grads: dict[int, Any] = {}
+    # keyed by the node itself (identity hashes, computed in C for ops and tensors alike: no id() call per lookup)
+    grads: dict[Function | Tensor, Any] = {}
     leaves: list[Tensor] = []
     heap: list[tuple[int, Function]] = []
     pop, push, last_change = heapq.heappop, heapq.heappush, last_inplace_change[0]
     start = root._ctx
     if start is None:
         leaves.append(root)
-        grads[id(root)] = grad
+        grads[root] = grad
     else:
         heap.append((-start.seq, start))
-        grads[id(start)] = grad
+        grads[start] = grad
     while heap:
         fn = pop(heap)[1]
-        g = grads.pop(id(fn))
+        g = grads.pop(fn)
         if fn.hooks:
             g = _run_hooks(fn.hooks, g)
         parents, edges = fn.parents, fn.edges
@@ -342,28 +343,27 @@ def _backward(root: Tensor, grad: Any, retain_graph: bool, accumulate: bool) -> 
                 continue
             if pg.shape != parent._data.shape:
                 pg = unbroadcast(pg, parent._data.shape)
-            key = id(edge)
-            previous = grads.get(key)
+            previous = grads.get(edge)
             if previous is None:
-                grads[key] = pg
+                grads[edge] = pg
                 if isinstance(edge, Function):
                     push(heap, (-edge.seq, edge))
                 else:
                     leaves.append(edge)
             else:
-                grads[key] = previous + pg
+                grads[edge] = previous + pg
         if not retain_graph:
             fn.parents = None  # the graph's shape (edges) stays for next_functions, as in PyTorch
             fn.__dict__.clear()  # drop saved arrays as soon as they are used
     if not accumulate:
         for leaf in leaves:
             if leaf._hooks:
-                _run_hooks(leaf._hooks, grads.pop(id(leaf)))
+                _run_hooks(leaf._hooks, grads.pop(leaf))
         return
     # Arrays handed to a leaf's .grad must be its own: ops may return one array for two inputs.
     handed_out: set[int] = {id(grad)}
     for leaf in leaves:
-        g = grads.pop(id(leaf))
+        g = grads.pop(leaf)
         if leaf._hooks:
             g = _run_hooks(leaf._hooks, g)
         if leaf._grad is None:

@@ -141,3 +141,29 @@ def float_result(d: np.dtype) -> np.dtype:
     """The dtype a floating-point op (exp, sqrt, true division, mean) gives for input dtype ``d``: floats
     stay, integers and bool become the default float dtype (PyTorch's rule for ``torch.exp(int_tensor)``)."""
     return d if d.kind == "f" else _default_float
+
+
+# Typed constants, reused: a Python float in a ufunc call is converted on every call (about 2,500 instructions,
+# as much as a 16x16 float32 multiply itself); a 0-d array of the other operand's dtype is taken as it is.
+_constants: dict[tuple[float, np.dtype], np.ndarray] = {}
+
+
+def constant(value: float, dtype: np.dtype) -> np.ndarray:
+    """``value`` as a read-only 0-d array of ``dtype``, made once and kept (a bounded cache).
+
+    In a ufunc with an array of the same ``dtype`` it gives the result the Python number gives (NumPy casts a
+    Python number to the array's dtype too) at less cost. Zeros are not kept: ``-0.0 == 0.0`` as a key.
+
+    >>> constant(0.5, float32) * np.ones(2, float32)
+    array([0.5, 0.5], dtype=float32)
+    """
+    key = (value, dtype)
+    found = _constants.get(key)
+    if found is None:
+        found = np.array(value, dtype)
+        found.flags.writeable = False
+        if value:
+            if len(_constants) >= 256:  # step-dependent values (bias corrections) would grow it forever
+                _constants.clear()
+            _constants[key] = found
+    return found

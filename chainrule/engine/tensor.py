@@ -326,8 +326,10 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return builtins.int(self._data)
 
-    def __hash__(self) -> builtins.int:
-        return id(self)
+    # Identity, as PyTorch's (which returns id(self)), computed in C: optimizers' state and backward's gradient
+    # table look tensors up by it on every step. Distinct live objects never share this hash, so a lookup never
+    # falls back to __eq__ (which compares elementwise).
+    __hash__ = object.__hash__
 
     def item(self) -> builtins.float | builtins.int | builtins.bool:
         """The value of a one-element tensor as a Python number."""
@@ -335,7 +337,7 @@ class Tensor:
             raise ShapeError(
                 f"item(): a Tensor with {self._data.size} elements cannot be converted to a Python scalar "
                 f"(shape {self._data.shape})")
-        return self._data.reshape(()).item()
+        return self._data.item()  # NumPy's item() takes any one-element array, whatever its shape
 
     def numpy(self) -> np.ndarray:
         """The underlying NumPy array (shared, not copied), as ``torch.Tensor.numpy``."""

@@ -554,7 +554,7 @@ def _target(target: Any, x: Tensor, where: str) -> Any:
     else:
         # straight to x's dtype: a float64 target for float64 input must not pass through float32 on its way
         target = array = to_array(target, x._data.dtype, where=where)
-    if array.shape != x.shape:
+    if array.shape != x._data.shape:
         raise ValueError(
             f"{where}: input and target must have the same shape, got input {x.shape} and target {array.shape}"
             + ("; reshape one of them (e.g. target.reshape(-1, 1))" if array.size == x._data.size else "")

@@ -68,10 +68,14 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.shape[-1:] != (self.in_features,):
+        try:
+            shape = x._data.shape  # not the shape property: one Python call less on every layer's forward
+        except AttributeError:  # an array, which the op takes as a constant
+            shape = np.shape(x)
+        if not shape or shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear(in_features={self.in_features}): expected input with {self.in_features} features in its "
-                f"last dimension, got shape {tuple(x.shape)}"
+                f"last dimension, got shape {tuple(shape)}"
             )
         # the shape is checked above, with the layer's name: go to the op directly instead of F.linear. The op
         # checks the dtypes (at no cost when they agree); its error is reworded here with the layer's name.

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.engine.dtypes import constant
 from chainrule.optim.optimizer import Optimizer, ParamsT, decayed_grad, lerp_, square_avg_
 
 
@@ -79,7 +80,7 @@ class Adam(Optimizer):
 
         if decoupled_weight_decay:
             if weight_decay != 0:
-                param *= 1.0 - lr * weight_decay
+                param *= constant(1.0 - lr * weight_decay, param.dtype)
         else:
             grad = decayed_grad(param, grad, weight_decay, s1)
         lerp_(exp_avg, grad, 1.0 - beta1, s2)
@@ -95,10 +96,11 @@ class Adam(Optimizer):
             np.sqrt(max_sq, out=s2)
         else:
             np.sqrt(exp_avg_sq, out=s2)
-        s2 /= bias_correction2_sqrt
-        s2 += eps
+        dtype = param.dtype  # typed constants: see dtypes.constant
+        s2 /= constant(bias_correction2_sqrt, dtype)
+        s2 += constant(eps, dtype)
         np.divide(exp_avg, s2, out=s2)
-        s2 *= -step_size
+        s2 *= constant(-step_size, dtype)
         param += s2
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine.autograd import enable_grad, inplace_time
+from chainrule.engine.dtypes import constant
 from chainrule.engine.tensor import Tensor
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -44,7 +45,7 @@ class Optimizer:
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         self._scratch_pools: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}
-        self._scratch_views: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._scratch_views: dict[Tensor, tuple[np.ndarray, np.ndarray]] = {}
         name = type(self).__name__
         if isinstance(params, Tensor):
             raise TypeError(
@@ -138,8 +139,9 @@ class Optimizer:
                         f"{type(self).__name__}.step: expected a gradient of shape {param.shape} "
                         f"(the parameter's), got {grad.shape}"
                     )
-                scratch = views.get(id(p))
-                if scratch is None or scratch[0].shape != param.shape or scratch[0].dtype != param.dtype:
+                scratch = views.get(p)
+                # dtypes by identity (NumPy's builtin dtypes are singletons); _scratch compares them by value
+                if scratch is None or scratch[0].shape != param.shape or scratch[0].dtype is not param.dtype:
                     scratch = self._scratch(p)
                 update(param, grad, state[p], options, scratch)
                 # the one place every update happens: the parameter changed in place, as torch's version shows
@@ -165,7 +167,7 @@ class Optimizer:
     def _scratch(self, p: Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Two scratch arrays shaped like ``p``: views into buffers shared by all parameters of its dtype."""
         data = p._data
-        views = self._scratch_views.get(id(p))
+        views = self._scratch_views.get(p)
         if views is not None and views[0].shape == data.shape and views[0].dtype == data.dtype:
             return views
         pool = self._scratch_pools.get(data.dtype)
@@ -177,7 +179,7 @@ class Optimizer:
             self._scratch_pools[data.dtype] = pool
             self._scratch_views.clear()  # drop views of the old pool so its memory is freed
         views = (pool[0][: data.size].reshape(data.shape), pool[1][: data.size].reshape(data.shape))
-        self._scratch_views[id(p)] = views
+        self._scratch_views[p] = views
         return views
 
     # ------------------------------------------------------------------ saving
@@ -272,7 +274,7 @@ def decayed_grad(param: np.ndarray, grad: np.ndarray, weight_decay: float, out: 
     """``grad + weight_decay * param`` written into ``out`` (``grad`` itself when weight_decay is 0)."""
     if weight_decay == 0:
         return grad
-    np.multiply(param, weight_decay, out=out)
+    np.multiply(param, constant(weight_decay, param.dtype), out=out)
     out += grad
     return out
 
@@ -293,16 +295,16 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float, scratch: np.ndarray
     """``start += weight * (end - start)`` in place, with torch's two formulas for small and large weights."""
     np.subtract(end, start, out=scratch)
     if abs(weight) < 0.5:
-        scratch *= weight
+        scratch *= constant(weight, scratch.dtype)
         start += scratch
     else:
-        scratch *= 1.0 - weight
+        scratch *= constant(1.0 - weight, scratch.dtype)
         np.subtract(end, scratch, out=start)
 
 
 def square_avg_(avg: np.ndarray, grad: np.ndarray, beta: float, scratch: np.ndarray) -> None:
     """``avg = beta * avg + (1 - beta) * grad**2`` in place (torch's ``mul_(beta).addcmul_``)."""
-    np.multiply(grad, 1.0 - beta, out=scratch)
+    np.multiply(grad, constant(1.0 - beta, grad.dtype), out=scratch)
     scratch *= grad
-    avg *= beta
+    avg *= constant(beta, avg.dtype)
     avg += scratch

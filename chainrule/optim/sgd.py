@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.engine.dtypes import constant
 from chainrule.optim.optimizer import Optimizer, ParamsT, decayed_grad
 
 
@@ -72,17 +73,17 @@ class SGD(Optimizer):
             if buf is None:
                 buf = state["momentum_buffer"] = np.array(grad, dtype=param.dtype)
             else:
-                buf *= momentum
+                buf *= constant(momentum, buf.dtype)
                 if dampening == 0:
                     buf += grad
                 else:
-                    np.multiply(grad, 1.0 - dampening, out=s2)
+                    np.multiply(grad, constant(1.0 - dampening, grad.dtype), out=s2)
                     buf += s2
             if nesterov:
-                np.multiply(buf, momentum, out=s2)
+                np.multiply(buf, constant(momentum, buf.dtype), out=s2)
                 s2 += grad
                 grad = s2
             else:
                 grad = buf
-        np.multiply(grad, -lr, out=s2)
+        np.multiply(grad, constant(-lr, grad.dtype), out=s2)  # a typed -lr: see dtypes.constant
         param += s2
