@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from scipy import special
 
 # ops.py imports this module for the classes it re-exports, so ops is only partly loaded here: its functions are
 # looked up when called, never at import time.
@@ -40,6 +39,20 @@ from chainrule.engine import dtypes, ops
 from chainrule.engine.autograd import Function
 from chainrule.engine.backend import DtypeError
 from chainrule.engine.tensor import Tensor
+
+
+def _scipy_special(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """``scipy.special.<name>``, imported on first use: importing scipy.special takes a fifth of a second and a
+    few MB, which every ``import chainrule`` would pay for three rarely used ops."""
+
+    def call(x: np.ndarray) -> np.ndarray:
+        from scipy import special
+
+        return getattr(special, name)(x)
+
+    call.__name__ = name
+    return call
+
 
 #: What a row does with integer or bool inputs: "float" turns them into the default float dtype (as torch.sin),
 #: "keep" computes in their dtype (as torch.abs on ints), "error" refuses them (as torch.silu); a dtype
@@ -189,11 +202,11 @@ UNARY: tuple[Unary, ...] = (
     Unary("atanh", np.arctanh, lambda x, y, g: g / (1 - x * x), "Inverse hyperbolic tangent of each element.",
           aliases=("arctanh",)),
     # ---- error function
-    Unary("erf", special.erf, lambda x, y, g: g * (_TWO_OVER_SQRT_PI * np.exp(-x * x)),
+    Unary("erf", _scipy_special("erf"), lambda x, y, g: g * (_TWO_OVER_SQRT_PI * np.exp(-x * x)),
           "The error function of each element."),
-    Unary("erfc", special.erfc, lambda x, y, g: g * (-_TWO_OVER_SQRT_PI * np.exp(-x * x)),
+    Unary("erfc", _scipy_special("erfc"), lambda x, y, g: g * (-_TWO_OVER_SQRT_PI * np.exp(-x * x)),
           "1 - erf(x), accurate where erf(x) is close to 1."),
-    Unary("erfinv", special.erfinv, lambda x, y, g: g * (0.5 * math.sqrt(math.pi) * np.exp(y * y)),
+    Unary("erfinv", _scipy_special("erfinv"), lambda x, y, g: g * (0.5 * math.sqrt(math.pi) * np.exp(y * y)),
           "The inverse of erf, for each element in (-1, 1).", uses="y"),
     # ---- sign and rounding: integers keep their dtype; the gradient is zero (as PyTorch), frac's is 1
     Unary("neg", np.negative, lambda x, y, g: -g, "-x for each element.", uses="", ints="keep", bools="error",

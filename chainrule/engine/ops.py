@@ -32,10 +32,12 @@ from chainrule.engine.dtypes import constant, float_result, result_type
 from chainrule.engine.elementwise import Abs, Exp, Log, Neg, Sigmoid, Softplus, Sqrt, Tanh  # noqa: F401 - re-exported
 from chainrule.engine.tensor import Tensor, ValuesIndices, to_array
 
-try:
-    from scipy.special import erf as _erf
-except ImportError:  # pragma: no cover - scipy comes with scikit-learn
-    _erf = np.vectorize(math.erf, otypes=[np.float64])
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """scipy's erf, imported on first use (GELU's exact form) rather than with every ``import chainrule``."""
+    from scipy.special import erf
+
+    return erf(x)
 
 
 # ---------------------------------------------------------------------------- input checks
