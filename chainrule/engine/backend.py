@@ -107,11 +107,12 @@ def matmul_small(a: Any, b: Any) -> Any:
     """
     if a.ndim < 2 or b.ndim < 2:  # matrix-vector products: memory-bound, BLAS's own threading
         return a @ b
-    # (..., m, k) @ (..., k, n): m·k·n per matrix, times the larger batch (the other side broadcasts)
-    guard = blas_threads_for(max(a.size * b.shape[-1], b.size * a.shape[-2]))
-    if guard is None:
+    # (..., m, k) @ (..., k, n): m·k·n per matrix, times the larger batch (the other side broadcasts). The range
+    # test is inlined: most products of small networks fall below OpenBLAS's own cutoff, and this runs per op.
+    macs = max(a.size * b.shape[-1], b.size * a.shape[-2])
+    if macs <= OPENBLAS_OWN_CUTOFF or macs > SMALL_PRODUCT_MACS:
         return a @ b
-    with guard:
+    with one_blas_thread():
         return a @ b
 
 
