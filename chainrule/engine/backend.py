@@ -44,15 +44,18 @@ def unbroadcast(grad, shape: tuple[int, ...]):
 
 # ---------------------------------------------------------------------------- BLAS threads for small products
 
-# A product of at most this many multiply-adds runs on one BLAS thread. OpenBLAS splits every product above its own
-# cutoff (``OPENBLAS_OWN_CUTOFF``) across all its threads, and for the thin products of small networks the handoff
-# costs more than the second core saves. Measured on the 2-core benchmark machine (OpenBLAS 0.3.31 SkylakeX,
-# `benchmarks/bench_blas_threads.py`, table in benchmarks/README.md): up to 2^25 two threads lost on at least half
-# of four aspects (square, k = 32, n = 16, long k) at each size, above it they won on most; the workloads' own
-# products agreed (LeNet's im2col (25, 50176) @ (50176, 6) 3.8x slower on 2 threads, the LSTM's input projection
-# (1600, 32) @ (32, 512) 4.4x, its W_hh gradient (512, 1600) @ (1600, 128) 0.64x: faster). PyTorch keeps small
-# ops on one thread through its grain size in the same spirit.
-SMALL_PRODUCT_MACS = 1 << 25
+# When one BLAS thread beats two. Measured alone on the quiet 2-core benchmark machine (load 0.3, OpenBLAS 0.3.31
+# SkylakeX, 2026-12-01 16:05 UTC; the table in benchmarks/README.md), two threads win 1.5-2x on every product
+# of the benchmark networks above OpenBLAS's own cutoff (the MLP's 128x784 @ 784x256: 1.81x, LeNet's conv
+# products 1.9x, the LSTM's step 32x128 @ 128x512: 1.65x) except where the output is too small to split: LeNet's
+# first-conv weight gradient (6, 50176) @ (50176, 25), 150 outputs, 0.92-1.00x; 2,400 outputs already gave 1.54x.
+# So a product keeps one thread only when its output is thinner than this. (An earlier sweep on the machine
+# under a load of 7-8 had found one thread faster up to 2^25 multiply-adds: with the other core busy two
+# threads contend; on a quiet machine that rule made the MLP's products 1.7x slower.)
+THIN_OUTPUT = 1024
+# The recurrent layers' per-step loop (a product, then elementwise work, per time step) keeps one thread for
+# products up to this many multiply-adds, as it did before: between steps the second thread has to be woken.
+SMALL_PRODUCT_MACS = 1 << 22
 # OpenBLAS's own rule (interface/gemm.c): m·n·k ≤ 65536·4 runs on one thread anyway, so no switching below it.
 OPENBLAS_OWN_CUTOFF = 65536 * 4
 
@@ -100,17 +103,18 @@ def blas_threads_for(macs: int) -> one_blas_thread | None:
 
 
 def matmul_small(a: Any, b: Any) -> Any:
-    """``a @ b``, on one BLAS thread when the product is small enough that splitting it costs more than it saves.
+    """``a @ b``, on one BLAS thread when its output is too thin for two threads to share (``THIN_OUTPUT``).
 
     >>> matmul_small(np.ones((2, 3)), np.ones((3, 4))).tolist()[0]
     [3.0, 3.0, 3.0, 3.0]
     """
     if a.ndim < 2 or b.ndim < 2:  # matrix-vector products: memory-bound, BLAS's own threading
         return a @ b
-    # (..., m, k) @ (..., k, n): m·k·n per matrix, times the larger batch (the other side broadcasts). The range
-    # test is inlined: most products of small networks fall below OpenBLAS's own cutoff, and this runs per op.
-    macs = max(a.size * b.shape[-1], b.size * a.shape[-2])
-    if macs <= OPENBLAS_OWN_CUTOFF or macs > SMALL_PRODUCT_MACS:
+    # (..., m, k) @ (..., k, n): m·n outputs per matrix; m·k·n multiply-adds per matrix, times the larger batch
+    # (the other side broadcasts). Inlined, as it runs per op: most products return at the first test.
+    if a.shape[-2] * b.shape[-1] >= THIN_OUTPUT:
+        return a @ b
+    if max(a.size * b.shape[-1], b.size * a.shape[-2]) <= OPENBLAS_OWN_CUTOFF:
         return a @ b
     with one_blas_thread():
         return a @ b

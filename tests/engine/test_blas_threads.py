@@ -56,13 +56,32 @@ def test_a_users_limit_is_kept(two_blas_threads):
 
 
 @pytest.mark.parametrize("shape_a, shape_b", [
-    ((64, 400), (400, 120)),  # small: one thread
+    ((6, 3000), (3000, 25)),  # a thin output: one thread
     ((3, 16, 150), (150, 640)),  # batched
     ((150, 640), (2, 640, 16)),  # the right side's batch broadcasts
-    ((600, 600), (600, 600)),  # large: all threads
+    ((600, 600), (600, 600)),  # wide output: all threads
     ((5,), (5, 7)),  # a vector operand: NumPy's own path
 ])
 def test_products_equal_numpy(shape_a, shape_b):
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
     np.testing.assert_allclose(backend.matmul_small(a, b), np.matmul(a, b), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape_a, shape_b, one_thread", [
+    ((6, 50176), (50176, 25), True),  # LeNet's first-conv weight gradient: 150 outputs, two threads 0.92-1.00x
+    ((16, 6400), (6400, 150), False),  # 2,400 outputs: two threads 1.54x
+    ((128, 784), (784, 256), False),  # the MLP's first layer: 1.81x
+    ((6, 10), (10, 25), False),  # below OpenBLAS's own cutoff: it keeps one thread by itself
+])
+def test_only_products_with_a_thin_output_switch_to_one_thread(monkeypatch, shape_a, shape_b, one_thread):
+    entered = []
+
+    class Spy(backend.one_blas_thread):
+        def __enter__(self) -> None:
+            entered.append(True)
+            super().__enter__()
+
+    monkeypatch.setattr(backend, "one_blas_thread", Spy)
+    backend.matmul_small(np.ones(shape_a, np.float32), np.ones(shape_b, np.float32))
+    assert bool(entered) is one_thread
