@@ -48,6 +48,32 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
     return a
 
 
+# The LSTM's gates in its per-step loop: i, f, o, g (torch stores i, f, g, o), so that the three sigmoid gates are one
+# contiguous slice. The permutation swaps the last two gates, so it is its own inverse.
+_LSTM_ORDER = [0, 1, 3, 2]
+
+
+def _lstm_internal(xp: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The LSTM's pre-activations xp + b_hh (L, N, 4H) and W_hh^T (H, 4H) in the internal gate order, with the
+    sigmoid gates' parts halved: σ(a) = (1 + tanh(a/2)) / 2 lets one tanh serve all four gates per step, and halving
+    is exact in binary floating point, so h_{t-1} @ (W/2) + (x + b)/2 rounds as (h_{t-1} @ W + x + b)/2 does."""
+    length, batch, gates = xp.shape
+    hidden = gates // 4
+    pre4 = xp.reshape(length, batch, 4, hidden)[:, :, _LSTM_ORDER]  # a copy: the loop writes the gates into it
+    if b_hh is not None:
+        pre4 += b_hh.reshape(4, hidden)[_LSTM_ORDER]
+    pre4[:, :, :3] *= 0.5
+    w4 = w_hh.reshape(4, hidden, hidden)[_LSTM_ORDER]
+    w4[:3] *= 0.5
+    return pre4.reshape(length, batch, gates), np.ascontiguousarray(w4.reshape(gates, hidden).T)
+
+
+def _lstm_to_torch_order(gates: np.ndarray) -> np.ndarray:
+    """(..., 4H) gates from the internal order i, f, o, g to torch's i, f, g, o (a copy)."""
+    hidden = gates.shape[-1] // 4
+    return gates.reshape(*gates.shape[:-1], 4, hidden)[..., _LSTM_ORDER, :].reshape(gates.shape)
+
+
 def _per_step_threads(macs: int) -> contextlib.AbstractContextManager[Any]:
     """One BLAS thread around a per-step loop whose products, ``macs`` multiply-adds each, are small (the engine's
     rule, :data:`chainrule.engine.backend.SMALL_PRODUCT_MACS`)."""
@@ -74,7 +100,9 @@ class Recurrence(Function):
         self.on_hidden_grad = on_hidden_grad
         with _per_step_threads(xp.shape[1] * w_hh.size), np.errstate(over="ignore"):
             out = self._forward(xp, h0, c0, w_hh, b_hh, mode, reverse)
-        if on_gates is not None and mode in ("LSTM", "GRU"):
+        if on_gates is not None and mode == "LSTM":
+            on_gates(_lstm_to_torch_order(self.gates))
+        elif on_gates is not None and mode == "GRU":
             on_gates(self.gates)
         return out
 
@@ -91,8 +119,29 @@ class Recurrence(Function):
         out = np.empty((length + extra, batch, hidden), dtype=xp.dtype)
         steps = range(length - 1, -1, -1) if reverse else range(length)
         h = h0
-        w_t = np.ascontiguousarray(w_hh.T)  # BLAS is faster on a contiguous right operand
-        if mode == "GRU":
+        if mode == "LSTM":
+            pre, w_t = _lstm_internal(xp, w_hh, b_hh)
+            c = c0
+            self.c = cs = np.empty((length, batch, hidden), dtype=xp.dtype)
+            self.tanh_c = tcs = np.empty((length, batch, hidden), dtype=xp.dtype)
+            i_times_g = np.empty((batch, hidden), dtype=xp.dtype)
+            h2, h3 = 2 * hidden, 3 * hidden
+            for t in steps:
+                z = pre[t]
+                z += h @ w_t
+                # one tanh over all four gates: the sigmoid gates' inputs come halved, and σ(a) = (1 + tanh(a/2)) / 2
+                np.tanh(z, out=z)
+                sigmoid_gates = z[:, :h3]
+                sigmoid_gates *= 0.5
+                sigmoid_gates += 0.5
+                c = np.multiply(z[:, hidden:h2], c, out=cs[t])  # f·c_{t-1} + i·g
+                c += np.multiply(z[:, :hidden], z[:, h3:], out=i_times_g)
+                h = np.multiply(z[:, h2:h3], np.tanh(c, out=tcs[t]), out=out[t])
+            out[length + 1] = c
+            self.c0 = c0
+            self.gates = pre  # i, f, o, g: the internal order
+        elif mode == "GRU":
+            w_t = np.ascontiguousarray(w_hh.T)  # BLAS is faster on a contiguous right operand
             self.gates = gates = np.empty((length, batch, 3 * hidden), dtype=xp.dtype)  # r, z, n
             self.ghn = ghn_all = np.empty((length, batch, hidden), dtype=xp.dtype)  # W_hn h + b_hn
             for t in steps:
@@ -110,30 +159,12 @@ class Recurrence(Function):
                 ghn_all[t] = ghn
                 out[t] = h
         else:
+            w_t = np.ascontiguousarray(w_hh.T)
             pre = xp + b_hh if b_hh is not None else xp.copy()
-            if mode == "LSTM":
-                c = c0
-                self.c = cs = np.empty((length, batch, hidden), dtype=xp.dtype)
-                self.tanh_c = tcs = np.empty((length, batch, hidden), dtype=xp.dtype)
-                for t in steps:
-                    z = pre[t]
-                    z += h @ w_t
-                    _sigmoid(z[:, : 2 * hidden])
-                    np.tanh(z[:, 2 * hidden: 3 * hidden], out=z[:, 2 * hidden: 3 * hidden])
-                    _sigmoid(z[:, 3 * hidden:])
-                    i, f, g, o = (z[:, k * hidden: (k + 1) * hidden] for k in range(4))
-                    c = f * c
-                    c += i * g
-                    cs[t] = c
-                    tc = np.tanh(c, out=tcs[t])
-                    h = np.multiply(o, tc, out=out[t])
-                out[length + 1] = c
-                self.c0 = c0
-            else:
-                for t in steps:
-                    z = pre[t]
-                    z += h @ w_t
-                    h = np.tanh(z, out=out[t]) if mode == "RNN_TANH" else np.maximum(z, 0, out=out[t])
+            for t in steps:
+                z = pre[t]
+                z += h @ w_t
+                h = np.tanh(z, out=out[t]) if mode == "RNN_TANH" else np.maximum(z, 0, out=out[t])
             self.gates = pre
         out[length] = h
         self.h0, self.outputs = h0, out
@@ -153,9 +184,10 @@ class Recurrence(Function):
         if mode == "LSTM":
             dc = grad[length + 1].copy()
             tanh_c = self.tanh_c
-            # the local derivatives of every step at once (vectorized over time), so the loop does 7 small ops
+            # the local derivatives of every step at once (vectorized over time), so the loop does 7 small ops;
+            # d_pre stays in torch's gate order i, f, g, o, which W_hh, W_ih and the biases have
             g4 = gates.reshape(length, batch, 4, hidden)
-            i, f, g, o = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
+            i, f, o, g = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]  # the internal order
             c_prev = np.empty_like(self.c)
             if reverse:
                 c_prev[: length - 1], c_prev[length - 1] = self.c[1:], self.c0
@@ -168,11 +200,12 @@ class Recurrence(Function):
             dc_dh = o * (1 - tanh_c * tanh_c)  # d c / d h through h = o·tanh(c)
             do_dh = tanh_c * o * (1 - o)  # d z_o / d h
             d4 = d_pre.reshape(length, batch, 4, hidden)
+            dh_dc = np.empty_like(dc)  # per-step scratch: dh·dc_dh
             for t in steps:
                 dh += grad[t]
                 if seen is not None:
                     seen[t] = dh
-                dc += dh * dc_dh[t]
+                dc += np.multiply(dh, dc_dh[t], out=dh_dc)
                 np.multiply(dc[:, None, :], factors[t], out=d4[t, :, :3])
                 np.multiply(dh, do_dh[t], out=d4[t, :, 3])
                 dc *= f[t]
