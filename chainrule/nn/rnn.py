@@ -59,11 +59,12 @@ def _lstm_internal(xp: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray | None) ->
     is exact in binary floating point, so h_{t-1} @ (W/2) + (x + b)/2 rounds as (h_{t-1} @ W + x + b)/2 does."""
     length, batch, gates = xp.shape
     hidden = gates // 4
-    pre4 = xp.reshape(length, batch, 4, hidden)[:, :, _LSTM_ORDER]  # a copy: the loop writes the gates into it
+    # a C-ordered copy (take, not [:, :, order], whose result has the gate axis outermost): the loop writes into it
+    pre4 = np.take(xp.reshape(length, batch, 4, hidden), _LSTM_ORDER, axis=2)
     if b_hh is not None:
         pre4 += b_hh.reshape(4, hidden)[_LSTM_ORDER]
     pre4[:, :, :3] *= 0.5
-    w4 = w_hh.reshape(4, hidden, hidden)[_LSTM_ORDER]
+    w4 = np.take(w_hh.reshape(4, hidden, hidden), _LSTM_ORDER, axis=0)
     w4[:3] *= 0.5
     return pre4.reshape(length, batch, gates), np.ascontiguousarray(w4.reshape(gates, hidden).T)
 
@@ -71,7 +72,7 @@ def _lstm_internal(xp: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray | None) ->
 def _lstm_to_torch_order(gates: np.ndarray) -> np.ndarray:
     """(..., 4H) gates from the internal order i, f, o, g to torch's i, f, g, o (a copy)."""
     hidden = gates.shape[-1] // 4
-    return gates.reshape(*gates.shape[:-1], 4, hidden)[..., _LSTM_ORDER, :].reshape(gates.shape)
+    return np.take(gates.reshape(*gates.shape[:-1], 4, hidden), _LSTM_ORDER, axis=-2).reshape(gates.shape)
 
 
 def _per_step_threads(macs: int) -> contextlib.AbstractContextManager[Any]:
