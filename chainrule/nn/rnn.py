@@ -75,6 +75,14 @@ def _lstm_to_torch_order(gates: np.ndarray) -> np.ndarray:
     return np.take(gates.reshape(*gates.shape[:-1], 4, hidden), _LSTM_ORDER, axis=-2).reshape(gates.shape)
 
 
+def _step_order(length: int, reverse: bool) -> tuple[int, slice, slice]:
+    """The first step a direction runs (the one that starts from the initial state), and slices pairing every later
+    step with the step before it in running order: ``x[later]`` lines up with ``y[earlier]``."""
+    if reverse:
+        return length - 1, slice(0, length - 1), slice(1, length)
+    return 0, slice(1, length), slice(0, length - 1)
+
+
 def _per_step_threads(macs: int) -> contextlib.AbstractContextManager[Any]:
     """One BLAS thread around a per-step loop whose products, ``macs`` multiply-adds each, are small (the engine's
     rule, :data:`chainrule.engine.backend.SMALL_PRODUCT_MACS`)."""
@@ -181,39 +189,49 @@ class Recurrence(Function):
         d_pre = np.empty(gates.shape, dtype=grad.dtype)  # gradient of each step's pre-activations
         # ∂loss/∂h_t of each step, kept only when observed: one copy per step
         seen = np.empty((length, batch, hidden), dtype=grad.dtype) if self.on_hidden_grad is not None else None
-        previous = self._previous_states(out, length)  # h_{t-1} of each step, (L, N, H)
         if mode == "LSTM":
             dc = grad[length + 1].copy()
             tanh_c = self.tanh_c
-            # the local derivatives of every step at once (vectorized over time), so the loop does 7 small ops;
-            # d_pre stays in torch's gate order i, f, g, o, which W_hh, W_ih and the biases have
+            # The local derivatives of every step at once (vectorized over time), written straight into d_pre, which
+            # the loop then scales by dc and dh: 7 small ops a step, and no sequence-sized temporaries (a fresh
+            # array of megabytes costs its page faults, a third of the step's time when measured). d_pre is in
+            # torch's gate order i, f, g, o, which W_hh, W_ih and the biases have; the gates are in i, f, o, g.
             g4 = gates.reshape(length, batch, 4, hidden)
-            i, f, o, g = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]  # the internal order
-            c_prev = np.empty_like(self.c)
-            if reverse:
-                c_prev[: length - 1], c_prev[length - 1] = self.c[1:], self.c0
-            else:
-                c_prev[1:], c_prev[0] = self.c[:-1], self.c0
-            factors = np.empty((length, batch, 3, hidden), dtype=grad.dtype)  # d z_{i,f,g} / d c
-            np.multiply(g, i * (1 - i), out=factors[:, :, 0])
-            np.multiply(c_prev, f * (1 - f), out=factors[:, :, 1])
-            np.multiply(i, 1 - g * g, out=factors[:, :, 2])
-            dc_dh = o * (1 - tanh_c * tanh_c)  # d c / d h through h = o·tanh(c)
-            do_dh = tanh_c * o * (1 - o)  # d z_o / d h
+            i, f, o, g = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
             d4 = d_pre.reshape(length, batch, 4, hidden)
-            dh_dc = np.empty_like(dc)  # per-step scratch: dh·dc_dh
+            d_i, d_f, d_g, d_o = d4[:, :, 0], d4[:, :, 1], d4[:, :, 2], d4[:, :, 3]
+            np.subtract(1, i, out=d_i)  # ∂c/∂z_i = g·σ'(z_i)
+            d_i *= i
+            d_i *= g
+            np.subtract(1, f, out=d_f)  # ∂c/∂z_f = c_{t-1}·σ'(z_f)
+            d_f *= f
+            first, later, earlier = _step_order(length, reverse)
+            d_f[later] *= self.c[earlier]
+            d_f[first] *= self.c0
+            np.multiply(g, g, out=d_g)  # ∂c/∂z_g = i·tanh'(z_g)
+            np.subtract(1, d_g, out=d_g)
+            d_g *= i
+            np.subtract(1, o, out=d_o)  # ∂h/∂z_o = tanh(c)·σ'(z_o)
+            d_o *= o
+            d_o *= tanh_c
+            dc_dh = np.multiply(tanh_c, tanh_c)  # ∂h/∂c = o·(1 - tanh²(c))
+            np.subtract(1, dc_dh, out=dc_dh)
+            dc_dh *= o
+            dh_dc = np.empty_like(dc)  # per-step scratch: dh·∂h/∂c
             for t in steps:
                 dh += grad[t]
                 if seen is not None:
                     seen[t] = dh
                 dc += np.multiply(dh, dc_dh[t], out=dh_dc)
-                np.multiply(dc[:, None, :], factors[t], out=d4[t, :, :3])
-                np.multiply(dh, do_dh[t], out=d4[t, :, 3])
+                d_ifg = d4[t, :, :3]
+                d_ifg *= dc[:, None, :]
+                d_o[t] *= dh
                 dc *= f[t]
                 dh = d_pre[t] @ w_hh
             d_c0 = dc
             d_gh = d_pre
         elif mode == "GRU":
+            previous = self._previous_states(out, length)  # h_{t-1} of each step, (L, N, H)
             d_gh = np.empty(gates.shape, dtype=grad.dtype)
             for t in steps:
                 dh += grad[t]
@@ -248,10 +266,20 @@ class Recurrence(Function):
         if seen is not None:
             self.on_hidden_grad(seen)
         needs = self.needs
-        flat_gh = d_gh.reshape(length * batch, -1)
-        d_w = matmul_small(flat_gh.T, previous.reshape(length * batch, hidden)) if needs[3] else None
-        d_b = flat_gh.sum(axis=0) if self.has_bias and needs[4] else None
+        d_w = self._hidden_weight_grad(d_gh, out, length) if needs[3] else None
+        d_b = d_gh.reshape(length * batch, -1).sum(axis=0) if self.has_bias and needs[4] else None
         return (d_pre if needs[0] else None, dh if needs[1] else None, d_c0 if needs[2] else None, d_w, d_b)
+
+    def _hidden_weight_grad(self, d_gh: np.ndarray, out: np.ndarray, length: int) -> np.ndarray:
+        """dW_hh = Σ_t d_gh_t^T h_{t-1}: the steps that start from an output as one product over the outputs in
+        place (no copy of the shifted states), plus the step that starts from h_0."""
+        first, later, earlier = _step_order(length, self.reverse)
+        batch, hidden = out.shape[1], out.shape[2]
+        d_w = d_gh[first].T @ self.h0
+        if length > 1:
+            d_w += matmul_small(d_gh[later].reshape((length - 1) * batch, -1).T,
+                                out[earlier].reshape((length - 1) * batch, hidden))
+        return d_w
 
     def _previous_states(self, out: np.ndarray, length: int) -> np.ndarray:
         """h_{t-1} for each step t in time order: the state each step started from."""
