@@ -249,3 +249,20 @@ def test_wrong_initial_state_shape_and_bad_arguments():
     nn.LSTM(3, 4).flatten_parameters()  # torch code calls it; a no-op here
     with pytest.raises(TypeError, match="dtype"):
         nn.LSTM(3, 4)(cr.ones(5, 2, 3, dtype=np.float64))
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru"])
+@pytest.mark.parametrize("scale", [1.0, 15.0], ids=["plain", "saturated"])
+def test_long_sequence_and_saturated_gates_match_torch(mode, scale):
+    """30 steps both ways, and weights scaled so most gates saturate (pre-activations of tens): the LSTM computes its
+    sigmoid gates as (1 + tanh(a/2)) / 2 and sums dW_hh over the steps in two products, which must agree with torch
+    to rounding there too."""
+    ours, twin = make_pair(mode, bidirectional=True)
+    with torch.no_grad():
+        for name, param in twin.named_parameters():
+            param.mul_(scale)
+            getattr(ours, name).data[...] = param.numpy()
+    rng = np.random.default_rng(4)
+    lstm = mode == "lstm"
+    states = [rng.standard_normal((2, 3, H)) for _ in range(2 if lstm else 1)]
+    check_run(ours, twin, rng.standard_normal((30, 3, H_IN)), states, lstm)
