@@ -111,10 +111,9 @@ def matmul_small(a: Any, b: Any) -> Any:
     if a.ndim < 2 or b.ndim < 2:  # matrix-vector products: memory-bound, BLAS's own threading
         return a @ b
     # (..., m, k) @ (..., k, n): m·n outputs per matrix; m·k·n multiply-adds per matrix, times the larger batch
-    # (the other side broadcasts). Inlined, as it runs per op: most products return at the first test.
-    if a.shape[-2] * b.shape[-1] >= THIN_OUTPUT:
-        return a @ b
-    if max(a.size * b.shape[-1], b.size * a.shape[-2]) <= OPENBLAS_OWN_CUTOFF:
+    # (the other side broadcasts). Inlined, as it runs per op: small networks' products return at the first test.
+    if max(a.size * b.shape[-1], b.size * a.shape[-2]) <= OPENBLAS_OWN_CUTOFF or \
+            a.shape[-2] * b.shape[-1] >= THIN_OUTPUT:
         return a @ b
     with one_blas_thread():
         return a @ b
