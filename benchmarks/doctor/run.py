@@ -241,6 +241,27 @@ def run_all(selected: list[cases.Case], progress: bool = False,
     return results, metrics(results)
 
 
+def print_results(results: list[dict[str, Any]], m: dict[str, Any], wall_includes: str) -> None:
+    """The run table, the codes, the metrics, the healthy runs' ranges and the labels that differ from the design
+    (adds ``healthy_ranges`` to ``m``); shared with benchmarks/doctor_torch/torch_run.py."""
+    print(table(results))
+    print()
+    print("Codes: " + ", ".join(f"{v} {k}" for k, v in SHORT.items()))
+    print()
+    print(summary_tables(m))
+    print(f"\nwall time {m['wall_seconds']:.1f} s for {len(results)} runs ({wall_includes})")
+    m["healthy_ranges"] = healthy_ranges(results)
+    print("\nOn the healthy runs (largest value; the label's threshold in brackets):")
+    for key, value in m["healthy_ranges"].items():
+        print(f"  {key}: {value:.3g}")
+    if m["differs_from_design"]:
+        print("\nMeasured labels differ from the design (the measurement wins):")
+        for r in results:
+            if not r["score"]["matches_design"]:
+                print(f"  {r['name']}: designed {_codes(r['expect'])}, measured {_codes(r['labels'])}"
+                      + (f" ({r['note']})" if r["note"] else ""))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subset", choices=("all", "fast"), default="all", help="fast: the test's subset")
@@ -261,22 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results, m = run_all(selected, progress=True, seed=args.seed)
     m["wall_seconds"] = time.perf_counter() - started
-    print(table(results))
-    print()
-    print("Codes: " + ", ".join(f"{v} {k}" for k, v in SHORT.items()))
-    print()
-    print(summary_tables(m))
-    print(f"\nwall time {m['wall_seconds']:.1f} s for {len(results)} runs (data loading included)")
-    m["healthy_ranges"] = healthy_ranges(results)
-    print("\nOn the healthy runs (largest value; the label's threshold in brackets):")
-    for key, value in m["healthy_ranges"].items():
-        print(f"  {key}: {value:.3g}")
-    if m["differs_from_design"]:
-        print("\nMeasured labels differ from the design (the measurement wins):")
-        for r in results:
-            if not r["score"]["matches_design"]:
-                print(f"  {r['name']}: designed {_codes(r['expect'])}, measured {_codes(r['labels'])}"
-                      + (f" ({r['note']})" if r["note"] else ""))
+    print_results(results, m, "data loading included")
     if args.json:
         write_json(args.json, results, m)
         print(f"\nwrote {args.json}")

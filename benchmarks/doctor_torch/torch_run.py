@@ -295,23 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results, m = run_all(selected, progress=True, seed=args.seed, with_torchmortem=with_torchmortem)
     m["wall_seconds"] = time.perf_counter() - started
-    print(bench.table(results))
-    print()
-    print("Codes: " + ", ".join(f"{v} {k}" for k, v in bench.SHORT.items()))
-    print()
-    print(bench.summary_tables(m))
-    print(f"\nwall time {m['wall_seconds']:.1f} s for {len(results)} runs (torchmortem's reruns and data loading "
-          "included)")
-    m["healthy_ranges"] = bench.healthy_ranges(results)
-    print("\nOn the healthy runs (largest value; the label's threshold in brackets):")
-    for key, value in m["healthy_ranges"].items():
-        print(f"  {key}: {value:.3g}")
-    if m["differs_from_design"]:
-        print("\nMeasured labels differ from the design (the measurement wins):")
-        for r in results:
-            if not r["score"]["matches_design"]:
-                print(f"  {r['name']}: designed {bench._codes(r['expect'])}, measured {bench._codes(r['labels'])}"
-                      + (f" ({r['note']})" if r["note"] else ""))
+    bench.print_results(results, m, "torchmortem's reruns and data loading included")
     if with_torchmortem:
         t = torchmortem_metrics(results)
         m["torchmortem"] = t
