@@ -101,6 +101,15 @@ print(status("VmHWM") - rss, len(dataset))
 """
 
 
+def run_child(code: str, *args: str) -> list[str]:
+    """Run ``code`` in a fresh interpreter (this checkout's chainrule, one BLAS thread): the words it printed."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    child = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120,
+                           check=False)
+    assert child.returncode == 0, child.stderr[-3000:]
+    return child.stdout.split()
+
+
 def test_a_csv_is_read_within_a_small_multiple_of_its_size(tmp_path: Path) -> None:
     rows = 150_000
     rng = np.random.default_rng(0)
@@ -108,11 +117,7 @@ def test_a_csv_is_read_within_a_small_multiple_of_its_size(tmp_path: Path) -> No
     path = tmp_path / "big.csv"
     np.savetxt(path, table, fmt=["%.6f"] * 5 + ["%d"], delimiter=",", header="a,b,c,d,e,label", comments="")
     size = path.stat().st_size
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    child = subprocess.run([sys.executable, "-c", CSV_CHILD, str(path)], capture_output=True, text=True, env=env,
-                           timeout=120, check=False)
-    assert child.returncode == 0, child.stderr[-3000:]
-    growth, samples = (int(v) for v in child.stdout.split())
+    growth, samples = (int(v) for v in run_child(CSV_CHILD, str(path)))
     assert samples == rows
     # Rows as Python lists of strings cost about 10x the file; values streamed into a float buffer about 2x.
     assert growth < 4 * size, f"reading a {size / 2**20:.1f} MiB CSV grew peak memory by {growth / 2**20:.1f} MiB"
@@ -125,11 +130,7 @@ def test_an_npz_is_read_within_a_small_multiple_of_its_data(tmp_path: Path, save
     X, y = rng.normal(size=(rows, 20)).astype(np.float32), rng.integers(0, 3, rows)
     path = tmp_path / "big.npz"
     save(path, X=X, y=y)
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    child = subprocess.run([sys.executable, "-c", CSV_CHILD, str(path)], capture_output=True, text=True, env=env,
-                           timeout=120, check=False)
-    assert child.returncode == 0, child.stderr[-3000:]
-    growth, samples = (int(v) for v in child.stdout.split())
+    growth, samples = (int(v) for v in run_child(CSV_CHILD, str(path)))
     assert samples == rows
     data = X.nbytes + y.nbytes
     assert growth < 3 * data, f"reading {data / 2**20:.1f} MiB of arrays grew peak memory by {growth / 2**20:.1f} MiB"
@@ -160,11 +161,7 @@ def test_a_model_loads_within_twice_its_file_and_leaves_the_random_stream_alone(
     path = tmp_path / "model.safetensors"
     cr.save(model, path)
     size = path.stat().st_size
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    child = subprocess.run([sys.executable, "-c", MODEL_CHILD, str(path)], capture_output=True, text=True, env=env,
-                           timeout=120, check=False)
-    assert child.returncode == 0, child.stderr[-3000:]
-    growth, same_draw = (int(v) for v in child.stdout.split())
+    growth, same_draw = (int(v) for v in run_child(MODEL_CHILD, str(path)))
     # The file's pages (memory-mapped while read) and the arrays read from them: 2x. Building the layers with
     # their own random weights and then copying the file's into them, as loading did, peaked at 3x.
     assert growth < 2.3 * size, f"loading a {size / 2**20:.1f} MiB model grew peak memory by {growth / 2**20:.1f} MiB"
