@@ -41,9 +41,9 @@ from chainrule.engine.backend import DtypeError
 from chainrule.engine.tensor import Tensor
 
 
-def _scipy_special(name: str) -> Callable[[np.ndarray], np.ndarray]:
+def scipy_special(name: str) -> Callable[[np.ndarray], np.ndarray]:
     """``scipy.special.<name>``, imported on first use: importing scipy.special takes a fifth of a second and a
-    few MB, which every ``import chainrule`` would pay for three rarely used ops."""
+    few MB, which every ``import chainrule`` would pay for a few rarely used ops (and GELU's exact form)."""
 
     def call(x: np.ndarray) -> np.ndarray:
         from scipy import special
@@ -202,11 +202,11 @@ UNARY: tuple[Unary, ...] = (
     Unary("atanh", np.arctanh, lambda x, y, g: g / (1 - x * x), "Inverse hyperbolic tangent of each element.",
           aliases=("arctanh",)),
     # ---- error function
-    Unary("erf", _scipy_special("erf"), lambda x, y, g: g * (_TWO_OVER_SQRT_PI * np.exp(-x * x)),
+    Unary("erf", scipy_special("erf"), lambda x, y, g: g * (_TWO_OVER_SQRT_PI * np.exp(-x * x)),
           "The error function of each element."),
-    Unary("erfc", _scipy_special("erfc"), lambda x, y, g: g * (-_TWO_OVER_SQRT_PI * np.exp(-x * x)),
+    Unary("erfc", scipy_special("erfc"), lambda x, y, g: g * (-_TWO_OVER_SQRT_PI * np.exp(-x * x)),
           "1 - erf(x), accurate where erf(x) is close to 1."),
-    Unary("erfinv", _scipy_special("erfinv"), lambda x, y, g: g * (0.5 * math.sqrt(math.pi) * np.exp(y * y)),
+    Unary("erfinv", scipy_special("erfinv"), lambda x, y, g: g * (0.5 * math.sqrt(math.pi) * np.exp(y * y)),
           "The inverse of erf, for each element in (-1, 1).", uses="y"),
     # ---- sign and rounding: integers keep their dtype; the gradient is zero (as PyTorch), frac's is 1
     Unary("neg", np.negative, lambda x, y, g: -g, "-x for each element.", uses="", ints="keep", bools="error",

@@ -29,15 +29,10 @@ from chainrule.engine.backend import (
     unbroadcast,
 )
 from chainrule.engine.dtypes import constant, float_result, result_type
-from chainrule.engine.elementwise import Abs, Exp, Log, Neg, Sigmoid, Softplus, Sqrt, Tanh  # noqa: F401 - re-exported
+from chainrule.engine.elementwise import Abs, Exp, Log, Neg, Sigmoid, Softplus, Sqrt, Tanh, scipy_special  # noqa: F401 - re-exported
 from chainrule.engine.tensor import Tensor, ValuesIndices, to_array
 
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    """scipy's erf, imported on first use (GELU's exact form) rather than with every ``import chainrule``."""
-    from scipy.special import erf
-
-    return erf(x)
+_erf = scipy_special("erf")  # GELU's exact form
 
 
 # ---------------------------------------------------------------------------- input checks
