@@ -36,14 +36,11 @@ def _slope(a: np.ndarray, kind: str) -> np.ndarray:
     return 4 * a * (1 - a) if kind == "sigmoid" else 1 - a * a
 
 
-class Recorder(Callback):
-    """Records, before training: the untrained network's cross-entropy on the whole training set; per step:
-    loss, weight-gradient RMS and ∂loss/∂output RMS per Linear, the global gradient norm, the update-to-weight
-    ratio per Linear, the first non-finite step and layer; at step 0: the RMS of every activation's input and
-    of the logits; per epoch, on the WHOLE training set in eval mode: the fraction of ReLU units that never
-    fire and of sigmoid/tanh outputs on the flat ends; and the epoch's train/validation loss and accuracy."""
+class Series:
+    """The series a recorder keeps, by the names ``summarize`` reads: chainrule's ``Recorder`` and the PyTorch
+    benchmark's ``TorchRecorder`` (benchmarks/doctor_torch) both fill them."""
 
-    def __init__(self, X_train: np.ndarray, y_train: np.ndarray) -> None:
+    def __init__(self, X_train: Any, y_train: Any) -> None:
         self.X, self.y = X_train, y_train
         self.initial_loss = math.nan  # cross-entropy of the untrained network on the whole training set
         self.linears: list[tuple[str, Any]] = []
@@ -61,11 +58,19 @@ class Recorder(Callback):
         self.first_non_finite: int | None = None
         self.first_non_finite_layer: str | None = None
         self.step = 0
-        self._probe: dict[str, np.ndarray] | None = None
+        self._probe: dict[str, Any] | None = None
         self._bad_output: str | None = None
-        self._weights: dict[str, np.ndarray] = {}
+        self._weights: dict[str, Any] = {}
         self._signal: dict[str, float] = {}
         self._handles: list[Any] = []
+
+
+class Recorder(Series, Callback):
+    """Records, before training: the untrained network's cross-entropy on the whole training set; per step:
+    loss, weight-gradient RMS and ∂loss/∂output RMS per Linear, the global gradient norm, the update-to-weight
+    ratio per Linear, the first non-finite step and layer; at step 0: the RMS of every activation's input and
+    of the logits; per epoch, on the WHOLE training set in eval mode: the fraction of ReLU units that never
+    fire and of sigmoid/tanh outputs on the flat ends; and the epoch's train/validation loss and accuracy."""
 
     # -------------------------------------------------------------- hooks
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:

@@ -56,35 +56,15 @@ def _first_tensor(output: Any) -> torch.Tensor | None:
     return out if isinstance(out, torch.Tensor) else None
 
 
-class TorchRecorder:
+class TorchRecorder(measure.Series):
     """The series of ``measure.Recorder`` for a torch model (the same attribute names, so ``measure.summarize``
     reads them): call ``begin`` before training, ``after_backward(loss)`` between backward and the optimizer
     step, ``after_step()`` after it, ``end_epoch(logs)`` after each epoch and ``end()`` at the end."""
 
     def __init__(self, model: nn.Module, X_train: torch.Tensor, y_train: torch.Tensor, recurrent: bool) -> None:
-        self.model, self.X, self.y, self.recurrent = model, X_train, y_train, recurrent
-        self.initial_loss = math.nan
-        self.linears: list[tuple[str, nn.Module]] = []  # the weighted layers, in forward order
-        self.acts: list[tuple[str, nn.Module, str]] = []
-        self.loss: list[float] = []
-        self.grad_norm: list[float] = []
-        self.grad_rms: dict[str, list[float]] = {}
-        self.signal_rms: dict[str, list[float]] = {}
-        self.update_ratio: dict[str, list[float]] = {}
-        self.init_forward: dict[str, float] = {}
-        self.init_signal: dict[str, float] = {}
-        self.dead: dict[str, list[float]] = {}
-        self.saturated: dict[str, list[float]] = {}
+        super().__init__(X_train, y_train)
+        self.model, self.recurrent = model, recurrent
         self.time_ratio: list[float] = []  # per epoch: RMS ∂loss/∂x at the first step / at the last (recurrent)
-        self.epochs: list[dict[str, Any]] = []
-        self.first_non_finite: int | None = None
-        self.first_non_finite_layer: str | None = None
-        self.step = 0
-        self._probe: dict[str, torch.Tensor] | None = None
-        self._bad_output: str | None = None
-        self._weights: dict[str, list[torch.Tensor]] = {}
-        self._signal: dict[str, float] = {}
-        self._handles: list[Any] = []
         self._order: list[str] = []
 
     def begin(self) -> None:
