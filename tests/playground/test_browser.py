@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -34,20 +35,30 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium: apt-ge
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """The real command on a free port; its printed URL."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real command on a free port; its printed URL. Its output goes to a file, not a pipe: a pipe nobody
+    reads fills up (uvicorn logs every request) and then blocks the server in the middle of a test."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    process = subprocess.Popen([sys.executable, "-m", "chainrule", "playground", "--no-browser"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    log = tmp_path_factory.mktemp("playground") / "server.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-u", "-m", "chainrule", "playground", "--no-browser"],
+                                   stdout=out, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
     try:
-        line = process.stdout.readline() if process.stdout else ""
-        match = re.search(r"http://127\.0\.0\.1:\d+/", line)
-        stderr = process.stderr.read() if process.stderr and process.poll() is not None else ""
-        assert match, f"`chainrule playground` printed {line!r}; stderr: {stderr}"
+        deadline = time.monotonic() + 60
+        match = None
+        while match is None and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            match = re.search(r"http://127\.0\.0\.1:\d+/", log.read_text())
+        assert match, f"`chainrule playground` printed no URL within 60 s (exit code {process.poll()}): " \
+                      f"{log.read_text()[-2000:]}"
         yield match.group(0)
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
