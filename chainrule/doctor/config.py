@@ -82,10 +82,14 @@ class DoctorConfig:
     # ``loss_climb`` of the first loss (our choice of "significantly"; healthy runs here climb ≤ 6%); and, on
     # sample steps within an epoch, the last ``climb_block`` batch losses above the lowest level so far by that
     # margin, at least ``climb_agreement`` of them (9 of 10 is a sign test at p ≈ 0.01 against "no change").
+    # The first loss is one batch's: the first epoch's climb above it must also exceed that batch's sampling
+    # noise, ``climb_noise_z`` robust standard deviations of the epoch's batch losses (1.4826 × their median
+    # absolute deviation, which the few batches of a brief blow-up do not inflate as they would a variance).
     update_ratio_large: float = 1e-2
     loss_climb: float = 0.1
     climb_agreement: float = 0.9
     climb_block: int = 10
+    climb_noise_z: float = 3.0
 
     # "Training is failing to improve": the train loss fell by less than this fraction per epoch ...
     stall_improvement: float = 0.01

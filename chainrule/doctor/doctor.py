@@ -154,7 +154,7 @@ class Doctor(Callback):
         self._inputs = (torch_watch.inputs if torch_watch is not None
                         else InputScale(layers.linears[0] if layers.inputs_at_first_linear else None))
         self._growth = GradientGrowth(cfg.growth_window)
-        self._climb = LossClimb(cfg.climb_block, cfg.loss_climb)
+        self._climb = LossClimb(cfg.climb_block, cfg.loss_climb, cfg.climb_noise_z)
         self._measurements: tuple[Measurement, ...] = (
             self._clock, self._losses, self._grads, self._spike, self._updates, self._weights, self._signal,
             self._activations, self._saturation, self._zero_grads, self._firing, self._outputs, self._validation,

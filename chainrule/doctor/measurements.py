@@ -644,12 +644,13 @@ class LossClimb(Measurement):
     far (the first loss, the untrained network's, then the lowest block mean): how far their mean is above it,
     in units of the first loss, and which fraction of them lie above it by ``margin`` first losses. Counting
     losses (a sign test) rather than averaging them keeps one huge loss from passing for a climb and a
-    blow-up's huge spread from hiding one."""
+    blow-up's huge spread from hiding one. At each epoch's end, the epoch's mean against the lowest epoch mean
+    before it (``epoch``): a whole epoch's loss level, where a blow-up the loss recovered from still counts."""
 
-    def __init__(self, block: int, margin: float) -> None:
-        self.block, self.margin = block, margin
+    def __init__(self, block: int, margin: float, noise_z: float) -> None:
+        self.block, self.margin, self.noise_z = block, margin, noise_z
         self.lowest: float | None = None
-        self.epoch_lowest: float | None = None  # the lowest epoch mean so far (the first loss before any)
+        self.epoch_lowest: float | None = None  # the lowest epoch mean so far
 
     def take(self, losses: list[float]) -> tuple[float, float]:
         """(climb as a fraction of the first loss, fraction of the block above the lowest level + margin)."""
@@ -668,16 +669,25 @@ class LossClimb(Measurement):
         return climb, above
 
     def epoch(self, losses: list[float], first: int, end: int) -> tuple[float, float]:
-        """(this epoch's mean batch loss, its climb above the lowest epoch mean before it, in first losses)."""
+        """(this epoch's mean batch loss, its climb above the lowest level before it, in first losses): the
+        lowest epoch mean before it, or for the first epoch the first loss, when the climb is beyond that single
+        batch's sampling noise (NaN when it is not: no evidence either way)."""
         if not losses or end <= first:
             return NAN, NAN
-        mean = float(np.mean(losses[first:end]))
-        # against earlier epochs only: a single first batch is too noisy a baseline for a whole epoch's mean
-        # (the sample-step test covers the first epoch, against the first loss with a sign test)
-        lowest = self.epoch_lowest
-        climb = NAN if lowest is None else (mean - lowest) / (abs(losses[0]) or 1e-12)
-        if math.isfinite(mean):
-            self.epoch_lowest = mean if lowest is None else min(lowest, mean)
+        epoch = np.asarray(losses[first:end], dtype=np.float64)
+        mean = float(epoch.mean())
+        first_loss = abs(losses[0]) or 1e-12
+        if self.epoch_lowest is None:
+            # A brief blow-up that the loss recovers from within the first epoch is too short for the sample
+            # steps' sign test, yet raises the epoch's mean far above the untrained network's loss.
+            lowest = losses[0]
+            noise = 1.4826 * float(np.median(np.abs(epoch - np.median(epoch)))) if np.isfinite(epoch).all() else NAN
+            climb = (mean - lowest) / first_loss if mean - lowest > self.noise_z * noise else NAN
+        else:
+            lowest = self.epoch_lowest
+            climb = (mean - lowest) / first_loss
+        if math.isfinite(mean):  # later epochs against epoch means only, never the one noisy first batch
+            self.epoch_lowest = mean if self.epoch_lowest is None else min(self.epoch_lowest, mean)
         return mean, climb
 
 

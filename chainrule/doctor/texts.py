@@ -104,7 +104,8 @@ TEXTS: dict[str, KindText] = {
                        "{loss_climb_threshold:.0%} of the first loss",
          "epoch_climb": "each step changes {layer}'s weights by {update_ratio:.1e} of their size (healthy ≈ 1e-3, "
                         "threshold {threshold:g}) while the {unit}'s mean loss is {climb_words} above the lowest "
-                        "before it (threshold {loss_climb_threshold:.0%} of the first loss)",
+                        "before it (the first loss, or an earlier {unit}'s mean; threshold "
+                        "{loss_climb_threshold:.0%} of the first loss)",
          "non_finite": "each step changed {layer}'s weights by {update_ratio:.1e} of their size (healthy ≈ 1e-3, "
                        "threshold {threshold:g}) just before values became NaN/inf"},
         "The update-to-weight ratio ‖Δw‖/‖w‖ says how much one step changes a layer. Around 1e-3 is healthy; "

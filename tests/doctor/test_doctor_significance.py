@@ -17,7 +17,7 @@ import pytest
 from scipy import stats
 
 from chainrule.doctor import DoctorConfig
-from chainrule.doctor.measurements import ReLUFiring
+from chainrule.doctor.measurements import LossClimb, ReLUFiring
 from chainrule.doctor.rules import Rulebook, accuracy_gap_noise
 from chainrule.doctor.stats import EpochStats, Layers
 
@@ -124,3 +124,37 @@ def test_a_real_gap_must_also_cost_five_points_of_accuracy(train_acc, val_acc, f
     rules = Rulebook(DoctorConfig(), Layers((), {}))
     verdicts = [rules.overfitting(epoch(e, 0.6, train_acc, val_acc, 10_000)) for e in (1, 2)]
     assert bool(verdicts[1]) is found
+
+
+# ---------------------------------------------------------------------------------------- the first epoch's climb
+def _first_epoch_climb(losses: list[float]) -> float:
+    climb = LossClimb(block=10, margin=0.1, noise_z=DoctorConfig().climb_noise_z)
+    return climb.epoch(losses, 0, len(losses))[1]
+
+
+def test_a_brief_blow_up_in_the_first_epoch_climbs_above_the_first_loss():
+    # the untrained loss, a blow-up over a few steps, then recovery to the same level with batch noise
+    rng = np.random.default_rng(0)
+    losses = [2.3, 131.0, 46.0, 33.0, 29.5, 65.0, 11.7, 4.0, *(2.3 + 0.1 * rng.standard_normal(32))]
+    assert _first_epoch_climb(losses) == pytest.approx((np.mean(losses) - 2.3) / 2.3)
+    assert _first_epoch_climb(losses) > DoctorConfig().loss_climb
+
+
+def test_batch_noise_alone_gives_no_first_epoch_climb_beyond_its_design_rate():
+    """A run that neither learns nor blows up: every batch loss, the first included, from one distribution.
+    The first loss lies ``climb_noise_z`` standard deviations below the epoch's mean with probability
+    P(Z > z / sqrt(1 + 1/n)) ≈ 0.15% at z = 3: the rate at which noise alone passes for a climb."""
+    rng = np.random.default_rng(1)
+    runs, n = 2000, 40
+    climbs = [_first_epoch_climb(list(1.0 + 0.1 * rng.standard_normal(n))) for _ in range(runs)]
+    reported = sum(math.isfinite(c) for c in climbs)
+    expected = stats.norm.sf(DoctorConfig().climb_noise_z / math.sqrt(1 + 1 / n))
+    # binomial upper bound at 99.9% on the design rate (the MAD's own estimation error widens it a little)
+    assert reported <= stats.binom.ppf(0.999, runs, 2 * expected), (reported, expected * runs)
+
+
+def test_later_epochs_climb_against_earlier_epoch_means_not_the_first_loss():
+    climb = LossClimb(block=10, margin=0.1, noise_z=3.0)
+    losses = [0.5] + [1.0] * 9 + [1.2] * 10  # a first batch far below everything after it
+    climb.epoch(losses, 0, 10)  # the first epoch: its mean (0.95) is the level the next epoch is judged against
+    assert climb.epoch(losses, 10, 20)[1] == pytest.approx((1.2 - 0.95) / 0.5)
