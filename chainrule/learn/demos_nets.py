@@ -1,7 +1,7 @@
 """The gallery's chapters on recurrent, residual and convolutional networks (registered in demos.DEMOS).
 
-- ``vanishing-through-time``: a tanh RNN cannot carry the first symbol of a sequence across a long gap, because
-  backpropagation through time multiplies the gradient by the same small factor once per step; a GRU can.
+- ``vanishing-through-time``: a tanh RNN rarely learns to carry the first symbol of a sequence across a long gap,
+  because backpropagation through time multiplies the gradient by the same small factor once per step; a GRU can.
 - ``residual-depth``: a plain deep MLP trains worse than a shallow one (He et al.'s degradation, in miniature),
   while the same depth with residual connections ``x + branch(x)`` trains.
 - ``cnn-dead-filters``: a CNN's filters die at a high learning rate, found per channel by the doctor; a lower
@@ -96,6 +96,13 @@ def vanishing_through_time(seed: int = 0) -> DemoResult:
     found = _time_findings(rnn, "vanishing_gradients")
     doctor_ratio = found[0]["evidence"]["ratio_first_to_last"] if found else float("nan")
     chance = 1 / SYMBOLS
+    # Whether a tanh RNN escapes the vanishing regime during training is a matter of chance (Bengio, Simard &
+    # Frasconi 1994: learning a long-term dependency by gradient descent is improbable, not impossible): over
+    # seeds 0-5 this RNN ended at 51%, 28%, 28%, 85%, 25% and 49% while the GRU reached 100% on each. What holds
+    # on every run is the gap to the GRU, judged against the validation accuracies' binomial noise.
+    n_val = len(splits.val.y)
+    noise = math.sqrt((rnn.val_accuracy * (1 - rnn.val_accuracy) + gru.val_accuracy * (1 - gru.val_accuracy)) / n_val)
+    gap_in_se = (gru.val_accuracy - rnn.val_accuracy) / max(noise, 1e-12)
     checks = [
         ("the doctor measures the untrained RNN's first/last-step gradient ratio shrinking geometrically with the "
          "gap: "
@@ -103,8 +110,8 @@ def vanishing_through_time(seed: int = 0) -> DemoResult:
          all(sweep[a] > 10 * sweep[b] for a, b in itertools.pairwise(SWEEP)) and sweep[SWEEP[-1]] < 1e-3),
         (f"the doctor names vanishing gradients through time in the RNN (ratio {doctor_ratio:.1e} < 1e-3)",
          bool(found) and doctor_ratio < 1e-3),
-        (f"the RNN's validation accuracy {rnn.val_accuracy:.1%} is at chance ({chance:.0%} ± 8 points)",
-         abs(rnn.val_accuracy - chance) <= 0.08),
+        (f"the RNN learns it far less than the GRU: {rnn.val_accuracy:.1%} against {gru.val_accuracy:.1%}, "
+         f"{gap_in_se:.0f} standard errors apart (threshold 3)", gap_in_se >= 3),
         (f"the GRU learns it: validation accuracy {gru.val_accuracy:.1%} ≥ 95%", gru.val_accuracy >= 0.95),
         ("the doctor reports no vanishing or exploding gradients through time in the GRU",
          not _time_findings(gru, "vanishing_gradients") and not _time_findings(gru, "exploding_gradients")),
@@ -116,16 +123,21 @@ def vanishing_through_time(seed: int = 0) -> DemoResult:
         "once per step back. On the untrained RNN the doctor measures the gradient reaching the first step, relative "
         "to the last, at "
         + ", ".join(f"{sweep[t]:.0e} for a gap of {t}" for t in SWEEP) + ": it falls geometrically with the gap.",
-        _doctor_said(rnn) + f". The RNN ends at {rnn.val_accuracy:.1%} validation accuracy: chance.",
+        _doctor_said(rnn) + f". The RNN ends at {rnn.val_accuracy:.1%} validation accuracy"
+        + (": chance." if abs(rnn.val_accuracy - chance) <= 0.08 else
+           f", above chance ({chance:.0%}): this run's training moved its recurrent weights out of the vanishing "
+           "regime for part of the task, which happens in some runs and not in others."),
         f"A GRU adds a gated copy of its old state to the new one (h = z·h + (1 - z)·n), so the gradient crosses "
         f"steps through z instead of through W_hh; with z's bias at {CARRY_BIAS:g} (z ≈ 0.95, the state carried "
         f"from the start, as the forget-gate bias of 1+ is for LSTMs) it reaches {gru.val_accuracy:.1%}.",
     ]
     numbers = {"gap": GAP, "ratio_by_gap": {str(t): sweep[t] for t in SWEEP}, "doctor_ratio": doctor_ratio,
-               "val_accuracy": {r.label: r.val_accuracy for r in (rnn, gru)}, "chance": chance}
+               "val_accuracy": {r.label: r.val_accuracy for r in (rnn, gru)}, "chance": chance,
+               "gap_in_standard_errors": gap_in_se}
     return DemoResult("vanishing-through-time", "Vanishing gradients through time",
                       "A vanilla RNN's gradient to early steps is a product of one factor per step and vanishes over "
-                      "a long gap, so it cannot learn to remember; gated units (LSTM, GRU) carry it.",
+                      "a long gap, so it learns to remember rarely and slowly, if at all; gated units (LSTM, GRU) "
+                      "carry it.",
                       [rnn, gru], checks, numbers, story, chance=chance)
 
 
