@@ -33,6 +33,16 @@ class DoctorConfig:
     # ... and the backpropagated signal ∂loss/∂z reaching the lowest Linear is below this fraction of the top one's,
     # so the shrinkage comes from backpropagation, not from small inputs (Glorot & Bengio 2010 §4.2, Fig. 7).
     vanishing_signal_ratio: float = 1e-2
+    # Both medians are of the few sample steps an epoch holds (3 in a 30-step epoch), and in a narrow ReLU net the
+    # ratio swings by decades from batch to batch (a path through a few units closes for some batches), so a
+    # median of three falls below the thresholds by chance. A finding needs both medians below
+    # ``epoch_persistence`` epochs in a row, as the other epoch rules do, or sooner, ratios below their thresholds
+    # against that noise: over the samples of the epochs in a row so far, the mean of the log10 ratios (a
+    # ratio's scale is multiplicative) below the log10 threshold by a one-sided Student t-test at this level (the
+    # doctor's 1%, as for dead units), as trends are a slope against its standard error. So a loop judged in
+    # 100-step windows finds a deep sigmoid net's 1e-7 in its first window, and a median of three that straddles
+    # the threshold by decades in one epoch is no finding.
+    vanishing_significance: float = 0.01
 
     # Exploding gradients: a spike of the gradient RMS against its running average (as gradient-norm
     # monitors such as AUTOTRAINER's and Pascanu et al. 2013's clipping analysis do).

@@ -471,6 +471,7 @@ class Doctor(Callback):
             self._validation.update(val_loss, self.epoch, late if train_loss is None else train_loss)
             span = self._clock.span(first, end)
             top = self.layers.linears[-1] if self.layers.linears else None
+            lowest = self.layers.linears[0] if self.layers.linears else None
             stats = EpochStats(
                 epoch=self.epoch, first_step=first, step=end, inferred=inferred, initial_loss=self._losses.values[0],
                 late_loss=late, improvement=improvement, train_loss=train_loss, val_loss=val_loss,
@@ -482,7 +483,9 @@ class Doctor(Callback):
                 zero_grad_fraction=self._zero_grads.medians(span), dead_fraction=dead, units=self._outputs.units(),
                 feeding=self._outputs.feeding(self.layers.linears), lr=self.current_lr(),
                 grad_ratio=self._grads.per_layer.ratios_to(top, span) if top else {},
-                signal_ratio=self._signal.ratios_to(top, span) if top else {})
+                signal_ratio=self._signal.ratios_to(top, span) if top else {},
+                lowest_grad_ratios=self._grads.per_layer.ratio_samples(lowest, top, span) if top and lowest else [],
+                lowest_signal_ratios=self._signal.ratio_samples(lowest, top, span) if top and lowest else [])
             _, stats.loss_climb = self._climb.epoch(self._losses.values, first, end)
             # a unit that died during the epoch fired in its first part: it counts as dead when its silence since
             # is improbable at its own firing rate (the majority and width tests then judge the layer)

@@ -128,12 +128,12 @@ class Sampled(Measurement):
     def ratios_to(self, top: str, span: slice) -> dict[str, float]:
         """Per layer, the median over the span's samples of its value / ``top``'s, over the samples where both
         are non-zero (an exact zero is a dead unit's or a missing layer's, not a small factor)."""
-        tops = self.values[top][span]
-        out = {}
-        for name, series in self.values.items():
-            pairs = [a / b for a, b in zip(series[span], tops, strict=False) if a > 0 and b > 0]
-            out[name] = median(pairs)
-        return out
+        return {name: median(self.ratio_samples(name, top, span)) for name in self.values}
+
+    def ratio_samples(self, name: str, top: str, span: slice) -> list[float]:
+        """The span's per-sample ratios of ``name``'s value to ``top``'s, where both are non-zero (the values
+        behind ``ratios_to``'s median, for a test of that median against a threshold)."""
+        return [a / b for a, b in zip(self.values[name][span], self.values[top][span], strict=False) if a > 0 and b > 0]
 
     def series(self) -> dict[str, Any]:
         return {self.key: self.values}

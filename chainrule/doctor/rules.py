@@ -41,6 +41,8 @@ class Rulebook:
     def __init__(self, config: DoctorConfig, layers: Layers) -> None:
         self.config, self.layers = config, layers
         self.streaks: dict[tuple[str, str | None], int] = {}
+        # vanishing: the lowest Linear's per-sample gradient and signal ratios over the epochs in a row that held
+        self.vanishing_samples: tuple[list[float], list[float]] = ([], [])
 
     def streak(self, rule: str, layer: str | None, holds: bool) -> int:
         """Count ``holds`` in a row for (rule, layer); a miss starts again from 0."""
@@ -239,25 +241,38 @@ class Rulebook:
     def vanishing(self, e: EpochStats) -> list[Verdict]:
         """The lowest Linear's weight gradient is ``vanishing_ratio`` of the top one's AND the backpropagated
         signal reaching it is ``vanishing_signal_ratio`` of the top one's (epoch medians of per-sample ratios,
-        exact zeros left out): the gradient shrinks on its way down, whether or not the loss still falls."""
+        exact zeros left out), ``epoch_persistence`` epochs in a row, or sooner when the samples of the epochs in a
+        row so far put both ratios below by a t-test on their logs (``vanishing_significance``): the gradient
+        shrinks on its way down, whether or not the loss still falls."""
         cfg, names = self.config, self.layers.linears
         if len(names) < 2:
             return []
         medians = {name: e.grad_rms.get(name, math.nan) for name in names}
         top = medians[names[-1]]
-        if not (math.isfinite(top) and top > cfg.grad_floor):
-            return []  # the top gradient itself is ~0 (converged or all dead): the ratio means nothing
         lowest = names[0]
         ratios = {name: e.grad_ratio.get(name, math.nan) for name in names}
         signal = e.signal_ratio.get(lowest, math.nan)
-        if not (ratios[lowest] < cfg.vanishing_ratio and signal < cfg.vanishing_signal_ratio):
+        # a top gradient ~0 (converged or all dead) makes the ratio meaningless
+        holds = (math.isfinite(top) and top > cfg.grad_floor and ratios[lowest] < cfg.vanishing_ratio
+                 and signal < cfg.vanishing_signal_ratio)
+        run = self.streak("vanishing", None, holds)
+        if run == 1:
+            self.vanishing_samples = ([], [])
+        if not holds:
+            return []
+        self.vanishing_samples[0].extend(e.lowest_grad_ratios)
+        self.vanishing_samples[1].extend(e.lowest_signal_ratios)
+        p_grad, p_signal = (log_t_test_below(s, limit) for s, limit in zip(
+            self.vanishing_samples, (cfg.vanishing_ratio, cfg.vanishing_signal_ratio), strict=True))
+        if run < cfg.epoch_persistence and not max(p_grad, p_signal) < cfg.vanishing_significance:
             return []
         return [Verdict("vanishing_gradients", lowest, {
             "ratio_lowest_to_highest": num(ratios[lowest]), "threshold": cfg.vanishing_ratio,
             "signal_ratio": num(signal), "signal_threshold": cfg.vanishing_signal_ratio,
             "grad_rms": {n: num(v) for n, v in medians.items()}, "ratio_to_top": {n: num(r) for n, r in ratios.items()},
             "starved_layers": [n for n in names[:-1] if ratios[n] < cfg.vanishing_layer_ratio],
-            "highest_layer": names[-1], "loss_improvement": num(e.improvement)})]
+            "highest_layer": names[-1], "loss_improvement": num(e.improvement), "in_a_row": run,
+            "samples": len(self.vanishing_samples[0]), "p_value": num(max(p_grad, p_signal))})]
 
     def saturation(self, e: EpochStats) -> list[Verdict]:
         # Not gated on a stall: saturated nets often still shave their (huge) loss while learning nothing,
@@ -332,6 +347,28 @@ def accuracy_gap_noise(val_acc: float, n_val: int, significance: float) -> float
     """
     z = statistics.NormalDist().inv_cdf(1 - significance)
     return z * math.sqrt(val_acc * (1 - val_acc) / n_val)
+
+
+def log_t_test_below(samples: list[float], limit: float) -> float:
+    """The one-sided p-value of the positive samples' mean log10 lying below log10(``limit``): Student's t with
+    n - 1 degrees of freedom (non-positive and non-finite samples left out; 1 with fewer than two, 0 when
+    they are identical and below).
+
+    >>> round(log_t_test_below([0.132, 2.33e-5, 8.18e-4], 1e-3), 2)  # a median of three that straddles: noise
+    0.54
+    >>> log_t_test_below([2e-7, 1e-7, 4e-7], 1e-3) < 0.01  # three samples four decades below
+    True
+    """
+    logs = [math.log10(s) for s in samples if s > 0 and math.isfinite(s)]
+    if len(logs) < 2:
+        return 1.0
+    mean, se = statistics.fmean(logs), statistics.stdev(logs) / math.sqrt(len(logs))
+    gap = mean - math.log10(limit)
+    if se == 0:
+        return 0.0 if gap < 0 else 1.0
+    from scipy.special import stdtr  # Student's t CDF; scipy is a dependency, imported only when judged
+
+    return float(stdtr(len(logs) - 1, gap / se))
 
 
 def log_change(a: float | None, b: float | None) -> float:

@@ -86,6 +86,8 @@ class EpochStats:
     grad_ratio: dict[str, float] = field(default_factory=dict)  # per Linear: median over samples of its gradient
     # RMS / the top Linear's, over samples where both are non-zero (exact zeros are dead units, not small factors)
     signal_ratio: dict[str, float] = field(default_factory=dict)  # the same for ∂loss/∂(Linear output)
+    lowest_grad_ratios: list[float] = field(default_factory=list)  # the lowest Linear's per-sample ratios behind
+    lowest_signal_ratios: list[float] = field(default_factory=list)  # its two medians above (vanishing's sign test)
     loss_climb: float = float("nan")  # the epoch's mean batch loss above the lowest epoch mean before it (the
     # first loss before the first epoch), as a fraction of the first loss
 

@@ -1,9 +1,11 @@
-"""The doctor's two significance tests, checked against the probabilities they claim (SciPy, simulation).
+"""The doctor's significance tests, checked against the probabilities they claim (SciPy, simulation).
 
 * Dead units (``ReLUFiring.dead_since``): a unit that fired earlier counts as dead when its silence in the last
   batches is improbable for a unit that fires alike in every batch (a permutation test; no rate estimated).
 * Overfitting (``accuracy_gap_noise``): a train/validation accuracy gap counts when the validation accuracy's
   binomial sampling noise explains it with probability below the significance level.
+* Vanishing gradients (``log_t_test_below``): an epoch median of a few sample ratios is no finding alone; two
+  epochs in a row are, or sooner the log ratios below against their noise (a one-sided t-test).
 
 No training here: synthetic ReLU outputs and accuracies with fixed seeds, so each check is milliseconds.
 """
@@ -18,7 +20,7 @@ from scipy import stats
 
 from chainrule.doctor import DoctorConfig
 from chainrule.doctor.measurements import LossClimb, ReLUFiring
-from chainrule.doctor.rules import Rulebook, accuracy_gap_noise
+from chainrule.doctor.rules import Rulebook, accuracy_gap_noise, log_t_test_below
 from chainrule.doctor.stats import EpochStats, Layers
 
 ALPHA = DoctorConfig().dead_significance
@@ -158,3 +160,37 @@ def test_later_epochs_climb_against_earlier_epoch_means_not_the_first_loss():
     losses = [0.5] + [1.0] * 9 + [1.2] * 10  # a first batch far below everything after it
     climb.epoch(losses, 0, 10)  # the first epoch: its mean (0.95) is the level the next epoch is judged against
     assert climb.epoch(losses, 10, 20)[1] == pytest.approx((1.2 - 0.95) / 0.5)
+
+
+# ---------------------------------------------------------------------------- vanishing gradients
+
+def vanishing_epoch(e: int, grad: list[float], signal: list[float]) -> EpochStats:
+    """An epoch whose lowest Linear ("a") had these per-sample gradient and signal ratios to the top one ("b")."""
+    return EpochStats(epoch=e, first_step=10 * e, step=10 * e + 10, inferred=False, initial_loss=2.3, late_loss=2.0,
+                      improvement=0.0, grad_rms={"a": 1e-6, "b": 1e-2},
+                      grad_ratio={"a": float(np.median(grad)), "b": 1.0},
+                      signal_ratio={"a": float(np.median(signal)), "b": 1.0},
+                      lowest_grad_ratios=grad, lowest_signal_ratios=signal)
+
+
+# the samples of dead-xor-deep-narrow's epoch 16 in the PyTorch benchmark: each median of three is below its
+# threshold, while the ratio swings by decades from batch to batch (its per-step median that epoch: 0.16)
+STRADDLING = ([0.132, 2.33e-5, 8.18e-4], [0.0731, 3.61e-6, 1.16e-4])
+FAR_BELOW = ([2e-7, 1e-7, 4e-7], [3e-5, 1e-5, 2e-5])
+
+
+@pytest.mark.parametrize("first, second, found", [
+    (STRADDLING, ([0.5, 0.2, 0.3], [0.5, 0.2, 0.3]), [False, False]),  # one epoch below by chance: nothing
+    (STRADDLING, STRADDLING, [False, True]),  # two epochs in a row: persistence, as the other epoch rules
+    (FAR_BELOW, FAR_BELOW, [True, True]),  # decades below against their noise: the first epoch already
+])
+def test_vanishing_needs_two_epochs_in_a_row_or_ratios_below_against_their_noise(first, second, found):
+    rules = Rulebook(DoctorConfig(), Layers(("a", "b"), {}))
+    assert [bool(rules.vanishing(vanishing_epoch(e, *s))) for e, s in enumerate((first, second))] == found
+
+
+@pytest.mark.parametrize("samples", [[0.132, 2.33e-5, 8.18e-4], [2e-7, 1e-7, 4e-7], [1e-4, 3e-3, 2e-4, 5e-5]])
+def test_the_log_ratio_t_test_is_scipys_one_sided_t_test(samples):
+    logs = np.log10(samples)
+    expected = stats.ttest_1samp(logs, math.log10(1e-3), alternative="less").pvalue
+    assert log_t_test_below(samples, 1e-3) == pytest.approx(expected, rel=1e-9)
