@@ -64,3 +64,50 @@ def test_sum_of_squares_warns_of_nothing_on_overflow_or_nan(dtype):
         assert sumsq(big.reshape(-1)[::7]) > 0
         big[3, 4] = np.nan
         assert math.isnan(sumsq(big))
+
+
+class StepByStep:
+    """The per-step bookkeeping ``ReLUFiring`` did before it buffered the column sums: the reference."""
+
+    def __init__(self) -> None:
+        self.windows: list[dict[str, np.ndarray]] = [{}]
+        self.batches, self.fired_in, self.last_batch, self.base = 0, None, None, None
+
+    def take(self, out: np.ndarray) -> None:
+        fired = out.sum(axis=0) > 0
+        old = self.windows[-1].get("relu")
+        if old is not None and old.shape == fired.shape:
+            old |= fired
+        else:
+            self.windows[-1]["relu"] = fired
+        self.batches += 1
+        if self.last_batch is None or self.last_batch.shape != fired.shape:
+            self.last_batch, self.fired_in = np.zeros(fired.shape, np.int64), np.zeros(fired.shape, np.int64)
+            self.base = (self.batches - 1, self.fired_in.copy())
+        self.last_batch[fired] = self.batches
+        self.fired_in += fired
+
+
+def test_buffered_firing_counts_are_the_step_by_step_ones():
+    # 200 steps: more than FOLD_ROWS between reads, window cuts, a layer that changes width and then changes back
+    rng = np.random.default_rng(0)
+    firing, reference = ReLUFiring(["relu"]), StepByStep()
+    take, _ = firing.hooks("relu", "ReLU")
+    rates = rng.uniform(0.0, 0.05, 40)
+    for step in range(200):
+        width = 25 if 120 <= step < 150 else 40
+        out = ((rng.random((16, width)) < rates[:width]) * rng.random((16, width))).astype(np.float32)
+        take((), None, out)
+        reference.take(out)
+        if step % 70 == 69:
+            firing.cut()
+            reference.windows.append({})
+        if step in (10, 130, 199):  # reading the counts folds the buffer; reading again changes nothing
+            for _ in range(2):
+                assert firing.batches["relu"] == reference.batches
+                assert firing.fired_in["relu"].tolist() == reference.fired_in.tolist()
+                assert firing.last_batch["relu"].tolist() == reference.last_batch.tolist()
+                assert firing.base["relu"][0] == reference.base[0]
+    assert len(firing.windows) == len(reference.windows)
+    for mine, theirs in zip(firing.windows, reference.windows, strict=True):
+        assert mine["relu"].tolist() == theirs["relu"].tolist()
