@@ -42,7 +42,8 @@ def subset_stride(size: int) -> int:
 
 
 def vdot_sq(flat: np.ndarray) -> float:
-    """Sum of squares of a flat array (the caller silences overflow warnings)."""
+    """Sum of squares of a flat array. No np.errstate is needed: a dot product raises no floating-point warning
+    (an overflow is an inf, a NaN a NaN; tests/doctor/test_doctor_cost.py checks it under np.errstate(all="raise"))."""
     total = float(np.vdot(flat, flat))  # vdot: faster than dot on a strided view
     if math.isinf(total) and flat.dtype != np.float64 and np.isfinite(flat).all():
         # float32 squares overflow from values ~1e19 that are still finite: growth to warn about, not a NaN yet
@@ -52,19 +53,21 @@ def vdot_sq(flat: np.ndarray) -> float:
 
 
 def sumsq(a: np.ndarray) -> float:
-    with np.errstate(over="ignore", invalid="ignore"):
-        return vdot_sq(a.reshape(-1))
+    return vdot_sq(a.reshape(-1))
 
 
 def rms(a: np.ndarray) -> float:
     return math.sqrt(sumsq(a) / a.size) if a.size else NAN
 
 
-def log_choose(n: int, k: int) -> float:
-    """log C(n, k), the number of ways to choose k of n; -inf when k > n (no way)."""
-    if k > n:
-        return -math.inf
-    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+def log_choose(n: np.ndarray, k: np.ndarray, log_factorials: np.ndarray) -> np.ndarray:
+    """log C(n, k) elementwise, the number of ways to choose k of n (-inf where k > n: no way), from
+    ``log_factorials[i] = lgamma(i + 1)``: math.lgamma's own values, subtracted in the same order as
+    lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1) would be, so each element is that float exactly."""
+    possible = k <= n
+    n_k = np.where(possible, n - k, 0)
+    return np.where(possible, log_factorials[n] - log_factorials[np.where(possible, k, 0)] - log_factorials[n_k],
+                    -math.inf)
 
 
 def median(values: list[float]) -> float:
@@ -178,6 +181,7 @@ class GradientRMS(Measurement):
     def __init__(self, linears: dict[str, Any]) -> None:
         self.linears = linears
         self.strides = {name: subset_stride(m.weight._data.size) for name, m in linears.items()}
+        self.layers = [(name, m, self.strides[name]) for name, m in linears.items()]  # the per-step loop's
         self.total: list[float] = []
         self.per_layer = Sampled(list(linears))
         self.global_norm = NAN  # this step's L2 norm over every Linear's weight and bias gradient
@@ -185,22 +189,25 @@ class GradientRMS(Measurement):
     def measure(self, sampling: bool) -> tuple[dict[str, float], float]:
         values: dict[str, float] = {}
         total_sq, total_n, bias_sq = 0.0, 0, 0.0
-        with np.errstate(over="ignore", invalid="ignore"):  # once per step, not per layer: it costs a microsecond
-            for name, module in self.linears.items():
-                g = module.weight._grad
-                if g is None:
-                    continue
-                flat = g.reshape(-1) if sampling else g.reshape(-1)[::self.strides[name]]
-                sq = float(np.vdot(flat, flat))
-                if sq == math.inf:  # rare: redo a float32 overflow in float64 (vdot_sq), inline otherwise
-                    sq = vdot_sq(flat)
-                sq *= g.size / flat.size
-                values[name] = math.sqrt(sq / g.size)
-                total_sq += sq
-                total_n += g.size
-                bias = module.bias
-                if bias is not None and bias._grad is not None:
-                    bias_sq += float(np.vdot(bias._grad, bias._grad))  # a vector: one dot, no overflow guard needed
+        for name, module, stride in self.layers:  # no np.errstate: a dot product warns of nothing (vdot_sq)
+            g = module.weight._grad
+            if g is None:
+                continue
+            flat = g.reshape(-1)
+            size = flat.size
+            if stride > 1 and not sampling:
+                flat = flat[::stride]
+            sq = float(np.vdot(flat, flat))
+            if sq == math.inf:  # rare: redo a float32 overflow in float64 (vdot_sq), inline otherwise
+                sq = vdot_sq(flat)
+            if flat.size != size:  # scaled up from the subset (a factor of 1 would change nothing)
+                sq *= size / flat.size
+            values[name] = math.sqrt(sq / size)
+            total_sq += sq
+            total_n += size
+            bias = module.bias
+            if bias is not None and bias._grad is not None:
+                bias_sq += float(np.vdot(bias._grad, bias._grad))  # a vector: one dot, no overflow guard needed
         total = math.sqrt(total_sq / total_n) if total_n else NAN
         # the norm clip_grad_norm clips: with the biases, whose gradient (the top one's above all) keeps its size
         # when tiny weights make the weight gradients tiny, so waking up from a tiny init is not "growth"
@@ -269,12 +276,12 @@ class UpdateRatio(Measurement):
         """The weights moved by exactly one optimizer step since the copy: the ratio of that move."""
         if not self.waiting:
             return
-        for name in self.linears:
-            old, delta = self.buffers[name]
-            w = self._weights(name)
-            if w.shape != old.shape:  # the layer was resized in between: nothing to compare
-                continue
-            with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # the subtraction's (inf - inf): once, not per layer
+            for name in self.linears:
+                old, delta = self.buffers[name]
+                w = self._weights(name)
+                if w.shape != old.shape:  # the layer was resized in between: nothing to compare
+                    continue
                 np.subtract(w, old, out=delta)
                 self.values[name][-1] = math.sqrt(sumsq(delta)) / max(math.sqrt(sumsq(old)), 1e-12)
         self.waiting = False
@@ -401,52 +408,112 @@ class ZeroGradients(Sampled):
         return None, take
 
 
+FOLD_ROWS = 64  # steps of a ReLU's column sums kept before they are folded into its masks and counts
+
+
 class ReLUFiring(Measurement):
     """Which units of each ReLU fired on some sample: a running OR per batch, every step.
 
     The masks are kept per window of steps (``cut`` starts a new one), so an epoch ORs all of its
     windows and a loop without epochs can be judged window by window. Every step also counts the batches
     each unit fired in and keeps the last one (``dead_since`` judges the silence after it).
+
+    A step does one NumPy call per ReLU: its column sums go into a row of a buffer (``sums``). Up to
+    ``FOLD_ROWS`` steps later (or as soon as anything reads the masks or counts: the properties below) the
+    rows are folded into them with a few calls for all of them: right after the forward pass's BLAS products
+    each NumPy call costs ~10 µs of cold caches, and the OR, the count and the last batch were four per step.
     """
 
     def __init__(self, names: list[str]) -> None:
         self.values: dict[str, list[float]] = {name: [] for name in names}
-        self.windows: list[dict[str, np.ndarray]] = [{}]  # the last one is open
+        self._windows: list[dict[str, np.ndarray]] = [{}]  # the last one is open
         self.ones: dict[tuple[int, Any], np.ndarray] = {}  # per (batch rows, dtype)
-        self.batches: dict[str, int] = {}  # per layer: the batches it ran
-        self.fired_in: dict[str, np.ndarray] = {}  # per unit: how many of them it fired in
-        self.last_batch: dict[str, np.ndarray] = {}  # per unit: the last one it fired in (1, 2, ...; 0: never)
-        self.base: dict[str, tuple[int, np.ndarray]] = {}  # per layer: (batches, fired_in) when the stretch
+        self._batches: dict[str, int] = {}  # per layer: the batches it ran
+        self._fired_in: dict[str, np.ndarray] = {}  # per unit: how many of them it fired in
+        self._last_batch: dict[str, np.ndarray] = {}  # per unit: the last one it fired in (1, 2, ...; 0: never)
+        self._base: dict[str, tuple[int, np.ndarray]] = {}  # per layer: (batches, fired_in) when the stretch
         # that ``dead_since`` judges began
+        self.sums: dict[str, list[Any]] = {}  # per layer: [buffer of column-sum rows, rows filled], not yet folded
+        self.log_factorials = np.zeros(0)  # lgamma(i + 1) for i = 0, 1, ...: ``dead_since``'s table, grown as needed
+
+    @property
+    def windows(self) -> list[dict[str, np.ndarray]]:
+        self.fold()
+        return self._windows
+
+    @property
+    def batches(self) -> dict[str, int]:
+        self.fold()
+        return self._batches
+
+    @property
+    def fired_in(self) -> dict[str, np.ndarray]:
+        self.fold()
+        return self._fired_in
+
+    @property
+    def last_batch(self) -> dict[str, np.ndarray]:
+        self.fold()
+        return self._last_batch
+
+    @property
+    def base(self) -> dict[str, tuple[int, np.ndarray]]:
+        self.fold()
+        return self._base
 
     def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
         if cls != RELU or name not in self.values:  # a ReLU after a convolution is watched per channel instead
             return None, None
 
         def take(args: tuple[Any, ...], output: Any, out: np.ndarray) -> None:
-            rows = units(out)
+            rows = out if out.ndim == 2 else units(out)
             key = (rows.shape[0], rows.dtype)
-            if key not in self.ones:
-                self.ones[key] = np.ones(rows.shape[0], rows.dtype)
+            ones = self.ones.get(key)
+            if ones is None:
+                ones = self.ones[key] = np.ones(rows.shape[0], rows.dtype)
+            pending = self.sums.get(name)
+            if pending is None or pending[1] == FOLD_ROWS or pending[0].shape[1:] != rows.shape[1:] \
+                    or pending[0].dtype != rows.dtype:  # full, or the layer changed: fold, then start afresh
+                self.fold_layer(name)
+                if pending is None or pending[0].shape[1:] != rows.shape[1:] or pending[0].dtype != rows.dtype:
+                    pending = self.sums[name] = [np.empty((FOLD_ROWS, rows.shape[1]), rows.dtype), 0]
             # ReLU outputs are never negative, so a unit fired on some sample iff its column sums above 0:
-            # one BLAS matrix-vector product, 3x faster than (rows > 0).any(axis=0).
-            fired: np.ndarray = np.dot(self.ones[key], rows) > 0
-            masks = self.windows[-1]
-            old = masks.get(name)
-            if old is not None and old.shape == fired.shape:
-                old |= fired
-            else:
-                masks[name] = fired
-            batches = self.batches[name] = self.batches.get(name, 0) + 1
-            last = self.last_batch.get(name)
-            if last is None or last.shape != fired.shape:  # new, or resized: its counts start afresh
-                last = self.last_batch[name] = np.zeros(fired.shape, dtype=np.int64)
-                self.fired_in[name] = np.zeros(fired.shape, dtype=np.int64)
-                self.base[name] = (batches - 1, self.fired_in[name].copy())
-            last[fired] = batches
-            self.fired_in[name] += fired
+            # one BLAS matrix-vector product, 3x faster than (rows > 0).any(axis=0), written into the buffer.
+            np.dot(ones, rows, out=pending[0][pending[1]])
+            pending[1] += 1
 
         return take, None
+
+    def fold(self) -> None:
+        """Fold every layer's buffered steps into its masks and counts."""
+        for name in self.sums:
+            self.fold_layer(name)
+
+    def fold_layer(self, name: str) -> None:
+        """The steps buffered for ``name``, oldest first, as if each had updated the masks and counts itself."""
+        pending = self.sums.get(name)
+        if pending is None or not pending[1]:
+            return
+        k = pending[1]
+        pending[1] = 0
+        block = pending[0][:k] > 0  # (steps, units): fired in that step's batch
+        fired = block.any(axis=0)
+        masks = self._windows[-1]
+        old = masks.get(name)
+        if old is not None and old.shape == fired.shape:
+            old |= fired
+        else:
+            masks[name] = fired
+        before = self._batches.get(name, 0)
+        self._batches[name] = before + k
+        last = self._last_batch.get(name)
+        if last is None or last.shape != fired.shape:  # new, or resized (a resize folds first): counts start afresh
+            last = self._last_batch[name] = np.zeros(fired.shape, dtype=np.int64)
+            self._fired_in[name] = np.zeros(fired.shape, dtype=np.int64)
+            self._base[name] = (before, self._fired_in[name].copy())
+        # the last row a unit fired in, counted from the end by argmax of the reversed rows: batch before + k - it
+        np.putmask(last, fired, before + k - np.argmax(block[::-1], axis=0))
+        self._fired_in[name] += block.sum(axis=0)
 
     def dead_since(self, significance: float) -> dict[str, float]:
         """Per layer, the fraction of units dead in the stretch of batches since the previous call: silent in all
@@ -467,21 +534,26 @@ class ReLUFiring(Measurement):
             total = self.batches[name] - start  # K
             if not last.size or total <= 0:
                 continue
-            fired = (self.fired_in[name] - fired_before).tolist()  # m
-            silent = (self.batches[name] - np.maximum(last, start)).tolist()  # s (K for units silent throughout)
-            dead_units = sum(1 for m, s in zip(fired, silent, strict=True)
-                             if m == 0 or log_choose(total - s, m) - log_choose(total, m) < log_alpha)
+            fired = self.fired_in[name] - fired_before  # m
+            silent = self.batches[name] - np.maximum(last, start)  # s (K for units silent throughout)
+            # all units at once: a Python loop of lgamma calls per unit was most of an epoch's end
+            if self.log_factorials.size <= total:
+                self.log_factorials = np.array([math.lgamma(i + 1) for i in range(2 * total + 1)])
+            chance = (log_choose(total - silent, fired, self.log_factorials)
+                      - log_choose(np.full_like(fired, total), fired, self.log_factorials))
+            dead_units = int(np.count_nonzero((fired == 0) | (chance < log_alpha)))
             dead[name] = dead_units / last.size
             self.base[name] = (self.batches[name], self.fired_in[name].copy())
         return dead
 
     def cut(self) -> None:
-        self.windows.append({})
+        self.windows.append({})  # (the property folds the steps buffered so far into the window they belong to)
 
     def take(self, windows: int) -> dict[str, float]:
         """Close the oldest ``windows`` windows into one: per layer, the fraction of units that never fired
         (NaN when the layer ran no training batch); appended to the series."""
-        taken, self.windows = self.windows[:windows], self.windows[windows:] or [{}]
+        self.fold()
+        taken, self._windows = self._windows[:windows], self._windows[windows:] or [{}]
         fractions = {}
         for name, series in self.values.items():
             masks = [w[name] for w in taken if name in w]
@@ -622,11 +694,17 @@ class GradientGrowth(Measurement):
         if self.initial is None:
             self.initial, self.initial_layers = total, dict(values)
         self.recent.append(total)
+        recent_layers = self.recent_layers
         for name, value in values.items():
-            if name not in self.recent_layers:
-                self.recent_layers[name] = deque(maxlen=self.window)
-            self.recent_layers[name].append(value)
-        self.last = statistics.median(self.recent) / max(self.initial, 1e-30)
+            recent = recent_layers.get(name)
+            if recent is None:
+                recent = recent_layers[name] = deque(maxlen=self.window)
+            recent.append(value)
+        # statistics.median's own arithmetic, inline: its call and checks cost more than sorting five floats
+        ordered = sorted(self.recent)
+        half = len(ordered) // 2
+        middle = ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
+        self.last = middle / max(self.initial, 1e-30)
         return self.last
 
     def ratio(self, total: float) -> float:

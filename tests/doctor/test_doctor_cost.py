@@ -1,0 +1,113 @@
+"""The doctor's cheaper per-step and per-epoch arithmetic gives the values the plain version gave.
+
+* ``dead_since`` tests every unit at once from a table of ``math.lgamma`` values; the per-unit loop it replaced
+  is the reference here, on random firing histories, and the two must agree unit for unit (exact floats).
+* The gradient dots run without ``np.errstate``: a dot product raises no floating-point warning, which is
+  checked here under ``np.errstate(all="raise")`` for the overflows and NaNs the doctor must survive.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from chainrule.doctor.measurements import ReLUFiring, log_choose, sumsq
+
+
+def scalar_log_choose(n: int, k: int) -> float:
+    """The per-unit formula ``dead_since`` used before: the reference."""
+    if k > n:
+        return -math.inf
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def test_log_choose_is_the_lgamma_formula_exactly():
+    table = np.array([math.lgamma(i + 1) for i in range(61)])
+    n, k = np.meshgrid(np.arange(61), np.arange(61), indexing="ij")
+    got = log_choose(n.ravel(), k.ravel(), table)
+    want = [scalar_log_choose(int(a), int(b)) for a, b in zip(n.ravel(), k.ravel(), strict=True)]
+    assert got.tolist() == want  # floats compared exactly (-inf where k > n)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dead_since_counts_the_units_the_per_unit_test_counts(seed):
+    rng = np.random.default_rng(seed)
+    firing = ReLUFiring(["relu"])
+    take, _ = firing.hooks("relu", "ReLU")
+    rates = rng.uniform(0.0, 0.2, 300) * (rng.random(300) < 0.8)  # some units never fire
+    alpha = 10.0 ** rng.uniform(-4, -1)
+    for stretch in range(3):  # each call judges the batches since the previous one
+        batches = int(rng.integers(4, 40))
+        stop = rng.integers(0, batches + 1, 300)  # unit j falls silent after batch stop[j]
+        for b in range(batches):
+            fires = (rng.random((8, 300)) < rates) & (b < stop)
+            take((), None, fires.astype(np.float32))
+        start, before = firing.base["relu"]
+        total = firing.batches["relu"] - start
+        fired = (firing.fired_in["relu"] - before).tolist()
+        silent = (firing.batches["relu"] - np.maximum(firing.last_batch["relu"], start)).tolist()
+        want = sum(1 for m, s in zip(fired, silent, strict=True) if m == 0
+                   or scalar_log_choose(total - s, m) - scalar_log_choose(total, m) < math.log(alpha)) / 300
+        assert firing.dead_since(alpha)["relu"] == want, stretch
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_sum_of_squares_warns_of_nothing_on_overflow_or_nan(dtype):
+    big = np.full((64, 80), np.finfo(dtype).max / 2, dtype=dtype)
+    wide = big.astype(np.float64).reshape(-1)
+    with np.errstate(over="ignore"):
+        expected = float(wide @ wide)  # float32 and float16 squares overflow their dtype, float64's its own
+    with np.errstate(all="raise"):
+        assert sumsq(big) == pytest.approx(expected)  # redone in float64 where the dtype overflowed
+        assert sumsq(big.reshape(-1)[::7]) > 0
+        big[3, 4] = np.nan
+        assert math.isnan(sumsq(big))
+
+
+class StepByStep:
+    """The per-step bookkeeping ``ReLUFiring`` did before it buffered the column sums: the reference."""
+
+    def __init__(self) -> None:
+        self.windows: list[dict[str, np.ndarray]] = [{}]
+        self.batches, self.fired_in, self.last_batch, self.base = 0, None, None, None
+
+    def take(self, out: np.ndarray) -> None:
+        fired = out.sum(axis=0) > 0
+        old = self.windows[-1].get("relu")
+        if old is not None and old.shape == fired.shape:
+            old |= fired
+        else:
+            self.windows[-1]["relu"] = fired
+        self.batches += 1
+        if self.last_batch is None or self.last_batch.shape != fired.shape:
+            self.last_batch, self.fired_in = np.zeros(fired.shape, np.int64), np.zeros(fired.shape, np.int64)
+            self.base = (self.batches - 1, self.fired_in.copy())
+        self.last_batch[fired] = self.batches
+        self.fired_in += fired
+
+
+def test_buffered_firing_counts_are_the_step_by_step_ones():
+    # 200 steps: more than FOLD_ROWS between reads, window cuts, a layer that changes width and then changes back
+    rng = np.random.default_rng(0)
+    firing, reference = ReLUFiring(["relu"]), StepByStep()
+    take, _ = firing.hooks("relu", "ReLU")
+    rates = rng.uniform(0.0, 0.05, 40)
+    for step in range(200):
+        width = 25 if 120 <= step < 150 else 40
+        out = ((rng.random((16, width)) < rates[:width]) * rng.random((16, width))).astype(np.float32)
+        take((), None, out)
+        reference.take(out)
+        if step % 70 == 69:
+            firing.cut()
+            reference.windows.append({})
+        if step in (10, 130, 199):  # reading the counts folds the buffer; reading again changes nothing
+            for _ in range(2):
+                assert firing.batches["relu"] == reference.batches
+                assert firing.fired_in["relu"].tolist() == reference.fired_in.tolist()
+                assert firing.last_batch["relu"].tolist() == reference.last_batch.tolist()
+                assert firing.base["relu"][0] == reference.base[0]
+    assert len(firing.windows) == len(reference.windows)
+    for mine, theirs in zip(firing.windows, reference.windows, strict=True):
+        assert mine["relu"].tolist() == theirs["relu"].tolist()
