@@ -70,6 +70,15 @@ def log_choose(n: np.ndarray, k: np.ndarray, log_factorials: np.ndarray) -> np.n
                     -math.inf)
 
 
+def fired_into(masks: dict[str, np.ndarray], name: str, fired: np.ndarray) -> None:
+    """OR one stretch's "fired" mask into the window's mask for ``name`` (a new or resized layer starts afresh)."""
+    old = masks.get(name)
+    if old is not None and old.shape == fired.shape:
+        old |= fired
+    else:
+        masks[name] = fired
+
+
 def median(values: list[float]) -> float:
     finite = [v for v in values if math.isfinite(v)]
     return float(statistics.median(finite)) if finite else NAN  # a few dozen floats: no array needed
@@ -498,12 +507,7 @@ class ReLUFiring(Measurement):
         pending[1] = 0
         block = pending[0][:k] > 0  # (steps, units): fired in that step's batch
         fired = block.any(axis=0)
-        masks = self._windows[-1]
-        old = masks.get(name)
-        if old is not None and old.shape == fired.shape:
-            old |= fired
-        else:
-            masks[name] = fired
+        fired_into(self._windows[-1], name, fired)
         before = self._batches.get(name, 0)
         self._batches[name] = before + k
         last = self._last_batch.get(name)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.doctor.measurements import NAN, RELU, Hook, Measurement, ReLUFiring, Sampled, median, rms
+from chainrule.doctor.measurements import NAN, RELU, Hook, Measurement, ReLUFiring, Sampled, fired_into, median, rms
 from chainrule.engine.autograd import is_grad_enabled
 
 CONVOLUTIONS = {"Conv1d", "Conv2d"}
@@ -66,12 +66,7 @@ class ChannelFiring(ReLUFiring):
                 return
             # outputs are never negative: a channel fired somewhere iff its sum is above 0
             fired: np.ndarray = out.reshape(out.shape[0], out.shape[1], -1).sum(axis=(0, 2)) > 0
-            masks = self.windows[-1]
-            old = masks.get(name)
-            if old is not None and old.shape == fired.shape:
-                old |= fired
-            else:
-                masks[name] = fired
+            fired_into(self.windows[-1], name, fired)
 
         return take, None
 
