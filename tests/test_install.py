@@ -82,16 +82,13 @@ def _closure(name: str, extras: frozenset[str]) -> set[str]:
 
     from packaging.requirements import Requirement
 
-    def key(text: str) -> str:
-        return re.sub(r"[-_.]+", "-", text).lower()
-
     seen: set[str] = set()
     todo = [(name, extras)]
     while todo:
         current, wanted = todo.pop()
-        if key(current) in seen:
+        if _name(current) in seen:
             continue
-        seen.add(key(current))
+        seen.add(_name(current))
         try:
             requires = distribution(current).requires or []
         except PackageNotFoundError:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import statistics
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -79,9 +78,17 @@ def fired_into(masks: dict[str, np.ndarray], name: str, fired: np.ndarray) -> No
         masks[name] = fired
 
 
+def middle(values: Any) -> float:
+    """statistics.median's arithmetic (sort, the middle one or the mean of the middle two) without its call
+    overhead and checks, which cost more than sorting the few floats the doctor's windows hold; non-empty."""
+    ordered = sorted(values)
+    half = len(ordered) // 2
+    return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
+
+
 def median(values: list[float]) -> float:
     finite = [v for v in values if math.isfinite(v)]
-    return float(statistics.median(finite)) if finite else NAN  # a few dozen floats: no array needed
+    return float(middle(finite)) if finite else NAN  # a few dozen floats: no array needed
 
 
 class Measurement:
@@ -189,8 +196,8 @@ class GradientRMS(Measurement):
 
     def __init__(self, linears: dict[str, Any]) -> None:
         self.linears = linears
-        self.strides = {name: subset_stride(m.weight._data.size) for name, m in linears.items()}
-        self.layers = [(name, m, self.strides[name]) for name, m in linears.items()]  # the per-step loop's
+        # the per-step loop's (name, module, stride of the subset read between samples)
+        self.layers = [(name, m, subset_stride(m.weight._data.size)) for name, m in linears.items()]
         self.total: list[float] = []
         self.per_layer = Sampled(list(linears))
         self.global_norm = NAN  # this step's L2 norm over every Linear's weight and bias gradient
@@ -481,11 +488,11 @@ class ReLUFiring(Measurement):
             if ones is None:
                 ones = self.ones[key] = np.ones(rows.shape[0], rows.dtype)
             pending = self.sums.get(name)
-            if pending is None or pending[1] == FOLD_ROWS or pending[0].shape[1:] != rows.shape[1:] \
-                    or pending[0].dtype != rows.dtype:  # full, or the layer changed: fold, then start afresh
+            if pending is None or pending[0].shape[1:] != rows.shape[1:] or pending[0].dtype != rows.dtype:
+                self.fold_layer(name)  # new, or the layer changed: what it buffered first, then a new buffer
+                pending = self.sums[name] = [np.empty((FOLD_ROWS, rows.shape[1]), rows.dtype), 0]
+            elif pending[1] == FOLD_ROWS:  # full: fold, and fill the same buffer again
                 self.fold_layer(name)
-                if pending is None or pending[0].shape[1:] != rows.shape[1:] or pending[0].dtype != rows.dtype:
-                    pending = self.sums[name] = [np.empty((FOLD_ROWS, rows.shape[1]), rows.dtype), 0]
             # ReLU outputs are never negative, so a unit fired on some sample iff its column sums above 0:
             # one BLAS matrix-vector product, 3x faster than (rows > 0).any(axis=0), written into the buffer.
             np.dot(ones, rows, out=pending[0][pending[1]])
@@ -704,11 +711,7 @@ class GradientGrowth(Measurement):
             if recent is None:
                 recent = recent_layers[name] = deque(maxlen=self.window)
             recent.append(value)
-        # statistics.median's own arithmetic, inline: its call and checks cost more than sorting five floats
-        ordered = sorted(self.recent)
-        half = len(ordered) // 2
-        middle = ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
-        self.last = middle / max(self.initial, 1e-30)
+        self.last = middle(self.recent) / max(self.initial, 1e-30)
         return self.last
 
     def ratio(self, total: float) -> float:
@@ -717,7 +720,7 @@ class GradientGrowth(Measurement):
 
     def layers(self) -> dict[str, float]:
         """The growth per Linear over the same steps (asked for only when the total has grown: it names the layer)."""
-        return {name: statistics.median(v) / max(self.initial_layers.get(name, NAN), 1e-30)
+        return {name: middle(v) / max(self.initial_layers.get(name, NAN), 1e-30)
                 for name, v in self.recent_layers.items() if v}
 
 
