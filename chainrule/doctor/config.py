@@ -147,10 +147,15 @@ class DoctorConfig:
     # SGD noise does not explain: Chee & Toulis 2018, "Convergence diagnostics for SGD"), one more such stretch
     # would add ``trend_gain`` of the fall achieved so far (our choice of "worth training longer"), and the
     # validation loss, when there is one, is at its lowest in the last epoch (Prechelt 1998: no reason to stop).
+    # The fall so far starts at the untrained network's loss, which the benchmarks measure on the whole training
+    # set and the doctor estimates from the first ``trend_start`` batch losses (their least-squares line at step
+    # 0: measurements.initial_level), not from the first batch alone: a stretch short enough for the first
+    # updates' fall to be read as a straight line, long enough to average ten batches' noise.
     trend_fraction: float = 1 / 3
     trend_steps: int = 30
     trend_t: float = -3.0
     trend_gain: float = 0.1
+    trend_start: int = 10
 
     # Stop training at the first non-finite loss, as Keras' TerminateOnNaN: nothing after it is meaningful.
     stop_on_non_finite: bool = True
@@ -167,7 +172,7 @@ class DoctorConfig:
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"DoctorConfig: {field.name} must be a non-negative number, got {value!r}")
         for name in ("stats_every", "persistence", "overfit_patience", "epoch_persistence", "window_steps",
-                     "growth_window", "climb_block", "trend_steps"):
+                     "growth_window", "climb_block", "trend_steps", "trend_start"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"DoctorConfig: {name} must be at least 1, got {getattr(self, name)!r}")
 

@@ -404,7 +404,7 @@ class Doctor(Callback):
         if self._halted or not self._losses.values:
             return
         cfg = self.config
-        t, fall, window = loss_trend(self._losses.values, cfg.trend_fraction, cfg.trend_steps)
+        t, fall, window = loss_trend(self._losses.values, cfg.trend_fraction, cfg.trend_steps, cfg.trend_start)
         best = self._validation.best_epoch
         judged = len(self._epochs)
         at_best = None if best < 0 else best == (self._epochs[-1]["epoch"] if self._epochs else -1)

@@ -781,10 +781,25 @@ class LossClimb(Measurement):
         return mean, climb
 
 
-def loss_trend(losses: list[float], fraction: float, least: int) -> tuple[float, float, int]:
+def initial_level(losses: list[float], steps: int) -> float:
+    """The untrained network's loss level, from the first ``steps`` batch losses: their least-squares line read at
+    step 0. One batch is a noisy stand-in for it (a deep ReLU net's untrained per-sample losses are heavy-tailed: a
+    batch of 10 read 1.97 where the whole training set's was 2.82, with a batch's sd 1.4); a line through ``steps`` of
+    them has (4k - 2) / (k (k + 1)) of one batch's variance (0.35 at k = 10) and, unlike their mean or median,
+    does not read the first updates' fall as the start. The first loss when fewer are finite."""
+    first = np.asarray(losses[:steps], dtype=np.float64)
+    if len(first) < max(steps, 2) or not np.isfinite(first).all():
+        return float(losses[0])
+    x = np.arange(len(first), dtype=np.float64)
+    x -= x.mean()
+    return float(first.mean() - (x @ (first - first.mean())) / (x @ x) * (len(first) - 1) / 2)
+
+
+def loss_trend(losses: list[float], fraction: float, least: int, start: int) -> tuple[float, float, int]:
     """(t, projected fall, steps) of the last ``fraction`` of the batch losses (at least ``least`` steps): the
     least-squares slope over its standard error, and the fall that slope projects over one more such stretch
-    as a fraction of the fall achieved so far (from the first loss). NaN when too short or not finite."""
+    as a fraction of the fall achieved so far (from ``initial_level`` of the first ``start`` losses). NaN when
+    too short or not finite."""
     n = max(least, int(len(losses) * fraction))
     window = np.asarray(losses[-n:], dtype=np.float64)
     if len(losses) < least or not np.isfinite(window).all():
@@ -794,6 +809,6 @@ def loss_trend(losses: list[float], fraction: float, least: int) -> tuple[float,
     slope = float(x @ (window - window.mean()) / (x @ x))
     residual = window - window.mean() - slope * x
     se = math.sqrt(float(residual @ residual) / (len(x) - 2) / float(x @ x))
-    progress = float(losses[0] - window.mean())
+    progress = initial_level(losses, start) - float(window.mean())
     t = slope / se if se > 0 else math.copysign(math.inf, slope) if slope else 0.0
     return t, -slope * len(window) / max(progress, 1e-12), len(window)

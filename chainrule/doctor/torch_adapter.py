@@ -114,6 +114,27 @@ def subset(w: torch.Tensor) -> torch.Tensor:
     return w.detach().reshape(-1)[::stride_across(w.numel(), w.shape[-1] if w.ndim else 1)]
 
 
+class WeightViews:
+    """Detached views of the watched weights, whole and ``subset``'s strided ones, made once and made again only
+    when a weight's storage changes (``param.data = ...``, a resize): an optimizer updates weights in place, so
+    the views see every step, and making them at each use cost more Python and dispatch than the small reads
+    (the update ratio's subset) they feed."""
+
+    def __init__(self, weights: dict[str, list[torch.Tensor]]) -> None:
+        self.params = [w for ws in weights.values() for w in ws]
+        self.key: tuple[Any, ...] = ()
+        self.whole: list[torch.Tensor] = []
+        self.sub: list[torch.Tensor] = []
+
+    def current(self) -> WeightViews:
+        key = tuple((w.data_ptr(), w.shape) for w in self.params)
+        if key != self.key:
+            self.key = key
+            self.whole = [w.detach() for w in self.params]
+            self.sub = [subset(w) for w in self.params]
+        return self
+
+
 def distributed() -> tuple[int, int]:
     """(this process's rank, the world size) under an initialized ``torch.distributed`` group, else (0, 1)."""
     dist = torch.distributed
@@ -140,10 +161,9 @@ def layer_norms(norms: list[float], weights: dict[str, list[torch.Tensor]]) -> d
     return found
 
 
-def rms(t: torch.Tensor) -> torch.Tensor:
-    """The root mean square of a tensor's elements, in float32 at least (one fused norm)."""
-    dtype = torch.promote_types(t.dtype, torch.float32)
-    return torch.linalg.vector_norm(t.detach(), dtype=dtype) / math.sqrt(max(t.numel(), 1))
+def norm(t: torch.Tensor) -> torch.Tensor:
+    """The L2 norm of a tensor's elements, in float32 at least (one fused call; its RMS is this / √numel)."""
+    return torch.linalg.vector_norm(t.detach(), dtype=torch.promote_types(t.dtype, torch.float32))
 
 
 def to_host(values: list[torch.Tensor]) -> list[float]:
@@ -308,22 +328,27 @@ class TorchUpdateRatio(Measurement):
     it measures ‖Δw‖/‖w‖ of that one optimizer step, and the ratio reaches the host with the next transfer.
     A big layer is represented by every k-th weight, as in ``UpdateRatio``."""
 
-    def __init__(self, weighted: dict[str, nn.Module]) -> None:
+    def __init__(self, weighted: dict[str, nn.Module], views: WeightViews) -> None:
         self.weights = {name: weights_of(m) for name, m in weighted.items()}
+        self.views = views
         self.values: dict[str, list[float]] = {name: [] for name in weighted}
-        self.copies: dict[str, list[torch.Tensor]] = {}
+        self.copies: list[torch.Tensor] = []  # the subset at the sample step, in buffers kept from one to the next
+        self.copied_key: tuple[Any, ...] = ()  # the views the buffers were made for
+        self.copied = False  # the buffers hold this sample step's weights, not yet compared
         self.moved: list[torch.Tensor] = []  # ‖Δw‖ then ‖w‖ per weight, on the device until the next transfer
         self.arrived: list[float] = []  # the same, on the host (the watch's ``to_host``)
         self.waiting = False
 
     def record(self) -> None:
-        if not self.copies or self.moved:
+        if not self.copied or self.moved:
             return
-        olds = [c for name in self.weights for c in self.copies[name]]
-        news = [subset(w) for ws in self.weights.values() for w in ws]
-        # every layer's weights at once: two fused norms, summed per layer on the host (``complete``)
-        self.moved = [*torch._foreach_norm(torch._foreach_sub(news, olds)), *torch._foreach_norm(olds)]
-        self.copies.clear()
+        self.copied = False
+        views = self.views.current()
+        if views.key != self.copied_key:  # a weight was replaced or resized in between: nothing to compare
+            return
+        # every layer's weights at once: one fused difference and one fused norm of the differences and the old
+        # weights, summed per layer on the host (``complete``)
+        self.moved = list(torch._foreach_norm([*torch._foreach_sub(views.sub, self.copies), *self.copies]))
 
     def complete(self) -> None:
         if not self.waiting or not self.moved:
@@ -336,10 +361,14 @@ class TorchUpdateRatio(Measurement):
         self.moved, self.arrived, self.waiting = [], [], False
 
     def start(self) -> None:
-        for name, ws in self.weights.items():
-            self.copies[name] = [subset(w).clone() for w in ws]
-            self.values[name].append(NAN)
-        self.moved, self.arrived, self.waiting = [], [], True
+        views = self.views.current()
+        if views.key != self.copied_key:
+            self.copies, self.copied_key = [v.clone() for v in views.sub], views.key
+        else:
+            torch._foreach_copy_(self.copies, views.sub)  # into the buffers: no allocation
+        for series in self.values.values():
+            series.append(NAN)
+        self.moved, self.arrived, self.waiting, self.copied = [], [], True, True
 
     def medians(self, span: slice) -> dict[str, float]:
         return Sampled.medians(self, span)  # type: ignore[arg-type]
@@ -357,42 +386,62 @@ class TorchWeights(Sampled):
 
     key = "weight_rms"
 
-    def __init__(self, weighted: dict[str, nn.Module]) -> None:
+    def __init__(self, weighted: dict[str, nn.Module], views: WeightViews) -> None:
         super().__init__(list(weighted))
         self.weights = {name: weights_of(m) for name, m in weighted.items()}
+        self.views = views
         self.queued: list[torch.Tensor] = []  # the sample step's weight norms, on the device until the transfer
         self.arrived: list[float] = []  # the same, on the host
 
     def record(self) -> None:
         """At a sample step's check (before the optimizer step): the weight norms, to cross with its transfer."""
-        self.queued = list(torch._foreach_norm([w.detach() for ws in self.weights.values() for w in ws]))
+        self.queued = list(torch._foreach_norm(self.views.current().whole))
 
     def take(self) -> bool:
-        norms = self.arrived or to_host(self.queued or list(torch._foreach_norm(
-            [w.detach() for ws in self.weights.values() for w in ws])))
+        norms = self.arrived or to_host(self.queued or list(torch._foreach_norm(self.views.current().whole)))
         self.queued, self.arrived = [], []
-        for name, norm in layer_norms(norms, self.weights).items():
-            self.pending[name] = norm / math.sqrt(sum(w.numel() for w in self.weights[name]))
+        for name, length in layer_norms(norms, self.weights).items():
+            self.pending[name] = length / math.sqrt(sum(w.numel() for w in self.weights[name]))
         self.commit()
         return all(math.isfinite(series[-1]) for series in self.values.values())
 
 
 class DeviceSampled(Sampled):
-    """A ``Sampled`` series whose hooks leave device scalars; ``commit`` brings them over in one transfer."""
+    """A ``Sampled`` series whose hooks leave device scalars; ``commit`` brings them over in one transfer.
+
+    The hooks leave raw reductions (a norm, a count) and ``finish`` turns them into the series' values on the
+    host: the scalar arithmetic (a division, a square root) costs nothing in Python, while each torch call on a
+    sample step cost 13–46 µs inside the training loop (the reference MLP on a CPU). Raw sums and norms also
+    combine across ranks linearly (``TorchWatch.reduce_across_ranks``)."""
 
     def __init__(self, names: list[str]) -> None:
         super().__init__(names)
         self.on_device: dict[str, torch.Tensor] = {}
+        self.sizes: dict[str, int] = {}  # per layer: the elements the raw value was taken over (for ``finish``)
         self.commits = 0
+
+    def finish(self) -> None:
+        """The raw values in ``pending`` made the series' values (none to make here: the value is the raw one)."""
 
     def commit(self) -> None:
         self.pending.update(zip(self.on_device, to_host(list(self.on_device.values())), strict=True))
         self.on_device.clear()
+        self.finish()
+        self.sizes.clear()
         super().commit()
         self.commits += 1
 
 
-class TorchSignal(DeviceSampled):
+class RMSSampled(DeviceSampled):
+    """A ``DeviceSampled`` series of RMSs whose hooks leave L2 norms: ``finish`` divides by √(their sizes)."""
+
+    def finish(self) -> None:
+        for name, size in self.sizes.items():
+            if name in self.pending:
+                self.pending[name] /= math.sqrt(max(size, 1))
+
+
+class TorchSignal(RMSSampled):
     """RMS of ∂loss/∂(each weighted layer's output) on sample steps."""
 
     key = "signal_rms"
@@ -400,7 +449,8 @@ class TorchSignal(DeviceSampled):
     def watch(self, name: str, out: torch.Tensor) -> None:
         if out.requires_grad:
             def grad_hook(g: torch.Tensor) -> None:
-                self.on_device[name] = rms(g)
+                self.on_device[name] = norm(g)  # the RMS once on the host (``finish``)
+                self.sizes[name] = g.numel()
 
             out.register_hook(grad_hook)
 
@@ -409,13 +459,15 @@ class TorchActivations(Measurement):
     """Mean and std of each activation module's output on sample steps."""
 
     def __init__(self, names: list[str]) -> None:
-        self.mean, self.std = DeviceSampled(names), DeviceSampled(names)
+        self.mean, self.std = DeviceSampled(names), RMSSampled(names)
 
     def watch(self, name: str, out: torch.Tensor) -> None:
-        # two passes (mean, then the RMS around it): as exact as std_mean and, on a CPU, ten times faster
+        # two passes (mean, then the norm around it): as exact as std_mean and, on a CPU, ten times faster; the
+        # norm becomes the std on the host (``RMSSampled.finish``)
         y = out.detach().float()
         mean = y.mean()
-        self.mean.on_device[name], self.std.on_device[name] = mean, rms(y - mean)
+        self.mean.on_device[name], self.std.on_device[name] = mean, norm(y - mean)
+        self.std.sizes[name] = y.numel()
 
     def commit(self) -> None:
         self.mean.commit()
@@ -456,11 +508,17 @@ class TorchZeroGradients(DeviceSampled):
         # an in-place ReLU's input is its output: its gradient is the one arriving from above, not the one it passes
         if isinstance(x, torch.Tensor) and x.requires_grad and not getattr(module, "inplace", False):
             def grad_hook(g: torch.Tensor) -> None:
-                # bool().sum() counts what count_nonzero counts at half its cost on a CPU (26 µs against 58 on
-                # 128×256)
-                self.on_device[name] = 1 - g.bool().sum() / g.numel()
+                # the count of non-zeros by bool().sum(), which counts what count_nonzero counts at half its cost on a
+                # CPU (26 µs against 58 on 128×256); the fraction on the host (``finish``)
+                self.on_device[name] = g.bool().sum()
+                self.sizes[name] = g.numel()
 
             x.register_hook(grad_hook)
+
+    def finish(self) -> None:
+        for name, size in self.sizes.items():
+            if name in self.pending:
+                self.pending[name] = 1 - self.pending[name] / max(size, 1)
 
 
 class TorchFiring(Measurement):
@@ -708,8 +766,9 @@ class TorchWatch:
         self.structure = s = Structure(model)
         self.layers = s.layers
         self.grads = TorchGradients(s.weighted)
-        self.updates = TorchUpdateRatio(s.weighted)
-        self.weights = TorchWeights(s.weighted)
+        views = WeightViews({name: weights_of(m) for name, m in s.weighted.items()})
+        self.updates = TorchUpdateRatio(s.weighted, views)
+        self.weights = TorchWeights(s.weighted, views)
         self.signal = TorchSignal(list(s.weighted))
         self.activations = TorchActivations(list(s.activations))
         saturating = [n for n, cls in s.activations.items() if cls in SATURATING]
@@ -849,9 +908,10 @@ class TorchWatch:
             if d is self.signal.on_device:  # each rank's loss is 1/size of the global one per sample
                 d[name] = mean_square[i].sqrt() / size
             elif d is self.activations.std.on_device:  # the pooled std: within-rank plus between-rank spread
-                m = at[(id(self.activations.mean.on_device), name)]
-                d[name] = (mean_square[i] + mean_square[m] - mean[m].square()).clamp_min(0).sqrt()
-            else:
+                m = at[(id(self.activations.mean.on_device), name)]  # (a norm until committed: its size scales it)
+                n = self.activations.std.sizes[name]
+                d[name] = (mean_square[i] + n * (mean_square[m] - mean[m].square())).clamp_min(0).sqrt()
+            else:  # means, counts and fractions: the mean over the ranks
                 d[name] = mean[i]
 
     def to_host(self) -> list[float]:

@@ -15,7 +15,7 @@ import chainrule as cr
 from chainrule import nn, optim
 from chainrule.data import load_dataset
 from chainrule.doctor import Doctor
-from chainrule.doctor.measurements import loss_trend, sumsq
+from chainrule.doctor.measurements import initial_level, loss_trend, sumsq
 from chainrule.doctor.rules import binomial_tail
 from chainrule.training.models import MLPSpec, build_mlp
 
@@ -171,12 +171,24 @@ def test_loss_trend_is_scipys_least_squares_slope_over_its_standard_error(shape)
     base = {"falling": 2.0 - 0.01 * x, "flat": np.full_like(x, 1.0), "rising": 1.0 + 0.005 * x,
             "noisy-falling": 2.0 - 0.002 * x}[shape]
     losses = list(base + rng.normal(0, 0.05 if shape != "noisy-falling" else 0.3, x.size))
-    t, fall, n = loss_trend(losses, 1 / 3, 30)
+    t, fall, n = loss_trend(losses, 1 / 3, 30, 10)
     window = np.array(losses[-40:])
     ref = stats.linregress(np.arange(40), window)
+    start = stats.linregress(np.arange(10), losses[:10]).intercept  # the untrained loss: the first 10's line at 0
     assert n == 40
     assert t == pytest.approx(ref.slope / ref.stderr, rel=1e-9)
-    assert fall == pytest.approx(-ref.slope * 40 / max(losses[0] - window.mean(), 1e-12), rel=1e-9)
+    assert fall == pytest.approx(-ref.slope * 40 / max(start - window.mean(), 1e-12), rel=1e-9)
+
+
+def test_the_fall_so_far_starts_at_the_first_losses_line_not_at_one_noisy_batch():
+    # the untrained loss is 3.0 and falls 0.05 a step at first; the first batch alone reads 1.0 (a low draw)
+    rng = np.random.default_rng(0)
+    early = 3.0 - 0.05 * np.arange(10) + rng.normal(0, 0.02, 10)
+    early[0] = 1.0
+    assert initial_level(list(early), 10) == pytest.approx(stats.linregress(np.arange(10), early).intercept)
+    assert initial_level(list(early), 10) > 2.0
+    assert initial_level([1.0, math.nan, *early[2:]], 10) == 1.0  # not finite: the first loss, as before
+    assert initial_level([2.5, 2.4], 10) == 2.5  # fewer than asked for
 
 
 @pytest.mark.parametrize(("k", "n", "p"), [(4, 8, 0.1), (2, 3, 0.1), (3, 3, 0.1), (8, 32, 0.1), (13, 64, 0.1),
