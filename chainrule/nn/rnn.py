@@ -14,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+import os
 import warnings
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -75,18 +77,32 @@ def _lstm_to_torch_order(gates: np.ndarray) -> np.ndarray:
     return np.take(gates.reshape(*gates.shape[:-1], 4, hidden), _LSTM_ORDER, axis=-2).reshape(gates.shape)
 
 
-def _step_order(length: int, reverse: bool) -> tuple[int, slice, slice]:
-    """The first step a direction runs (the one that starts from the initial state), and slices pairing every later
-    step with the step before it in running order: ``x[later]`` lines up with ``y[earlier]``."""
-    if reverse:
-        return length - 1, slice(0, length - 1), slice(1, length)
-    return 0, slice(1, length), slice(0, length - 1)
-
-
 def _per_step_threads(macs: int) -> contextlib.AbstractContextManager[Any]:
     """One BLAS thread around a per-step loop whose products, ``macs`` multiply-adds each, are small (the engine's
     rule, :data:`chainrule.engine.backend.SMALL_PRODUCT_MACS`)."""
     return blas_threads_for(macs) or contextlib.nullcontext()
+
+
+# Steps per chunk of the LSTM's backward work beside the loop (local derivatives ahead of it, dW_hh and db_hh behind):
+# 10 steps of batch 32, hidden 128 make a (512, 320) @ (320, 128) product, large enough for BLAS to run near its
+# peak and few enough (5 for 50 steps) that handing them to the side thread costs little
+_CHUNK = 10
+_side: tuple[int, ThreadPoolExecutor] | None = None  # (the process it was started in, the executor)
+
+
+def _side_thread() -> ThreadPoolExecutor:
+    """One worker thread for the recurrences' sequence-wide work, started at first use and again in a forked child
+    (a fork copies no threads, and an executor whose thread is gone would wait forever)."""
+    global _side
+    if _side is None or _side[0] != os.getpid():
+        _side = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="chainrule-recurrence"))
+    return _side[1]
+
+
+def _beside_loop(single: Any, mode: str) -> ThreadPoolExecutor | None:
+    """The side thread for an LSTM's backward when its loop runs on one BLAS thread (``single``, the block that
+    holds it there) and BLAS was allowed more, so a core is free for it; else None (the loop's thread does it all)."""
+    return _side_thread() if mode == "LSTM" and single is not None and single.restore else None
 
 
 class Recurrence(Function):
@@ -116,8 +132,9 @@ class Recurrence(Function):
         return out
 
     def backward(self, grad):
-        with _per_step_threads(grad.shape[1] * self.w_hh.size):
-            return self._backward(grad)
+        single = blas_threads_for(grad.shape[1] * self.w_hh.size)
+        with single or contextlib.nullcontext():
+            return self._backward(grad, _beside_loop(single, self.mode))
 
     def _forward(self, xp, h0, c0, w_hh, b_hh, mode, reverse):
         length, batch, _ = xp.shape
@@ -180,7 +197,7 @@ class Recurrence(Function):
         self.h0, self.outputs = h0, out
         return out
 
-    def _backward(self, grad):
+    def _backward(self, grad, side):
         mode, reverse, w_hh = self.mode, self.reverse, self.w_hh
         length, batch, hidden = grad.shape[0] - (2 if mode == "LSTM" else 1), grad.shape[1], grad.shape[2]
         out = self.outputs
@@ -191,45 +208,7 @@ class Recurrence(Function):
         # ∂loss/∂h_t of each step, kept only when observed: one copy per step
         seen = np.empty((length, batch, hidden), dtype=grad.dtype) if self.on_hidden_grad is not None else None
         if mode == "LSTM":
-            dc = grad[length + 1].copy()
-            tanh_c = self.tanh_c
-            # The local derivatives of every step at once (vectorized over time), written straight into d_pre, which
-            # the loop then scales by dc and dh: 7 small ops a step, and no sequence-sized temporaries (fresh arrays
-            # of megabytes cost page faults: 10 ms of the old layer's 27.5 ms CPU a step were the kernel's). d_pre is
-            # in torch's gate order i, f, g, o, which W_hh, W_ih and the biases have; the gates are in i, f, o, g.
-            g4 = gates.reshape(length, batch, 4, hidden)
-            i, f, o, g = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
-            d4 = d_pre.reshape(length, batch, 4, hidden)
-            d_i, d_f, d_g, d_o = d4[:, :, 0], d4[:, :, 1], d4[:, :, 2], d4[:, :, 3]
-            np.subtract(1, i, out=d_i)  # ∂c/∂z_i = g·σ'(z_i)
-            d_i *= i
-            d_i *= g
-            np.subtract(1, f, out=d_f)  # ∂c/∂z_f = c_{t-1}·σ'(z_f)
-            d_f *= f
-            first, later, earlier = _step_order(length, reverse)
-            d_f[later] *= self.c[earlier]
-            d_f[first] *= self.c0
-            np.multiply(g, g, out=d_g)  # ∂c/∂z_g = i·tanh'(z_g)
-            np.subtract(1, d_g, out=d_g)
-            d_g *= i
-            np.subtract(1, o, out=d_o)  # ∂h/∂z_o = tanh(c)·σ'(z_o)
-            d_o *= o
-            d_o *= tanh_c
-            dc_dh = np.multiply(tanh_c, tanh_c)  # ∂h/∂c = o·(1 - tanh²(c))
-            np.subtract(1, dc_dh, out=dc_dh)
-            dc_dh *= o
-            dh_dc = np.empty_like(dc)  # per-step scratch: dh·∂h/∂c
-            for t in steps:
-                dh += grad[t]
-                if seen is not None:
-                    seen[t] = dh
-                dc += np.multiply(dh, dc_dh[t], out=dh_dc)
-                d_ifg = d4[t, :, :3]
-                d_ifg *= dc[:, None, :]
-                d_o[t] *= dh
-                dc *= f[t]
-                dh = d_pre[t] @ w_hh
-            d_c0 = dc
+            dh, d_c0, d_w, d_b = self._lstm_backward(grad, dh, d_pre, seen, side)
             d_gh = d_pre
         elif mode == "GRU":
             previous = self._previous_states(out, length)  # h_{t-1} of each step, (L, N, H)
@@ -268,27 +247,119 @@ class Recurrence(Function):
         if seen is not None:
             self.on_hidden_grad(seen)
         needs = self.needs
-        d_w = None
-        if needs[3] and mode == "LSTM":
-            d_w = self._hidden_weight_grad(d_gh, out, length)
-        elif needs[3]:
+        if mode != "LSTM":  # (the LSTM's weight and bias gradients came with its loop)
             # RNN and GRU keep one product over the shifted copy, bit for bit what the gallery's demos were set on:
             # the vanishing-through-time demo's tanh RNN reached 74.6% instead of chance (26%) when this sum's
             # float32 rounding changed by 1e-7 (measured with the split product)
-            d_w = matmul_small(d_gh.reshape(length * batch, -1).T, previous.reshape(length * batch, hidden))
-        d_b = d_gh.reshape(length * batch, -1).sum(axis=0) if self.has_bias and needs[4] else None
+            d_w = (matmul_small(d_gh.reshape(length * batch, -1).T, previous.reshape(length * batch, hidden))
+                   if needs[3] else None)
+            d_b = d_gh.reshape(length * batch, -1).sum(axis=0) if self.has_bias and needs[4] else None
         return (d_pre if needs[0] else None, dh if needs[1] else None, d_c0 if needs[2] else None, d_w, d_b)
 
-    def _hidden_weight_grad(self, d_gh: np.ndarray, out: np.ndarray, length: int) -> np.ndarray:
-        """dW_hh = Σ_t d_gh_t^T h_{t-1}: the steps that start from an output as one product over the outputs in
-        place (no copy of the shifted states), plus the step that starts from h_0."""
-        first, later, earlier = _step_order(length, self.reverse)
-        batch, hidden = out.shape[1], out.shape[2]
-        d_w = d_gh[first].T @ self.h0
-        if length > 1:
-            d_w += matmul_small(d_gh[later].reshape((length - 1) * batch, -1).T,
-                                out[earlier].reshape((length - 1) * batch, hidden))
-        return d_w
+    def _lstm_backward(self, grad, dh, d_pre, seen, side):
+        """Backpropagation through the LSTM's steps: returns ∂h_0, ∂c_0, dW_hh and db_hh (None when not needed),
+        and writes the gradient of every step's pre-activations into ``d_pre``.
+
+        The work that is not a chain from step to step (each step's local derivatives before the loop reaches it,
+        and dW_hh = Σ_t d_pre_t^T h_{t-1} and db_hh = Σ_t d_pre_t once it has passed) runs in chunks of
+        :data:`_CHUNK` steps; with ``side`` (an executor, given when BLAS may use more than the loop's one thread)
+        a second thread does it beside the loop, else the loop's own thread does it in the same order, so the
+        sums, and the results, are the same either way."""
+        length, batch, hidden = grad.shape[0] - 2, grad.shape[1], grad.shape[2]
+        w_hh, gates, tanh_c = self.w_hh, self.gates, self.tanh_c
+        # d_pre is in torch's gate order i, f, g, o, which W_hh, W_ih and the biases have; the gates are i, f, o, g
+        g4 = gates.reshape(length, batch, 4, hidden)
+        d4 = d_pre.reshape(length, batch, 4, hidden)
+        f, d_o = g4[:, :, 1], d4[:, :, 3]
+        dc_dh = np.empty((length, batch, hidden), dtype=grad.dtype)  # ∂h/∂c of each step
+        want_w, want_b = self.needs[3], self.has_bias and self.needs[4]
+
+        def local(lo: int, hi: int) -> None:
+            """The local derivatives of steps lo..hi-1 (time order), written straight into d_pre, which the loop
+            then scales by dc and dh: 7 small ops a step, and no sequence-sized temporaries (fresh arrays of
+            megabytes cost page faults: 10 ms of the old layer's 27.5 ms CPU a step were the kernel's)."""
+            i, f, o, g = (g4[lo:hi, :, k] for k in range(4))
+            d_i, d_f, d_g, d_o = (d4[lo:hi, :, k] for k in range(4))
+            np.subtract(1, i, out=d_i)  # ∂c/∂z_i = g·σ'(z_i)
+            d_i *= i
+            d_i *= g
+            np.subtract(1, f, out=d_f)  # ∂c/∂z_f = c_{t-1}·σ'(z_f)
+            d_f *= f
+            later, earlier, first = self._chunk_previous(lo, hi, length)
+            d_f[later.start - lo:later.stop - lo] *= self.c[earlier]
+            if first is not None:
+                d_f[first - lo] *= self.c0
+            np.multiply(g, g, out=d_g)  # ∂c/∂z_g = i·tanh'(z_g)
+            np.subtract(1, d_g, out=d_g)
+            d_g *= i
+            np.subtract(1, o, out=d_o)  # ∂h/∂z_o = tanh(c)·σ'(z_o)
+            d_o *= o
+            d_o *= tanh_c[lo:hi]
+            ch = dc_dh[lo:hi]
+            np.multiply(tanh_c[lo:hi], tanh_c[lo:hi], out=ch)  # ∂h/∂c = o·(1 - tanh²(c))
+            np.subtract(1, ch, out=ch)
+            ch *= o
+
+        def sums(lo: int, hi: int) -> tuple[Any, Any]:
+            """Steps lo..hi-1's parts of dW_hh (their d_pre against the states they started from, the outputs in
+            place and h_0) and of db_hh."""
+            d_w = d_b = None
+            if want_w:
+                later, earlier, first = self._chunk_previous(lo, hi, length)
+                if later.stop > later.start:
+                    d_w = d_pre[later].reshape(-1, 4 * hidden).T @ self.outputs[earlier].reshape(-1, hidden)
+                if first is not None:
+                    d_first = d_pre[first].T @ self.h0
+                    d_w = d_first if d_w is None else d_w + d_first
+            if want_b:
+                d_b = d_pre[lo:hi].reshape(-1, 4 * hidden).sum(axis=0)
+            return d_w, d_b
+
+        # chunks of steps in running order, as (lo, hi) in time order
+        bounds = [(lo, min(lo + _CHUNK, length)) for lo in range(0, length, _CHUNK)]
+        if not self.reverse:
+            bounds.reverse()
+        pending = [side.submit(local, lo, hi) for lo, hi in bounds[1:]] if side is not None else None
+        parts: list[tuple[Any, Any]] = []
+        later_sums: list[Future[tuple[Any, Any]]] = []  # the same, from the side thread
+        dc = grad[length + 1].copy()
+        dh_dc = np.empty_like(dc)  # per-step scratch: dh·∂h/∂c
+        for k, (lo, hi) in enumerate(bounds):
+            if pending is None or k == 0:
+                local(lo, hi)
+            else:
+                pending[k - 1].result()
+            for t in (range(lo, hi) if self.reverse else range(hi - 1, lo - 1, -1)):
+                dh += grad[t]
+                if seen is not None:
+                    seen[t] = dh
+                dc += np.multiply(dh, dc_dh[t], out=dh_dc)
+                d_ifg = d4[t, :, :3]
+                d_ifg *= dc[:, None, :]
+                d_o[t] *= dh
+                dc *= f[t]
+                dh = d_pre[t] @ w_hh
+            if side is not None:
+                later_sums.append(side.submit(sums, lo, hi))
+            else:
+                parts.append(sums(lo, hi))
+        parts += [part.result() for part in later_sums]
+        d_w = d_b = None
+        for part_w, part_b in parts:  # in running order, whichever thread computed them
+            if part_w is not None:
+                d_w = part_w if d_w is None else np.add(d_w, part_w, out=d_w)
+            if part_b is not None:
+                d_b = part_b if d_b is None else np.add(d_b, part_b, out=d_b)
+        return dh, dc, d_w, d_b
+
+    def _chunk_previous(self, lo: int, hi: int, length: int) -> tuple[slice, slice, int | None]:
+        """For steps lo..hi-1: the slice of those that start from an output, the slice of those outputs, and the
+        step among them that starts from the initial state (None if none does)."""
+        if self.reverse:
+            top = min(hi, length - 1)
+            return slice(lo, top), slice(lo + 1, top + 1), (length - 1 if hi == length else None)
+        bottom = max(lo, 1)
+        return slice(bottom, hi), slice(bottom - 1, hi - 1), (0 if lo == 0 else None)
 
     def _previous_states(self, out: np.ndarray, length: int) -> np.ndarray:
         """h_{t-1} for each step t in time order: the state each step started from."""

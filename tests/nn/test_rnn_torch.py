@@ -266,3 +266,24 @@ def test_long_sequence_and_saturated_gates_match_torch(mode, scale):
     lstm = mode == "lstm"
     states = [rng.standard_normal((2, 3, H)) for _ in range(2 if lstm else 1)]
     check_run(ours, twin, rng.standard_normal((30, 3, H_IN)), states, lstm)
+
+
+@pytest.mark.parametrize("reverse_too", [False, True], ids=["forward", "bidirectional"])
+def test_lstm_backward_beside_the_loop_matches_torch_and_the_inline_one(monkeypatch, reverse_too):
+    """The LSTM's backward does its sequence-wide work (local derivatives, dW_hh, db_hh) in chunks of steps, on a
+    second thread when BLAS may use more than the loop's one: 23 steps (two whole chunks and a part), that thread
+    forced on and off, agree with torch, and with each other bit for bit (same sums in the same order)."""
+    from chainrule.nn import rnn
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((23, 3, H_IN))
+    states = [rng.standard_normal((2 if reverse_too else 1, 3, H)) for _ in range(2)]
+    grads = {}
+    for beside in (True, False):
+        monkeypatch.setattr(rnn, "_beside_loop", (lambda single, mode: rnn._side_thread()) if beside else
+                            (lambda single, mode: None))
+        ours, twin = make_pair("lstm", bidirectional=reverse_too)
+        check_run(ours, twin, x, states, lstm=True)
+        grads[beside] = {name: p.grad.numpy().copy() for name, p in ours.named_parameters()}
+    for name, grad in grads[True].items():
+        np.testing.assert_array_equal(grad, grads[False][name], err_msg=name)
