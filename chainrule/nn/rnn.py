@@ -55,20 +55,34 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
 _LSTM_ORDER = [0, 1, 3, 2]
 
 
-def _lstm_internal(xp: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """The LSTM's pre-activations xp + b_hh (L, N, 4H) and W_hh^T (H, 4H) in the internal gate order, with the
-    sigmoid gates' parts halved: σ(a) = (1 + tanh(a/2)) / 2 lets one tanh serve all four gates per step, and halving
-    is exact in binary floating point, so h_{t-1} @ (W/2) + (x + b)/2 rounds as (h_{t-1} @ W + x + b)/2 does."""
-    length, batch, gates = xp.shape
-    hidden = gates // 4
-    # a C-ordered copy (take, not [:, :, order], whose result has the gate axis outermost): the loop writes into it
-    pre4 = np.take(xp.reshape(length, batch, 4, hidden), _LSTM_ORDER, axis=2)
-    if b_hh is not None:
-        pre4 += b_hh.reshape(4, hidden)[_LSTM_ORDER]
-    pre4[:, :, :3] *= 0.5
+def _lstm_weight(w_hh: np.ndarray) -> np.ndarray:
+    """W_hh^T (H, 4H) in the LSTM loop's internal gate order, the sigmoid gates' columns halved (see
+    :func:`_lstm_prepare`)."""
+    hidden = w_hh.shape[1]
     w4 = np.take(w_hh.reshape(4, hidden, hidden), _LSTM_ORDER, axis=0)
     w4[:3] *= 0.5
-    return pre4.reshape(length, batch, gates), np.ascontiguousarray(w4.reshape(gates, hidden).T)
+    return np.ascontiguousarray(w4.reshape(4 * hidden, hidden).T)
+
+
+def _lstm_prepare(pre4: np.ndarray, xp4: np.ndarray, b4: np.ndarray | None, lo: int, hi: int) -> None:
+    """Steps lo..hi-1 of the LSTM's pre-activations xp + b_hh, (L, N, 4, H), into ``pre4`` in the internal gate
+    order, with the sigmoid gates' parts halved: σ(a) = (1 + tanh(a/2)) / 2 lets one tanh serve all four gates per
+    step, and halving is exact in binary floating point, so h_{t-1} @ (W/2) + (x + b)/2 rounds as
+    (h_{t-1} @ W + x + b)/2 does. ``b4``: b_hh as (4, H) in the internal order, or None."""
+    dst = pre4[lo:hi]
+    # take, not [:, :, order], whose result has the gate axis outermost; mode="clip" (the indices are in range)
+    # because "raise" buffers the output
+    np.take(xp4[lo:hi], _LSTM_ORDER, axis=2, out=dst, mode="clip")
+    if b4 is not None:
+        dst += b4
+    dst[:, :, :3] *= 0.5
+
+
+def _chunks(length: int, backwards: bool) -> list[tuple[int, int]]:
+    """The steps 0..length-1 in chunks of :data:`_CHUNK`, as (lo, hi) in time order, listed in the order a loop
+    that runs ``backwards`` in time meets them."""
+    bounds = [(lo, min(lo + _CHUNK, length)) for lo in range(0, length, _CHUNK)]
+    return bounds[::-1] if backwards else bounds
 
 
 def _lstm_to_torch_order(gates: np.ndarray) -> np.ndarray:
@@ -100,8 +114,9 @@ def _side_thread() -> ThreadPoolExecutor:
 
 
 def _beside_loop(single: Any, mode: str) -> ThreadPoolExecutor | None:
-    """The side thread for an LSTM's backward when its loop runs on one BLAS thread (``single``, the block that
-    holds it there) and BLAS was allowed more, so a core is free for it; else None (the loop's thread does it all)."""
+    """The side thread for an LSTM's forward or backward when its loop runs on one BLAS thread (``single``, the
+    block that holds it there) and BLAS was allowed more, so a core is free for it; else None (the loop's thread
+    does it all)."""
     return _side_thread() if mode == "LSTM" and single is not None and single.restore else None
 
 
@@ -123,8 +138,9 @@ class Recurrence(Function):
 
     def forward(self, xp, h0, c0, w_hh, b_hh, mode, reverse, on_gates=None, on_hidden_grad=None):
         self.on_hidden_grad = on_hidden_grad
-        with _per_step_threads(xp.shape[1] * w_hh.size), np.errstate(over="ignore"):
-            out = self._forward(xp, h0, c0, w_hh, b_hh, mode, reverse)
+        single = blas_threads_for(xp.shape[1] * w_hh.size)
+        with single or contextlib.nullcontext(), np.errstate(over="ignore"):
+            out = self._forward(xp, h0, c0, w_hh, b_hh, mode, reverse, _beside_loop(single, mode))
         if on_gates is not None and mode == "LSTM":
             on_gates(_lstm_to_torch_order(self.gates))
         elif on_gates is not None and mode == "GRU":
@@ -136,7 +152,7 @@ class Recurrence(Function):
         with single or contextlib.nullcontext():
             return self._backward(grad, _beside_loop(single, self.mode))
 
-    def _forward(self, xp, h0, c0, w_hh, b_hh, mode, reverse):
+    def _forward(self, xp, h0, c0, w_hh, b_hh, mode, reverse, side):
         length, batch, _ = xp.shape
         hidden = w_hh.shape[1]
         self.mode, self.reverse, self.w_hh = mode, reverse, w_hh
@@ -146,24 +162,38 @@ class Recurrence(Function):
         steps = range(length - 1, -1, -1) if reverse else range(length)
         h = h0
         if mode == "LSTM":
-            pre, w_t = _lstm_internal(xp, w_hh, b_hh)
+            w_t = _lstm_weight(w_hh)
+            pre = np.empty_like(xp)
+            pre4, xp4 = pre.reshape(length, batch, 4, hidden), xp.reshape(length, batch, 4, hidden)
+            b4 = b_hh.reshape(4, hidden)[_LSTM_ORDER] if b_hh is not None else None
+            bounds = _chunks(length, reverse)
+            # the pre-activations of later chunks prepared on the side thread while the loop runs (a chunk it has not
+            # started when the loop reaches it, the loop takes back: the side thread may not get a core for a while)
+            pending = None
+            if side is not None:
+                pending = [side.submit(_lstm_prepare, pre4, xp4, b4, lo, hi) for lo, hi in bounds[1:]]
             c = c0
             self.c = cs = np.empty((length, batch, hidden), dtype=xp.dtype)
             self.tanh_c = tcs = np.empty((length, batch, hidden), dtype=xp.dtype)
             i_times_g = np.empty((batch, hidden), dtype=xp.dtype)
             h2, h3 = 2 * hidden, 3 * hidden
             half = xp.dtype.type(0.5)  # a scalar of the array's dtype: 1.7x faster than a Python float on a slice
-            for t in steps:
-                z = pre[t]
-                z += h @ w_t
-                # one tanh over all four gates: the sigmoid gates' inputs come halved, and σ(a) = (1 + tanh(a/2)) / 2
-                np.tanh(z, out=z)
-                sigmoid_gates = z[:, :h3]
-                sigmoid_gates *= half
-                sigmoid_gates += half
-                c = np.multiply(z[:, hidden:h2], c, out=cs[t])  # f·c_{t-1} + i·g
-                c += np.multiply(z[:, :hidden], z[:, h3:], out=i_times_g)
-                h = np.multiply(z[:, h2:h3], np.tanh(c, out=tcs[t]), out=out[t])
+            for k, (lo, hi) in enumerate(bounds):
+                if pending is None or k == 0 or pending[k - 1].cancel():
+                    _lstm_prepare(pre4, xp4, b4, lo, hi)
+                else:
+                    pending[k - 1].result()
+                for t in (range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)):
+                    z = pre[t]
+                    z += h @ w_t
+                    # one tanh over all four gates: the sigmoid gates' inputs come halved, σ(a) = (1 + tanh(a/2)) / 2
+                    np.tanh(z, out=z)
+                    sigmoid_gates = z[:, :h3]
+                    sigmoid_gates *= half
+                    sigmoid_gates += half
+                    c = np.multiply(z[:, hidden:h2], c, out=cs[t])  # f·c_{t-1} + i·g
+                    c += np.multiply(z[:, :hidden], z[:, h3:], out=i_times_g)
+                    h = np.multiply(z[:, h2:h3], np.tanh(c, out=tcs[t]), out=out[t])
             out[length + 1] = c
             self.c0 = c0
             self.gates = pre  # i, f, o, g: the internal order
@@ -315,17 +345,16 @@ class Recurrence(Function):
                 d_b = d_pre[lo:hi].reshape(-1, 4 * hidden).sum(axis=0)
             return d_w, d_b
 
-        # chunks of steps in running order, as (lo, hi) in time order
-        bounds = [(lo, min(lo + _CHUNK, length)) for lo in range(0, length, _CHUNK)]
-        if not self.reverse:
-            bounds.reverse()
+        bounds = _chunks(length, not self.reverse)
+        # (a chunk the side thread has not started when the loop reaches it, the loop's thread takes back and does
+        # itself: on a machine whose other core is busy the side thread may not run for a while)
         pending = [side.submit(local, lo, hi) for lo, hi in bounds[1:]] if side is not None else None
         parts: list[tuple[Any, Any]] = []
         later_sums: list[Future[tuple[Any, Any]]] = []  # the same, from the side thread
         dc = grad[length + 1].copy()
         dh_dc = np.empty_like(dc)  # per-step scratch: dh·∂h/∂c
         for k, (lo, hi) in enumerate(bounds):
-            if pending is None or k == 0:
+            if pending is None or k == 0 or pending[k - 1].cancel():
                 local(lo, hi)
             else:
                 pending[k - 1].result()
@@ -343,7 +372,7 @@ class Recurrence(Function):
                 later_sums.append(side.submit(sums, lo, hi))
             else:
                 parts.append(sums(lo, hi))
-        parts += [part.result() for part in later_sums]
+        parts += [sums(*bounds[k]) if part.cancel() else part.result() for k, part in enumerate(later_sums)]
         d_w = d_b = None
         for part_w, part_b in parts:  # in running order, whichever thread computed them
             if part_w is not None:
