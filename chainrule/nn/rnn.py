@@ -3,10 +3,13 @@
 Weights are stored as torch stores them (``weight_ih_l{k}[_reverse]`` of shape (gates·H, H_in), gate order
 i, f, g, o for LSTM and r, z, n for GRU), so a torch ``state_dict`` loads as is and outputs match.
 
-Speed: for each layer and direction the input projection of all time steps is one matmul (the engine's Linear
-op on x reshaped to (L·N, H_in)); the recurrence then runs as one op per layer and direction (:class:`Recurrence`),
-a NumPy loop over the steps with a hand-written backward (backpropagation through time), so the graph holds a
-handful of nodes instead of a dozen per step. The cells are built from the engine's differentiable ops.
+Speed: each layer and direction runs as one op (:class:`Recurrence`), a NumPy loop over the steps with a
+hand-written backward (backpropagation through time), so the graph holds a handful of nodes instead of a dozen per
+step. For RNN and GRU the input projection of all time steps is one matmul before it (the engine's Linear op on x
+reshaped to (L·N, H_in)); the LSTM's op projects its input itself, in chunks of steps that a second thread
+prepares while the loop runs when BLAS may use more than one thread (as it does dW_ih, dW_hh, the biases' gradients
+and dx behind the backward loop): the loop is a chain no thread can split, and its small products run best on one
+BLAS thread, so that is where a second core helps. The cells are built from the engine's differentiable ops.
 """
 
 from __future__ import annotations
@@ -64,18 +67,21 @@ def _lstm_weight(w_hh: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(w4.reshape(4 * hidden, hidden).T)
 
 
-def _lstm_prepare(pre4: np.ndarray, xp4: np.ndarray, b4: np.ndarray | None, lo: int, hi: int) -> None:
-    """Steps lo..hi-1 of the LSTM's pre-activations xp + b_hh, (L, N, 4, H), into ``pre4`` in the internal gate
-    order, with the sigmoid gates' parts halved: σ(a) = (1 + tanh(a/2)) / 2 lets one tanh serve all four gates per
-    step, and halving is exact in binary floating point, so h_{t-1} @ (W/2) + (x + b)/2 rounds as
-    (h_{t-1} @ W + x + b)/2 does. ``b4``: b_hh as (4, H) in the internal order, or None."""
-    dst = pre4[lo:hi]
-    # take, not [:, :, order], whose result has the gate axis outermost; mode="clip" (the indices are in range)
-    # because "raise" buffers the output
-    np.take(xp4[lo:hi], _LSTM_ORDER, axis=2, out=dst, mode="clip")
-    if b4 is not None:
-        dst += b4
-    dst[:, :, :3] *= 0.5
+def _lstm_prepare(pre: np.ndarray, x: np.ndarray, w_t: np.ndarray, b_ih: np.ndarray | None,
+                  b_hh: np.ndarray | None, lo: int, hi: int) -> None:
+    """Steps lo..hi-1 of the LSTM's pre-activations x @ W_ih^T + b_ih + b_hh into ``pre`` (L, N, 4H), in the
+    internal gate order (``w_t``: W_ih^T, ``b_ih`` and ``b_hh`` as (4, H), all permuted once), with the sigmoid
+    gates' parts halved: σ(a) = (1 + tanh(a/2)) / 2 lets one tanh serve all four gates per step, and halving is exact
+    in binary floating point, so h_{t-1} @ (W/2) + (x + b)/2 rounds as (h_{t-1} @ W + x + b)/2 does. The same
+    operations in the same order as the engine's Linear followed by the bias: the same rounding."""
+    dst = pre[lo:hi]
+    np.matmul(x[lo:hi].reshape(-1, x.shape[2]), w_t, out=dst.reshape(-1, dst.shape[2]))
+    dst4 = dst.reshape(hi - lo, dst.shape[1], 4, -1)
+    if b_ih is not None:
+        dst4 += b_ih
+    if b_hh is not None:
+        dst4 += b_hh
+    dst4[:, :, :3] *= 0.5
 
 
 def _chunks(length: int, backwards: bool) -> list[tuple[int, int]]:
@@ -97,9 +103,10 @@ def _per_step_threads(macs: int) -> contextlib.AbstractContextManager[Any]:
     return blas_threads_for(macs) or contextlib.nullcontext()
 
 
-# Steps per chunk of the LSTM's backward work beside the loop (local derivatives ahead of it, dW_hh and db_hh behind):
-# 10 steps of batch 32, hidden 128 make a (512, 320) @ (320, 128) product, large enough for BLAS to run near its
-# peak and few enough (5 for 50 steps) that handing them to the side thread costs little
+# Steps per chunk of the LSTM's work beside its loop (the input projection ahead of the forward loop; the local
+# derivatives ahead of the backward loop, the weights' gradients and dx behind it): 10 steps of batch 32, hidden 128
+# make a (512, 320) @ (320, 128) product for dW_hh, large enough for BLAS to run near its peak, and few enough
+# chunks (5 for 50 steps) that handing them to the side thread costs little
 _CHUNK = 10
 _side: tuple[int, ThreadPoolExecutor] | None = None  # (the process it was started in, the executor)
 
@@ -124,9 +131,10 @@ class Recurrence(Function):
     """The recurrent part of one layer and direction over a whole sequence, as one op.
 
     Inputs: ``xp`` (L, N, G·H), the input projection x @ W_ih.T + b_ih of every step; ``h0`` (N, H); ``c0`` (N, H)
-    or None (LSTM only); ``w_hh`` (G·H, H); ``b_hh`` (G·H,) or None. Output: (L + 1, N, H) — the hidden state of
-    each step in time order, then h_n — and for LSTM (L + 2, N, H), with c_n last. ``reverse`` runs from the last
-    step to the first. Backward is backpropagation through time in NumPy, with the gates saved at forward.
+    or None (LSTM only); ``w_hh`` (G·H, H); ``b_hh`` (G·H,) or None; for LSTM also ``w_ih`` (4H, H_in) and ``b_ih``
+    (4H,) or None, with ``xp`` the input x itself (L, N, H_in), projected inside. Output: (L + 1, N, H) — the
+    hidden state of each step in time order, then h_n — and for LSTM (L + 2, N, H), with c_n last. ``reverse`` runs
+    from the last step to the first. Backward is backpropagation through time in NumPy, with the gates saved at forward.
 
     Observers, given only when someone watches (the layer's hooks): ``on_gates(gates)`` at forward with the gate
     activations of every step, (L, N, G·H) in time order (LSTM i, f, g, o; GRU r, z, n); ``on_hidden_grad(grads)``
@@ -136,11 +144,12 @@ class Recurrence(Function):
 
     saves_output = True  # backward reads the states it produced
 
-    def forward(self, xp, h0, c0, w_hh, b_hh, mode, reverse, on_gates=None, on_hidden_grad=None):
+    def forward(self, xp, h0, c0, w_hh, b_hh, w_ih=None, b_ih=None, *, mode, reverse, on_gates=None,
+                on_hidden_grad=None):
         self.on_hidden_grad = on_hidden_grad
-        single = blas_threads_for(xp.shape[1] * w_hh.size)
+        single = blas_threads_for(h0.shape[0] * w_hh.size)
         with single or contextlib.nullcontext(), np.errstate(over="ignore"):
-            out = self._forward(xp, h0, c0, w_hh, b_hh, mode, reverse, _beside_loop(single, mode))
+            out = self._forward(xp, h0, c0, w_hh, b_hh, w_ih, b_ih, mode, reverse, _beside_loop(single, mode))
         if on_gates is not None and mode == "LSTM":
             on_gates(_lstm_to_torch_order(self.gates))
         elif on_gates is not None and mode == "GRU":
@@ -152,8 +161,8 @@ class Recurrence(Function):
         with single or contextlib.nullcontext():
             return self._backward(grad, _beside_loop(single, self.mode))
 
-    def _forward(self, xp, h0, c0, w_hh, b_hh, mode, reverse, side):
-        length, batch, _ = xp.shape
+    def _forward(self, xp, h0, c0, w_hh, b_hh, w_ih, b_ih, mode, reverse, side):
+        length, batch = xp.shape[0], xp.shape[1]
         hidden = w_hh.shape[1]
         self.mode, self.reverse, self.w_hh = mode, reverse, w_hh
         self.has_bias = b_hh is not None
@@ -162,16 +171,18 @@ class Recurrence(Function):
         steps = range(length - 1, -1, -1) if reverse else range(length)
         h = h0
         if mode == "LSTM":
+            # xp is the layer's input x here, projected chunk by chunk: W_ih^T, b_ih and b_hh in the internal order
+            x, self.x, self.w_ih = xp, xp, w_ih
             w_t = _lstm_weight(w_hh)
-            pre = np.empty_like(xp)
-            pre4, xp4 = pre.reshape(length, batch, 4, hidden), xp.reshape(length, batch, 4, hidden)
-            b4 = b_hh.reshape(4, hidden)[_LSTM_ORDER] if b_hh is not None else None
+            w_ih_t = np.take(w_ih.reshape(4, hidden, -1), _LSTM_ORDER, axis=0).reshape(4 * hidden, -1).T
+            b_ih4, b_hh4 = (b.reshape(4, hidden)[_LSTM_ORDER] if b is not None else None for b in (b_ih, b_hh))
+            pre = np.empty((length, batch, 4 * hidden), dtype=x.dtype)
             bounds = _chunks(length, reverse)
             # the pre-activations of later chunks prepared on the side thread while the loop runs (a chunk it has not
             # started when the loop reaches it, the loop takes back: the side thread may not get a core for a while)
             pending = None
             if side is not None:
-                pending = [side.submit(_lstm_prepare, pre4, xp4, b4, lo, hi) for lo, hi in bounds[1:]]
+                pending = [side.submit(_lstm_prepare, pre, x, w_ih_t, b_ih4, b_hh4, lo, hi) for lo, hi in bounds[1:]]
             c = c0
             self.c = cs = np.empty((length, batch, hidden), dtype=xp.dtype)
             self.tanh_c = tcs = np.empty((length, batch, hidden), dtype=xp.dtype)
@@ -180,7 +191,7 @@ class Recurrence(Function):
             half = xp.dtype.type(0.5)  # a scalar of the array's dtype: 1.7x faster than a Python float on a slice
             for k, (lo, hi) in enumerate(bounds):
                 if pending is None or k == 0 or pending[k - 1].cancel():
-                    _lstm_prepare(pre4, xp4, b4, lo, hi)
+                    _lstm_prepare(pre, x, w_ih_t, b_ih4, b_hh4, lo, hi)
                 else:
                     pending[k - 1].result()
                 for t in (range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)):
@@ -238,8 +249,7 @@ class Recurrence(Function):
         # ∂loss/∂h_t of each step, kept only when observed: one copy per step
         seen = np.empty((length, batch, hidden), dtype=grad.dtype) if self.on_hidden_grad is not None else None
         if mode == "LSTM":
-            dh, d_c0, d_w, d_b = self._lstm_backward(grad, dh, d_pre, seen, side)
-            d_gh = d_pre
+            return self._lstm_backward(grad, dh, d_pre, seen, side)
         elif mode == "GRU":
             previous = self._previous_states(out, length)  # h_{t-1} of each step, (L, N, H)
             d_gh = np.empty(gates.shape, dtype=grad.dtype)
@@ -287,11 +297,12 @@ class Recurrence(Function):
         return (d_pre if needs[0] else None, dh if needs[1] else None, d_c0 if needs[2] else None, d_w, d_b)
 
     def _lstm_backward(self, grad, dh, d_pre, seen, side):
-        """Backpropagation through the LSTM's steps: returns ∂h_0, ∂c_0, dW_hh and db_hh (None when not needed),
-        and writes the gradient of every step's pre-activations into ``d_pre``.
+        """Backpropagation through the LSTM's steps: the gradients of the op's seven inputs (x, h_0, c_0, W_hh,
+        b_hh, W_ih, b_ih; None where not needed), with d_pre as scratch for every step's pre-activations.
 
-        The work that is not a chain from step to step (each step's local derivatives before the loop reaches it,
-        and dW_hh = Σ_t d_pre_t^T h_{t-1} and db_hh = Σ_t d_pre_t once it has passed) runs in chunks of
+        The work that is not a chain from step to step (each step's local derivatives before the loop reaches it;
+        dW_hh = Σ_t d_pre_t^T h_{t-1}, db_hh = db_ih = Σ_t d_pre_t, dW_ih = Σ_t d_pre_t^T x_t and dx_t = d_pre_t W_ih
+        once it has passed) runs in chunks of
         :data:`_CHUNK` steps; with ``side`` (an executor, given when BLAS may use more than the loop's one thread)
         a second thread does it beside the loop, else the loop's own thread does it in the same order, so the
         sums, and the results, are the same either way."""
@@ -302,7 +313,9 @@ class Recurrence(Function):
         d4 = d_pre.reshape(length, batch, 4, hidden)
         f, d_o = g4[:, :, 1], d4[:, :, 3]
         dc_dh = np.empty((length, batch, hidden), dtype=grad.dtype)  # ∂h/∂c of each step
-        want_w, want_b = self.needs[3], self.has_bias and self.needs[4]
+        needs, x, w_ih = self.needs, self.x, self.w_ih
+        want_w, want_b, want_w_ih = needs[3], self.has_bias and (needs[4] or needs[6]), needs[5]
+        dx = np.empty(x.shape, dtype=grad.dtype) if needs[0] else None
 
         def local(lo: int, hi: int) -> None:
             """The local derivatives of steps lo..hi-1 (time order), written straight into d_pre, which the loop
@@ -330,10 +343,15 @@ class Recurrence(Function):
             np.subtract(1, ch, out=ch)
             ch *= o
 
-        def sums(lo: int, hi: int) -> tuple[Any, Any]:
+        def sums(lo: int, hi: int) -> tuple[Any, Any, Any]:
             """Steps lo..hi-1's parts of dW_hh (their d_pre against the states they started from, the outputs in
-            place and h_0) and of db_hh."""
-            d_w = d_b = None
+            place and h_0), of db_hh (= db_ih) and of dW_ih, and their rows of dx."""
+            d_w = d_b = d_w_ih = None
+            d_chunk = d_pre[lo:hi].reshape(-1, 4 * hidden)
+            if dx is not None:
+                np.matmul(d_chunk, w_ih, out=dx[lo:hi].reshape(-1, x.shape[2]))
+            if want_w_ih:
+                d_w_ih = d_chunk.T @ x[lo:hi].reshape(-1, x.shape[2])
             if want_w:
                 later, earlier, first = self._chunk_previous(lo, hi, length)
                 if later.stop > later.start:
@@ -342,15 +360,15 @@ class Recurrence(Function):
                     d_first = d_pre[first].T @ self.h0
                     d_w = d_first if d_w is None else d_w + d_first
             if want_b:
-                d_b = d_pre[lo:hi].reshape(-1, 4 * hidden).sum(axis=0)
-            return d_w, d_b
+                d_b = d_chunk.sum(axis=0)
+            return d_w, d_b, d_w_ih
 
         bounds = _chunks(length, not self.reverse)
         # (a chunk the side thread has not started when the loop reaches it, the loop's thread takes back and does
         # itself: on a machine whose other core is busy the side thread may not run for a while)
         pending = [side.submit(local, lo, hi) for lo, hi in bounds[1:]] if side is not None else None
-        parts: list[tuple[Any, Any]] = []
-        later_sums: list[Future[tuple[Any, Any]]] = []  # the same, from the side thread
+        parts: list[tuple[Any, Any, Any]] = []
+        later_sums: list[Future[tuple[Any, Any, Any]]] = []  # the same, from the side thread
         dc = grad[length + 1].copy()
         dh_dc = np.empty_like(dc)  # per-step scratch: dh·∂h/∂c
         for k, (lo, hi) in enumerate(bounds):
@@ -368,18 +386,24 @@ class Recurrence(Function):
                 d_o[t] *= dh
                 dc *= f[t]
                 dh = d_pre[t] @ w_hh
-            if side is not None:
-                later_sums.append(side.submit(sums, lo, hi))
-            else:
+            if side is None:
                 parts.append(sums(lo, hi))
-        parts += [sums(*bounds[k]) if part.cancel() else part.result() for k, part in enumerate(later_sums)]
-        d_w = d_b = None
-        for part_w, part_b in parts:  # in running order, whichever thread computed them
-            if part_w is not None:
-                d_w = part_w if d_w is None else np.add(d_w, part_w, out=d_w)
-            if part_b is not None:
-                d_b = part_b if d_b is None else np.add(d_b, part_b, out=d_b)
-        return dh, dc, d_w, d_b
+            elif k < len(bounds) - 1:
+                later_sums.append(side.submit(sums, lo, hi))
+        if side is not None:
+            last = sums(*bounds[-1])  # the loop's thread, left with no other work, does the last chunk's itself
+            parts = [sums(*bounds[k]) if part.cancel() else part.result() for k, part in enumerate(later_sums)]
+            parts.append(last)
+        totals: list[Any] = [None, None, None]  # dW_hh, db, dW_ih
+        for part in parts:  # in running order, whichever thread computed them
+            for j, value in enumerate(part):
+                if value is not None:
+                    totals[j] = value if totals[j] is None else np.add(totals[j], value, out=totals[j])
+        d_w, d_b, d_w_ih = totals
+        if seen is not None:
+            self.on_hidden_grad(seen)
+        return (dx, dh if needs[1] else None, dc if needs[2] else None, d_w, d_b if needs[4] else None, d_w_ih,
+                (d_b.copy() if needs[4] else d_b) if needs[6] else None)  # two gradients, two arrays
 
     def _chunk_previous(self, lo: int, hi: int, length: int) -> tuple[slice, slice, int | None]:
         """For steps lo..hi-1: the slice of those that start from an output, the slice of those outputs, and the
@@ -578,14 +602,19 @@ class RNNBase(Module):
                 w_hh = getattr(self, f"weight_hh_l{layer}{suffix}")
                 b_ih = getattr(self, f"bias_ih_l{layer}{suffix}") if self.bias else None
                 b_hh = getattr(self, f"bias_hh_l{layer}{suffix}") if self.bias else None
-                features = layer_input.shape[2]
-                flat = layer_input.reshape(length * batch, features)
-                xp = (ops.Linear.apply(flat, w_ih) if b_ih is None else ops.Linear.apply(flat, w_ih, b_ih))
-                xp = xp.reshape(length, batch, w_ih.shape[0])
                 h_init = h0[k] if h0 is not None else zeros
-                c_init = (c0[k] if c0 is not None else zeros) if is_lstm else None
-                y = Recurrence.apply(xp, h_init, c_init, w_hh, b_hh, mode=self.mode, reverse=direction == 1,
-                                     **self._observers(layer, direction))
+                observers = self._observers(layer, direction)
+                if is_lstm:  # the LSTM projects its input inside the op, chunk by chunk beside its loop
+                    c_init = c0[k] if c0 is not None else zeros
+                    y = Recurrence.apply(layer_input, h_init, c_init, w_hh, b_hh, w_ih, b_ih, mode=self.mode,
+                                         reverse=direction == 1, **observers)
+                else:
+                    features = layer_input.shape[2]
+                    flat = layer_input.reshape(length * batch, features)
+                    xp = (ops.Linear.apply(flat, w_ih) if b_ih is None else ops.Linear.apply(flat, w_ih, b_ih))
+                    xp = xp.reshape(length, batch, w_ih.shape[0])
+                    y = Recurrence.apply(xp, h_init, None, w_hh, b_hh, mode=self.mode, reverse=direction == 1,
+                                         **observers)
                 outputs.append(y[:length])
                 h_n.append(y[length])
                 if is_lstm:
