@@ -6,10 +6,11 @@ i, f, g, o for LSTM and r, z, n for GRU), so a torch ``state_dict`` loads as is 
 Speed: each layer and direction runs as one op (:class:`Recurrence`), a NumPy loop over the steps with a
 hand-written backward (backpropagation through time), so the graph holds a handful of nodes instead of a dozen per
 step. For RNN and GRU the input projection of all time steps is one matmul before it (the engine's Linear op on x
-reshaped to (L·N, H_in)); the LSTM's op projects its input itself, in chunks of steps that a second thread
-prepares while the loop runs when BLAS may use more than one thread (as it does dW_ih, dW_hh, the biases' gradients
-and dx behind the backward loop): the loop is a chain no thread can split, and its small products run best on one
-BLAS thread, so that is where a second core helps. The cells are built from the engine's differentiable ops.
+reshaped to (L·N, H_in)); the LSTM's op projects its input itself, a chunk of steps just before its loop reaches
+them (and computes dW_ih, dW_hh, the biases' gradients and dx a chunk at a time behind the backward loop), so the
+sequence-sized arrays are visited in cache-sized pieces, inside the loop's one-BLAS-thread block: no product of
+the layer wakes OpenBLAS's second thread, which would then spin beside the loop. The cells are built from the
+engine's differentiable ops.
 """
 
 from __future__ import annotations
@@ -17,10 +18,8 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
-import os
 import warnings
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -103,28 +102,11 @@ def _per_step_threads(macs: int) -> contextlib.AbstractContextManager[Any]:
     return blas_threads_for(macs) or contextlib.nullcontext()
 
 
-# Steps per chunk of the LSTM's work beside its loop (the input projection ahead of the forward loop; the local
+# Steps per chunk of the LSTM's sequence-wide work (the input projection ahead of the forward loop; the local
 # derivatives ahead of the backward loop, the weights' gradients and dx behind it): 10 steps of batch 32, hidden 128
-# make a (512, 320) @ (320, 128) product for dW_hh, large enough for BLAS to run near its peak, and few enough
-# chunks (5 for 50 steps) that handing them to the side thread costs little
+# make a 655 KB chunk of d_pre, within a 1 MB L2 cache, and a (512, 320) @ (320, 128) product for dW_hh, large
+# enough for BLAS to run near its peak
 _CHUNK = 10
-_side: tuple[int, ThreadPoolExecutor] | None = None  # (the process it was started in, the executor)
-
-
-def _side_thread() -> ThreadPoolExecutor:
-    """One worker thread for the recurrences' sequence-wide work, started at first use and again in a forked child
-    (a fork copies no threads, and an executor whose thread is gone would wait forever)."""
-    global _side
-    if _side is None or _side[0] != os.getpid():
-        _side = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="chainrule-recurrence"))
-    return _side[1]
-
-
-def _beside_loop(single: Any, mode: str) -> ThreadPoolExecutor | None:
-    """The side thread for an LSTM's forward or backward when its loop runs on one BLAS thread (``single``, the
-    block that holds it there) and BLAS was allowed more, so a core is free for it; else None (the loop's thread
-    does it all)."""
-    return _side_thread() if mode == "LSTM" and single is not None and single.restore else None
 
 
 class Recurrence(Function):
@@ -149,7 +131,7 @@ class Recurrence(Function):
         self.on_hidden_grad = on_hidden_grad
         single = blas_threads_for(h0.shape[0] * w_hh.size)
         with single or contextlib.nullcontext(), np.errstate(over="ignore"):
-            out = self._forward(xp, h0, c0, w_hh, b_hh, w_ih, b_ih, mode, reverse, _beside_loop(single, mode))
+            out = self._forward(xp, h0, c0, w_hh, b_hh, w_ih, b_ih, mode, reverse)
         if on_gates is not None and mode == "LSTM":
             on_gates(_lstm_to_torch_order(self.gates))
         elif on_gates is not None and mode == "GRU":
@@ -159,9 +141,9 @@ class Recurrence(Function):
     def backward(self, grad):
         single = blas_threads_for(grad.shape[1] * self.w_hh.size)
         with single or contextlib.nullcontext():
-            return self._backward(grad, _beside_loop(single, self.mode))
+            return self._backward(grad)
 
-    def _forward(self, xp, h0, c0, w_hh, b_hh, w_ih, b_ih, mode, reverse, side):
+    def _forward(self, xp, h0, c0, w_hh, b_hh, w_ih, b_ih, mode, reverse):
         length, batch = xp.shape[0], xp.shape[1]
         hidden = w_hh.shape[1]
         self.mode, self.reverse, self.w_hh = mode, reverse, w_hh
@@ -177,23 +159,14 @@ class Recurrence(Function):
             w_ih_t = np.take(w_ih.reshape(4, hidden, -1), _LSTM_ORDER, axis=0).reshape(4 * hidden, -1).T
             b_ih4, b_hh4 = (b.reshape(4, hidden)[_LSTM_ORDER] if b is not None else None for b in (b_ih, b_hh))
             pre = np.empty((length, batch, 4 * hidden), dtype=x.dtype)
-            bounds = _chunks(length, reverse)
-            # the pre-activations of later chunks prepared on the side thread while the loop runs (a chunk it has not
-            # started when the loop reaches it, the loop takes back: the side thread may not get a core for a while)
-            pending = None
-            if side is not None:
-                pending = [side.submit(_lstm_prepare, pre, x, w_ih_t, b_ih4, b_hh4, lo, hi) for lo, hi in bounds[1:]]
             c = c0
             self.c = cs = np.empty((length, batch, hidden), dtype=xp.dtype)
             self.tanh_c = tcs = np.empty((length, batch, hidden), dtype=xp.dtype)
             i_times_g = np.empty((batch, hidden), dtype=xp.dtype)
             h2, h3 = 2 * hidden, 3 * hidden
             half = xp.dtype.type(0.5)  # a scalar of the array's dtype: 1.7x faster than a Python float on a slice
-            for k, (lo, hi) in enumerate(bounds):
-                if pending is None or k == 0 or pending[k - 1].cancel():
-                    _lstm_prepare(pre, x, w_ih_t, b_ih4, b_hh4, lo, hi)
-                else:
-                    pending[k - 1].result()
+            for lo, hi in _chunks(length, reverse):
+                _lstm_prepare(pre, x, w_ih_t, b_ih4, b_hh4, lo, hi)  # each chunk just before the loop reads it
                 for t in (range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)):
                     z = pre[t]
                     z += h @ w_t
@@ -238,7 +211,7 @@ class Recurrence(Function):
         self.h0, self.outputs = h0, out
         return out
 
-    def _backward(self, grad, side):
+    def _backward(self, grad):
         mode, reverse, w_hh = self.mode, self.reverse, self.w_hh
         length, batch, hidden = grad.shape[0] - (2 if mode == "LSTM" else 1), grad.shape[1], grad.shape[2]
         out = self.outputs
@@ -249,7 +222,7 @@ class Recurrence(Function):
         # ∂loss/∂h_t of each step, kept only when observed: one copy per step
         seen = np.empty((length, batch, hidden), dtype=grad.dtype) if self.on_hidden_grad is not None else None
         if mode == "LSTM":
-            return self._lstm_backward(grad, dh, d_pre, seen, side)
+            return self._lstm_backward(grad, dh, d_pre, seen)
         elif mode == "GRU":
             previous = self._previous_states(out, length)  # h_{t-1} of each step, (L, N, H)
             d_gh = np.empty(gates.shape, dtype=grad.dtype)
@@ -296,16 +269,14 @@ class Recurrence(Function):
             d_b = d_gh.reshape(length * batch, -1).sum(axis=0) if self.has_bias and needs[4] else None
         return (d_pre if needs[0] else None, dh if needs[1] else None, d_c0 if needs[2] else None, d_w, d_b)
 
-    def _lstm_backward(self, grad, dh, d_pre, seen, side):
+    def _lstm_backward(self, grad, dh, d_pre, seen):
         """Backpropagation through the LSTM's steps: the gradients of the op's seven inputs (x, h_0, c_0, W_hh,
         b_hh, W_ih, b_ih; None where not needed), with d_pre as scratch for every step's pre-activations.
 
         The work that is not a chain from step to step (each step's local derivatives before the loop reaches it;
         dW_hh = Σ_t d_pre_t^T h_{t-1}, db_hh = db_ih = Σ_t d_pre_t, dW_ih = Σ_t d_pre_t^T x_t and dx_t = d_pre_t W_ih
-        once it has passed) runs in chunks of
-        :data:`_CHUNK` steps; with ``side`` (an executor, given when BLAS may use more than the loop's one thread)
-        a second thread does it beside the loop, else the loop's own thread does it in the same order, so the
-        sums, and the results, are the same either way."""
+        once it has passed) runs in chunks of :data:`_CHUNK` steps, so that each chunk's arrays are still in cache
+        when the loop reads them or when its sums read what the loop wrote."""
         length, batch, hidden = grad.shape[0] - 2, grad.shape[1], grad.shape[2]
         w_hh, gates, tanh_c = self.w_hh, self.gates, self.tanh_c
         # d_pre is in torch's gate order i, f, g, o, which W_hh, W_ih and the biases have; the gates are i, f, o, g
@@ -364,18 +335,11 @@ class Recurrence(Function):
             return d_w, d_b, d_w_ih
 
         bounds = _chunks(length, not self.reverse)
-        # (a chunk the side thread has not started when the loop reaches it, the loop's thread takes back and does
-        # itself: on a machine whose other core is busy the side thread may not run for a while)
-        pending = [side.submit(local, lo, hi) for lo, hi in bounds[1:]] if side is not None else None
         parts: list[tuple[Any, Any, Any]] = []
-        later_sums: list[Future[tuple[Any, Any, Any]]] = []  # the same, from the side thread
         dc = grad[length + 1].copy()
         dh_dc = np.empty_like(dc)  # per-step scratch: dh·∂h/∂c
-        for k, (lo, hi) in enumerate(bounds):
-            if pending is None or k == 0 or pending[k - 1].cancel():
-                local(lo, hi)
-            else:
-                pending[k - 1].result()
+        for lo, hi in bounds:
+            local(lo, hi)
             for t in (range(lo, hi) if self.reverse else range(hi - 1, lo - 1, -1)):
                 dh += grad[t]
                 if seen is not None:
@@ -386,16 +350,9 @@ class Recurrence(Function):
                 d_o[t] *= dh
                 dc *= f[t]
                 dh = d_pre[t] @ w_hh
-            if side is None:
-                parts.append(sums(lo, hi))
-            elif k < len(bounds) - 1:
-                later_sums.append(side.submit(sums, lo, hi))
-        if side is not None:
-            last = sums(*bounds[-1])  # the loop's thread, left with no other work, does the last chunk's itself
-            parts = [sums(*bounds[k]) if part.cancel() else part.result() for k, part in enumerate(later_sums)]
-            parts.append(last)
+            parts.append(sums(lo, hi))
         totals: list[Any] = [None, None, None]  # dW_hh, db, dW_ih
-        for part in parts:  # in running order, whichever thread computed them
+        for part in parts:  # in running order
             for j, value in enumerate(part):
                 if value is not None:
                     totals[j] = value if totals[j] is None else np.add(totals[j], value, out=totals[j])
@@ -604,7 +561,7 @@ class RNNBase(Module):
                 b_hh = getattr(self, f"bias_hh_l{layer}{suffix}") if self.bias else None
                 h_init = h0[k] if h0 is not None else zeros
                 observers = self._observers(layer, direction)
-                if is_lstm:  # the LSTM projects its input inside the op, chunk by chunk beside its loop
+                if is_lstm:  # the LSTM projects its input inside the op, chunk by chunk as its loop reaches them
                     c_init = c0[k] if c0 is not None else zeros
                     y = Recurrence.apply(layer_input, h_init, c_init, w_hh, b_hh, w_ih, b_ih, mode=self.mode,
                                          reverse=direction == 1, **observers)
