@@ -129,8 +129,7 @@ class Recurrence(Function):
     def forward(self, xp, h0, c0, w_hh, b_hh, w_ih=None, b_ih=None, *, mode, reverse, on_gates=None,
                 on_hidden_grad=None):
         self.on_hidden_grad = on_hidden_grad
-        single = blas_threads_for(h0.shape[0] * w_hh.size)
-        with single or contextlib.nullcontext(), np.errstate(over="ignore"):
+        with _per_step_threads(h0.shape[0] * w_hh.size), np.errstate(over="ignore"):
             out = self._forward(xp, h0, c0, w_hh, b_hh, w_ih, b_ih, mode, reverse)
         if on_gates is not None and mode == "LSTM":
             on_gates(_lstm_to_torch_order(self.gates))
@@ -139,8 +138,7 @@ class Recurrence(Function):
         return out
 
     def backward(self, grad):
-        single = blas_threads_for(grad.shape[1] * self.w_hh.size)
-        with single or contextlib.nullcontext():
+        with _per_step_threads(grad.shape[1] * self.w_hh.size):
             return self._backward(grad)
 
     def _forward(self, xp, h0, c0, w_hh, b_hh, w_ih, b_ih, mode, reverse):
@@ -260,13 +258,13 @@ class Recurrence(Function):
         if seen is not None:
             self.on_hidden_grad(seen)
         needs = self.needs
-        if mode != "LSTM":  # (the LSTM's weight and bias gradients came with its loop)
+        d_w = None
+        if needs[3]:
             # RNN and GRU keep one product over the shifted copy, bit for bit what the gallery's demos were set on:
             # the vanishing-through-time demo's tanh RNN reached 74.6% instead of chance (26%) when this sum's
             # float32 rounding changed by 1e-7 (measured with the split product)
-            d_w = (matmul_small(d_gh.reshape(length * batch, -1).T, previous.reshape(length * batch, hidden))
-                   if needs[3] else None)
-            d_b = d_gh.reshape(length * batch, -1).sum(axis=0) if self.has_bias and needs[4] else None
+            d_w = matmul_small(d_gh.reshape(length * batch, -1).T, previous.reshape(length * batch, hidden))
+        d_b = d_gh.reshape(length * batch, -1).sum(axis=0) if self.has_bias and needs[4] else None
         return (d_pre if needs[0] else None, dh if needs[1] else None, d_c0 if needs[2] else None, d_w, d_b)
 
     def _lstm_backward(self, grad, dh, d_pre, seen):
