@@ -266,3 +266,15 @@ def test_long_sequence_and_saturated_gates_match_torch(mode, scale):
     lstm = mode == "lstm"
     states = [rng.standard_normal((2, 3, H)) for _ in range(2 if lstm else 1)]
     check_run(ours, twin, rng.standard_normal((30, 3, H_IN)), states, lstm)
+
+
+@pytest.mark.parametrize("reverse_too", [False, True], ids=["forward", "bidirectional"])
+def test_lstm_chunks_of_steps_match_torch(reverse_too):
+    """The LSTM projects its input and sums its weights' gradients a chunk of steps at a time (10 steps): 23 steps,
+    two whole chunks and a part, in both directions (where the chunks are met in opposite orders), agree with torch,
+    the gradient of the input included."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((23, 3, H_IN))
+    states = [rng.standard_normal((2 if reverse_too else 1, 3, H)) for _ in range(2)]
+    ours, twin = make_pair("lstm", bidirectional=reverse_too)
+    check_run(ours, twin, x, states, lstm=True)
