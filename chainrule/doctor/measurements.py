@@ -540,13 +540,16 @@ class ReLUFiring(Measurement):
         """
         dead: dict[str, float] = {}
         log_alpha = math.log(significance)
-        for name, last in self.last_batch.items():
-            start, fired_before = self.base[name]
-            total = self.batches[name] - start  # K
+        self.fold()  # once: the loop reads the folded state itself, not through the properties that fold
+        for name, last in self._last_batch.items():
+            start, fired_before = self._base[name]
+            batches = self._batches[name]
+            total = batches - start  # K
             if not last.size or total <= 0:
                 continue
-            fired = self.fired_in[name] - fired_before  # m
-            silent = self.batches[name] - np.maximum(last, start)  # s (K for units silent throughout)
+            fired_in = self._fired_in[name]
+            fired = fired_in - fired_before  # m
+            silent = batches - np.maximum(last, start)  # s (K for units silent throughout)
             # all units at once: a Python loop of lgamma calls per unit was most of an epoch's end
             if self.log_factorials.size <= total:
                 self.log_factorials = np.array([math.lgamma(i + 1) for i in range(2 * total + 1)])
@@ -554,7 +557,7 @@ class ReLUFiring(Measurement):
                       - log_choose(np.full_like(fired, total), fired, self.log_factorials))
             dead_units = int(np.count_nonzero((fired == 0) | (chance < log_alpha)))
             dead[name] = dead_units / last.size
-            self.base[name] = (self.batches[name], self.fired_in[name].copy())
+            self._base[name] = (batches, fired_in.copy())
         return dead
 
     def cut(self) -> None:
@@ -768,8 +771,9 @@ class LossClimb(Measurement):
             # steps' sign test, yet raises the epoch's mean far above the untrained network's loss.
             lowest = losses[0]
             if np.isfinite(epoch).all():  # middle(): np.median's value, without its import of numpy.ma (~36 ms)
-                centre = middle(epoch.tolist())
-                noise = 1.4826 * middle([abs(v - centre) for v in epoch.tolist()])
+                values = epoch.tolist()
+                centre = middle(values)
+                noise = 1.4826 * middle([abs(v - centre) for v in values])
             else:
                 noise = NAN
             climb = (mean - lowest) / first_loss if mean - lowest > self.noise_z * noise else NAN
@@ -790,9 +794,15 @@ def initial_level(losses: list[float], steps: int) -> float:
     first = np.asarray(losses[:steps], dtype=np.float64)
     if len(first) < max(steps, 2) or not np.isfinite(first).all():
         return float(losses[0])
-    x = np.arange(len(first), dtype=np.float64)
+    slope, _ = least_squares_slope(first)
+    return float(first.mean() - slope * (len(first) - 1) / 2)
+
+
+def least_squares_slope(values: np.ndarray) -> tuple[float, np.ndarray]:
+    """The least-squares slope of ``values`` against their index, and the centred index it was fitted on."""
+    x = np.arange(len(values), dtype=np.float64)
     x -= x.mean()
-    return float(first.mean() - (x @ (first - first.mean())) / (x @ x) * (len(first) - 1) / 2)
+    return float(x @ (values - values.mean()) / (x @ x)), x
 
 
 def loss_trend(losses: list[float], fraction: float, least: int, start: int) -> tuple[float, float, int]:
@@ -804,9 +814,7 @@ def loss_trend(losses: list[float], fraction: float, least: int, start: int) -> 
     window = np.asarray(losses[-n:], dtype=np.float64)
     if len(losses) < least or not np.isfinite(window).all():
         return NAN, NAN, len(window)
-    x = np.arange(len(window), dtype=np.float64)
-    x -= x.mean()
-    slope = float(x @ (window - window.mean()) / (x @ x))
+    slope, x = least_squares_slope(window)
     residual = window - window.mean() - slope * x
     se = math.sqrt(float(residual @ residual) / (len(x) - 2) / float(x @ x))
     progress = initial_level(losses, start) - float(window.mean())
