@@ -72,7 +72,9 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from chainrule.doctor.findings import Finding, Remedy
-from chainrule.doctor.measurements import NAN, SUBSET, InputScale, Measurement, Sampled, subset_stride, units
+from chainrule.doctor.measurements import (
+    NAN, RUN, InputScale, Measurement, Sampled, run_layout, subset_stride, units,
+)
 from chainrule.doctor.stats import SATURATING, Layers
 from chainrule.doctor.structured import NetStats, TimeGradient
 
@@ -113,27 +115,6 @@ def stride_across(size: int, row: int) -> int:
 def subset(w: torch.Tensor) -> torch.Tensor:
     """Every k-th element of a big tensor (``stride_across``): its RMS within ~2%, no copy."""
     return w.detach().reshape(-1)[::stride_across(w.numel(), w.shape[-1] if w.ndim else 1)]
-
-
-# Between samples a big gradient is read in runs of RUN elements: a few cache lines each, so a norm over SUBSET
-# elements touches ~SUBSET·4 bytes instead of the whole tensor, where every-k-th-element views (``subset``) touch a
-# cache line per element (on a CPU, slower than reading the whole gradient)
-RUN = 64
-
-
-@functools.lru_cache(maxsize=256)
-def run_layout(size: int, row: int) -> tuple[int, int] | None:
-    """(runs, stride) of ``runs``: SUBSET elements of a tensor of ``size`` in runs of RUN, ``stride`` apart, or None
-    when the tensor is small enough to read whole. The stride is a multiple of 16 (runs start on 64-byte lines
-    for float32) and moves each run's start along the row (``row``: the last axis), as ``stride_across`` does:
-    runs that all started at column 0 would read the same input features of every row."""
-    if size <= 4 * SUBSET:
-        return None
-    runs = SUBSET // RUN
-    stride = (size - RUN) // (runs - 1) // 16 * 16
-    while stride > RUN and math.gcd(stride, row) > 16:
-        stride -= 16
-    return runs, stride
 
 
 def runs_of(t: torch.Tensor) -> torch.Tensor:

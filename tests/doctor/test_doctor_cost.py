@@ -111,3 +111,39 @@ def test_buffered_firing_counts_are_the_step_by_step_ones():
     assert len(firing.windows) == len(reference.windows)
     for mine, theirs in zip(firing.windows, reference.windows, strict=True):
         assert mine["relu"].tolist() == theirs["relu"].tolist()
+
+
+def test_between_samples_a_big_layer_s_gradient_rms_is_read_in_runs():
+    """Sample steps read each gradient whole; between them a big one (over 4 × SUBSET weights) is read in runs of
+    RUN elements (``run_layout``), scaled to the whole: checked against NumPy summing the same elements, and
+    against the whole gradient's RMS (an estimate, within 10% here)."""
+    import chainrule as cr
+    from chainrule import nn, optim
+    from chainrule.doctor import Doctor
+    from chainrule.doctor.measurements import RUN, run_layout
+
+    cr.manual_seed(0)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(320, 64)).astype(np.float32), rng.integers(0, 10, 320)
+    model = nn.Sequential(nn.Linear(64, 512), nn.ReLU(), nn.Linear(512, 10))  # 32768 weights: runs; 5120: whole
+    opt = optim.SGD(model.parameters(), lr=0.05)
+    doctor = Doctor(stats_every=10).watch(model, opt)
+    exact, estimate = [], []
+    for i in range(5):
+        loss = nn.CrossEntropyLoss()(model(cr.tensor(X[i * 64:(i + 1) * 64])), cr.tensor(y[i * 64:(i + 1) * 64]))
+        opt.zero_grad()
+        loss.backward()
+        grads = [model[j].weight.grad.numpy().astype(np.float64).ravel() for j in (0, 2)]
+        exact.append(np.sqrt(np.mean(np.concatenate(grads) ** 2)))
+        runs, stride = run_layout(grads[0].size, 64)
+        read = np.concatenate([grads[0][k * stride:k * stride + RUN] for k in range(runs)])
+        squares = np.sum(read ** 2) * grads[0].size / read.size + np.sum(grads[1] ** 2)
+        estimate.append(np.sqrt(squares / (grads[0].size + grads[1].size)))
+        doctor.check(model, loss=loss.item())
+        opt.step()
+    totals = doctor.metrics["grad_rms_total"]
+    assert totals[0] == pytest.approx(exact[0], rel=1e-5)  # the sample step: whole
+    for step in range(1, 5):
+        assert totals[step] == pytest.approx(estimate[step], rel=1e-5)
+        assert totals[step] == pytest.approx(exact[step], rel=0.1)
+    assert len({k * stride % 64 for k in range(runs)}) > 1  # the runs start at different columns
