@@ -73,7 +73,14 @@ from torch.overrides import TorchFunctionMode
 
 from chainrule.doctor.findings import Finding, Remedy
 from chainrule.doctor.measurements import (
-    NAN, RUN, InputScale, Measurement, Sampled, run_layout, subset_stride, units,
+    NAN,
+    RUN,
+    InputScale,
+    Measurement,
+    Sampled,
+    run_layout,
+    subset_stride,
+    units,
 )
 from chainrule.doctor.stats import SATURATING, Layers
 from chainrule.doctor.structured import NetStats, TimeGradient
