@@ -226,6 +226,11 @@ class GradientRMS(Measurement):
         self.global_norm = NAN  # this step's L2 norm over every Linear's weight and bias gradient
 
     def measure(self, sampling: bool) -> tuple[dict[str, float], float]:
+        return self.take(self.record(sampling), sampling)
+
+    def record(self, sampling: bool) -> tuple[dict[str, float], float, float]:
+        """This step's gradients read now (the optimizer step will change them): per-layer RMS, their overall
+        RMS and the global L2 norm, for ``take`` to file when the step is judged."""
         values: dict[str, float] = {}
         total_sq, total_n, bias_sq = 0.0, 0, 0.0
         for name, module, layout in self.layers:  # no np.errstate: a dot product warns of nothing (vdot_sq)
@@ -252,7 +257,11 @@ class GradientRMS(Measurement):
         total = math.sqrt(total_sq / total_n) if total_n else NAN
         # the norm clip_grad_norm clips: with the biases, whose gradient (the top one's above all) keeps its size
         # when tiny weights make the weight gradients tiny, so waking up from a tiny init is not "growth"
-        self.global_norm = math.sqrt(total_sq + bias_sq)
+        return values, total, math.sqrt(total_sq + bias_sq)
+
+    def take(self, recorded: tuple[dict[str, float], float, float], sampling: bool) -> tuple[dict[str, float], float]:
+        """File a recorded step (``record``) as the step being judged."""
+        values, total, self.global_norm = recorded
         self.total.append(total)
         if sampling:
             self.per_layer.pending.update(values)
