@@ -87,6 +87,9 @@ class Doctor(Callback):
     ``backward()`` and before ``optimizer.step()``, ``doctor.check(model, loss=loss.item())``; at the
     end ``doctor.report()``, which judges the steps in windows of ``window_steps`` unless you called
     ``doctor.end_epoch(train_loss=..., val_loss=..., train_acc=..., val_acc=...)`` after each epoch.
+    A step is judged at the next sample step (every ``stats_every``), or at once when it is non-finite:
+    ``check`` returns the findings judged in that call, ``end_epoch``, ``report`` and ``unwatch`` judge what
+    is still queued.
 
     Args:
         config: a DoctorConfig (defaults if None).
@@ -294,7 +297,8 @@ class Doctor(Callback):
 
     # ------------------------------------------------------------------ per step
     def check(self, model: Any = None, loss: Any = None) -> list[Finding]:
-        """Measure this step (after backward, before the optimizer step); returns new findings.
+        """Measure this step (after backward, before the optimizer step); returns the findings judged now (the
+        steps queued since the last sample step are judged at the next one, or at once on a non-finite value).
 
         ``doctor.check(loss)`` (the loss alone, a tensor or a float) is the same as ``check(loss=loss)``.
         For a torch model the step's statistics stay on the device until the next sample step (every
