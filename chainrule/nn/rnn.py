@@ -57,22 +57,40 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
 _LSTM_ORDER = [0, 1, 3, 2]
 
 
-def _lstm_weight(w_hh: np.ndarray) -> np.ndarray:
-    """W_hh^T (H, 4H) in the LSTM loop's internal gate order, the sigmoid gates' columns halved (see
-    :func:`_lstm_prepare`)."""
-    hidden = w_hh.shape[1]
-    w4 = np.take(w_hh.reshape(4, hidden, hidden), _LSTM_ORDER, axis=0)
-    w4[:3] *= 0.5
-    return np.ascontiguousarray(w4.reshape(4 * hidden, hidden).T)
+def _lstm_scales(dtype: np.dtype) -> np.ndarray:
+    """The factor each gate's pre-activation is scaled by in the LSTM's loop, (4, 1) in the internal gate order:
+    -1 for the sigmoid gates i, f, o and -2 for g, so that one exp, one add and one reciprocal give all four gates,
+    σ(a) = 1 / (1 + exp(-a)) and tanh(a) = 2σ(2a) - 1 (see :func:`_lstm_prepare`)."""
+    return np.array([[-1], [-1], [-1], [-2]], dtype=dtype)
+
+
+def _lstm_weight(w: np.ndarray, contiguous: bool) -> np.ndarray:
+    """W^T (H_in, 4H) of W_hh or W_ih (4H, H_in) in the LSTM loop's internal gate order, each gate's columns scaled
+    by :func:`_lstm_scales`: a new array, C-contiguous if asked (BLAS is faster on a contiguous right operand in the
+    per-step product), else the transpose of one (as the engine's Linear reads W_ih)."""
+    hidden = w.shape[0] // 4
+    w4 = np.take(w.reshape(4, hidden, -1), _LSTM_ORDER, axis=0)
+    w4 *= _lstm_scales(w.dtype)[:, :, None]
+    w_t = w4.reshape(4 * hidden, -1).T
+    return np.ascontiguousarray(w_t) if contiguous else w_t
+
+
+def _lstm_bias(b: np.ndarray | None) -> np.ndarray | None:
+    """b_ih or b_hh (4H,) as (4, H) in the internal gate order, scaled as the weights are (a new array)."""
+    if b is None:
+        return None
+    return b.reshape(4, -1)[_LSTM_ORDER] * _lstm_scales(b.dtype)
 
 
 def _lstm_prepare(pre: np.ndarray, x: np.ndarray, w_t: np.ndarray, b_ih: np.ndarray | None,
                   b_hh: np.ndarray | None, lo: int, hi: int) -> None:
     """Steps lo..hi-1 of the LSTM's pre-activations x @ W_ih^T + b_ih + b_hh into ``pre`` (L, N, 4H), in the
-    internal gate order (``w_t``: W_ih^T, ``b_ih`` and ``b_hh`` as (4, H), all permuted once), with the sigmoid
-    gates' parts halved: σ(a) = (1 + tanh(a/2)) / 2 lets one tanh serve all four gates per step, and halving is exact
-    in binary floating point, so h_{t-1} @ (W/2) + (x + b)/2 rounds as (h_{t-1} @ W + x + b)/2 does. The same
-    operations in the same order as the engine's Linear followed by the bias: the same rounding."""
+    internal gate order and scaled by -1 (sigmoid gates) or -2 (g), as ``w_t`` (W_ih^T), ``b_ih`` and ``b_hh``
+    ((4, H)) come from :func:`_lstm_weight` and :func:`_lstm_bias`. Scaling by -1 or -2 is exact in binary floating
+    point (a sign flip and an exponent step; only a value within a factor 2 of the dtype's overflow or underflow
+    could change), so each product and sum rounds as the unscaled one does, scaled: h_{t-1} @ (-2W) + (-2x·W_ih^T
+    - 2b) is -2(h_{t-1} @ W + x·W_ih^T + b) in every bit. The same operations in the same order as the engine's
+    Linear followed by the bias."""
     dst = pre[lo:hi]
     np.matmul(x[lo:hi].reshape(-1, x.shape[2]), w_t, out=dst.reshape(-1, dst.shape[2]))
     dst4 = dst.reshape(hi - lo, dst.shape[1], 4, -1)
@@ -80,7 +98,6 @@ def _lstm_prepare(pre: np.ndarray, x: np.ndarray, w_t: np.ndarray, b_ih: np.ndar
         dst4 += b_ih
     if b_hh is not None:
         dst4 += b_hh
-    dst4[:, :, :3] *= 0.5
 
 
 def _chunks(length: int, backwards: bool) -> list[tuple[int, int]]:
@@ -153,28 +170,30 @@ class Recurrence(Function):
         if mode == "LSTM":
             # xp is the layer's input x here, projected chunk by chunk: W_ih^T, b_ih and b_hh in the internal order
             x, self.x, self.w_ih = xp, xp, w_ih
-            w_t = _lstm_weight(w_hh)
-            w_ih_t = np.take(w_ih.reshape(4, hidden, -1), _LSTM_ORDER, axis=0).reshape(4 * hidden, -1).T
-            b_ih4, b_hh4 = (b.reshape(4, hidden)[_LSTM_ORDER] if b is not None else None for b in (b_ih, b_hh))
+            w_t, w_ih_t = _lstm_weight(w_hh, contiguous=True), _lstm_weight(w_ih, contiguous=False)
+            b_ih4, b_hh4 = _lstm_bias(b_ih), _lstm_bias(b_hh)
             pre = np.empty((length, batch, 4 * hidden), dtype=x.dtype)
             c = c0
             self.c = cs = np.empty((length, batch, hidden), dtype=xp.dtype)
             self.tanh_c = tcs = np.empty((length, batch, hidden), dtype=xp.dtype)
             i_times_g = np.empty((batch, hidden), dtype=xp.dtype)
             h2, h3 = 2 * hidden, 3 * hidden
-            half = xp.dtype.type(0.5)  # a scalar of the array's dtype: 1.7x faster than a Python float on a slice
+            one, two = xp.dtype.type(1), xp.dtype.type(2)  # the array's dtype: faster than a Python number on a slice
             for lo, hi in _chunks(length, reverse):
                 _lstm_prepare(pre, x, w_ih_t, b_ih4, b_hh4, lo, hi)  # each chunk just before the loop reads it
                 for t in (range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)):
                     z = pre[t]
                     z += h @ w_t
-                    # one tanh over all four gates: the sigmoid gates' inputs come halved, σ(a) = (1 + tanh(a/2)) / 2
-                    np.tanh(z, out=z)
-                    sigmoid_gates = z[:, :h3]
-                    sigmoid_gates *= half
-                    sigmoid_gates += half
+                    # z is -a for i, f, o and -2a for g: 1 / (1 + exp(z)) is σ(a) or σ(2a), and tanh(a) = 2σ(2a) - 1
+                    # (exp over all four gates costs about half of one tanh; exp overflowing to inf gives σ = 0)
+                    np.exp(z, out=z)
+                    z += one
+                    np.reciprocal(z, out=z)
+                    g = z[:, h3:]
+                    g *= two
+                    g -= one
                     c = np.multiply(z[:, hidden:h2], c, out=cs[t])  # f·c_{t-1} + i·g
-                    c += np.multiply(z[:, :hidden], z[:, h3:], out=i_times_g)
+                    c += np.multiply(z[:, :hidden], g, out=i_times_g)
                     h = np.multiply(z[:, h2:h3], np.tanh(c, out=tcs[t]), out=out[t])
             out[length + 1] = c
             self.c0 = c0
