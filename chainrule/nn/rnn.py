@@ -64,40 +64,38 @@ def _lstm_scales(dtype: np.dtype) -> np.ndarray:
     return np.array([[-1], [-1], [-1], [-2]], dtype=dtype)
 
 
-def _lstm_weight(w: np.ndarray, contiguous: bool) -> np.ndarray:
+def _lstm_weight(w: np.ndarray) -> np.ndarray:
     """W^T (H_in, 4H) of W_hh or W_ih (4H, H_in) in the LSTM loop's internal gate order, each gate's columns scaled
-    by :func:`_lstm_scales`: a new array, C-contiguous if asked (BLAS is faster on a contiguous right operand in the
-    per-step product), else the transpose of one (as the engine's Linear reads W_ih)."""
+    by :func:`_lstm_scales`: a new, C-contiguous array (BLAS is faster on a contiguous right operand)."""
     hidden = w.shape[0] // 4
     w4 = np.take(w.reshape(4, hidden, -1), _LSTM_ORDER, axis=0)
     w4 *= _lstm_scales(w.dtype)[:, :, None]
-    w_t = w4.reshape(4 * hidden, -1).T
-    return np.ascontiguousarray(w_t) if contiguous else w_t
+    return np.ascontiguousarray(w4.reshape(4 * hidden, -1).T)
 
 
-def _lstm_bias(b: np.ndarray | None) -> np.ndarray | None:
-    """b_ih or b_hh (4H,) as (4, H) in the internal gate order, scaled as the weights are (a new array)."""
-    if b is None:
+def _lstm_bias(b_ih: np.ndarray | None, b_hh: np.ndarray | None) -> np.ndarray | None:
+    """b_ih + b_hh (4H,) as (4, H) in the internal gate order, scaled as the weights are (a new array; None
+    without biases): one pass over each chunk of the projection instead of two."""
+    biases = [b.reshape(4, -1)[_LSTM_ORDER] for b in (b_ih, b_hh) if b is not None]
+    if not biases:
         return None
-    return b.reshape(4, -1)[_LSTM_ORDER] * _lstm_scales(b.dtype)
+    total = biases[0] if len(biases) == 1 else biases[0] + biases[1]
+    return total * _lstm_scales(total.dtype)
 
 
-def _lstm_prepare(pre: np.ndarray, x: np.ndarray, w_t: np.ndarray, b_ih: np.ndarray | None,
-                  b_hh: np.ndarray | None, lo: int, hi: int) -> None:
-    """Steps lo..hi-1 of the LSTM's pre-activations x @ W_ih^T + b_ih + b_hh into ``pre`` (L, N, 4H), in the
-    internal gate order and scaled by -1 (sigmoid gates) or -2 (g), as ``w_t`` (W_ih^T), ``b_ih`` and ``b_hh``
-    ((4, H)) come from :func:`_lstm_weight` and :func:`_lstm_bias`. Scaling by -1 or -2 is exact in binary floating
-    point (a sign flip and an exponent step; only a value within a factor 2 of the dtype's overflow or underflow
-    could change), so each product and sum rounds as the unscaled one does, scaled: h_{t-1} @ (-2W) + (-2x·W_ih^T
-    - 2b) is -2(h_{t-1} @ W + x·W_ih^T + b) in every bit. The same operations in the same order as the engine's
-    Linear followed by the bias."""
+def _lstm_prepare(pre: np.ndarray, x: np.ndarray, w_t: np.ndarray, bias: np.ndarray | None, lo: int,
+                  hi: int) -> None:
+    """Steps lo..hi-1 of the LSTM's pre-activations x @ W_ih^T + (b_ih + b_hh) into ``pre`` (L, N, 4H), in the
+    internal gate order and scaled by -1 (sigmoid gates) or -2 (g), as ``w_t`` (W_ih^T) and ``bias`` ((4, H)) come
+    from :func:`_lstm_weight` and :func:`_lstm_bias`. Scaling by -1 or -2 is exact in binary floating point (a
+    sign flip and an exponent step; only a value within a factor 2 of the dtype's overflow or underflow could
+    change), so each product and sum rounds as the unscaled one does, scaled: x @ (-2W) + (-2b) is -2(x @ W + b),
+    and h @ (-2W_hh) + that is -2(h @ W_hh + x @ W + b), in every bit."""
     dst = pre[lo:hi]
     np.matmul(x[lo:hi].reshape(-1, x.shape[2]), w_t, out=dst.reshape(-1, dst.shape[2]))
-    dst4 = dst.reshape(hi - lo, dst.shape[1], 4, -1)
-    if b_ih is not None:
-        dst4 += b_ih
-    if b_hh is not None:
-        dst4 += b_hh
+    if bias is not None:
+        dst4 = dst.reshape(hi - lo, dst.shape[1], 4, -1)
+        dst4 += bias
 
 
 def _chunks(length: int, backwards: bool) -> list[tuple[int, int]]:
@@ -121,8 +119,10 @@ def _per_step_threads(macs: int) -> contextlib.AbstractContextManager[Any]:
 
 # Steps per chunk of the LSTM's sequence-wide work (the input projection ahead of the forward loop; the local
 # derivatives ahead of the backward loop, the weights' gradients and dx behind it): 10 steps of batch 32, hidden 128
-# make a 655 KB chunk of d_pre, within a 1 MB L2 cache, and a (512, 320) @ (320, 128) product for dW_hh, large
-# enough for BLAS to run near its peak
+# make a 655 KB chunk of d_pre and a (512, 320) @ (320, 128) product for dW_hh, large enough for BLAS to run near its
+# peak. (The 2-core AMD EPYC the benchmarks run on has 512 KB of L2 a core, so a chunk is not within it; smaller
+# chunks, of 5 and 4 steps, measured 1.08x and 1.05x the training step, one of 17 steps the same: 2026-12-01, 1 BLAS
+# thread, one process alternated, 24 blocks of 10 steps each)
 _CHUNK = 10
 
 
@@ -170,8 +170,7 @@ class Recurrence(Function):
         if mode == "LSTM":
             # xp is the layer's input x here, projected chunk by chunk: W_ih^T, b_ih and b_hh in the internal order
             x, self.x, self.w_ih = xp, xp, w_ih
-            w_t, w_ih_t = _lstm_weight(w_hh, contiguous=True), _lstm_weight(w_ih, contiguous=False)
-            b_ih4, b_hh4 = _lstm_bias(b_ih), _lstm_bias(b_hh)
+            w_t, w_ih_t, bias = _lstm_weight(w_hh), _lstm_weight(w_ih), _lstm_bias(b_ih, b_hh)
             pre = np.empty((length, batch, 4 * hidden), dtype=x.dtype)
             c = c0
             self.c = cs = np.empty((length, batch, hidden), dtype=xp.dtype)
@@ -180,7 +179,7 @@ class Recurrence(Function):
             h2, h3 = 2 * hidden, 3 * hidden
             one, two = xp.dtype.type(1), xp.dtype.type(2)  # the array's dtype: faster than a Python number on a slice
             for lo, hi in _chunks(length, reverse):
-                _lstm_prepare(pre, x, w_ih_t, b_ih4, b_hh4, lo, hi)  # each chunk just before the loop reads it
+                _lstm_prepare(pre, x, w_ih_t, bias, lo, hi)  # each chunk just before the loop reads it
                 for t in (range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)):
                     z = pre[t]
                     z += h @ w_t
@@ -366,7 +365,7 @@ class Recurrence(Function):
                 d_ifg *= dc[:, None, :]
                 d_o[t] *= dh
                 dc *= f[t]
-                dh = d_pre[t] @ w_hh
+                np.matmul(d_pre[t], w_hh, out=dh)  # dh is spent by here: no fresh array a step
             parts.append(sums(lo, hi))
         totals: list[Any] = [None, None, None]  # dW_hh, db, dW_ih
         for part in parts:  # in running order
