@@ -57,30 +57,45 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
 _LSTM_ORDER = [0, 1, 3, 2]
 
 
-def _lstm_weight(w_hh: np.ndarray) -> np.ndarray:
-    """W_hh^T (H, 4H) in the LSTM loop's internal gate order, the sigmoid gates' columns halved (see
-    :func:`_lstm_prepare`)."""
-    hidden = w_hh.shape[1]
-    w4 = np.take(w_hh.reshape(4, hidden, hidden), _LSTM_ORDER, axis=0)
-    w4[:3] *= 0.5
-    return np.ascontiguousarray(w4.reshape(4 * hidden, hidden).T)
+def _lstm_scales(dtype: np.dtype) -> np.ndarray:
+    """The factor each gate's pre-activation is scaled by in the LSTM's loop, (4, 1) in the internal gate order:
+    -1 for the sigmoid gates i, f, o and -2 for g, so that one exp, one add and one reciprocal give all four gates,
+    σ(a) = 1 / (1 + exp(-a)) and tanh(a) = 2σ(2a) - 1 (see :func:`_lstm_prepare`)."""
+    return np.array([[-1], [-1], [-1], [-2]], dtype=dtype)
 
 
-def _lstm_prepare(pre: np.ndarray, x: np.ndarray, w_t: np.ndarray, b_ih: np.ndarray | None,
-                  b_hh: np.ndarray | None, lo: int, hi: int) -> None:
-    """Steps lo..hi-1 of the LSTM's pre-activations x @ W_ih^T + b_ih + b_hh into ``pre`` (L, N, 4H), in the
-    internal gate order (``w_t``: W_ih^T, ``b_ih`` and ``b_hh`` as (4, H), all permuted once), with the sigmoid
-    gates' parts halved: σ(a) = (1 + tanh(a/2)) / 2 lets one tanh serve all four gates per step, and halving is exact
-    in binary floating point, so h_{t-1} @ (W/2) + (x + b)/2 rounds as (h_{t-1} @ W + x + b)/2 does. The same
-    operations in the same order as the engine's Linear followed by the bias: the same rounding."""
+def _lstm_weight(w: np.ndarray) -> np.ndarray:
+    """W^T (H_in, 4H) of W_hh or W_ih (4H, H_in) in the LSTM loop's internal gate order, each gate's columns scaled
+    by :func:`_lstm_scales`: a new, C-contiguous array (BLAS is faster on a contiguous right operand)."""
+    hidden = w.shape[0] // 4
+    w4 = np.take(w.reshape(4, hidden, -1), _LSTM_ORDER, axis=0)
+    w4 *= _lstm_scales(w.dtype)[:, :, None]
+    return np.ascontiguousarray(w4.reshape(4 * hidden, -1).T)
+
+
+def _lstm_bias(b_ih: np.ndarray | None, b_hh: np.ndarray | None) -> np.ndarray | None:
+    """b_ih + b_hh (4H,) as (4, H) in the internal gate order, scaled as the weights are (a new array; None
+    without biases): one pass over each chunk of the projection instead of two."""
+    biases = [b.reshape(4, -1)[_LSTM_ORDER] for b in (b_ih, b_hh) if b is not None]
+    if not biases:
+        return None
+    total = biases[0] if len(biases) == 1 else biases[0] + biases[1]
+    return total * _lstm_scales(total.dtype)
+
+
+def _lstm_prepare(pre: np.ndarray, x: np.ndarray, w_t: np.ndarray, bias: np.ndarray | None, lo: int,
+                  hi: int) -> None:
+    """Steps lo..hi-1 of the LSTM's pre-activations x @ W_ih^T + (b_ih + b_hh) into ``pre`` (L, N, 4H), in the
+    internal gate order and scaled by -1 (sigmoid gates) or -2 (g), as ``w_t`` (W_ih^T) and ``bias`` ((4, H)) come
+    from :func:`_lstm_weight` and :func:`_lstm_bias`. Scaling by -1 or -2 is exact in binary floating point (a
+    sign flip and an exponent step; only a value within a factor 2 of the dtype's overflow or underflow could
+    change), so each product and sum rounds as the unscaled one does, scaled: x @ (-2W) + (-2b) is -2(x @ W + b),
+    and h @ (-2W_hh) + that is -2(h @ W_hh + x @ W + b), in every bit."""
     dst = pre[lo:hi]
     np.matmul(x[lo:hi].reshape(-1, x.shape[2]), w_t, out=dst.reshape(-1, dst.shape[2]))
-    dst4 = dst.reshape(hi - lo, dst.shape[1], 4, -1)
-    if b_ih is not None:
-        dst4 += b_ih
-    if b_hh is not None:
-        dst4 += b_hh
-    dst4[:, :, :3] *= 0.5
+    if bias is not None:
+        dst4 = dst.reshape(hi - lo, dst.shape[1], 4, -1)
+        dst4 += bias
 
 
 def _chunks(length: int, backwards: bool) -> list[tuple[int, int]]:
@@ -104,8 +119,10 @@ def _per_step_threads(macs: int) -> contextlib.AbstractContextManager[Any]:
 
 # Steps per chunk of the LSTM's sequence-wide work (the input projection ahead of the forward loop; the local
 # derivatives ahead of the backward loop, the weights' gradients and dx behind it): 10 steps of batch 32, hidden 128
-# make a 655 KB chunk of d_pre, within a 1 MB L2 cache, and a (512, 320) @ (320, 128) product for dW_hh, large
-# enough for BLAS to run near its peak
+# make a 655 KB chunk of d_pre and a (512, 320) @ (320, 128) product for dW_hh, large enough for BLAS to run near its
+# peak. (The 2-core AMD EPYC the benchmarks run on has 512 KB of L2 a core, so a chunk is not within it; smaller
+# chunks, of 5 and 4 steps, measured 1.08x and 1.05x the training step, one of 17 steps the same: 2026-12-01, 1 BLAS
+# thread, one process alternated, 24 blocks of 10 steps each)
 _CHUNK = 10
 
 
@@ -153,28 +170,29 @@ class Recurrence(Function):
         if mode == "LSTM":
             # xp is the layer's input x here, projected chunk by chunk: W_ih^T, b_ih and b_hh in the internal order
             x, self.x, self.w_ih = xp, xp, w_ih
-            w_t = _lstm_weight(w_hh)
-            w_ih_t = np.take(w_ih.reshape(4, hidden, -1), _LSTM_ORDER, axis=0).reshape(4 * hidden, -1).T
-            b_ih4, b_hh4 = (b.reshape(4, hidden)[_LSTM_ORDER] if b is not None else None for b in (b_ih, b_hh))
+            w_t, w_ih_t, bias = _lstm_weight(w_hh), _lstm_weight(w_ih), _lstm_bias(b_ih, b_hh)
             pre = np.empty((length, batch, 4 * hidden), dtype=x.dtype)
             c = c0
             self.c = cs = np.empty((length, batch, hidden), dtype=xp.dtype)
             self.tanh_c = tcs = np.empty((length, batch, hidden), dtype=xp.dtype)
             i_times_g = np.empty((batch, hidden), dtype=xp.dtype)
             h2, h3 = 2 * hidden, 3 * hidden
-            half = xp.dtype.type(0.5)  # a scalar of the array's dtype: 1.7x faster than a Python float on a slice
+            one, two = xp.dtype.type(1), xp.dtype.type(2)  # the array's dtype: faster than a Python number on a slice
             for lo, hi in _chunks(length, reverse):
-                _lstm_prepare(pre, x, w_ih_t, b_ih4, b_hh4, lo, hi)  # each chunk just before the loop reads it
+                _lstm_prepare(pre, x, w_ih_t, bias, lo, hi)  # each chunk just before the loop reads it
                 for t in (range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)):
                     z = pre[t]
                     z += h @ w_t
-                    # one tanh over all four gates: the sigmoid gates' inputs come halved, σ(a) = (1 + tanh(a/2)) / 2
-                    np.tanh(z, out=z)
-                    sigmoid_gates = z[:, :h3]
-                    sigmoid_gates *= half
-                    sigmoid_gates += half
+                    # z is -a for i, f, o and -2a for g: 1 / (1 + exp(z)) is σ(a) or σ(2a), and tanh(a) = 2σ(2a) - 1
+                    # (exp over all four gates costs about half of one tanh; exp overflowing to inf gives σ = 0)
+                    np.exp(z, out=z)
+                    z += one
+                    np.reciprocal(z, out=z)
+                    g = z[:, h3:]
+                    g *= two
+                    g -= one
                     c = np.multiply(z[:, hidden:h2], c, out=cs[t])  # f·c_{t-1} + i·g
-                    c += np.multiply(z[:, :hidden], z[:, h3:], out=i_times_g)
+                    c += np.multiply(z[:, :hidden], g, out=i_times_g)
                     h = np.multiply(z[:, h2:h3], np.tanh(c, out=tcs[t]), out=out[t])
             out[length + 1] = c
             self.c0 = c0
@@ -286,31 +304,34 @@ class Recurrence(Function):
         want_w, want_b, want_w_ih = needs[3], self.has_bias and (needs[4] or needs[6]), needs[5]
         dx = np.empty(x.shape, dtype=grad.dtype) if needs[0] else None
 
+        one = grad.dtype.type(1)  # the array's dtype: faster than a Python number on a strided slice
+        scratch = np.empty((min(_CHUNK, length), batch, hidden), dtype=grad.dtype)
+        outputs = self.outputs  # h_t of each step, in place: h_t = o·tanh(c_t) saves a pass in two of the factors
+
         def local(lo: int, hi: int) -> None:
             """The local derivatives of steps lo..hi-1 (time order), written straight into d_pre, which the loop
-            then scales by dc and dh: 7 small ops a step, and no sequence-sized temporaries (fresh arrays of
-            megabytes cost page faults: 10 ms of the old layer's 27.5 ms CPU a step were the kernel's)."""
+            then scales by dc and dh: 12 passes over the chunk's strided gate slices (each ~2.5x an op over as
+            many contiguous floats), no sequence-sized temporaries (fresh arrays of megabytes cost page faults:
+            10 ms of the old layer's 27.5 ms CPU a step were the kernel's)."""
             i, f, o, g = (g4[lo:hi, :, k] for k in range(4))
             d_i, d_f, d_g, d_o = (d4[lo:hi, :, k] for k in range(4))
-            np.subtract(1, i, out=d_i)  # ∂c/∂z_i = g·σ'(z_i)
-            d_i *= i
-            d_i *= g
-            np.subtract(1, f, out=d_f)  # ∂c/∂z_f = c_{t-1}·σ'(z_f)
+            h, tc, spare = outputs[lo:hi], tanh_c[lo:hi], scratch[:hi - lo]
+            np.multiply(i, g, out=d_i)  # i·g, shared by the two below
+            np.multiply(d_i, g, out=d_g)  # ∂c/∂z_g = i·tanh'(z_g) = i - i·g·g
+            np.subtract(i, d_g, out=d_g)
+            np.subtract(one, i, out=spare)  # ∂c/∂z_i = g·σ'(z_i) = i·g·(1 - i)
+            d_i *= spare
+            np.subtract(one, f, out=d_f)  # ∂c/∂z_f = c_{t-1}·σ'(z_f)
             d_f *= f
             later, earlier, first = self._chunk_previous(lo, hi, length)
             d_f[later.start - lo:later.stop - lo] *= self.c[earlier]
             if first is not None:
                 d_f[first - lo] *= self.c0
-            np.multiply(g, g, out=d_g)  # ∂c/∂z_g = i·tanh'(z_g)
-            np.subtract(1, d_g, out=d_g)
-            d_g *= i
-            np.subtract(1, o, out=d_o)  # ∂h/∂z_o = tanh(c)·σ'(z_o)
-            d_o *= o
-            d_o *= tanh_c[lo:hi]
+            np.subtract(one, o, out=d_o)  # ∂h/∂z_o = tanh(c)·σ'(z_o) = h·(1 - o)
+            d_o *= h
             ch = dc_dh[lo:hi]
-            np.multiply(tanh_c[lo:hi], tanh_c[lo:hi], out=ch)  # ∂h/∂c = o·(1 - tanh²(c))
-            np.subtract(1, ch, out=ch)
-            ch *= o
+            np.multiply(h, tc, out=ch)  # ∂h/∂c = o·(1 - tanh²(c)) = o - h·tanh(c)
+            np.subtract(o, ch, out=ch)
 
         def sums(lo: int, hi: int) -> tuple[Any, Any, Any]:
             """Steps lo..hi-1's parts of dW_hh (their d_pre against the states they started from, the outputs in
@@ -347,7 +368,7 @@ class Recurrence(Function):
                 d_ifg *= dc[:, None, :]
                 d_o[t] *= dh
                 dc *= f[t]
-                dh = d_pre[t] @ w_hh
+                np.matmul(d_pre[t], w_hh, out=dh)  # dh is spent by here: no fresh array a step
             parts.append(sums(lo, hi))
         totals: list[Any] = [None, None, None]  # dW_hh, db, dW_ih
         for part in parts:  # in running order
