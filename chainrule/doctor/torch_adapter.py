@@ -283,10 +283,7 @@ class TorchGradients(Measurement):
         self.per_layer = Sampled(self.names)
         self.queue: list[Any] = []  # per step: a device scalar per layer, its gradient's norm (-1: no gradient)
         self.single = all(len(ws) == 1 for ws in self.weights.values())
-        # between samples, per layer (single weights): the factor from the runs' sum of squares to the whole one
-        self.scale = [size / (layout[0] * RUN) if (layout := run_layout(size, ws[0].shape[-1] if ws[0].ndim else 1))
-                      else 1.0 for size, ws in zip(self.sizes.values(), self.weights.values(), strict=True)]
-        self.scaled: list[bool] = []  # per queued step: whether its norms are the runs' (scale them on the host)
+        self.factors: list[list[float] | None] = []  # per queued step: each norm's factor to the whole (None: 1)
         self.host: list[list[float]] = []
         self.global_norm = NAN  # this step's L2 norm over the watched layers' weight gradients (biases not read)
 
@@ -296,14 +293,17 @@ class TorchGradients(Measurement):
         if self.single:  # the usual case: one weight per layer, all with gradients: one fused norm, nothing else
             present = [g for ws in self.weights.values() if (g := ws[0].grad) is not None]
             if len(present) == len(self.weights):
-                if not sampling:
-                    present = [runs_of(g) for g in present]
+                factors = None
+                if not sampling:  # runs where runs_of makes them (a small or non-contiguous gradient: whole)
+                    read = [runs_of(g) for g in present]
+                    factors = [g.numel() / r.numel() for r, g in zip(read, present, strict=True)]
+                    present = read
                 norms = torch._foreach_norm(present + also if also else present)  # what clip_grad_norm_ uses
                 self.queue.append(norms[:len(present)])
-                self.scaled.append(not sampling)
+                self.factors.append(factors)
                 return list(norms[len(present):])
         self._record_grouped()
-        self.scaled.append(False)
+        self.factors.append(None)
         return list(torch._foreach_norm(also)) if also else []
 
     def _record_grouped(self) -> None:
@@ -336,11 +336,10 @@ class TorchGradients(Measurement):
         self.queue.clear()
 
     def measure(self, sampling: bool) -> tuple[dict[str, float], float]:
-        row, scaled = self.host.pop(0), self.scaled.pop(0)
+        row, factors = self.host.pop(0), self.factors.pop(0)
         values: dict[str, float] = {}
         total_sq, total_n = 0.0, 0
-        scales = self.scale if scaled else [1.0] * len(row)
-        for name, norm, scale in zip(self.names, row, scales, strict=True):
+        for name, norm, scale in zip(self.names, row, factors or [1.0] * len(row), strict=True):
             if norm < 0:
                 continue
             sq = norm * norm * scale

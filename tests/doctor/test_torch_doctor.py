@@ -340,6 +340,28 @@ def test_between_samples_a_big_layer_s_gradient_rms_is_read_in_runs(data):
     assert len({round(k * stride % 64) for k in range(runs)}) > 1  # the runs start at different columns
 
 
+def test_a_big_gradient_that_cannot_be_read_in_runs_is_read_whole_and_not_scaled(data):
+    """A weight stored transposed (not contiguous) has a gradient with the same strides: runs_of leaves it whole,
+    and its norm must not be scaled up as the runs' would be."""
+    X, y, _, _ = data
+    model = seeded(lambda: mlp([64, 512], nn.ReLU))
+    model[0].weight = nn.Parameter(model[0].weight.detach().t().contiguous().t())  # same values, strides (1, 64)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    doctor = cr.Doctor(stats_every=10).watch(model, opt)
+    exact = []
+    for i in range(3):
+        loss = F.cross_entropy(model(X[i * 64:(i + 1) * 64]), y[i * 64:(i + 1) * 64])
+        opt.zero_grad()
+        loss.backward()
+        assert not model[0].weight.grad.is_contiguous()
+        grads = [model[j].weight.grad.double().numpy().ravel() for j in (0, 2)]
+        exact.append(np.sqrt(np.mean(np.concatenate(grads) ** 2)))
+        doctor.check(loss)
+        opt.step()
+    doctor.end_epoch()
+    assert doctor.metrics["grad_rms_total"] == pytest.approx(exact, rel=1e-5)
+
+
 def test_functional_saturation_matches_numpy_on_the_activation_output(data):
     X, y, _, _ = data
     model = seeded(saturated_functional(torch.tanh))
