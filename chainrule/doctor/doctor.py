@@ -392,6 +392,7 @@ class Doctor(Callback):
 
     def _measure_step(self, loss: float, recorded: Any = None) -> StepStats:
         step, sampling = self.step, self._clock.is_sample(self.step)
+        # a chainrule step was recorded at its check; a torch step's norms come from its queue (TorchGradients)
         values, total = self._grads.measure(sampling) if recorded is None else self._grads.take(recorded, sampling)
         self._updates.complete()  # before anything can stop: the last sample's update ratio
         stats = StepStats(step, self.epoch, loss, values, total)

@@ -225,9 +225,6 @@ class GradientRMS(Measurement):
         self.per_layer = Sampled(list(linears))
         self.global_norm = NAN  # this step's L2 norm over every Linear's weight and bias gradient
 
-    def measure(self, sampling: bool) -> tuple[dict[str, float], float]:
-        return self.take(self.record(sampling), sampling)
-
     def record(self, sampling: bool) -> tuple[dict[str, float], float, float]:
         """This step's gradients read now (the optimizer step will change them): per-layer RMS, their overall
         RMS and the global L2 norm, for ``take`` to file when the step is judged."""
