@@ -28,9 +28,12 @@ from chainrule.learn.demos import DemoResult, DemoRun, _digits, _doctor_said, _t
 
 SYMBOLS = 4  # the symbol to recall is one of these; chance is 1 / SYMBOLS
 HIDDEN = 32
-GAP = 50  # steps between the symbol and the question
-SWEEP = (5, 10, 20, 35, 50)  # gaps at which the untrained RNN's gradient ratio is measured
-CARRY_BIAS = 3.0  # the GRU update gate's initial bias: z ≈ 0.95, the state is carried from the start
+GAP = 100  # steps between the symbol and the question
+# gaps at which the untrained RNN's gradient ratio is measured; at GAP itself it is below float32's range (0)
+SWEEP = (5, 10, 20, 35, 50)
+CARRY_BIAS = 4.0  # the GRU update gate's initial bias: z ≈ 0.98, the state is carried from the start
+CLIP = 1.0  # both nets' gradient norm is clipped to this, as recurrent nets are usually trained (Pascanu et al. 2013)
+CHANCE_Z = 2.576  # an accuracy "at chance" lies within this many binomial standard errors of it (a 99% interval)
 
 
 def recall_task(samples: int, length: int, seed: int) -> Dataset:
@@ -87,7 +90,8 @@ def vanishing_through_time(seed: int = 0) -> DemoResult:
     """A tanh RNN against a GRU on recalling the first of ``GAP`` symbols."""
     val = recall_task(512, GAP, seed + 1)
     splits = Splits(recall_task(1024, GAP, seed), val, None)
-    fit: dict[str, Any] = {"optimizer": "adam", "lr": 0.01, "epochs": 12, "seed": seed, "batch_size": 64}
+    fit: dict[str, Any] = {"optimizer": "adam", "lr": 0.01, "epochs": 16, "seed": seed, "batch_size": 64,
+                           "clip": CLIP}
     rnn = _train_model("tanh RNN", _recall_model("RNN", GAP, seed), {"model": f"RNN({SYMBOLS + 1}, {HIDDEN})",
                        "gap": GAP}, splits, **fit)
     gru = _train_model(f"GRU, update bias {CARRY_BIAS:g}", _recall_model("GRU", GAP, seed, carry=True),
@@ -98,43 +102,48 @@ def vanishing_through_time(seed: int = 0) -> DemoResult:
     doctor_ratio = found[0]["evidence"]["ratio_first_to_last"] if found else float("nan")
     chance = 1 / SYMBOLS
     # Whether a tanh RNN escapes the vanishing regime during training is a matter of chance (Bengio, Simard &
-    # Frasconi 1994: learning a long-term dependency by gradient descent is improbable, not impossible): over
-    # seeds 0-5 this RNN ended at 51%, 28%, 28%, 85%, 25% and 49% while the GRU reached 100% on each. What holds
-    # on every run is the gap to the GRU, judged against the validation accuracies' binomial noise.
+    # Frasconi 1994: learning a long-term dependency by gradient descent is improbable, not impossible). At a gap of
+    # 50 (12 epochs, no clipping) this RNN ended at 51%, 28%, 28%, 85%, 25% and 49% over seeds 0-5; at this gap of
+    # 100 (16 epochs, clipped) at 23%, 24%, 24%, 24%, 28% and 48%, and the GRU at 100% on each: the claim below
+    # holds on seeds 0-4, and on seed 5 the RNN's 48% is reported as above chance. It is made of this seed's run,
+    # against the binomial noise of an accuracy measured on the validation set.
     n_val = len(val.y)
-    noise = math.sqrt((rnn.val_accuracy * (1 - rnn.val_accuracy) + gru.val_accuracy * (1 - gru.val_accuracy)) / n_val)
-    gap_in_se = (gru.val_accuracy - rnn.val_accuracy) / max(noise, 1e-12)
+    chance_band = CHANCE_Z * math.sqrt(chance * (1 - chance) / n_val)
+    at_chance = abs(rnn.val_accuracy - chance) <= chance_band
     checks = [
         ("the doctor measures the untrained RNN's first/last-step gradient ratio shrinking geometrically with the "
          "gap: "
          + ", ".join(f"{sweep[t]:.1e} at {t}" for t in SWEEP),
          all(sweep[a] > 10 * sweep[b] for a, b in itertools.pairwise(SWEEP)) and sweep[SWEEP[-1]] < 1e-3),
-        (f"the doctor names vanishing gradients through time in the RNN (ratio {doctor_ratio:.1e} < 1e-3)",
+        (f"the doctor names vanishing gradients through time in the RNN (ratio {doctor_ratio:.1e} < 1e-3"
+         + (": the gradient reaching the first step underflowed float32 to exactly 0)" if doctor_ratio == 0 else ")"),
          bool(found) and doctor_ratio < 1e-3),
-        (f"the RNN learns it far less than the GRU: {rnn.val_accuracy:.1%} against {gru.val_accuracy:.1%}, "
-         f"{gap_in_se:.0f} standard errors apart (threshold 3)", gap_in_se >= 3),
+        (f"the RNN is at chance: validation accuracy {rnn.val_accuracy:.1%}, within {chance_band:.1%} of "
+         f"{chance:.0%} (99% binomial interval over {n_val} samples)", at_chance),
         (f"the GRU learns it: validation accuracy {gru.val_accuracy:.1%} ≥ 95%", gru.val_accuracy >= 0.95),
         ("the doctor reports no vanishing or exploding gradients through time in the GRU",
          not _time_findings(gru, "vanishing_gradients") and not _time_findings(gru, "exploding_gradients")),
     ]
     story = [
         f"Each sequence shows one of {SYMBOLS} symbols, then a blank for {GAP - 1} steps; the network must say "
-        f"which symbol it saw first. Trained a tanh RNN and a GRU ({HIDDEN} hidden units each) with Adam.",
+        f"which symbol it saw first. Trained a tanh RNN and a GRU ({HIDDEN} hidden units each) with Adam, each "
+        f"gradient clipped to norm {CLIP:g} as recurrent nets usually are: clipping stops a gradient from exploding, "
+        "but it cannot make a vanished one larger.",
         "Backpropagation through time multiplies the gradient by the same Jacobian (W_hh times tanh's slope) "
         "once per step back. On the untrained RNN the doctor measures the gradient reaching the first step, relative "
         "to the last, at "
         + ", ".join(f"{sweep[t]:.0e} for a gap of {t}" for t in SWEEP) + ": it falls geometrically with the gap.",
         _doctor_said(rnn) + f". The RNN ends at {rnn.val_accuracy:.1%} validation accuracy"
-        + (": chance." if abs(rnn.val_accuracy - chance) <= 0.08 else
+        + (": chance." if at_chance else
            f", above chance ({chance:.0%}): this run's training moved its recurrent weights out of the vanishing "
            "regime for part of the task, which happens in some runs and not in others."),
         f"A GRU adds a gated copy of its old state to the new one (h = z·h + (1 - z)·n), so the gradient crosses "
-        f"steps through z instead of through W_hh; with z's bias at {CARRY_BIAS:g} (z ≈ 0.95, the state carried "
+        f"steps through z instead of through W_hh; with z's bias at {CARRY_BIAS:g} (z ≈ 0.98, the state carried "
         f"from the start, as the forget-gate bias of 1+ is for LSTMs) it reaches {gru.val_accuracy:.1%}.",
     ]
     numbers = {"gap": GAP, "ratio_by_gap": {str(t): sweep[t] for t in SWEEP}, "doctor_ratio": doctor_ratio,
                "val_accuracy": {r.label: r.val_accuracy for r in (rnn, gru)}, "chance": chance,
-               "gap_in_standard_errors": gap_in_se}
+               "chance_band": chance_band}
     return DemoResult("vanishing-through-time", "Vanishing gradients through time",
                       "A vanilla RNN's gradient to early steps is a product of one factor per step and vanishes over "
                       "a long gap, so it learns to remember rarely and slowly, if at all; gated units (LSTM, GRU) "

@@ -9,6 +9,7 @@ import warnings
 
 import pytest
 from learn_browser import png_sizes
+from scipy import stats
 
 from chainrule.learn.demo_report import write_html
 from chainrule.learn.demos import run_demo
@@ -39,11 +40,11 @@ def test_rnn_gradient_vanishes_through_time_and_a_gru_learns(tmp_path):
     rnn, gru = result.runs
     ratios = [result.numbers["ratio_by_gap"][str(gap)] for gap in (5, 10, 20, 35, 50)]
     assert all(a > 10 * b for a, b in itertools.pairwise(ratios)) and ratios[-1] < 1e-3
-    assert gru.val_accuracy >= 0.95 and rnn.val_accuracy < gru.val_accuracy
-    # the gap against the binomial noise of the two accuracies on the validation set (512 samples), recomputed here
-    se = ((rnn.val_accuracy * (1 - rnn.val_accuracy) + gru.val_accuracy * (1 - gru.val_accuracy)) / 512) ** 0.5
-    assert result.numbers["gap_in_standard_errors"] == pytest.approx((gru.val_accuracy - rnn.val_accuracy) / se)
-    assert result.numbers["gap_in_standard_errors"] >= 3
+    assert gru.val_accuracy >= 0.95
+    # at chance: inside the two-sided 99% binomial interval around 1/4 over the 512 validation samples, recomputed
+    # here with scipy's exact binomial quantiles rather than the demo's normal approximation
+    low, high = stats.binom.interval(0.99, 512, 0.25)
+    assert low / 512 <= rnn.val_accuracy <= high / 512
     found = [f for f in rnn.findings if f["kind"] == "vanishing_gradients"]
     assert found and found[0]["layer"] == "rnn" and found[0]["evidence"]["variant"] == "through_time"
     assert found[0]["evidence"]["ratio_first_to_last"] < 1e-3
