@@ -67,6 +67,9 @@ def describe_machine() -> str:
         kernel = info.get("architecture") or info.get("corename")
         lines.append(f"NumPy BLAS: {info['internal_api']} {info['version']}, kernel {kernel}, "
                      f"{info['num_threads']} threads")
+    from chainrule.engine import malloc  # importing chainrule tunes glibc's malloc for every framework in the run
+
+    lines.append(f"glibc malloc thresholds (chainrule/engine/malloc.py): {malloc.status}")
     forced = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
     if forced:
         lines.append(f"NOTE: {forced} is set and may force a slower OpenBLAS kernel; for a real run use "

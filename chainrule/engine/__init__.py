@@ -10,6 +10,7 @@ from chainrule.engine.autograd import (
 )
 from chainrule.engine.backend import GraphError, get_array_module
 from chainrule.engine.gradcheck import GradcheckError, gradcheck
+from chainrule.engine.malloc import tune as _tune_malloc
 from chainrule.engine.ops import (
     cat,
     clip,
@@ -28,6 +29,8 @@ from chainrule.engine.ops import (
 )
 from chainrule.engine.random import get_generator, manual_seed
 from chainrule.engine.tensor import Tensor, tensor
+
+_tune_malloc()  # once per process: a conv or LSTM step's temporaries stay mapped between steps (malloc.py)
 
 __all__ = [
     "Function", "GradcheckError", "GraphError", "HookHandle", "Tensor", "cat", "clip", "enable_grad", "gelu",
