@@ -9,8 +9,10 @@ step. For RNN and GRU the input projection of all time steps is one matmul befor
 reshaped to (L·N, H_in)); the LSTM's op projects its input itself, a chunk of steps just before its loop reaches
 them (and computes dW_ih, dW_hh, the biases' gradients and dx a chunk at a time behind the backward loop), so the
 sequence-sized arrays are visited in cache-sized pieces, inside the loop's one-BLAS-thread block: no product of
-the layer wakes OpenBLAS's second thread, which would then spin beside the loop. The cells are built from the
-engine's differentiable ops.
+the layer wakes OpenBLAS's second thread, which would then spin beside the loop. When BLAS may use more than one
+thread, that chunk work runs on a side thread beside the loop instead (``SIDE_THREAD``), with the same results bit
+for bit: the loop is a chain no thread can split, and the chunk work is most of what is not. The cells are built
+from the engine's differentiable ops.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+import os
 import warnings
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -124,6 +128,35 @@ def _per_step_threads(macs: int) -> contextlib.AbstractContextManager[Any]:
 # chunks, of 5 and 4 steps, measured 1.08x and 1.05x the training step, one of 17 steps the same: 2026-12-01, 1 BLAS
 # thread, one process alternated, 24 blocks of 10 steps each)
 _CHUNK = 10
+_side: tuple[int, ThreadPoolExecutor] | None = None  # (the process it was started in, the executor)
+
+
+def _side_thread() -> ThreadPoolExecutor:
+    """One worker thread for the LSTM's chunk work, started at first use and again in a forked child (a fork copies
+    no threads, and an executor whose thread is gone would wait forever)."""
+    global _side
+    if _side is None or _side[0] != os.getpid():
+        _side = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="chainrule-recurrence"))
+    return _side[1]
+
+
+def _beside_loop(single: Any) -> ThreadPoolExecutor | None:
+    """The side thread when the loop runs on one BLAS thread (``single``, the block holding it there) and BLAS was
+    allowed more (so a core is there for it); else None: the loop's thread does the chunk work itself."""
+    return _side_thread() if SIDE_THREAD and single is not None and single.restore else None
+
+
+def _quietly(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` under the loop's floating-point settings (np.errstate is per thread): exp overflowing to inf
+    is how a saturated gate reads 0 or 1, not a warning."""
+    with np.errstate(over="ignore"):
+        return fn(*args)
+
+
+# The chunk work (the projection ahead of the forward loop; the local derivatives ahead of the backward loop and the
+# sums behind it) runs on a second thread beside the loop when BLAS may use more than one: the loop is a chain no
+# thread can split, and the chunk work is most of what is not. Off: the loop's thread does it, in the same order.
+SIDE_THREAD = True
 
 
 class Recurrence(Function):
@@ -146,8 +179,10 @@ class Recurrence(Function):
     def forward(self, xp, h0, c0, w_hh, b_hh, w_ih=None, b_ih=None, *, mode, reverse, on_gates=None,
                 on_hidden_grad=None):
         self.on_hidden_grad = on_hidden_grad
-        with _per_step_threads(h0.shape[0] * w_hh.size), np.errstate(over="ignore"):
-            out = self._forward(xp, h0, c0, w_hh, b_hh, w_ih, b_ih, mode, reverse)
+        single = blas_threads_for(h0.shape[0] * w_hh.size)
+        with single or contextlib.nullcontext(), np.errstate(over="ignore"):
+            side = _beside_loop(single) if mode == "LSTM" else None
+            out = self._forward(xp, h0, c0, w_hh, b_hh, w_ih, b_ih, mode, reverse, side)
         if on_gates is not None and mode == "LSTM":
             on_gates(_lstm_to_torch_order(self.gates))
         elif on_gates is not None and mode == "GRU":
@@ -155,10 +190,11 @@ class Recurrence(Function):
         return out
 
     def backward(self, grad):
-        with _per_step_threads(grad.shape[1] * self.w_hh.size):
-            return self._backward(grad)
+        single = blas_threads_for(grad.shape[1] * self.w_hh.size)
+        with single or contextlib.nullcontext():
+            return self._backward(grad, _beside_loop(single) if self.mode == "LSTM" else None)
 
-    def _forward(self, xp, h0, c0, w_hh, b_hh, w_ih, b_ih, mode, reverse):
+    def _forward(self, xp, h0, c0, w_hh, b_hh, w_ih, b_ih, mode, reverse, side=None):
         length, batch = xp.shape[0], xp.shape[1]
         hidden = w_hh.shape[1]
         self.mode, self.reverse, self.w_hh = mode, reverse, w_hh
@@ -178,8 +214,16 @@ class Recurrence(Function):
             i_times_g = np.empty((batch, hidden), dtype=xp.dtype)
             h2, h3 = 2 * hidden, 3 * hidden
             one, two = xp.dtype.type(1), xp.dtype.type(2)  # the array's dtype: faster than a Python number on a slice
-            for lo, hi in _chunks(length, reverse):
-                _lstm_prepare(pre, x, w_ih_t, bias, lo, hi)  # each chunk just before the loop reads it
+            bounds = _chunks(length, reverse)
+            # later chunks prepared on the side thread while the loop runs; a chunk it has not started when the loop
+            # reaches it, the loop takes back (the side thread may not get a core for a while)
+            pending = [side.submit(_quietly, _lstm_prepare, pre, x, w_ih_t, bias, lo, hi)
+                       for lo, hi in bounds[1:]] if side is not None else None
+            for k, (lo, hi) in enumerate(bounds):
+                if pending is None or k == 0 or pending[k - 1].cancel():
+                    _lstm_prepare(pre, x, w_ih_t, bias, lo, hi)  # each chunk just before the loop reads it
+                else:
+                    pending[k - 1].result()
                 for t in (range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)):
                     z = pre[t]
                     z += h @ w_t
@@ -227,7 +271,7 @@ class Recurrence(Function):
         self.h0, self.outputs = h0, out
         return out
 
-    def _backward(self, grad):
+    def _backward(self, grad, side=None):
         mode, reverse, w_hh = self.mode, self.reverse, self.w_hh
         length, batch, hidden = grad.shape[0] - (2 if mode == "LSTM" else 1), grad.shape[1], grad.shape[2]
         out = self.outputs
@@ -238,7 +282,7 @@ class Recurrence(Function):
         # ∂loss/∂h_t of each step, kept only when observed: one copy per step
         seen = np.empty((length, batch, hidden), dtype=grad.dtype) if self.on_hidden_grad is not None else None
         if mode == "LSTM":
-            return self._lstm_backward(grad, dh, d_pre, seen)
+            return self._lstm_backward(grad, dh, d_pre, seen, side)
         elif mode == "GRU":
             previous = self._previous_states(out, length)  # h_{t-1} of each step, (L, N, H)
             d_gh = np.empty(gates.shape, dtype=grad.dtype)
@@ -285,14 +329,15 @@ class Recurrence(Function):
         d_b = d_gh.reshape(length * batch, -1).sum(axis=0) if self.has_bias and needs[4] else None
         return (d_pre if needs[0] else None, dh if needs[1] else None, d_c0 if needs[2] else None, d_w, d_b)
 
-    def _lstm_backward(self, grad, dh, d_pre, seen):
+    def _lstm_backward(self, grad, dh, d_pre, seen, side=None):
         """Backpropagation through the LSTM's steps: the gradients of the op's seven inputs (x, h_0, c_0, W_hh,
         b_hh, W_ih, b_ih; None where not needed), with d_pre as scratch for every step's pre-activations.
 
         The work that is not a chain from step to step (each step's local derivatives before the loop reaches it;
         dW_hh = Σ_t d_pre_t^T h_{t-1}, db_hh = db_ih = Σ_t d_pre_t, dW_ih = Σ_t d_pre_t^T x_t and dx_t = d_pre_t W_ih
         once it has passed) runs in chunks of :data:`_CHUNK` steps, so that each chunk's arrays are still in cache
-        when the loop reads them or when its sums read what the loop wrote."""
+        when the loop reads them or when its sums read what the loop wrote. With ``side`` (the side thread) that
+        work runs beside the loop, else on the loop's thread, in the same order and with the same sums either way."""
         length, batch, hidden = grad.shape[0] - 2, grad.shape[1], grad.shape[2]
         w_hh, gates, tanh_c = self.w_hh, self.gates, self.tanh_c
         # d_pre is in torch's gate order i, f, g, o, which W_hh, W_ih and the biases have; the gates are i, f, o, g
@@ -305,7 +350,6 @@ class Recurrence(Function):
         dx = np.empty(x.shape, dtype=grad.dtype) if needs[0] else None
 
         one = grad.dtype.type(1)  # the array's dtype: faster than a Python number on a strided slice
-        scratch = np.empty((min(_CHUNK, length), batch, hidden), dtype=grad.dtype)
         outputs = self.outputs  # h_t of each step, in place: h_t = o·tanh(c_t) saves a pass in two of the factors
 
         def local(lo: int, hi: int) -> None:
@@ -315,7 +359,8 @@ class Recurrence(Function):
             10 ms of the old layer's 27.5 ms CPU a step were the kernel's)."""
             i, f, o, g = (g4[lo:hi, :, k] for k in range(4))
             d_i, d_f, d_g, d_o = (d4[lo:hi, :, k] for k in range(4))
-            h, tc, spare = outputs[lo:hi], tanh_c[lo:hi], scratch[:hi - lo]
+            # its own scratch: the loop's thread may take a chunk back while the side thread works on a later one
+            h, tc, spare = outputs[lo:hi], tanh_c[lo:hi], np.empty((hi - lo, batch, hidden), dtype=grad.dtype)
             np.multiply(i, g, out=d_i)  # i·g, shared by the two below
             np.multiply(d_i, g, out=d_g)  # ∂c/∂z_g = i·tanh'(z_g) = i - i·g·g
             np.subtract(i, d_g, out=d_g)
@@ -354,11 +399,17 @@ class Recurrence(Function):
             return d_w, d_b, d_w_ih
 
         bounds = _chunks(length, not self.reverse)
+        # (a chunk the side thread has not started when the loop reaches it, the loop's thread takes back)
+        pending = [side.submit(local, lo, hi) for lo, hi in bounds[1:]] if side is not None else None
         parts: list[tuple[Any, Any, Any]] = []
+        later_sums: list[Future[tuple[Any, Any, Any]]] = []  # the same, from the side thread
         dc = grad[length + 1].copy()
         dh_dc = np.empty_like(dc)  # per-step scratch: dh·∂h/∂c
-        for lo, hi in bounds:
-            local(lo, hi)
+        for k, (lo, hi) in enumerate(bounds):
+            if pending is None or k == 0 or pending[k - 1].cancel():
+                local(lo, hi)
+            else:
+                pending[k - 1].result()
             for t in (range(lo, hi) if self.reverse else range(hi - 1, lo - 1, -1)):
                 dh += grad[t]
                 if seen is not None:
@@ -369,9 +420,16 @@ class Recurrence(Function):
                 d_o[t] *= dh
                 dc *= f[t]
                 np.matmul(d_pre[t], w_hh, out=dh)  # dh is spent by here: no fresh array a step
-            parts.append(sums(lo, hi))
+            if side is None:
+                parts.append(sums(lo, hi))
+            elif k < len(bounds) - 1:
+                later_sums.append(side.submit(sums, lo, hi))
+        if side is not None:
+            last = sums(*bounds[-1])  # the loop's thread, left with no other work, does the last chunk's itself
+            parts = [sums(*bounds[k]) if part.cancel() else part.result() for k, part in enumerate(later_sums)]
+            parts.append(last)
         totals: list[Any] = [None, None, None]  # dW_hh, db, dW_ih
-        for part in parts:  # in running order
+        for part in parts:  # in running order, whichever thread computed them
             for j, value in enumerate(part):
                 if value is not None:
                     totals[j] = value if totals[j] is None else np.add(totals[j], value, out=totals[j])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import pickle
 
 import numpy as np
@@ -278,3 +279,48 @@ def test_lstm_chunks_of_steps_match_torch(reverse_too):
     states = [rng.standard_normal((2 if reverse_too else 1, 3, H)) for _ in range(2)]
     ours, twin = make_pair("lstm", bidirectional=reverse_too)
     check_run(ours, twin, x, states, lstm=True)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the side thread runs only when BLAS may use two threads")
+@pytest.mark.parametrize("reverse_too", [False, True], ids=["forward", "bidirectional"])
+def test_lstm_side_thread_gives_the_loops_own_results_bit_for_bit(reverse_too, monkeypatch):
+    """With BLAS allowed two threads, the LSTM's chunk work (the projection, the local derivatives, the sums) runs
+    on a side thread beside its loop; the output and every gradient equal, bit for bit, those of the loop's thread
+    doing it all, and agree with torch. Batch 32, hidden 128: a step's product is in the one-BLAS-thread range."""
+    from threadpoolctl import threadpool_limits
+
+    from chainrule.nn import rnn
+
+    submitted = []
+    executor = rnn._side_thread()
+
+    class Counting:
+        def submit(self, fn, *args):
+            submitted.append(fn)
+            return executor.submit(fn, *args)
+
+    monkeypatch.setattr(rnn, "_side_thread", lambda: Counting())
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((23, 32, H_IN))
+    w = rng.standard_normal((23, 32, 256 if reverse_too else 128))  # the loss's weights, the same for both runs
+    runs = {}
+    with threadpool_limits(limits=2, user_api="blas"):
+        for side in (True, False):
+            monkeypatch.setattr(rnn, "SIDE_THREAD", side)
+            torch.manual_seed(0)
+            twin = torch.nn.LSTM(H_IN, 128, bidirectional=reverse_too).double()
+            ours = nn.LSTM(H_IN, 128, bidirectional=reverse_too, dtype=np.float64)
+            ours.load_state_dict({k: v.detach().numpy().copy() for k, v in twin.state_dict().items()})
+            xc, xt = leaf_pair(x)
+            out_c, _ = ours(xc)
+            out_t, _ = twin(xt)
+            (out_c * cr.tensor(w)).sum().backward()
+            (out_t * torch.from_numpy(w)).sum().backward()
+            assert_close(out_c.data, out_t, TOL, "output")
+            assert_close(xc.grad, xt.grad, TOL, "input gradient")
+            runs[side] = [out_c.data.numpy(), xc.grad.numpy(), *(p.grad.numpy() for p in ours.parameters())]
+            if side:
+                assert submitted, "the side thread was not used"
+                submitted.clear()
+    assert not submitted  # off: the loop's thread did everything
+    assert all(np.array_equal(a, b) for a, b in zip(runs[True], runs[False], strict=True))
