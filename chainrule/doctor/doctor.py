@@ -394,7 +394,8 @@ class Doctor(Callback):
         step, sampling = self.step, self._clock.is_sample(self.step)
         # a chainrule step was recorded at its check; a torch step's norms come from its queue (TorchGradients)
         values, total = self._grads.measure(sampling) if recorded is None else self._grads.take(recorded, sampling)
-        self._updates.complete()  # before anything can stop: the last sample's update ratio
+        if recorded is None:  # (a chainrule step completed it at its check, before the optimizer step)
+            self._updates.complete()  # before anything can stop: the last sample's update ratio
         stats = StepStats(step, self.epoch, loss, values, total)
         finite = math.isfinite(loss) and math.isfinite(total)
         if sampling or not finite:

@@ -31,7 +31,7 @@ import numpy as np
 
 from chainrule.engine import ops
 from chainrule.engine.autograd import Function, HookHandle
-from chainrule.engine.backend import DEFAULT_DTYPE, DtypeError, blas_threads_for, matmul_small
+from chainrule.engine.backend import DEFAULT_DTYPE, DtypeError, blas_threads_for, matmul_small, one_blas_thread
 from chainrule.engine.tensor import Tensor
 from chainrule.nn import functional as F  # noqa: N812 - PyTorch's convention
 from chainrule.nn import init
@@ -140,10 +140,11 @@ def _side_thread() -> ThreadPoolExecutor:
     return _side[1]
 
 
-def _beside_loop(single: Any) -> ThreadPoolExecutor | None:
-    """The side thread when the loop runs on one BLAS thread (``single``, the block holding it there) and BLAS was
-    allowed more (so a core is there for it); else None: the loop's thread does the chunk work itself."""
-    return _side_thread() if SIDE_THREAD and single is not None and single.restore else None
+def _beside_loop(threads: contextlib.AbstractContextManager[Any]) -> ThreadPoolExecutor | None:
+    """The side thread when the loop runs on one BLAS thread (``threads``, the entered :func:`_per_step_threads`
+    block) and BLAS was allowed more (so a core is there for it); else None: the loop's thread does the chunk work."""
+    held = isinstance(threads, one_blas_thread) and bool(threads.restore)
+    return _side_thread() if SIDE_THREAD and held else None
 
 
 def _quietly(fn: Callable[..., Any], *args: Any) -> Any:
@@ -179,9 +180,9 @@ class Recurrence(Function):
     def forward(self, xp, h0, c0, w_hh, b_hh, w_ih=None, b_ih=None, *, mode, reverse, on_gates=None,
                 on_hidden_grad=None):
         self.on_hidden_grad = on_hidden_grad
-        single = blas_threads_for(h0.shape[0] * w_hh.size)
-        with single or contextlib.nullcontext(), np.errstate(over="ignore"):
-            side = _beside_loop(single) if mode == "LSTM" else None
+        threads = _per_step_threads(h0.shape[0] * w_hh.size)
+        with threads, np.errstate(over="ignore"):
+            side = _beside_loop(threads) if mode == "LSTM" else None
             out = self._forward(xp, h0, c0, w_hh, b_hh, w_ih, b_ih, mode, reverse, side)
         if on_gates is not None and mode == "LSTM":
             on_gates(_lstm_to_torch_order(self.gates))
@@ -190,9 +191,9 @@ class Recurrence(Function):
         return out
 
     def backward(self, grad):
-        single = blas_threads_for(grad.shape[1] * self.w_hh.size)
-        with single or contextlib.nullcontext():
-            return self._backward(grad, _beside_loop(single) if self.mode == "LSTM" else None)
+        threads = _per_step_threads(grad.shape[1] * self.w_hh.size)
+        with threads:
+            return self._backward(grad, _beside_loop(threads) if self.mode == "LSTM" else None)
 
     def _forward(self, xp, h0, c0, w_hh, b_hh, w_ih, b_ih, mode, reverse, side=None):
         length, batch = xp.shape[0], xp.shape[1]
