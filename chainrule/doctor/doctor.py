@@ -265,7 +265,7 @@ class Doctor(Callback):
         self._handles += self._nets.register(lambda: not self._halted and self._clock.is_sample(self._pending_step()))
 
     def _forward_hook(self, every: tuple[Hook, ...], sampled: tuple[Hook, ...]) -> Callable[..., None]:
-        clock = self._clock
+        period, queue = self._clock.every, self._queue  # (the same list for the model's watch: _flush empties it)
 
         def hook(module: Any, args: tuple[Any, ...], output: Any) -> None:
             if self._halted or not (module.training and is_grad_enabled()):
@@ -273,7 +273,8 @@ class Doctor(Callback):
             out = output._data
             for take in every:
                 take(args, output, out)
-            if sampled and clock.is_sample(self._pending_step()):
+            # clock.is_sample(self._pending_step()) inlined: it runs for every watched layer on every step
+            if sampled and (self.step + len(queue)) % period == 0:
                 for take in sampled:
                     take(args, output, out)
 
@@ -364,7 +365,8 @@ class Doctor(Callback):
                 for value in self._torch.to_host():
                     self._step(value)
             return
-        queued, self._queue = self._queue, []
+        queued = self._queue[:]
+        self._queue.clear()
         for value, recorded in queued:
             self._step(value, recorded)
 

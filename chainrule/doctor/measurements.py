@@ -497,7 +497,7 @@ class ReLUFiring(Measurement):
         self._last_batch: dict[str, np.ndarray] = {}  # per unit: the last one it fired in (1, 2, ...; 0: never)
         self._base: dict[str, tuple[int, np.ndarray]] = {}  # per layer: (batches, fired_in) when the stretch
         # that ``dead_since`` judges began
-        self.sums: dict[str, list[Any]] = {}  # per layer: [buffer of column-sum rows, rows filled], not yet folded
+        self.sums: dict[str, list[Any]] = {}  # per layer: [buffer of column-sum rows, rows filled, ones], not yet folded
         self.log_factorials = np.zeros(0)  # lgamma(i + 1) for i = 0, 1, ...: ``dead_since``'s table, grown as needed
 
     @property
@@ -531,22 +531,29 @@ class ReLUFiring(Measurement):
 
         def take(args: tuple[Any, ...], output: Any, out: np.ndarray) -> None:
             rows = out if out.ndim == 2 else units(out)
-            key = (rows.shape[0], rows.dtype)
-            ones = self.ones.get(key)
-            if ones is None:
-                ones = self.ones[key] = np.ones(rows.shape[0], rows.dtype)
-            pending = self.sums.get(name)
+            pending = self.sums.get(name)  # [buffer, rows filled, a vector of ones as long as the batch]
             if pending is None or pending[0].shape[1:] != rows.shape[1:] or pending[0].dtype != rows.dtype:
                 self.fold_layer(name)  # new, or the layer changed: what it buffered first, then a new buffer
-                pending = self.sums[name] = [np.empty((FOLD_ROWS, rows.shape[1]), rows.dtype), 0]
+                pending = self.sums[name] = [np.empty((FOLD_ROWS, rows.shape[1]), rows.dtype), 0, self.ones_for(rows)]
             elif pending[1] == FOLD_ROWS:  # full: fold, and fill the same buffer again
                 self.fold_layer(name)
+            ones = pending[2]
+            if ones.shape[0] != rows.shape[0]:  # a batch of another size (the last one of an epoch)
+                ones = pending[2] = self.ones_for(rows)
             # ReLU outputs are never negative, so a unit fired on some sample iff its column sums above 0:
             # one BLAS matrix-vector product, 3x faster than (rows > 0).any(axis=0), written into the buffer.
             np.dot(ones, rows, out=pending[0][pending[1]])
             pending[1] += 1
 
         return take, None
+
+    def ones_for(self, rows: np.ndarray) -> np.ndarray:
+        """A vector of ones as long as ``rows`` (shared per length and dtype): its product with them sums the columns."""
+        key = (rows.shape[0], rows.dtype)
+        ones = self.ones.get(key)
+        if ones is None:
+            ones = self.ones[key] = np.ones(rows.shape[0], rows.dtype)
+        return ones
 
     def fold(self) -> None:
         """Fold every layer's buffered steps into its masks and counts."""
