@@ -148,3 +148,28 @@ def test_between_samples_a_big_layer_s_gradient_rms_is_read_in_runs():
         assert totals[step] == pytest.approx(estimate[step], rel=1e-5)
         assert totals[step] == pytest.approx(exact[step], rel=0.1)
     assert len({k * stride % 64 for k in range(runs)}) > 1  # the runs start at different columns
+
+
+def test_the_paired_overhead_counts_the_doctor_s_time_on_its_side(monkeypatch):
+    """``overhead --paired``: whatever the doctor spends inside its calls lands on the watched copy's side. A check
+    made to sleep 5 ms a call must show as at least that much per step (2 steps an epoch here), and the unwatched
+    copy must not pay it."""
+    import time
+
+    from chainrule.doctor import Doctor
+    from chainrule.doctor.overhead import measure_paired
+
+    real_check = Doctor.check
+
+    def slow_check(self, *args, **kwargs):
+        time.sleep(0.005)
+        return real_check(self, *args, **kwargs)
+
+    monkeypatch.setattr(Doctor, "check", slow_check)
+    result = measure_paired(samples=256, epochs=2, runs=3)
+    assert result["steps_per_epoch"] == 2
+    # 2 sleeps an epoch: the doctor's side is at least 10 ms an epoch slower (the steps themselves are ~5 ms each;
+    # their noise is far below the 10 ms), and the ratio says the same
+    assert result["seconds_on"] - result["seconds_off"] >= 0.009
+    # the ratio (a median of per-run ratios, not of the medians above) by at least half what the sleeps add
+    assert result["ratio"] >= 1.0 + 0.5 * 0.009 / result["seconds_off"]
