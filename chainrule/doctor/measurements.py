@@ -497,7 +497,8 @@ class ReLUFiring(Measurement):
         self._last_batch: dict[str, np.ndarray] = {}  # per unit: the last one it fired in (1, 2, ...; 0: never)
         self._base: dict[str, tuple[int, np.ndarray]] = {}  # per layer: (batches, fired_in) when the stretch
         # that ``dead_since`` judges began
-        self.sums: dict[str, list[Any]] = {}  # per layer: [buffer of column-sum rows, rows filled, ones], not yet folded
+        # per layer, not yet folded: [buffer of column-sum rows, rows filled, a vector of ones as long as the batch]
+        self.sums: dict[str, list[Any]] = {}
         self.log_factorials = np.zeros(0)  # lgamma(i + 1) for i = 0, 1, ...: ``dead_since``'s table, grown as needed
 
     @property
@@ -548,7 +549,7 @@ class ReLUFiring(Measurement):
         return take, None
 
     def ones_for(self, rows: np.ndarray) -> np.ndarray:
-        """A vector of ones as long as ``rows`` (shared per length and dtype): its product with them sums the columns."""
+        """Ones as long as ``rows`` (shared per length and dtype): their product with ``rows`` sums its columns."""
         key = (rows.shape[0], rows.dtype)
         ones = self.ones.get(key)
         if ones is None:

@@ -106,7 +106,8 @@ def measure_paired(samples: int = 4096, epochs: int = 2, runs: int = 20, seed: i
         seconds_off.append(off[3] / epochs)
         seconds_on.append(on[3] / epochs)
     ordered = sorted(ratios)
-    return {"ratio": statistics.median(ratios), "quartiles": (ordered[len(ordered) // 4], ordered[3 * len(ordered) // 4]),
+    quartiles = (ordered[len(ordered) // 4], ordered[3 * len(ordered) // 4])
+    return {"ratio": statistics.median(ratios), "quartiles": quartiles,
             "seconds_off": statistics.median(seconds_off), "seconds_on": statistics.median(seconds_on),
             "steps_per_epoch": samples // batch, "load": os.getloadavg()[0]}
 
