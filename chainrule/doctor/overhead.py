@@ -81,7 +81,7 @@ def measure_paired(samples: int = 4096, epochs: int = 2, runs: int = 20, seed: i
 
     ratios, seconds_off, seconds_on = [], [], []
     for run in range(runs):
-        sides = []
+        sides: list[list[Any]] = []  # [model, optimizer, doctor or None, seconds so far] per copy
         for watched in (False, True):
             model = build_mlp(spec, seed=seed)
             optimizer = cr.optim.SGD(model.parameters(), lr=0.01)
