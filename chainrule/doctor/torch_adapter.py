@@ -34,7 +34,7 @@ Which layers, and what is measured on them:
   embedding, recurrent or attention layer comes before it (as chainrule's own ``InputScale``).
 
 Cost: on steps the doctor does not sample, no layer is hooked and the only work is a norm per gradient (one
-fused ``_foreach_norm``; a big gradient read in runs of its elements, ``runs_of``), whose result stays on the
+fused ``_foreach_norm``; a big gradient read in runs of its elements, ``run_layout``), whose result stays on the
 device. Every ``stats_every`` steps (a sample step) the layers are hooked for that forward, every gradient is
 read whole, and the queued scalars (with the update ratio's and the weights' norms, taken in the gradients'
 fused call) cross to the host in one transfer; the step rules
@@ -122,15 +122,6 @@ def stride_across(size: int, row: int) -> int:
 def subset(w: torch.Tensor) -> torch.Tensor:
     """Every k-th element of a big tensor (``stride_across``): its RMS within ~2%, no copy."""
     return w.detach().reshape(-1)[::stride_across(w.numel(), w.shape[-1] if w.ndim else 1)]
-
-
-def runs_of(t: torch.Tensor) -> torch.Tensor:
-    """``t`` itself when small, else RUN-element runs spread over it (``run_layout``), as a (runs, RUN) view."""
-    layout = run_layout(t.numel(), t.shape[-1] if t.ndim else 1)
-    if layout is None or not t.is_contiguous():
-        return t
-    runs, stride = layout
-    return t.as_strided((runs, RUN), (stride, 1), t.storage_offset())
 
 
 class WeightViews:
@@ -270,9 +261,10 @@ class TorchGradients(Measurement):
     """``GradientRMS`` for torch: each weighted layer's gradient norm every step, kept on the device and queued;
     once on the host (the watch's ``to_host``), ``measure`` hands the queued steps out one by one. Sample steps
     read every gradient whole, in one fused norm; between them, as ``GradientRMS`` does, a big gradient is
-    represented by SUBSET of its elements, here in runs of RUN (``runs_of``): every-k-th-element views cost more
-    than the whole read on a CPU, runs touch 1/50th of a 784x256 layer's memory. Measured on the reference MLP
-    (blocks of 10 steps, 1 thread): the whole read cost 4.4% of the step, the runs 3.5%."""
+    represented by SUBSET of its elements, here in runs of RUN (``run_layout``; a (runs, RUN) view of the gradient,
+    laid out once per layer in ``runs``): every-k-th-element views cost more than the whole read on a CPU, runs touch
+    1/50th of a 784x256 layer's memory. Measured on the reference MLP (blocks of 10 steps, 1 thread): the whole read
+    cost 4.4% of the step, the runs 3.5%."""
 
     def __init__(self, weighted: dict[str, nn.Module]) -> None:
         self.weights = {name: weights_of(m) for name, m in weighted.items()}
@@ -286,6 +278,13 @@ class TorchGradients(Measurement):
         self.factors: list[list[float] | None] = []  # per queued step: each norm's factor to the whole (None: 1)
         self.host: list[list[float]] = []
         self.global_norm = NAN  # this step's L2 norm over the watched layers' weight gradients (biases not read)
+        # per layer of one weight: how its gradient is read between samples, worked out once (a gradient has its
+        # weight's shape): ((runs, RUN), (stride, 1), its size over the runs') or None to read it whole
+        self.runs: list[tuple[tuple[int, int], tuple[int, int], float] | None] = []
+        for ws in self.weights.values():
+            layout = run_layout(ws[0].numel(), ws[0].shape[-1] if ws[0].ndim else 1) if self.single else None
+            self.runs.append(None if layout is None else
+                             ((layout[0], RUN), (layout[1], 1), ws[0].numel() / (layout[0] * RUN)))
 
     def record(self, sampling: bool, also: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
         """Queue this step's gradient norms (whole on a sample step, else the runs); return the norms of ``also``
@@ -294,9 +293,15 @@ class TorchGradients(Measurement):
             present = [g for ws in self.weights.values() if (g := ws[0].grad) is not None]
             if len(present) == len(self.weights):
                 factors = None
-                if not sampling:  # runs where runs_of makes them (a small or non-contiguous gradient: whole)
-                    read = [runs_of(g) for g in present]
-                    factors = [g.numel() / r.numel() for r, g in zip(read, present, strict=True)]
+                if not sampling:  # the runs (a small or non-contiguous gradient: whole)
+                    read, factors = [], []
+                    for g, runs in zip(present, self.runs, strict=True):
+                        if runs is None or not g.is_contiguous():
+                            read.append(g)
+                            factors.append(1.0)
+                        else:  # (as_strided keeps the gradient's own storage offset)
+                            read.append(g.as_strided(runs[0], runs[1]))
+                            factors.append(runs[2])
                     present = read
                 norms = torch._foreach_norm(present + also if also else present)  # what clip_grad_norm_ uses
                 self.queue.append(norms[:len(present)])

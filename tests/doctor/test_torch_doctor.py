@@ -341,7 +341,7 @@ def test_between_samples_a_big_layer_s_gradient_rms_is_read_in_runs(data):
 
 
 def test_a_big_gradient_that_cannot_be_read_in_runs_is_read_whole_and_not_scaled(data):
-    """A weight stored transposed (not contiguous) has a gradient with the same strides: runs_of leaves it whole,
+    """A weight stored transposed (not contiguous) has a gradient with the same strides: it is read whole,
     and its norm must not be scaled up as the runs' would be."""
     X, y, _, _ = data
     model = seeded(lambda: mlp([64, 512], nn.ReLU))
