@@ -36,11 +36,6 @@ def units(out: np.ndarray) -> np.ndarray:
 SUBSET = 4096  # about this many elements of a big layer's weights or gradient stand in for all of them
 
 
-def subset_stride(size: int) -> int:
-    """k: every k-th element of a big layer (over 4 × SUBSET elements) estimates its RMS (±2%), no gather, no copy."""
-    return size // SUBSET if size > 4 * SUBSET else 1
-
-
 # Between samples a big gradient is read in runs of RUN elements: a few cache lines each, so a norm over SUBSET
 # elements touches ~SUBSET·4 bytes, where every k-th element touches a cache line per element (inside the training
 # loop on a CPU as slow as reading the whole gradient: 46 µs against 23 µs for runs, a 784-256-256-10 MLP)

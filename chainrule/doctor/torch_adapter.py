@@ -79,7 +79,6 @@ from chainrule.doctor.measurements import (
     Measurement,
     Sampled,
     run_layout,
-    subset_stride,
     units,
 )
 from chainrule.doctor.stats import SATURATING, Layers
@@ -108,24 +107,31 @@ def first_tensor(output: Any) -> torch.Tensor | None:
     return out if isinstance(out, torch.Tensor) else None
 
 
-@functools.lru_cache(maxsize=256)
-def stride_across(size: int, row: int) -> int:
-    """``subset_stride``, moved to the next stride that shares no factor with the row length: a stride that
-    divides it would read the same few columns (input features) of every row, and their scale is not the
-    layer's (a (512, 64) digits layer read every 8th weight 7% low)."""
-    k = subset_stride(size)
-    while k > 1 and math.gcd(k, row) != 1:
-        k += 1
-    return k
+def memory_order(t: torch.Tensor) -> torch.Tensor | None:
+    """``t`` permuted into the order its elements lie in memory (a view): contiguous for any dense tensor, a
+    transposed or channels-last one too; None for one that is not dense (a strided slice of a bigger one)."""
+    if t.is_contiguous():
+        return t
+    view = t.permute(sorted(range(t.ndim), key=t.stride, reverse=True))
+    return view if view.is_contiguous() else None
 
 
-def subset(w: torch.Tensor) -> torch.Tensor:
-    """Every k-th element of a big tensor (``stride_across``): its RMS within ~2%, no copy."""
-    return w.detach().reshape(-1)[::stride_across(w.numel(), w.shape[-1] if w.ndim else 1)]
+def runs_view(w: torch.Tensor) -> torch.Tensor:
+    """A live view of a big tensor's SUBSET elements in runs of RUN over its memory (``run_layout``): its RMS
+    within ~2%, no copy; a small or non-dense tensor whole. A view, not a copy, whatever the strides: a weight
+    stored transposed (or channels-last) must be read where the optimizer updates it. (``reshape(-1)`` of such a
+    weight is a copy, which once froze its update ratio at 0.)"""
+    w = w.detach()
+    dense = memory_order(w)
+    layout = None if dense is None else run_layout(dense.numel(), dense.shape[-1] if dense.ndim else 1)
+    if dense is None or layout is None:
+        return w
+    runs, stride = layout
+    return dense.as_strided((runs, RUN), (stride, 1))  # (the storage offset stays the weight's)
 
 
 class WeightViews:
-    """Detached views of the watched weights, whole and ``subset``'s strided ones, made once and made again only
+    """Detached views of the watched weights, whole and in runs (``runs_view``), made once and made again only
     when a weight's storage changes (``param.data = ...``, a resize): an optimizer updates weights in place, so
     the views see every step, and making them at each use cost more Python and dispatch than the small reads
     (the update ratio's subset) they feed."""
@@ -141,7 +147,7 @@ class WeightViews:
         if key != self.key:
             self.key = key
             self.whole = [w.detach() for w in self.params]
-            self.sub = [subset(w) for w in self.params]
+            self.sub = [runs_view(w) for w in self.params]
         return self
 
 
@@ -367,7 +373,7 @@ class TorchGradients(Measurement):
 class TorchUpdateRatio(Measurement):
     """``UpdateRatio`` for torch: the weights are copied (on the device) on a sample step; the first check after
     it measures ‖Δw‖/‖w‖ of that one optimizer step, and the ratio reaches the host with the next transfer.
-    A big layer is represented by every k-th weight, as in ``UpdateRatio``."""
+    A big layer is represented by runs of its weights (``runs_view``), as in ``UpdateRatio``."""
 
     def __init__(self, weighted: dict[str, nn.Module], views: WeightViews) -> None:
         self.weights = {name: weights_of(m) for name, m in weighted.items()}

@@ -362,6 +362,39 @@ def test_a_big_gradient_that_cannot_be_read_in_runs_is_read_whole_and_not_scaled
     assert doctor.metrics["grad_rms_total"] == pytest.approx(exact, rel=1e-5)
 
 
+@pytest.mark.parametrize("layout", ["transposed", "channels_last"])
+def test_the_update_ratio_of_a_weight_not_stored_in_row_order_is_its_actual_change(data, layout):
+    """A big weight stored transposed, or a conv weight in channels-last memory, is read where the optimizer
+    updates it: its update ratio is the step's actual ‖Δw‖/‖w‖ (within the runs' estimate), not 0. (Reading it
+    through ``reshape(-1)``, a copy for such strides, froze the ratio at 0.)"""
+    X, y, _, _ = data
+    if layout == "transposed":
+        model = seeded(lambda: mlp([64, 512], nn.ReLU))  # 32768 weights in layer 0: read in runs
+        model[0].weight = nn.Parameter(model[0].weight.detach().t().contiguous().t())
+        inputs, big = X, "0"
+    else:
+        model = seeded(lambda: nn.Sequential(nn.Conv2d(1, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1),
+                                             nn.ReLU(), nn.Flatten(), nn.Linear(64 * 64, 10)))
+        model = model.to(memory_format=torch.channels_last)  # the second conv: 36864 weights, channels-last
+        inputs, big = X.reshape(-1, 1, 8, 8), "2"
+    weight = dict(model.named_modules())[big].weight
+    assert not weight.is_contiguous()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    doctor = cr.Doctor(stats_every=2).watch(model, opt)
+    actual = []
+    for i in range(6):
+        before = weight.detach().clone()
+        loss = F.cross_entropy(model(inputs[i * 64:(i + 1) * 64]), y[i * 64:(i + 1) * 64])
+        opt.zero_grad()
+        loss.backward()
+        doctor.check(loss)
+        opt.step()
+        if i % 2 == 0:  # a sample step: its ratio is the change of this one optimizer step
+            actual.append(float((weight.detach() - before).norm() / before.norm()))
+    doctor.end_epoch()
+    assert doctor.metrics["update_ratio"][big] == pytest.approx(actual, rel=0.1)
+
+
 def test_functional_saturation_matches_numpy_on_the_activation_output(data):
     X, y, _, _ = data
     model = seeded(saturated_functional(torch.tanh))
