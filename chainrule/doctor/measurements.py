@@ -58,11 +58,15 @@ def run_layout(size: int, row: int) -> tuple[int, int] | None:
 
 
 def runs_view(a: np.ndarray) -> np.ndarray:
-    """A big array's SUBSET elements in runs (``run_layout``) as a (runs, RUN) view, no copy; a small (or
-    non-contiguous) one whole, flat. Its RMS estimates the whole array's within ~2%."""
-    flat = a.reshape(-1)
-    layout = run_layout(flat.size, a.shape[-1] if a.ndim else 1)
-    if layout is None or not flat.flags.c_contiguous:
+    """A big array's SUBSET elements in runs (``run_layout``) over its memory, as a (runs, RUN) view (no copy for a
+    dense array, a transposed one too: ``ravel(order="K")`` reads memory order); a small one whole, flat. Its RMS
+    estimates the whole array's within ~2%. Callers make it afresh at each read: a copy (of an array that is not
+    dense) is then still today's values."""
+    flat = a.ravel(order="K")
+    # the rows of memory order: the last axis of a C-ordered array, the first of an F-ordered one (a transpose)
+    row = (a.shape[0] if a.flags.f_contiguous and not a.flags.c_contiguous else a.shape[-1]) if a.ndim else 1
+    layout = run_layout(flat.size, row)
+    if layout is None:
         return flat
     runs, stride = layout
     return flat[:runs * stride].reshape(runs, stride)[:, :RUN]

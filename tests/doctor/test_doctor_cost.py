@@ -173,3 +173,19 @@ def test_the_paired_overhead_counts_the_doctor_s_time_on_its_side(monkeypatch):
     assert result["seconds_on"] - result["seconds_off"] >= 0.009
     # the ratio (a median of per-run ratios, not of the medians above) by at least half what the sleeps add
     assert result["ratio"] >= 1.0 + 0.5 * 0.009 / result["seconds_off"]
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_runs_view_reads_a_big_array_where_it_lies_in_memory(order):
+    """``runs_view``: a live view of SUBSET elements in runs for a row-major array and for a transposed one (so the
+    update ratio reads the weights the optimizer changes, not a copy), whose RMS estimates the whole's (±5% here)."""
+    from chainrule.doctor.measurements import RUN, SUBSET, runs_view
+
+    weights = np.random.default_rng(0).normal(size=(256, 784)).astype(np.float32)
+    stored = weights if order == "C" else np.asfortranarray(weights)
+    view = runs_view(stored)
+    assert view.shape == (SUBSET // RUN, RUN) and np.shares_memory(view, stored)
+    stored[...] *= 2  # an in-place update, as an optimizer's step: the view sees it
+    assert math.sqrt(float(np.mean(view.astype(np.float64) ** 2))) == pytest.approx(
+        math.sqrt(float(np.mean(stored.astype(np.float64) ** 2))), rel=0.05)
+    assert runs_view(np.ones(100, np.float32)).shape == (100,)  # small: whole
