@@ -36,8 +36,8 @@ Which layers, and what is measured on them:
 Cost: on steps the doctor does not sample, no layer is hooked and the only work is a norm per gradient (one
 fused ``_foreach_norm``; a big gradient read in runs of its elements, ``run_layout``), whose result stays on the
 device. Every ``stats_every`` steps (a sample step) the layers are hooked for that forward, every gradient is
-read whole, and the queued scalars (with the update ratio's and the weights' norms, taken in the gradients'
-fused call) cross to the host in one transfer; the step rules
+read whole, and the queued scalars (with the update ratio's and the weights' norms, both over the weights' runs,
+the latter taken in the gradients' fused call) cross to the host in one transfer; the step rules
 then run on the queued steps in order, so findings come at most ``stats_every - 1`` steps late and carry the
 step where they held.
 
@@ -131,23 +131,23 @@ def runs_view(w: torch.Tensor) -> torch.Tensor:
 
 
 class WeightViews:
-    """Detached views of the watched weights, whole and in runs (``runs_view``), made once and made again only
-    when a weight's storage changes (``param.data = ...``, a resize): an optimizer updates weights in place, so
-    the views see every step, and making them at each use cost more Python and dispatch than the small reads
-    (the update ratio's subset) they feed."""
+    """Detached views of the watched weights in runs (``runs_view``; a small weight whole), made once and made
+    again only when a weight's storage changes (``param.data = ...``, a resize): an optimizer updates weights in
+    place, so the views see every step, and making them at each use cost more Python and dispatch than the small
+    reads (the update ratio's, the weight RMS's) they feed."""
 
     def __init__(self, weights: dict[str, list[torch.Tensor]]) -> None:
         self.params = [w for ws in weights.values() for w in ws]
         self.key: tuple[Any, ...] = ()
-        self.whole: list[torch.Tensor] = []
         self.sub: list[torch.Tensor] = []
+        self.scales: list[float] = []  # per view: a norm of the runs times this estimates the whole weight's
 
     def current(self) -> WeightViews:
         key = tuple((w.data_ptr(), w.shape) for w in self.params)
         if key != self.key:
             self.key = key
-            self.whole = [w.detach() for w in self.params]
             self.sub = [runs_view(w) for w in self.params]
+            self.scales = [math.sqrt(w.numel() / max(v.numel(), 1)) for w, v in zip(self.params, self.sub, strict=True)]
         return self
 
 
@@ -429,7 +429,8 @@ class TorchUpdateRatio(Measurement):
 
 
 class TorchWeights(Sampled):
-    """``WeightRMS`` for torch: each weighted layer's weight RMS on sample steps; whether all are finite."""
+    """``WeightRMS`` for torch: each weighted layer's weight RMS on sample steps (a big weight's from its runs, as
+    ``WeightRMS``); whether all are finite."""
 
     key = "weight_rms"
 
@@ -443,10 +444,12 @@ class TorchWeights(Sampled):
     def norms_to_take(self) -> list[torch.Tensor]:
         """At a sample step's check (before the optimizer step): the weights whose norms cross with its transfer
         (``TorchWatch.record`` takes them in the gradients' fused norm, into ``queued``)."""
-        return self.views.current().whole
+        return self.views.current().sub
 
     def take(self) -> bool:
-        norms = self.arrived or to_host(self.queued or list(torch._foreach_norm(self.views.current().whole)))
+        views = self.views.current()
+        norms = self.arrived or to_host(self.queued or list(torch._foreach_norm(views.sub)))
+        norms = [n * scale for n, scale in zip(norms, views.scales, strict=True)]  # each weight's, whole
         self.queued, self.arrived = [], []
         for name, length in layer_norms(norms, self.weights).items():
             self.pending[name] = length / math.sqrt(sum(w.numel() for w in self.weights[name]))
@@ -512,7 +515,9 @@ class TorchActivations(Measurement):
     def watch(self, name: str, out: torch.Tensor) -> None:
         # two passes (mean, then the norm around it): as exact as std_mean and, on a CPU, ten times faster; the
         # norm becomes the std on the host (``RMSSampled.finish``)
-        y = out.detach().float()
+        y = out.detach()
+        if y.dtype != torch.float32:  # (not .float() on float32 itself: a dispatch that returns it, ~10 µs here)
+            y = y.float()
         mean = y.mean()
         self.mean.on_device[name], self.std.on_device[name] = mean, norm(y - mean)
         self.std.sizes[name] = y.numel()
