@@ -142,3 +142,20 @@ def test_frameworks_train_identically(bench):
     np.testing.assert_allclose(losses["chainrule"], losses["pytorch"], rtol=1e-4)
     if "numpy" in losses:
         np.testing.assert_allclose(losses["numpy"], losses["pytorch"], rtol=1e-4)
+
+
+def test_torch_doctor_benchmark_interleaved_runs_both_models_and_refuses_a_device(capsys):
+    """``bench_torch_doctor.py --interleaved``: one tiny round of each model, a ratio per model; with a device it
+    stops with a clear message (timing each step on the host would make the plain loop wait for the device)."""
+    pytest.importorskip("torch")
+    import bench_torch_doctor
+
+    bench_torch_doctor.main(["--rounds", "1", "--steps", "4", "--interleaved"])
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()
+            if line.startswith(("MLP", "CNN"))}
+    assert set(rows) == {"MLP", "CNN"}
+    for cells in rows.values():
+        assert float(cells[3].rstrip("×")) > 0  # the wall ratio
+    with pytest.raises(SystemExit):
+        bench_torch_doctor.main(["--interleaved", "--device", "cuda"])
+    assert "CPU only" in capsys.readouterr().err
