@@ -833,7 +833,8 @@ class TorchWatch:
         self.nets = TorchNets(self.dead, self.time)
         self.outputs = TorchOutputs(s)
         self.inputs = TorchInputScale(s)
-        self.losses: list[Any] = []  # per queued step: the loss as given (a tensor stays on its device)
+        self.losses: list[Any] = []  # per queued step: the loss as given (a tensor stays on its device); one list
+        # for the watch's life, changed in place (the doctor's per-step sample test counts it)
         self.probing = False  # inside the first training forward (the activation probe)
         self.transient: list[Any] = []  # this sample-step forward's hooks
         self.opened = False  # inside a training forward (the model's own call, or forward_begins/forward_ends)
@@ -889,6 +890,8 @@ class TorchWatch:
             return hook
 
         def before(module: nn.Module, args: Any) -> None:
+            if s.probed and not sampling():
+                return  # a forward the doctor does not sample (the test every step makes: the cheapest first)
             if self.opened or not (module.training and torch.is_grad_enabled() and active()):
                 return  # opened: by forward_begins, around this very forward
             self.opened = True
@@ -902,6 +905,8 @@ class TorchWatch:
                                        for n, m in self.time.recurrent.items()]
 
         def after(module: nn.Module, args: Any, output: Any) -> None:
+            if not self.opened:
+                return  # nothing was opened (a forward not sampled)
             self.opened = False
             for handle in self.transient:
                 handle.remove()
@@ -946,8 +951,9 @@ class TorchWatch:
         if size == 1 or not self.losses:
             return
         device = next(iter(self.grads.weights.values()))[0].device
-        self.losses = [torch.as_tensor(NAN if loss is None else loss, dtype=torch.float32, device=device)
-                       for loss in self.losses]
+        # (replaced in place: the doctor's sample test counts this very list)
+        self.losses[:] = [torch.as_tensor(NAN if loss is None else loss, dtype=torch.float32, device=device)
+                          for loss in self.losses]
         averaged = [self.activations.mean.on_device, self.saturation.on_device, self.zero_grads.on_device]
         slots = [(d, n) for d in (*averaged, self.signal.on_device, self.activations.std.on_device) for n in d]
         local = torch.stack([v.detach().to(device, torch.float32).reshape(()) for v in self.losses]
@@ -955,7 +961,7 @@ class TorchWatch:
         sums = torch.cat([local, local.square()])
         torch.distributed.all_reduce(sums)
         mean, mean_square = (sums / size).split(len(local))
-        self.losses = list(mean[:len(self.losses)])
+        self.losses[:] = list(mean[:len(self.losses)])
         at = {(id(d), n): i for i, (d, n) in enumerate(slots, start=len(self.losses))}
         for d, name in slots:
             i = at[(id(d), name)]
