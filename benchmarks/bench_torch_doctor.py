@@ -40,6 +40,17 @@ def cnn() -> nn.Module:
                          nn.Linear(32 * 7 * 7, 10))
 
 
+def train_step(model: nn.Module, opt: torch.optim.Optimizer, watcher: cr.Doctor | None, x: torch.Tensor,
+               y: torch.Tensor) -> None:
+    """The plain loop's step, with ``watcher.check(loss)`` between backward and step when there is a doctor."""
+    loss = F.cross_entropy(model(x), y)
+    opt.zero_grad()
+    loss.backward()
+    if watcher is not None:
+        watcher.check(loss)
+    opt.step()
+
+
 def loop(build, batch: int, steps: int, device: str, doctor: bool):
     """One round: a fresh model (same seed) trained ``steps`` steps; returns (wall, CPU) seconds per step."""
     torch.manual_seed(0)
@@ -52,12 +63,7 @@ def loop(build, batch: int, steps: int, device: str, doctor: bool):
     sync()
     start, cpu = time.perf_counter(), time.process_time()
     for i in range(steps):
-        loss = F.cross_entropy(model(x[i]), y[i])
-        opt.zero_grad()
-        loss.backward()
-        if watcher is not None:
-            watcher.check(loss)
-        opt.step()
+        train_step(model, opt, watcher, x[i], y[i])
     sync()
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     if watcher is not None:
@@ -82,12 +88,7 @@ def interleaved(build, batch: int, steps: int) -> tuple[tuple[float, float], tup
         for model, opt, watcher, *_ in (sides if i % 2 == 0 else sides[::-1]):
             side = sides[1] if watcher is not None else sides[0]
             start, cpu = time.perf_counter(), time.process_time()
-            loss = F.cross_entropy(model(x[i]), y[i])
-            opt.zero_grad()
-            loss.backward()
-            if watcher is not None:
-                watcher.check(loss)
-            opt.step()
+            train_step(model, opt, watcher, x[i], y[i])
             side[3] += time.perf_counter() - start
             side[4] += time.process_time() - cpu
     start, cpu = time.perf_counter(), time.process_time()
