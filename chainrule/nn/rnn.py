@@ -154,6 +154,19 @@ def _quietly(fn: Callable[..., Any], *args: Any) -> Any:
         return fn(*args)
 
 
+def _ahead(side: ThreadPoolExecutor | None, fn: Callable[..., Any],
+           chunks: list[tuple[int, int]]) -> list[Future[Any] | None]:
+    """Per chunk, ``fn(lo, hi)`` handed to the side thread ahead of the loop (None: the first chunk, which the
+    loop needs at once, and every chunk without a side thread)."""
+    return [None] + [side.submit(fn, lo, hi) for lo, hi in chunks[1:]] if side is not None else [None] * len(chunks)
+
+
+def _taken_back(done: Future[Any] | None, fn: Callable[..., Any], *args: Any) -> Any:
+    """A chunk's work when the loop needs it: the side thread's result, or ``fn(*args)`` on the loop's thread when
+    the side thread has not started it (it may not get a core for a while) or there is none."""
+    return fn(*args) if done is None or done.cancel() else done.result()
+
+
 # The chunk work (the projection ahead of the forward loop; the local derivatives ahead of the backward loop and the
 # sums behind it) runs on a second thread beside the loop when BLAS may use more than one: the loop is a chain no
 # thread can split, and the chunk work is most of what is not. Off: the loop's thread does it, in the same order.
@@ -218,13 +231,10 @@ class Recurrence(Function):
             bounds = _chunks(length, reverse)
             # later chunks prepared on the side thread while the loop runs; a chunk it has not started when the loop
             # reaches it, the loop takes back (the side thread may not get a core for a while)
-            pending = [side.submit(_quietly, _lstm_prepare, pre, x, w_ih_t, bias, lo, hi)
-                       for lo, hi in bounds[1:]] if side is not None else None
+            prepare = partial(_lstm_prepare, pre, x, w_ih_t, bias)
+            pending = _ahead(side, partial(_quietly, prepare), bounds)
             for k, (lo, hi) in enumerate(bounds):
-                if pending is None or k == 0 or pending[k - 1].cancel():
-                    _lstm_prepare(pre, x, w_ih_t, bias, lo, hi)  # each chunk just before the loop reads it
-                else:
-                    pending[k - 1].result()
+                _taken_back(pending[k], prepare, lo, hi)  # each chunk just before the loop reads it
                 for t in (range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)):
                     z = pre[t]
                     z += h @ w_t
@@ -401,16 +411,13 @@ class Recurrence(Function):
 
         bounds = _chunks(length, not self.reverse)
         # (a chunk the side thread has not started when the loop reaches it, the loop's thread takes back)
-        pending = [side.submit(local, lo, hi) for lo, hi in bounds[1:]] if side is not None else None
+        pending = _ahead(side, local, bounds)
         parts: list[tuple[Any, Any, Any]] = []
         later_sums: list[Future[tuple[Any, Any, Any]]] = []  # the same, from the side thread
         dc = grad[length + 1].copy()
         dh_dc = np.empty_like(dc)  # per-step scratch: dh·∂h/∂c
         for k, (lo, hi) in enumerate(bounds):
-            if pending is None or k == 0 or pending[k - 1].cancel():
-                local(lo, hi)
-            else:
-                pending[k - 1].result()
+            _taken_back(pending[k], local, lo, hi)
             for t in (range(lo, hi) if self.reverse else range(hi - 1, lo - 1, -1)):
                 dh += grad[t]
                 if seen is not None:
@@ -427,7 +434,7 @@ class Recurrence(Function):
                 later_sums.append(side.submit(sums, lo, hi))
         if side is not None:
             last = sums(*bounds[-1])  # the loop's thread, left with no other work, does the last chunk's itself
-            parts = [sums(*bounds[k]) if part.cancel() else part.result() for k, part in enumerate(later_sums)]
+            parts = [_taken_back(part, sums, *bounds[k]) for k, part in enumerate(later_sums)]
             parts.append(last)
         totals: list[Any] = [None, None, None]  # dW_hh, db, dW_ih
         for part in parts:  # in running order, whichever thread computed them
