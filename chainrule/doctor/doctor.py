@@ -250,9 +250,9 @@ class Doctor(Callback):
     def _register(self, model: Any) -> None:
         """One forward hook per watched layer, calling the hooks its measurements asked for."""
         if self._torch is not None:
-            losses, period = self._torch.losses, self._clock.every  # (the sample test inlined: it runs every step)
+            clock, losses = self._clock, self._torch.losses  # _pending_step inlined: the test runs every step
             self._handles += self._torch.register(
-                lambda: not self._halted, lambda: (self.step + len(losses)) % period == 0)
+                lambda: not self._halted, lambda: clock.is_sample(self.step + len(losses)))
             return
         modules = dict(model.named_modules())
         classes = {**dict.fromkeys(self.layers.linears, LINEAR), **self.layers.activations}
@@ -266,7 +266,7 @@ class Doctor(Callback):
         self._handles += self._nets.register(lambda: not self._halted and self._clock.is_sample(self._pending_step()))
 
     def _forward_hook(self, every: tuple[Hook, ...], sampled: tuple[Hook, ...]) -> Callable[..., None]:
-        period, queue = self._clock.every, self._queue  # (the same list for the model's watch: _flush empties it)
+        clock, queue = self._clock, self._queue  # (the same list for the model's watch: _flush empties it)
 
         def hook(module: Any, args: tuple[Any, ...], output: Any) -> None:
             if self._halted or not (module.training and is_grad_enabled()):
@@ -274,8 +274,8 @@ class Doctor(Callback):
             out = output._data
             for take in every:
                 take(args, output, out)
-            # clock.is_sample(self._pending_step()) inlined: it runs for every watched layer on every step
-            if sampled and (self.step + len(queue)) % period == 0:
+            # _pending_step inlined: this runs for every watched layer on every step
+            if sampled and clock.is_sample(self.step + len(queue)):
                 for take in sampled:
                     take(args, output, out)
 
