@@ -85,10 +85,9 @@ def interleaved(build, batch: int, steps: int) -> tuple[tuple[float, float], tup
         watcher = cr.Doctor().watch(model, opt) if watched else None
         sides.append([model, opt, watcher, time.perf_counter() - start, time.process_time() - cpu])
     for i in range(steps):
-        for model, opt, watcher, *_ in (sides if i % 2 == 0 else sides[::-1]):
-            side = sides[1] if watcher is not None else sides[0]
+        for side in (sides if i % 2 == 0 else sides[::-1]):
             start, cpu = time.perf_counter(), time.process_time()
-            train_step(model, opt, watcher, x[i], y[i])
+            train_step(side[0], side[1], side[2], x[i], y[i])
             side[3] += time.perf_counter() - start
             side[4] += time.process_time() - cpu
     start, cpu = time.perf_counter(), time.process_time()

@@ -23,17 +23,23 @@ from typing import Any
 import numpy as np
 
 
+def reference_data(samples: int, seed: int) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Synthetic MNIST-shaped data (``samples`` rows of 784 normal features, 10 classes) and the MLP's spec."""
+    from chainrule.training.models import MLPSpec
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(samples, 784)).astype(np.float32)
+    return X, rng.integers(0, 10, samples), MLPSpec(784, (256, 256), 10)
+
+
 def measure_overhead(samples: int = 4096, epochs: int = 2, repeats: int = 5, seed: int = 0) -> dict[str, Any]:
     """Seconds per epoch with the doctor off and on (medians over ``repeats`` alternated rounds) and the median
     of the rounds' on/off ratios, in wall-clock and in CPU time; the 1-minute load average before and after."""
     from chainrule.doctor import Doctor
     from chainrule.training import fit
-    from chainrule.training.models import MLPSpec, build_mlp
+    from chainrule.training.models import build_mlp
 
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(samples, 784)).astype(np.float32)
-    y = rng.integers(0, 10, samples)
-    spec = MLPSpec(784, (256, 256), 10)
+    X, y, spec = reference_data(samples, seed)
     wall: dict[str, list[float]] = {"off": [], "on": []}
     cpu: dict[str, list[float]] = {"off": [], "on": []}
     load_before = os.getloadavg()[0]
@@ -61,12 +67,10 @@ def measure_paired(samples: int = 4096, epochs: int = 2, runs: int = 20, seed: i
     import chainrule as cr
     from chainrule import nn
     from chainrule.doctor import Doctor
-    from chainrule.training.models import MLPSpec, build_mlp
+    from chainrule.training.models import build_mlp
 
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(samples, 784)).astype(np.float32)
-    y = rng.integers(0, 10, samples)
-    spec, batch = MLPSpec(784, (256, 256), 10), 128
+    X, y, spec = reference_data(samples, seed)
+    batch = 128
     loss_fn = nn.CrossEntropyLoss()
 
     def step(model: Any, optimizer: Any, doctor: Any, xb: np.ndarray, yb: np.ndarray) -> float:
