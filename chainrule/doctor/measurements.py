@@ -91,6 +91,23 @@ def rms(a: np.ndarray) -> float:
     return math.sqrt(sumsq(a) / a.size) if a.size else NAN
 
 
+# E[x²] - mean² keeps about -log10(var / E[x²]) fewer digits than E[x²] has; float32 sums of a batch's squares have
+# five or six: when var is under this share of E[x²] (std under ~3% of the RMS), the one-pass value is noise
+ONE_PASS_FLOOR = 1e-3
+
+
+def spread(out: np.ndarray, mean: float) -> float:
+    """The standard deviation of ``out`` whose ``mean`` is known: one pass (E[x²] - mean², a dot product) when the
+    values vary; around the mean (a second pass) when they barely do, as a saturated sigmoid's outputs near 1, where
+    the one-pass difference cancels to rounding noise (0.0 or 500x the true std were measured)."""
+    square = sumsq(out) / out.size
+    variance = square - mean * mean
+    if variance < ONE_PASS_FLOOR * square and math.isfinite(square):
+        # a second pass in float64, around a float64 mean: a float32 sum's rounding would bias it by its square
+        variance = sumsq(np.subtract(out, out.mean(dtype=np.float64), dtype=np.float64)) / out.size
+    return math.sqrt(max(variance, 0.0))
+
+
 def log_choose(n: np.ndarray, k: np.ndarray, log_factorials: np.ndarray) -> np.ndarray:
     """log C(n, k) elementwise, the number of ways to choose k of n (-inf where k > n: no way), from
     ``log_factorials[i] = lgamma(i + 1)``: math.lgamma's own values, subtracted in the same order as
@@ -419,7 +436,7 @@ class ActivationStats(Measurement):
             with np.errstate(over="ignore", invalid="ignore"):  # one sum and one dot product: std() is 10x slower
                 mean = float(out.sum()) / out.size
                 self.mean.pending[name] = mean
-                self.std.pending[name] = math.sqrt(max(sumsq(out) / out.size - mean * mean, 0.0))
+                self.std.pending[name] = spread(out, mean)
 
         return None, take
 

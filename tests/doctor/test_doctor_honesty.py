@@ -72,6 +72,30 @@ def test_no_summary_says_a_negative_improvement(histories):
             assert not any(bad in f.evidence["summary"] for bad in ("by -", "by only -", "improved by"))
 
 
+# ---------------------------------------------------------------------------- numbers the report shows
+
+
+@pytest.mark.parametrize("bias", [0.0, 4.0, 8.0, 12.0, 16.0, 40.0])  # 8 and up: outputs within 3e-4 of 1
+def test_an_activation_s_std_is_numpy_s_even_when_saturated(bias):
+    # the reference: NumPy's two-pass std in float64 of the very outputs the layer produced. E[x²] - mean² in
+    # float32 read 0.0 at bias 8 (true 2.5e-4) and 2.6e-3 at bias 12 (true 4.5e-6)
+    import chainrule as cr
+    from chainrule import nn
+    from chainrule.doctor import Doctor
+
+    model = nn.Sequential(nn.Linear(20, 256), nn.Sigmoid(), nn.Linear(256, 2))
+    with cr.no_grad():
+        model[0].bias.fill_(bias)
+    outputs = []
+    model[1].register_forward_hook(lambda module, args, out: outputs.append(out.detach().numpy().astype(np.float64)))
+    doctor = Doctor().watch(model)
+    x = cr.from_numpy(np.random.default_rng(0).normal(size=(128, 20)).astype(np.float32))
+    loss = model(x).sum()
+    loss.backward()
+    doctor.check(loss=float(loss.item()))
+    assert doctor.metrics["act_std"]["1"][0] == pytest.approx(outputs[0].std(), rel=1e-4, abs=1e-12)
+
+
 # ---------------------------------------------------------------------------- wording
 
 
