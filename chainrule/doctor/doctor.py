@@ -145,7 +145,7 @@ class Doctor(Callback):
             weight_count = sum(m.weight._data.size for m in linears.values())
             self._grads = GradientRMS(linears)
             self._updates = UpdateRatio(linears)
-            self._weights = WeightRMS(linears)
+            self._weights = WeightRMS(self._updates)
             self._signal = BackpropSignal(list(linears))
             self._activations = ActivationStats(list(layers.activations) or list(linears))
             self._saturation = Saturation([n for n, _ in layers.saturating()], cfg.saturation_output)

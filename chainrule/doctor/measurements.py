@@ -342,10 +342,20 @@ class UpdateRatio(Measurement):
         self.values: dict[str, list[float]] = {name: [] for name in linears}
         self.buffers: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # (copy, difference) per layer, reused
         self.copied_sq: dict[str, float] = {}  # the copy's sum of squares, taken while it is in cache
+        self.views: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # per layer: (weight array, its runs view)
         self.waiting = False
 
     def _weights(self, name: str) -> np.ndarray:
-        return runs_view(self.linears[name].weight._data)
+        """The layer's runs, a view made once per weight array: optimizers change the array in place, so the same
+        view sees every step (an array that is not dense in one order gets a fresh copy at each read instead)."""
+        data = self.linears[name].weight._data
+        kept = self.views.get(name)
+        if kept is not None and kept[0] is data:
+            return kept[1]
+        view = runs_view(data)
+        if data.flags.c_contiguous or data.flags.f_contiguous:  # ravel(order="K") was a view: it stays live
+            self.views[name] = (data, view)
+        return view
 
     def complete(self) -> None:
         """The weights moved by exactly one optimizer step since the copy: the ratio of that move."""
@@ -386,19 +396,22 @@ class UpdateRatio(Measurement):
 class WeightRMS(Sampled):
     """RMS of each Linear weight on sample steps (a big layer's from its runs, ``runs_view``): whether the
     weights are still finite. A non-finite weight outside the runs reaches the next step's outputs and loss,
-    where the doctor sees it; reading every weight was ~130 µs a sample step inside the loop."""
+    where the doctor sees it; reading every weight was ~130 µs a sample step inside the loop. The runs are the
+    ones ``UpdateRatio.start`` has just copied and summed the squares of: read once, not twice."""
 
     key = "weight_rms"
 
-    def __init__(self, linears: dict[str, Any]) -> None:
-        super().__init__(list(linears))
-        self.linears = linears
+    def __init__(self, updates: UpdateRatio) -> None:
+        super().__init__(list(updates.linears))
+        self.updates = updates
 
     def take(self) -> bool:
-        """Measure and commit; True when every weight read is finite."""
-        for name, m in self.linears.items():
-            view = runs_view(m.weight._data)
-            self.pending[name] = math.sqrt(vdot_sq(view.reshape(-1)) / view.size) if view.size else NAN
+        """Commit the RMS of the runs ``UpdateRatio.start`` copied this sample step (call it after that); True when
+        every weight read is finite."""
+        copies, copied_sq = self.updates.buffers, self.updates.copied_sq
+        for name in self.values:
+            size = copies[name][0].size
+            self.pending[name] = math.sqrt(copied_sq[name] / size) if size else NAN
         self.commit()
         return all(math.isfinite(series[-1]) for series in self.values.values())
 

@@ -189,3 +189,31 @@ def test_runs_view_reads_a_big_array_where_it_lies_in_memory(order):
     assert math.sqrt(float(np.mean(view.astype(np.float64) ** 2))) == pytest.approx(
         math.sqrt(float(np.mean(stored.astype(np.float64) ** 2))), rel=0.05)
     assert runs_view(np.ones(100, np.float32)).shape == (100,)  # small: whole
+
+
+@pytest.mark.parametrize("change", ["in place", "a new array"])
+def test_the_update_ratio_follows_the_weights_however_they_change(change):
+    """The update ratio reads a big weight through a runs view made once per weight array: a change in place (an
+    optimizer's step) and a new array put in the parameter's place are both seen. Scaling the weights by 1.5 moves
+    every subset of them by half its norm: the ratio is 0.5 whichever elements are read."""
+    import chainrule as cr
+    from chainrule import nn
+    from chainrule.doctor import Doctor
+
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 512), nn.ReLU(), nn.Linear(512, 10))  # 32768 weights: read in runs
+    doctor = Doctor(stats_every=2).watch(model)
+    x = cr.tensor(np.random.default_rng(0).normal(size=(8, 64)).astype(np.float32))
+    for _ in range(5):
+        loss = model(x).sum()
+        loss.backward()
+        doctor.check(loss=loss.item())
+        with cr.no_grad():
+            if change == "in place":
+                model[0].weight.mul_(1.5)
+            else:
+                model[0].weight.data = cr.tensor(model[0].weight.detach().numpy() * 1.5)
+        model.zero_grad()
+    doctor.end_epoch()
+    ratios = doctor.metrics["update_ratio"]["0"]
+    assert len(ratios) == 3 and ratios[:2] == pytest.approx([0.5, 0.5], rel=1e-5)  # the last: no step after it yet
