@@ -345,7 +345,8 @@ class Doctor(Callback):
         self._queue.append((value, recorded))
         self._cut_window(step + 1)
         if sampling or not (math.isfinite(value) and math.isfinite(recorded[1])):
-            self._flush()
+            self._flush()  # where a non-finite step started is read from its outputs here, before they go
+        self._outputs.release()
 
     def forward_begins(self) -> None:
         """A torch model's training forward starts here: for loops that do not call the watched model itself

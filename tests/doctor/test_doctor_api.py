@@ -79,6 +79,32 @@ def test_first_layer_with_non_finite_output_is_named():
     assert doctor.check(model, loss=float("nan")) == []  # reported once; the doctor stops measuring
 
 
+def test_a_non_finite_step_between_samples_is_located_and_finite_steps_outputs_are_let_go():
+    # the doctor holds a step's outputs until its check: a later step that breaks is still located at its own
+    # check, and a finite step's outputs are not kept alive by the doctor after it (weakly referenced here)
+    import weakref
+
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 4))
+    X, y = _blobs()
+    kept = []
+    model[2].register_forward_hook(lambda module, args, out: kept.append(weakref.ref(out._data)))
+    doctor = Doctor(stats_every=10).watch(model)
+    for step in range(4):
+        if step == 3:
+            model[2].weight.data[0, 0] = np.inf
+        with np.errstate(all="ignore"):
+            loss = nn.CrossEntropyLoss()(model(cr.tensor(X[:32])), cr.tensor(y[:32]))
+            loss.backward()
+            new = doctor.check(model, loss=loss.item())
+        model.zero_grad()
+        del loss
+        if step < 3:
+            assert new == [] and kept[-1]() is None  # let go once checked and no longer the graph's
+    assert [f.kind for f in new] == ["non_finite"] and new[0].step == 3
+    assert new[0].evidence["first_non_finite_output"] == "2"
+
+
 def test_relu_fired_mask_is_a_running_or_over_the_epoch():
     model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2))
     model[0].weight.data[...] = [[1, 0], [0, 1], [-1, -1]]
