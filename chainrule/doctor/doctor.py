@@ -366,6 +366,7 @@ class Doctor(Callback):
             if self._torch.losses:
                 for value in self._torch.to_host():
                     self._step(value)
+            self._torch.outputs.release()  # judged: where a NaN started was read from them
             return
         queued = self._queue[:]
         self._queue.clear()

@@ -235,6 +235,30 @@ def test_an_overflowing_learning_rate_is_non_finite_at_the_first_nan_step(data):
     assert nan.layer == "net.0"  # the first layer's weights overflowed: its output is the first non-finite
 
 
+def test_a_sample_step_s_outputs_are_let_go_once_its_steps_are_judged(data):
+    # the doctor reads a sample step's outputs (where a NaN started) when it judges the queued steps, at that step's
+    # check: after it they are not kept alive across the next nine steps (a small CNN's were 59 MB)
+    import weakref
+
+    X, y, _, _ = data
+    model = seeded(lambda: mlp([64, 64, 64], nn.ReLU))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    outputs = []
+    model[0].register_forward_hook(lambda module, args, out: outputs.append(weakref.ref(out)))
+    doctor = cr.Doctor(stats_every=10).watch(model, opt)
+    for step in range(12):
+        loss = F.cross_entropy(model(X[step * 64:(step + 1) * 64]), y[step * 64:(step + 1) * 64])
+        opt.zero_grad()
+        loss.backward()
+        doctor.check(loss)
+        opt.step()
+        del loss
+        assert outputs[-1]() is None, step  # neither the graph's nor the doctor's any more
+    doctor.end_epoch()
+    assert doctor.metrics["dead_fraction"]["1"] == [0.0]
+    assert doctor._outputs.units() == {"0": 64, "1": 64, "2": 64, "3": 64, "4": 10}  # the widths outlive the outputs
+
+
 def test_memorizing_a_small_training_set_is_overfitting(data):
     model = seeded(lambda: mlp([64, 256, 256], nn.ReLU))
     doctor = train(model, torch.optim.Adam(model.parameters(), lr=3e-3), data, epochs=40, n=40, batch=40,
