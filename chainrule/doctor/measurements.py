@@ -676,8 +676,8 @@ class LastOutputs(Measurement):
     """Each watched layer's latest training output: where a NaN started, and each layer's width.
 
     A step's outputs are held until its check has judged whether (and where) it went non-finite, then let go
-    (``release``): held into the next step, they stayed alive across its forward pass, which then wrote its new
-    outputs to memory out of cache (0.6-1.1% of the reference MLP's step, measured paired)."""
+    (``release``): nothing reads them after that, and held into the next step they stayed alive across its
+    forward pass (one step's outputs more in memory; its cost in time was within the measurement's noise)."""
 
     def __init__(self) -> None:
         self.outputs: dict[str, np.ndarray | None] = {}  # in the order the forward pass first reached them
