@@ -680,7 +680,8 @@ class LastOutputs(Measurement):
     forward pass (one step's outputs more in memory; its cost in time was within the measurement's noise)."""
 
     def __init__(self) -> None:
-        self.outputs: dict[str, np.ndarray | None] = {}  # in the order the forward pass first reached them
+        # in the order the forward pass first reached them; None once let go (torch's TorchOutputs: torch tensors)
+        self.outputs: dict[str, Any] = {}
         self.widths: dict[str, int] = {}  # the last width of each layer whose output was let go
 
     def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
@@ -689,21 +690,24 @@ class LastOutputs(Measurement):
 
         return keep, None
 
+    def width(self, name: str, out: Any) -> int:
+        """A layer's width from its output: the last axis (its units)."""
+        return int(out.shape[-1])
+
+    def held_widths(self) -> dict[str, int]:
+        return {name: self.width(name, out) for name, out in self.outputs.items() if out is not None and out.ndim}
+
     def release(self) -> None:
         """The step's check is done: keep the layers (in order) and their widths, not their outputs."""
-        outputs = self.outputs
-        for name, out in outputs.items():
-            if out is not None and out.ndim:
-                self.widths[name] = out.shape[-1]
-        self.outputs = dict.fromkeys(outputs)
+        self.widths.update(self.held_widths())
+        self.outputs = dict.fromkeys(self.outputs)
 
     def first_non_finite(self) -> str | None:
         return next((name for name, out in self.outputs.items() if out is not None and not np.isfinite(out).all()),
                     None)
 
     def units(self) -> dict[str, int]:
-        held = {name: out.shape[-1] for name, out in self.outputs.items() if out is not None and out.ndim}
-        return {**self.widths, **held}
+        return {**self.widths, **self.held_widths()}
 
     def feeding(self, linears: tuple[str, ...]) -> dict[str, str | None]:
         """Per layer, the Linear the forward pass reached just before it."""

@@ -76,6 +76,7 @@ from chainrule.doctor.measurements import (
     NAN,
     RUN,
     InputScale,
+    LastOutputs,
     Measurement,
     Sampled,
     run_layout,
@@ -624,35 +625,23 @@ class TorchFiring(Measurement):
         return {self.key: self.values}
 
 
-class TorchOutputs(Measurement):
-    """Each watched layer's latest training output (a reference, nothing computed): where a NaN started.
-
-    Held from a sample step's forward until the queued steps are judged (``release``, after each flush), not until
-    the next sample step: a small CNN's watched outputs were 59 MB, held across the nine steps between samples, on
-    top of their own activations."""
+class TorchOutputs(LastOutputs):
+    """``LastOutputs`` for torch: each watched layer's latest training output (a reference, nothing computed), where a
+    NaN started. Held from a sample step's forward until the queued steps are judged (``release``, after each
+    flush), not until the next sample step: a small CNN's watched outputs were 59 MB, held across the nine steps
+    between samples, on top of their own activations."""
 
     def __init__(self, structure: Structure) -> None:
+        super().__init__()
         self.structure = structure
-        self.outputs: dict[str, torch.Tensor | None] = {}
-        self.widths: dict[str, int] = {}  # the last width of each layer whose output was let go
 
-    def release(self) -> None:
-        """The steps are judged: keep the layers and their widths, not their outputs."""
-        self.widths.update(self._widths())
-        self.outputs = dict.fromkeys(self.outputs)
+    def width(self, name: str, out: Any) -> int:
+        """Its channels after a convolution, else its last axis."""
+        return int(out.shape[self.structure.unit_axis(name) % out.ndim])
 
     def first_non_finite(self) -> str | None:
         order = [n for n in self.structure.order if self.outputs.get(n) is not None]
-        return next((n for n in order if not bool(torch.isfinite(cast(torch.Tensor, self.outputs[n])).all())), None)
-
-    def _widths(self) -> dict[str, int]:
-        s = self.structure
-        held = ((n, out) for n, out in self.outputs.items() if out is not None and out.ndim)
-        return {n: out.shape[s.unit_axis(n) % out.ndim] for n, out in held}
-
-    def units(self) -> dict[str, int]:
-        """Each layer's width: its channels after a convolution, else its last axis."""
-        return {**self.widths, **self._widths()}
+        return next((n for n in order if not bool(torch.isfinite(self.outputs[n]).all())), None)
 
     def feeding(self, linears: tuple[str, ...]) -> dict[str, str | None]:
         """Per activation, the weighted layer before it; a functionally activated layer feeds itself."""
