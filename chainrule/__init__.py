@@ -29,6 +29,7 @@ from chainrule.engine import (
     gelu,
     get_generator,
     gradcheck,
+    inference_mode,
     is_grad_enabled,
     leaky_relu,
     log_softmax,
@@ -39,6 +40,7 @@ from chainrule.engine import (
     minimum,
     no_grad,
     register_op_hook,
+    set_grad_enabled,
     softmax,
     split,
     stack,
@@ -131,8 +133,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Function", "GradcheckError", "GraphError", "Tensor", "__version__", "arange", "cat", "clip", "enable_grad",
-    "from_numpy", "full", "gelu", "get_generator", "gradcheck", "is_grad_enabled", "leaky_relu",
-    "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "minimum", "no_grad", "ones",
+    "from_numpy", "full", "gelu", "get_generator", "gradcheck", "inference_mode", "is_grad_enabled", "leaky_relu",
+    "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "minimum", "no_grad", "set_grad_enabled", "ones",
     "ones_like", "rand", "randn", "register_op_hook", "softmax", "split", "stack", "tensor", "where",
     "zeros", "zeros_like", "bool", "double", "float", "float16", "float32", "float64", "half", "int", "int8",
     "int16", "int32", "int64", "long", "short", "uint8", "dtype", "device", "Generator", "ValuesIndices",

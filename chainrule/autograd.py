@@ -43,11 +43,12 @@ from typing import Any, ClassVar, cast
 import numpy as np
 
 from chainrule.engine import autograd as _engine
-from chainrule.engine.autograd import enable_grad, is_grad_enabled, no_grad
+from chainrule.engine.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from chainrule.engine.backend import GraphError
 from chainrule.engine.tensor import Tensor
 
-__all__ = ["Function", "FunctionCtx", "enable_grad", "grad", "is_grad_enabled", "no_grad"]
+__all__ = ["Function", "FunctionCtx", "enable_grad", "grad", "inference_mode", "is_grad_enabled", "no_grad",
+           "set_grad_enabled"]
 
 
 class FunctionCtx:
@@ -55,6 +56,7 @@ class FunctionCtx:
 
     def __init__(self, needs: tuple[bool, ...]) -> None:
         self._saved: tuple[Any, ...] = ()
+        self._versions: list[tuple[int, list[int], int]] = []  # per saved tensor: (position, its counter, version)
         self.needs_input_grad = needs
 
     def save_for_backward(self, *tensors: Any) -> None:
@@ -62,6 +64,18 @@ class FunctionCtx:
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(f"save_for_backward: can only save tensors (or None), got {type(t).__name__}")
         self._saved = tensors
+        # what they are now: backward refuses them changed in place since (PyTorch's version check)
+        self._versions = [(k, counter, counter[0]) for k, t in enumerate(tensors)
+                          if t is not None and (counter := t._version_counter()) is not None]
+
+    def check_saved(self, function: str) -> None:
+        """Raise if a saved tensor was changed in place after ``save_for_backward`` (its gradient would be wrong)."""
+        for k, counter, version in self._versions:
+            if counter[0] != version:
+                raise GraphError(
+                    f"{function}.backward: saved tensor {k} (shape {self._saved[k].shape}) was modified by an "
+                    f"in-place operation after save_for_backward (it is at version {counter[0]}, it was saved at "
+                    f"{version}), so its gradient would be wrong; use an out-of-place op or .clone() it first")
 
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
@@ -74,7 +88,7 @@ class FunctionCtx:
 class _CustomNode(_engine.Function):
     """The engine node that stands for one call of a user's Function: backward calls the user's backward."""
 
-    saves_inputs = False  # the user's ctx holds what backward needs; the version check is PyTorch's own job there
+    saves_inputs = False  # the user's ctx holds what backward needs, and checks their versions (``check_saved``)
 
     def forward(self, *arrays: Any, user: type[Function], ctx: FunctionCtx, output: np.ndarray) -> np.ndarray:
         self.user, self.ctx = user, ctx
@@ -85,6 +99,7 @@ class _CustomNode(_engine.Function):
         return type(self).__name__
 
     def backward(self, g: np.ndarray) -> tuple[Any, ...]:
+        self.ctx.check_saved(self.user.__name__)
         with no_grad():
             result = self.user.backward(self.ctx, Tensor._wrap(g))
         grads = result if isinstance(result, tuple) else (result,)
@@ -143,7 +158,10 @@ class Function:
         if node is None:  # one engine node class per user Function, named after it: <Legendre3Backward>
             node = cast(type[_CustomNode], type(cls.__name__, (_CustomNode,), {"__slots__": ()}))
             cls._node_class = node
-        return node.apply(*args, user=cls, ctx=ctx, output=out._data)
+        result = node.apply(*args, user=cls, ctx=ctx, output=out._data)
+        if any(t is out for t in ctx.saved_tensors):  # forward saved its own output: the one returned is that tensor
+            result._version = out._version_counter()
+        return result
 
 
 def grad(

@@ -522,7 +522,7 @@ def export(model: nn.Module, example_input: Any, path: str | os.PathLike[str], *
     onnx = _onnx()
     if not isinstance(model, nn.Module):
         raise TypeError(f"onnx.export: model must be a chainrule.nn.Module, got {type(model).__name__}")
-    example = example_input if isinstance(example_input, Tensor) else Tensor(np.asarray(example_input))
+    example = example_input if isinstance(example_input, Tensor) else Tensor._make(np.asarray(example_input))
     layers = _chain(model)
     _check_tuple_last(layers)
     input_dtype = _input_dtype(example, layers)

@@ -4,9 +4,11 @@ from chainrule.engine.autograd import (
     Function,
     HookHandle,
     enable_grad,
+    inference_mode,
     is_grad_enabled,
     no_grad,
     register_op_hook,
+    set_grad_enabled,
 )
 from chainrule.engine.backend import GraphError, get_array_module
 from chainrule.engine.gradcheck import GradcheckError, gradcheck
@@ -34,7 +36,7 @@ _tune_malloc()  # once per process: a conv or LSTM step's temporaries stay mappe
 
 __all__ = [
     "Function", "GradcheckError", "GraphError", "HookHandle", "Tensor", "cat", "clip", "enable_grad", "gelu",
-    "get_array_module", "get_generator", "gradcheck", "is_grad_enabled", "leaky_relu", "linear",
-    "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "minimum", "no_grad",
+    "get_array_module", "get_generator", "gradcheck", "inference_mode", "is_grad_enabled", "leaky_relu", "linear",
+    "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "minimum", "no_grad", "set_grad_enabled",
     "register_op_hook", "softmax", "split", "stack", "tensor", "where",
 ]

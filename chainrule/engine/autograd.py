@@ -8,10 +8,10 @@ applies the chain rule, summing broadcast gradients back to each input's shape i
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import heapq
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
@@ -29,9 +29,40 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-@contextlib.contextmanager
-def no_grad() -> Iterator[None]:
-    """Context manager in which no graph is recorded (evaluation, optimizer updates).
+class _GradMode:
+    """A context manager that sets whether ops record a graph, and restores it on exit; also a decorator, with or
+    without parentheses (``@torch.no_grad`` and ``@torch.no_grad()``), as PyTorch's grad-mode managers are."""
+
+    mode = False
+
+    def __new__(cls, *args: Any) -> Any:
+        if len(args) == 1 and callable(args[0]) and not isinstance(args[0], bool):
+            return cls()(args[0])  # @no_grad without parentheses: the decorated function
+        return super().__new__(cls)
+
+    def __init__(self) -> None:
+        self.previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self.previous.append(_grad_enabled)
+        _grad_enabled = self.mode
+
+    def __exit__(self, *exc: Any) -> None:
+        global _grad_enabled
+        _grad_enabled = self.previous.pop()
+
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def in_mode(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return func(*args, **kwargs)
+
+        return in_mode
+
+
+class no_grad(_GradMode):  # noqa: N801 - PyTorch's name
+    """Context manager (and decorator) in which no graph is recorded (evaluation, optimizer updates).
 
     >>> import chainrule as cr
     >>> x = cr.tensor([1.0], requires_grad=True)
@@ -40,25 +71,59 @@ def no_grad() -> Iterator[None]:
     >>> y.requires_grad
     False
     """
-    global _grad_enabled
-    previous = _grad_enabled
-    _grad_enabled = False
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+
+    mode = False
 
 
-@contextlib.contextmanager
-def enable_grad() -> Iterator[None]:
-    """Context manager that turns graph recording back on inside ``no_grad``."""
-    global _grad_enabled
-    previous = _grad_enabled
-    _grad_enabled = True
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+class enable_grad(_GradMode):  # noqa: N801
+    """Context manager (and decorator) that turns graph recording back on inside ``no_grad``."""
+
+    mode = True
+
+
+class inference_mode(_GradMode):  # noqa: N801
+    """``torch.inference_mode``: no graph is recorded, as in ``no_grad`` (``inference_mode(False)``: no change).
+
+    PyTorch also marks the tensors made inside as inference tensors, which autograd refuses later; chainrule has
+    no such tensors, so code that runs under PyTorch runs the same here."""
+
+    def __init__(self, mode: bool = True) -> None:
+        super().__init__()
+        self.active = bool(mode)
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self.previous.append(_grad_enabled)
+        if self.active:
+            _grad_enabled = False
+
+
+class set_grad_enabled(_GradMode):  # noqa: N801
+    """``torch.set_grad_enabled(mode)``: sets grad mode at once (as a plain call it stays set); as a context
+    manager or decorator, restores the previous mode on exit."""
+
+    def __init__(self, mode: bool) -> None:
+        global _grad_enabled
+        super().__init__()
+        self.mode = bool(mode)
+        self.before = _grad_enabled
+        _grad_enabled = self.mode
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self.previous.append(self.before)
+        _grad_enabled = self.mode
+
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        global _grad_enabled
+        _grad_enabled = self.before  # a decorator: the mode applies inside the function only
+
+        @functools.wraps(func)
+        def in_mode(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(self.mode):
+                return func(*args, **kwargs)
+
+        return in_mode
 
 
 class OpHook(Protocol):

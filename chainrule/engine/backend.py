@@ -136,6 +136,11 @@ class DimError(IndexError, ValueError):
     """A dimension out of range: an IndexError as in PyTorch and a ValueError like every chainrule user error."""
 
 
+class IntegerDivisionByZeroError(RuntimeError, ZeroDivisionError):
+    """An integer ``//``, ``%`` or fmod by zero: PyTorch raises RuntimeError("ZeroDivisionError"); NumPy would
+    give 0, with a warning at most."""
+
+
 class DtypeError(TypeError, RuntimeError):
     """A dtype an op can't take (gradients of integers, an in-place result that can't be cast back):
     a TypeError for chainrule and a RuntimeError as PyTorch raises."""

@@ -82,7 +82,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor that shares ``array``'s memory (no copy, dtype kept), as ``torch.from_numpy``."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}")
-    return Tensor._wrap(array) if array.dtype.kind in "fiub" else Tensor(array)
+    return Tensor._wrap(array) if array.dtype.kind in "fiub" else Tensor._make(array)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
@@ -100,24 +100,43 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
 # ---------------------------------------------------------------------------- filled
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def _sized(op: str, size: tuple[Any, ...], keyword: dict[str, Any]) -> tuple[Any, ...]:
+    """The size given as ints, as one tuple, or as the keyword ``size=`` (``torch.rand(size=(1, 8))``, as d2l
+    writes it): only one of them."""
+    if not keyword:
+        return size
+    if set(keyword) != {"size"}:
+        unknown = ", ".join(sorted(set(keyword) - {"size"}))
+        raise TypeError(f"{op}() got an unexpected keyword argument {unknown!r}")
+    if size:
+        raise TypeError(f"{op}: the size given twice, as {size} and as size={keyword['size']!r}")
+    return (keyword["size"],)
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **size_keyword: Any
+          ) -> Tensor:
     """A tensor of ``size`` whose values are not set (whatever the memory held): fill it before reading."""
-    return _make(np.empty(_shape("empty", size), _dtype("empty", dtype)), requires_grad, device, "empty")
+    shape = _shape("empty", _sized("empty", size, size_keyword))
+    return _make(np.empty(shape, _dtype("empty", dtype)), requires_grad, device, "empty")
 
 
-def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **size_keyword: Any
+          ) -> Tensor:
     """A tensor of zeros; the size may be given as ints or as one tuple.
 
     >>> import chainrule as cr
     >>> cr.zeros(2, 3).shape == cr.zeros((2, 3)).shape == (2, 3)
     True
     """
-    return _make(np.zeros(_shape("zeros", size), _dtype("zeros", dtype)), requires_grad, device, "zeros")
+    shape = _shape("zeros", _sized("zeros", size, size_keyword))
+    return _make(np.zeros(shape, _dtype("zeros", dtype)), requires_grad, device, "zeros")
 
 
-def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **size_keyword: Any
+          ) -> Tensor:
     """A tensor of ones; the size may be given as ints or as one tuple."""
-    return _make(np.ones(_shape("ones", size), _dtype("ones", dtype)), requires_grad, device, "ones")
+    shape = _shape("ones", _sized("ones", size, size_keyword))
+    return _make(np.ones(shape, _dtype("ones", dtype)), requires_grad, device, "ones")
 
 
 def _fill_dtype(value: float | int | bool) -> np.dtype:
@@ -232,18 +251,19 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any
 
 
 def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False) -> Tensor:
+         requires_grad: bool = False, **size_keyword: Any) -> Tensor:
     """Uniform samples in [0, 1)."""
     d = _float_dtype("rand", dtype)
-    values = as_numpy_generator(generator).random(_shape("rand", size)).astype(d)
+    values = as_numpy_generator(generator).random(_shape("rand", _sized("rand", size, size_keyword))).astype(d)
     return _make(values, requires_grad, device, "rand")
 
 
 def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
-          requires_grad: bool = False) -> Tensor:
+          requires_grad: bool = False, **size_keyword: Any) -> Tensor:
     """Standard normal samples."""
     d = _float_dtype("randn", dtype)
-    values = as_numpy_generator(generator).standard_normal(_shape("randn", size)).astype(d)
+    shape = _shape("randn", _sized("randn", size, size_keyword))
+    values = as_numpy_generator(generator).standard_normal(shape).astype(d)
     return _make(values, requires_grad, device, "randn")
 
 
@@ -390,3 +410,16 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,  
         drawn = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
     drawn = drawn.astype(np.int64)
     return Tensor._wrap(drawn if x.ndim == 2 else drawn[0])
+
+
+# ---------------------------------------------------------------------------- Tensor.new_*: another tensor's dtype
+
+
+def new_filled(like: Tensor, op: str, size: tuple[Any, ...], fill: Any, dtype: Any, device: Any,
+               requires_grad: bool) -> Tensor:
+    """``like.new_zeros(size)`` and kin: a new tensor of ``size`` in ``like``'s dtype (unless ``dtype``), filled
+    with ``fill`` (None: left unset, ``new_empty``)."""
+    shape, d = _shape(op, size), _dtype(op, dtype, like._data.dtype)
+    array = np.empty(shape, d) if fill is None else np.full(shape, fill, d)
+    return _make(array, requires_grad, device, op)
+

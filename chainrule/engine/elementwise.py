@@ -37,7 +37,7 @@ import numpy as np
 # looked up when called, never at import time.
 from chainrule.engine import dtypes, ops
 from chainrule.engine.autograd import Function
-from chainrule.engine.backend import DtypeError
+from chainrule.engine.backend import DtypeError, IntegerDivisionByZeroError
 from chainrule.engine.tensor import Tensor
 
 
@@ -261,7 +261,7 @@ UNARY: tuple[Unary, ...] = (
 
 def _fmod(a: Any, b: Any) -> Any:
     if a.dtype.kind != "f" and np.any(np.asarray(b) == 0):
-        raise ZeroDivisionError("fmod: integer division by zero")
+        raise IntegerDivisionByZeroError("fmod: integer division by zero (ZeroDivisionError, as in PyTorch)")
     return np.fmod(a, b)
 
 

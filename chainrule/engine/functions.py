@@ -31,7 +31,7 @@ def _from_method(name: str) -> Callable[..., Any]:
     method = getattr(Tensor, name)
 
     def function(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - PyTorch's argument name
-        return method(input if isinstance(input, Tensor) else Tensor(input), *args, **kwargs)
+        return method(input if isinstance(input, Tensor) else Tensor._make(input), *args, **kwargs)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = f"``torch.{name}(input, ...)``: the same as ``input.{name}(...)``.\n\n{method.__doc__ or ''}"
@@ -48,7 +48,7 @@ OPS_FUNCTIONS = (
     "prod", "cumsum", "cumprod", "norm", "sort", "argsort", "topk", "mm", "bmm", "dot", "outer", "einsum", "flip",
     "roll", "tile", "gather", "scatter", "scatter_add", "index_select", "index_add", "masked_fill", "chunk",
     "narrow", "movedim", "unflatten", "unbind", "tril", "triu", "where", "cat", "stack", "split", "matmul",
-    "maximum", "minimum", "softmax", "log_softmax", "logsumexp", "clip", "gelu", "leaky_relu",
+    "maximum", "minimum", "softmax", "log_softmax", "clip", "gelu", "leaky_relu",  # logsumexp: the method form (dim=)
 )
 #: Factories (creation.py), all under PyTorch's names.
 CREATION = (

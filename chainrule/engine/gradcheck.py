@@ -34,7 +34,7 @@ def gradcheck(
     """
     if isinstance(inputs, Tensor):
         inputs = [inputs]
-    leaves = [Tensor(t._data if isinstance(t, Tensor) else t, dtype=np.float64) for t in inputs]
+    leaves = [Tensor._make(t._data if isinstance(t, Tensor) else t, dtype=np.float64) for t in inputs]
     wanted = [isinstance(t, Tensor) and t.requires_grad for t in inputs]
     if not any(wanted):
         raise ValueError("gradcheck: none of the inputs requires grad, so there is nothing to check")

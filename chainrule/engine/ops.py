@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from chainrule.engine.backend import (
     FLOAT_DTYPES,
     DimError,
     DtypeError,
+    IntegerDivisionByZeroError,
     ShapeError,
     get_array_module,
     matmul_small,
@@ -433,6 +435,18 @@ class Clip(Function):
         return (g * inside,)
 
 
+class Contiguous(Function):
+    """A row-major copy (``Tensor.contiguous`` of a transposed or sliced tensor); the gradient passes through."""
+
+    saves_inputs = False
+
+    def forward(self, a):
+        return get_array_module(a).ascontiguousarray(a)
+
+    def backward(self, g):
+        return (g,)
+
+
 class Cast(Function):
     saves_inputs = False
 
@@ -448,6 +462,12 @@ def _check_number(op: str, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{op}: {name} must be a real number, got {type(value).__name__} {value!r}")
     return float(value)
+
+
+def _check_real(op: str, name: str, value: Any) -> Any:
+    """A real number (not a bool), kept as given: an int stays an int for dtype promotion."""
+    _check_number(op, name, value)
+    return value
 
 
 def _check_fill(op: str, name: str, value: Any) -> Any:
@@ -473,10 +493,12 @@ def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tenso
     """Limit values to [min, max]; the gradient is 1 inside (bounds included) and 0 outside."""
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
-    lo = None if min is None else _check_number("clip", "min", min)
-    hi = None if max is None else _check_number("clip", "max", max)
+    bounds = [_check_real("clip", name, b) for name, b in (("min", min), ("max", max)) if b is not None]
+    dtype = result_type(x._data, *bounds)  # as a binary op's: an int tensor stays int, float bounds make it float
+    if dtype != x.dtype:
+        x = x.type(dtype)
     # min > max is allowed, as in PyTorch: every value becomes max
-    return Clip.apply(x, lo, hi)
+    return Clip.apply(x, min, max)
 
 
 # ---------------------------------------------------------------------------- reductions
@@ -580,8 +602,14 @@ class LogSumExp(Function):
         return (g * get_array_module(g).exp(self.a - self.out),)
 
 
+def _every_axis_if_none_given(axes: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    """PyTorch's reductions (sum, mean, amax, std, norm, ...) read an empty dim list, ``dim=()``, as every
+    dimension, not as none (any and all excepted: they reduce nothing there, and keep NumPy's reading)."""
+    return None if axes == () else axes
+
+
 def _reduce(cls: type[Function], op: str, x: Tensor, axis: Any, keepdims: bool, *extra: Any) -> Tensor:
-    axes = normalize_axes(axis, x.ndim, op)
+    axes = _every_axis_if_none_given(normalize_axes(axis, x.ndim, op))
     if x._data.size == 0 and cls is Max and (axes is None or any(x.shape[i] == 0 for i in axes)):
         raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {x.shape}: it has no elements")
     return cls.apply(x, axes, bool(keepdims), *extra)
@@ -633,8 +661,9 @@ class Softmax(Function):
         if a.size == 0:  # nothing to normalize: an empty result, as PyTorch
             self.out, self.axis = a.copy(), axis
             return self.out
-        e = xp.exp(a - a.max(axis=axis, keepdims=True))
-        self.out = e / e.sum(axis=axis, keepdims=True)
+        with np.errstate(invalid="ignore"):  # a row all -inf (a fully masked attention row) is NaN, as in PyTorch
+            e = xp.exp(a - a.max(axis=axis, keepdims=True))
+            self.out = e / e.sum(axis=axis, keepdims=True)
         self.axis = axis
         return self.out
 
@@ -652,8 +681,9 @@ class LogSoftmax(Function):
         if a.size == 0:
             self.out, self.axis = a.copy(), axis
             return self.out
-        shifted = a - a.max(axis=axis, keepdims=True)
-        self.out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        with np.errstate(invalid="ignore"):  # a row all -inf is NaN, as in PyTorch, without NumPy's warning
+            shifted = a - a.max(axis=axis, keepdims=True)
+            self.out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
         self.axis = axis
         return self.out
 
@@ -662,13 +692,25 @@ class LogSoftmax(Function):
         return (g - xp.exp(self.out) * g.sum(axis=self.axis, keepdims=True),)
 
 
+class FloatOnlyError(DtypeError, NotImplementedError):
+    """An op PyTorch implements for floating-point tensors only (NotImplementedError there, naming the dtype)."""
+
+
+def _check_float(x: Tensor, op: str) -> None:
+    if x._data.dtype.kind != "f" and x._data.size:  # (an empty one runs no kernel in PyTorch: no error there)
+        raise FloatOnlyError(f"{op}: expected a floating-point tensor, got {x.dtype} (as PyTorch, which has no {op} "
+                             "for it); convert with .float() or pass dtype=torch.float32")
+
+
 def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim`` (or its alias ``axis``), shifted by the max so it never overflows."""
+    _check_float(x, "softmax")
     return Softmax.apply(x, normalize_axis(dim if axis is None else axis, x.ndim, "softmax"))
 
 
 def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     """log(softmax(x)) along ``dim`` (or ``axis``), stable for inputs of any size (±1000 included)."""
+    _check_float(x, "log_softmax")
     return LogSoftmax.apply(x, normalize_axis(dim if axis is None else axis, x.ndim, "log_softmax"))
 
 
@@ -716,15 +758,17 @@ class GetItem(Function):
 
     def forward(self, a, index):
         self.shape, self.index, self.dtype = a.shape, index, a.dtype
-        return a[index]
+        view, rest = split_index(a, index)
+        return view[rest]
 
     def backward(self, g):
         xp = get_array_module(g)
         grad = xp.zeros(self.shape, dtype=g.dtype)
-        if _is_basic_index(self.index):
-            grad[self.index] = g
+        view, rest = split_index(grad, self.index)
+        if _is_basic_index(rest):
+            view[rest] = g
         else:
-            xp.add.at(grad, self.index, g)  # repeated integer indices add up (scatter-add)
+            xp.add.at(view, rest, g)  # repeated integer indices add up (scatter-add)
         return (grad,)
 
 
@@ -819,28 +863,51 @@ def _is_basic_index(index: Any) -> bool:
     ) and not any(isinstance(i, bool | np.bool_) for i in items)
 
 
-def _torch_order(index: Any) -> tuple[Any, Any] | None:
-    """PyTorch applies integer indices before index arrays (``x[1, :, idx]`` has shape (B, K)); NumPy treats them
-    as one advanced index and moves its dimensions first ((K, B)). For such an index: the integer part, then the
-    rest, as two steps; None when NumPy's order already agrees."""
-    if not isinstance(index, tuple) or any(i is None or i is Ellipsis for i in index):
-        return None
+class TorchOrder(tuple):
+    """An index PyTorch applies in two steps: its integers (a view: ``first``), then the rest on that view."""
+
+    first: tuple[Any, ...]
+    rest: tuple[Any, ...]
+
+
+def _torch_order(index: Any) -> Any:
+    """PyTorch applies integer indices before index arrays (``x[1, :, idx]`` has shape (B, K), and so has
+    ``x[1, ..., idx]``); NumPy treats them as one advanced index and moves its dimensions first ((K, B)). For such an
+    index: a TorchOrder (the integers with a full slice for every other dimension, then the rest), else the index."""
+    if not isinstance(index, tuple):
+        return index
     ints = [isinstance(i, numbers.Integral) and not isinstance(i, bool | np.bool_) for i in index]
-    arrays = [isinstance(i, np.ndarray) and i.ndim > 0 for i in index]
-    if not any(ints) or not any(arrays):
-        return None
-    first = tuple(i if is_int else slice(None) for i, is_int in zip(index, ints))
-    rest = tuple(i for i, is_int in zip(index, ints) if not is_int)
-    return first, rest
+    if not any(ints) or not any(isinstance(i, np.ndarray) and i.ndim > 0 for i in index):
+        return index
+    first: list[Any] = []
+    rest: list[Any] = []
+    for i, is_int in zip(index, ints, strict=True):
+        if is_int:
+            first.append(i)
+        elif i is None or isinstance(i, bool | np.bool_) or (isinstance(i, np.ndarray) and i.ndim == 0):
+            rest.append(i)  # a new dimension (a 0-d mask too): none of the tensor's
+        elif i is Ellipsis:
+            first.append(i)
+            rest.append(i)
+        else:  # a slice or an index array: the dimensions it takes (a mask's ndim), whole in the first step
+            first += [slice(None)] * (i.ndim if isinstance(i, np.ndarray) and i.dtype == bool else 1)
+            rest.append(i)
+    order = TorchOrder(index)
+    order.first, order.rest = tuple(first), tuple(rest)
+    return order
+
+
+def split_index(a: Any, index: Any) -> tuple[Any, Any]:
+    """(a view of ``a``, the index left to apply to it): ``a[first]`` and ``rest`` for a TorchOrder."""
+    if type(index) is TorchOrder:
+        return a[index.first], index.rest
+    return a, index
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
     """Indexing with ints, slices, None, Ellipsis, integer arrays and boolean masks (in PyTorch's order)."""
     if type(index) is not slice and type(index) is not int:  # x[a:b], x[i] (the common case): nothing to convert
         index = as_index(index, "getitem")
-        split = _torch_order(index)
-        if split is not None:
-            return getitem(getitem(x, split[0]), split[1])
     try:
         return GetItem.apply(x, index)
     except IndexError as error:
@@ -850,7 +917,11 @@ def getitem(x: Tensor, index: Any) -> Tensor:
 def _join_args(op: str, tensors: Sequence[Any], axis: int, extra: int) -> tuple[list[Tensor], int]:
     if not isinstance(tensors, list | tuple) or not tensors:
         raise ValueError(f"{op}: expected a non-empty list of tensors, got {tensors!r}")
-    items = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    items = [t if isinstance(t, Tensor) else Tensor._make(t) for t in tensors]
+    dtype = items[0].dtype
+    if any(t.dtype != dtype for t in items):  # PyTorch promotes across the tensors (int64 with float32: float32)
+        dtype = result_type(*(t._data for t in items))
+        items = [t if t.dtype == dtype else t.type(dtype) for t in items]
     first = items[0]
     if first.ndim + extra == 0:
         raise ValueError(f"{op}: cannot join zero-dimensional tensors along an axis; use stack to give them one")
@@ -1193,23 +1264,43 @@ class SetItem(Function):
     def forward(self, a, value, index):
         self.index = index
         out = a.copy()
-        out[index] = value
+        view, rest = split_index(out, index)
+        view[rest] = value
         return out
 
     def backward(self, g):
         ga = gv = None
         if self.needs[0]:
             ga = g.copy()
-            ga[self.index] = 0
+            view, rest = split_index(ga, self.index)
+            view[rest] = 0
         if self.needs[1]:
-            gv = g[self.index]
+            view, rest = split_index(g, self.index)
+            gv = view[rest]
         return ga, gv, None
 
 
+# PyTorch's own words for the two legacy index forms it still reads its old way (and warns about)
+LIST_AS_TUPLE_WARNING = ("Using a non-tuple sequence for multidimensional indexing is deprecated; use x[tuple(seq)] "
+                         "instead of x[seq] (PyTorch reads such a list as a tuple, and so does chainrule)")
+BYTE_MASK_WARNING = "indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead."
+
+
+def _list_is_tuple(index: list[Any]) -> bool:
+    """PyTorch's (and old NumPy's) rule: a list shorter than 32 holding a tensor, a sequence, a slice, ``...`` or
+    None is a tuple of indices (``x[[0, [1, 2]]]`` is ``x[0, [1, 2]]``); a list of numbers is one index array."""
+    return len(index) < 32 and any(isinstance(i, Tensor | np.ndarray | list | tuple | range | slice)
+                                   or i is None or i is Ellipsis for i in index)
+
+
 def as_index(index: Any, where: str = "index") -> Any:
-    """An index with tensors and lists turned into arrays, as NumPy indexes (PyTorch indexes the same way)."""
+    """An index with tensors and lists turned into arrays, in PyTorch's order (``_torch_order``): a byte tensor is
+    a mask and a 0-d integer tensor an integer, as in PyTorch."""
     if type(index) is slice or type(index) is int:  # x[a:b], x[i]: nothing to convert (the common case)
         return index
+    if isinstance(index, list) and _list_is_tuple(index):
+        warnings.warn(LIST_AS_TUPLE_WARNING, UserWarning, stacklevel=3)
+        index = tuple(index)
     items = index if isinstance(index, tuple) else (index,)
     converted = []
     for i in items:
@@ -1217,11 +1308,17 @@ def as_index(index: Any, where: str = "index") -> Any:
             i = i._data
         if isinstance(i, list | range):
             i = np.asarray(i) if len(i) else np.empty(0, dtype=np.intp)  # [] alone would become float64
-        if isinstance(i, np.ndarray) and i.dtype.kind not in "iub":
-            raise IndexError(f"{where}: index arrays must be integers or booleans (long, int, byte or bool "
-                             f"tensors), got dtype {i.dtype}")
+        if isinstance(i, np.ndarray):
+            if i.dtype.kind not in "iub":
+                raise IndexError(f"{where}: index arrays must be integers or booleans (long, int, byte or bool "
+                                 f"tensors), got dtype {i.dtype}")
+            if i.dtype == np.uint8:
+                warnings.warn(BYTE_MASK_WARNING, UserWarning, stacklevel=3)
+                i = i.astype(bool)
+            elif i.ndim == 0 and i.dtype.kind in "iu":
+                i = int(i)
         converted.append(i)
-    return tuple(converted) if isinstance(index, tuple) else converted[0]
+    return _torch_order(tuple(converted)) if isinstance(index, tuple) else converted[0]
 
 
 def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
@@ -1231,25 +1328,38 @@ def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
     if not isinstance(value, Tensor):
         value = np.asarray(value._data if isinstance(value, Tensor) else value, dtype=x.dtype)
     try:
-        np.empty(x.shape, dtype=bool)[index] = np.empty(_shape(value), dtype=bool)
+        view, rest = split_index(np.empty(x.shape, dtype=bool), index)
+        view[rest] = np.empty(_shape(value), dtype=bool)
     except (IndexError, ValueError) as error:
         raise IndexError(f"setitem: can't assign a value of shape {_shape(value)} to index {index!r} of a tensor "
                          f"of shape {x.shape}: {error}") from None
     return SetItem.apply(x, value, index)
 
 
+def _check_integer_divisor(op: str, a: Any, b: Any) -> None:
+    """Integers have no inf or NaN for x // 0 and x % 0: raise, as PyTorch does, rather than return NumPy's 0."""
+    kinds = [x.dtype.kind if isinstance(x, np.ndarray | np.generic) else "f" if isinstance(x, float) else "i"
+             for x in (a, b)]
+    if all(k in "iub" for k in kinds) and not np.all(b):
+        raise IntegerDivisionByZeroError(f"{op}: integer division by zero (ZeroDivisionError, as in PyTorch); divide "
+                                    "floats to get inf or NaN instead")
+
+
 def floor_divide(a: Any, b: Any) -> Tensor:
     """a // b rounded toward minus infinity (``torch.floor_divide``); carries no gradient."""
     a, b = _binary("floor_divide", a, b)
     arrays = [x._data if isinstance(x, Tensor) else x for x in (a, b)]
+    _check_integer_divisor("floor_divide", *arrays)
     with np.errstate(divide="ignore", invalid="ignore"):
         return Tensor._wrap(np.asarray(np.floor_divide(*arrays)))
 
 
 class Remainder(Function):
     def forward(self, a, b):
+        _check_integer_divisor("remainder", a, b)
         self.a, self.b = a, b
-        return get_array_module(a).remainder(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):  # float % 0 is NaN, as in PyTorch, with no warning
+            return get_array_module(a).remainder(a, b)
 
     def backward(self, g):
         ga = g if self.needs[0] else None
@@ -1441,7 +1551,7 @@ def norm(input: Tensor, p: float | str = "fro", dim: Any = None, keepdim: bool =
         raise ValueError(f"norm: p must be a number or 'fro', got {p!r}")
     elif isinstance(p, bool) or not isinstance(p, numbers.Real):
         raise TypeError(f"norm: p must be a number or 'fro', got {type(p).__name__} {p!r}")
-    axes = normalize_axes(dim, x.ndim, "norm")
+    axes = _every_axis_if_none_given(normalize_axes(dim, x.ndim, "norm"))
     if abs(p) == math.inf and x._data.size == 0:
         raise ValueError(f"norm: the {p}-norm of an empty tensor (shape {x.shape}) is undefined")
     return Norm.apply(x, float(p), axes, bool(keepdim))

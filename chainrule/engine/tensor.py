@@ -138,18 +138,57 @@ class Tensor:
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_hooks", "name", "_version", "__weakref__")
     __array_priority__ = 1000  # ndarray + Tensor defers to our reflected operators (as torch); ufuncs see arrays
 
-    def __init__(self, data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> None:
-        self._data = to_array(data, dtype)
-        if isinstance(data, Tensor) or (isinstance(data, np.ndarray) and self._data is data):
-            self._data = self._data.copy()  # a new tensor owns its memory, like torch.tensor
+    def __init__(self, *args: Any, device: Any = None) -> None:
+        """PyTorch's legacy constructor, as ``torch.Tensor(...)`` behaves: ``Tensor(data)`` is the data in the
+        default dtype (float32, whatever the data's own), ``Tensor(2, 3)`` (or a ``Size``) a tensor of that shape
+        (zeros, where torch leaves memory uninitialised), ``Tensor()`` an empty one, ``Tensor(t)`` for a tensor
+        ``t`` an alias of it (same memory). ``torch.tensor(data, dtype=..., requires_grad=...)`` is the factory that
+        keeps the data's dtype; this one takes neither keyword, as in PyTorch."""
+        if device is not None:
+            check_device(device, "Tensor")
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            other = args[0]  # an alias: the same memory and version counter, no graph
+            self._fill(other._data, other._version_counter())
+            return
+        if not args or (all(isinstance(a, numbers.Integral) and not isinstance(a, builtins.bool | np.bool_)
+                             for a in args)):
+            shape = tuple(builtins.int(a) for a in args) if args else (0,)  # Tensor(): empty, not 0-d
+            if any(n < 0 for n in shape):
+                raise ValueError(f"Tensor: negative dimension in shape {shape}")
+            self._fill(np.zeros(shape, dtypes.get_default_dtype()))
+            return
+        if len(args) > 1:
+            raise TypeError(f"Tensor: expected data (a sequence, array or tensor) or a shape of ints, got "
+                            f"{len(args)} arguments of types {', '.join(type(a).__name__ for a in args)}; "
+                            "torch.tensor(data, dtype=...) makes a tensor of another dtype")
+        data = args[0]
+        if isinstance(data, numbers.Number) or (isinstance(data, np.ndarray | np.generic) and np.ndim(data) == 0):
+            raise TypeError(f"Tensor: expected a sequence, array or tensor, or ints for a shape, got the number "
+                            f"{data!r}; torch.tensor({data!r}) makes a 0-d tensor of it")
+        array = to_array(data, None, where="Tensor")
+        default = dtypes.get_default_dtype()
+        self._fill(array.astype(default, copy=array is data or array.dtype != default))
+
+    def _fill(self, array: np.ndarray, version: list[builtins.int] | None = None) -> None:
+        self._data = array
         self._grad: np.ndarray | None = None
         self._ctx: autograd.Function | None = None
         self._hooks: list[Callable[[np.ndarray], Any]] | None = None
         self.name: str | None = None
-        self._version: list[int] | None = None
+        self._version: list[int] | None = version
         self.requires_grad = False
+
+    @classmethod
+    def _make(cls, data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+        """``torch.tensor``: a new leaf owning a copy of ``data`` in its own dtype (or ``dtype``)."""
+        t = cls.__new__(cls)
+        array = to_array(data, dtype)
+        if isinstance(data, Tensor) or (isinstance(data, np.ndarray) and array is data):
+            array = array.copy()  # a new tensor owns its memory, like torch.tensor
+        t._fill(array)
         if requires_grad:
-            self.requires_grad_(True)
+            t.requires_grad_(True)
+        return t
 
     @classmethod
     def _wrap(cls, array: np.ndarray, version: list[builtins.int] | None = None) -> Tensor:
@@ -364,8 +403,39 @@ class Tensor:
         """A copy with its own memory that stays in the graph (gradients flow back to this tensor)."""
         return ops.Cast.apply(self, dtype=self._data.dtype)  # astype copies; a reshape would share memory
 
+    def __getattr__(self, name: str) -> Any:
+        """Only for names Tensor lacks (found attributes never come here): say it is chainrule's gap, not a typo."""
+        if name.startswith("__") or name in Tensor.__slots__:  # protocols (copy, pickle) and unset slots probe
+            raise AttributeError(name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute {name!r}: torch.Tensor.{name} is not "
+                             "available in chainrule (the README lists what is)")
+
+    # ``x.new_zeros(2, 3)``: a new tensor with this one's dtype (its device too, chainrule having one)
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: builtins.bool = False) -> Tensor:
+        return _creation().new_filled(self, "new_zeros", size, 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: builtins.bool = False) -> Tensor:
+        return _creation().new_filled(self, "new_ones", size, 1, dtype, device, requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: builtins.bool = False) -> Tensor:
+        return _creation().new_filled(self, "new_empty", size, None, dtype, device, requires_grad)
+
+    def new_full(self, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+                 requires_grad: builtins.bool = False) -> Tensor:
+        return _creation().new_filled(self, "new_full", (size,), fill_value, dtype, device, requires_grad)
+
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None,
+                   requires_grad: builtins.bool = False) -> Tensor:
+        """``torch.tensor(data)`` in this tensor's dtype (unless ``dtype``), a copy."""
+        check_device(device, "new_tensor")
+        return Tensor._make(data, dtype=self._data.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
     def contiguous(self) -> Tensor:
-        return self
+        """This tensor if its memory is row-major without gaps, else a copy that is (in the graph, as ``clone``)."""
+        return self if self._data.flags.c_contiguous else ops.Contiguous.apply(self)
 
     def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         """Start (or stop) recording ops on this tensor for backward; raises TypeError for non-float dtypes."""
@@ -641,7 +711,7 @@ class Tensor:
 
     def copy_(self, src: Any) -> Tensor:
         """Copy ``src``'s values (broadcast, converted to this dtype) into this tensor, in place."""
-        src = src if isinstance(src, Tensor) else Tensor(src)
+        src = src if isinstance(src, Tensor) else Tensor._make(src)
         return self._inplace(lambda t, s: s if s.dtype == t.dtype else s.type(t.dtype), src, where="copy_")
 
     def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0, generator: Any = None) -> Tensor:
@@ -665,9 +735,9 @@ class Tensor:
                 self._inplace(ops.setitem, index, value, where="setitem")
                 return
         value = value._data if isinstance(value, Tensor) else value
-        index = ops.as_index(index)
+        view, index = ops.split_index(self._data, ops.as_index(index))
         try:
-            self._data[index] = value
+            view[index] = value
         except (IndexError, ValueError) as error:
             raise IndexError(f"setitem: can't assign a value of shape {np.shape(value)} to index {index!r} of a "
                              f"tensor of shape {self.shape}: {error}") from None
@@ -737,10 +807,32 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return ops.getitem(self, index)
 
-    add = __add__
-    sub = subtract = __sub__
+    def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """self + alpha·other (``torch.add``)."""
+        return ops.add(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """self - alpha·other (``torch.sub``)."""
+        return ops.sub(self, other if alpha == 1 else other * alpha)
+
+    subtract = sub
     mul = multiply = __mul__
-    div = divide = true_divide = __truediv__
+
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        """self / other; ``rounding_mode`` "floor" rounds toward minus infinity, "trunc" toward zero (then, as
+        in PyTorch, integers stay integers and there is no gradient)."""
+        if rounding_mode is None:
+            return ops.div(self, other)
+        if rounding_mode == "floor":
+            return ops.floor_divide(self, other)
+        if rounding_mode == "trunc":
+            floored = ops.floor_divide(self, other)
+            exact = ops.div(self, other)
+            return ops.where(exact._data < 0, ops.floor_divide(-self, other).neg(), floored)
+        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+
+    divide = div
+    true_divide = __truediv__
     matmul = __matmul__
 
     def pow(self, exponent: Any) -> Tensor:
@@ -898,10 +990,12 @@ class Tensor:
     def var(self, dim: Dim = None, unbiased: builtins.bool | None = None, keepdim: builtins.bool = False, *,
             correction: builtins.int | None = None, axis: Dim = None, keepdims: builtins.bool | None = None) -> Tensor:
         """Variance over ``dim``, divided by N - correction (1 by default: ``unbiased``, as ``torch.var``)."""
+        if isinstance(dim, builtins.bool | np.bool_) and unbiased is None:  # torch's overload var(unbiased)
+            dim, unbiased = None, builtins.bool(dim)
         if isinstance(unbiased, builtins.bool | np.bool_) or unbiased is None:
             corr = correction if correction is not None else (1 if unbiased is None or unbiased else 0)
         else:  # var(dim, keepdim) positionally where torch's overload takes dim then unbiased
-            raise TypeError(f"var: unbiased must be a builtins.bool, got {unbiased!r}")
+            raise TypeError(f"var: unbiased must be a bool, got {unbiased!r}")
         return ops.var(self, _dims(dim, axis, "var"), _keep(keepdim, keepdims), corr)
 
     def std(self, dim: Dim = None, unbiased: builtins.bool | None = None, keepdim: builtins.bool = False, *,
@@ -932,12 +1026,27 @@ class Tensor:
         if len(shape) == 1 and not isinstance(shape[0], numbers.Integral | list | tuple):
             raise NotImplementedError("view(dtype): reinterpreting memory as another dtype is not available in "
                                       "chainrule; use .to(dtype)")
-        return ops.reshape(self, *shape)
+        return self._viewed(ops.reshape(self, *shape))
 
     def view_as(self, other: Tensor) -> Tensor:
+        return self._viewed(ops.reshape(self, *other.shape))
+
+    def reshape_as(self, other: Tensor) -> Tensor:
         return ops.reshape(self, *other.shape)
 
-    reshape_as = view_as
+    def _viewed(self, out: Tensor) -> Tensor:
+        """``out``, a reshape of this tensor, if it shares this tensor's memory; an error where PyTorch's view
+        raises (a transposed or sliced tensor whose strides can't take the new shape), not a silent copy that
+        writes through the "view" would never reach."""
+        if out._data.size > 1 and not np.may_share_memory(out._data, self._data):
+            raise ShapeError(f"view: shape {out.shape} is not compatible with the input's size and strides (shape "
+                             f"{self.shape}, not contiguous: at least one dimension spans across two contiguous "
+                             "subspaces); use .reshape(...) instead, or .contiguous().view(...)")
+        return out
+
+    def is_contiguous(self) -> builtins.bool:
+        """Whether the elements lie in memory in row-major order without gaps (``torch.Tensor.is_contiguous``)."""
+        return builtins.bool(self._data.flags.c_contiguous)
 
     def flatten(self, start_dim: builtins.int = 0, end_dim: builtins.int = -1) -> Tensor:
         """Dimensions ``start_dim`` to ``end_dim`` merged into one."""
@@ -1040,6 +1149,12 @@ class Tensor:
         def tile(self, *dims: builtins.int | Sequence[builtins.int]) -> Tensor: ...
 
 
+def _creation() -> Any:
+    from chainrule.engine import creation  # (creation builds Tensors: imported when first needed)
+
+    return creation
+
+
 def _rng(generator: Any) -> np.random.Generator:
     from chainrule.engine.random import as_numpy_generator
 
@@ -1057,7 +1172,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     """
     if device is not None:
         check_device(device, "tensor")
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+    return Tensor._make(data, dtype=dtype, requires_grad=requires_grad)
 
 
 from chainrule.engine import ops  # noqa: E402  (ops build Tensors; Tensor methods call ops)

@@ -57,7 +57,7 @@ __all__ = ["HIDDEN_ACTIVATIONS", "MAX_UNITS", "Explanation", "Network", "explain
 
 def _engine_loss(y: Tensor, net: Network) -> Tensor:
     # A named constant tensor rather than an array, so graph drawings label it.
-    targets = Tensor(net.targets, dtype=np.float64)
+    targets = Tensor._make(net.targets, dtype=np.float64)
     targets.name = "targets"
     if net.loss == "squared_error":
         return 0.5 * ((targets - y) ** 2).sum()
@@ -68,7 +68,7 @@ def _engine_loss(y: Tensor, net: Network) -> Tensor:
 
 def _leaves(net: Network) -> tuple[list[Tensor], list[Tensor], Tensor]:
     def leaf(array: np.ndarray, name: str) -> Tensor:
-        t = Tensor(array, dtype=np.float64, requires_grad=True)
+        t = Tensor._make(array, dtype=np.float64, requires_grad=True)
         t.name = name
         return t
 
@@ -299,7 +299,7 @@ def _grad_array(t: Tensor) -> np.ndarray:
 
 def _activation_grad(act: str, x: np.ndarray) -> np.ndarray:
     """f'(x), or softmax's Jacobian (row k: ∂y_k/∂x), from the engine's own backward through f."""
-    leaf = Tensor(x, dtype=np.float64, requires_grad=True)
+    leaf = Tensor._make(x, dtype=np.float64, requires_grad=True)
     y = ACTIVATIONS[act].engine(leaf)
     if act != "softmax":
         y.backward(np.ones_like(x))  # elementwise: one backward gives every f'(x_j)
@@ -336,8 +336,8 @@ def explain_network(net: Network) -> Explanation:
     new_w = [w._data - net.lr * _grad_array(w) for w in w_leaves]
     new_b = [b._data - net.lr * _grad_array(b) for b in b_leaves]
     with no_grad():
-        as64 = lambda arrays: [Tensor(a, dtype=np.float64) for a in arrays]  # noqa: E731
-        loss_after = _forward(net, as64(new_w), as64(new_b), Tensor(net.inputs, dtype=np.float64))[0]
+        as64 = lambda arrays: [Tensor._make(a, dtype=np.float64) for a in arrays]  # noqa: E731
+        loss_after = _forward(net, as64(new_w), as64(new_b), Tensor._make(net.inputs, dtype=np.float64))[0]
     e = Explanation(
         network=net, x=[t._data.copy() for t in xs], y=[t._data.copy() for t in ys], loss=float(loss.item()),
         grad_y=[grads[id(t)] for t in ys], grad_x=[grads[id(t)] for t in xs],

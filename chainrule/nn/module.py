@@ -38,8 +38,13 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data: Any, requires_grad: bool = True) -> None:
-        super().__init__(data._data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        # not the legacy constructor Tensor(data) (float32 whatever the data): a parameter keeps its data's dtype
+        source = data._data if isinstance(data, Tensor) else np.empty(0, np.float32) if data is None else data
+        array = to_array(source, where="Parameter")
+        self._fill(array.copy() if array is source else array)
+        if requires_grad:
+            self.requires_grad_(True)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -446,9 +451,11 @@ class Module:
                    keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """Every parameter and buffer as a Tensor keyed by dotted name (``layers.0.weight``), in torch's order.
 
-        The values are copies, detached from the graph (a later training step does not change them), so the
-        dict can be kept as a snapshot and loaded back; ``keep_vars=True`` gives the Parameters themselves.
-        ``destination`` (a dict to fill) and ``prefix`` (put before every name) are as in torch.
+        As in torch, the values share memory with the parameters and buffers, detached from the graph: a later
+        training step changes them too, and writing into them (``state_dict()["weight"].copy_(w)``) writes into
+        the model. Keep a snapshot with ``copy.deepcopy(model.state_dict())``. ``keep_vars=True`` gives the
+        Parameters themselves. ``destination`` (a dict to fill) and ``prefix`` (put before every name) are as in
+        torch.
         """
         if args:  # torch's deprecated positional form: state_dict(destination, prefix, keep_vars)
             destination = args[0]
@@ -456,10 +463,11 @@ class Module:
             keep_vars = args[2] if len(args) > 2 else keep_vars
         state: Any = OrderedDict() if destination is None else destination
         for key, tensor, is_param in self._state_entries():
-            if is_param:
-                state[prefix + key] = tensor if keep_vars else Tensor._wrap(tensor._data.copy())
+            # (detached aliases: ``.detach()``'s, sharing the version counter, so a change through one is seen)
+            if is_param and keep_vars:
+                state[prefix + key] = tensor
             else:
-                state[prefix + key] = Tensor._wrap(np.array(tensor._data, copy=True))
+                state[prefix + key] = Tensor._wrap(tensor._data, tensor._version_counter())
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,

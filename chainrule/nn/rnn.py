@@ -798,7 +798,7 @@ class RNNCellBase(Module):
 
     def _state(self, h: Any, x: Tensor, batched: bool, what: str) -> Any:
         if h is None:
-            return Tensor(np.zeros((x.shape[0], self.hidden_size), dtype=x._data.dtype))
+            return Tensor._wrap(np.zeros((x.shape[0], self.hidden_size), dtype=x._data.dtype))
         expected = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
         if not isinstance(h, Tensor) or tuple(h.shape) != expected:
             got = tuple(h.shape) if isinstance(h, Tensor) else type(h).__name__

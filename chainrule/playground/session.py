@@ -520,7 +520,7 @@ class Session:
         for _ in range(count):
             index = self.batches.integers(0, self.n_train, cfg.batch_size)
             self.optimizer.zero_grad()
-            loss = self.loss_fn(model(Tensor(self.train_x[index])), Tensor(self.train_y[index]))
+            loss = self.loss_fn(model(Tensor._make(self.train_x[index])), Tensor._make(self.train_y[index]))
             penalty = self._penalty()
             total = loss + penalty if penalty is not None else loss
             total.backward()
@@ -551,7 +551,7 @@ class Session:
     def _predict(self, inputs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         self.model.eval()
         with no_grad(), np.errstate(over="ignore", invalid="ignore"):  # NaN weights: a diverged run
-            logit, hidden = self.model.hidden_outputs(Tensor(inputs))
+            logit, hidden = self.model.hidden_outputs(Tensor._make(inputs))
         self.model.train()
         return logit.numpy()[:, 0].astype(np.float64), [h.numpy().astype(np.float64) for h in hidden]
 
