@@ -59,3 +59,8 @@ __all__ = [
     "Softmax", "Softplus", "Softsign", "Tanh", "Tanhshrink", "Unflatten", "Upsample", "functional", "init", "utils",
     "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase",
 ]
+
+
+def __getattr__(name: str) -> object:
+    raise AttributeError(f"module 'chainrule.nn' has no attribute {name!r}: torch.nn.{name} is not available in "
+                         "chainrule (the README lists what is)")

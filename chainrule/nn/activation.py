@@ -12,7 +12,7 @@ from chainrule.nn.module import Module
 
 
 class ReLU(Module):
-    """max(x, 0). ``inplace`` is accepted for PyTorch compatibility; chainrule never overwrites inputs.
+    """max(x, 0). ``inplace=True`` overwrites the input and returns it, as in PyTorch (a copy more here).
 
     >>> import chainrule as cr
     >>> ReLU()(cr.tensor([-1.0, 2.0])).tolist()
@@ -24,6 +24,8 @@ class ReLU(Module):
         self.inplace = flag(inplace, "inplace", "ReLU")
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.inplace:
+            return F.relu(x, inplace=True)
         return ops.ReLU.apply(x)  # F.relu's one line, without its call: ReLU sits between most layers
 
     def extra_repr(self) -> str:
@@ -43,7 +45,7 @@ class LeakyReLU(Module):
         self.inplace = flag(inplace, "inplace", "LeakyReLU")
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -120,7 +122,7 @@ class LogSoftmax(Module):
 
 
 class _Inplace(Module):
-    """An activation whose only setting is torch's ``inplace`` (accepted; chainrule never overwrites inputs)."""
+    """An activation whose only setting is torch's ``inplace`` (True: the input is overwritten and returned)."""
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
@@ -139,14 +141,14 @@ class SiLU(_Inplace):
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.silu(x)
+        return F.silu(x, self.inplace)
 
 
 class Mish(_Inplace):
     """x·tanh(softplus(x))."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.mish(x)
+        return F.mish(x, self.inplace)
 
 
 class ELU(Module):
@@ -162,7 +164,7 @@ class ELU(Module):
         self.inplace = flag(inplace, "inplace", "ELU")
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.elu(x, self.alpha)
+        return F.elu(x, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -213,7 +215,7 @@ class Hardtanh(Module):
             raise ValueError(f"{name}: max_val ({max_val}) must be greater than min_val ({min_val})")
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.hardtanh(x, self.min_val, self.max_val)
+        return F.hardtanh(x, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")

@@ -273,7 +273,7 @@ class Dropout2d(Module):
             warnings.warn(F.ALL_DROPPED.format(where="Dropout2d"), UserWarning, stacklevel=3)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return F.dropout2d(x, self.p, True)
+            return F.dropout2d(x, self.p, True, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

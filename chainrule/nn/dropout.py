@@ -14,8 +14,8 @@ class Dropout(Module):
     """Inverted dropout: in training, zero each element with probability ``p``, scale survivors by 1/(1-p).
 
     In eval mode, or with ``p=0``, it returns its input unchanged. ``p=1`` drops every unit
-    (the output is zeros) and warns once per layer that the model cannot learn. ``inplace``
-    is accepted for PyTorch compatibility; chainrule never overwrites inputs.
+    (the output is zeros) and warns once per layer that the model cannot learn. ``inplace=True``
+    overwrites the input and returns it, as in PyTorch.
 
     Raises:
         ValueError: ``p`` is not a number in [0, 1].
@@ -40,6 +40,8 @@ class Dropout(Module):
         if p == 1 and not self._warned:
             self._warned = True
             warnings.warn(F.ALL_DROPPED.format(where="Dropout"), UserWarning, stacklevel=3)
+        if self.inplace:
+            return F.in_place(x, lambda t: F.drop(t, p), "dropout_")
         return F.drop(x, p)
 
     def extra_repr(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -47,18 +48,31 @@ def _float_tensor(x: Any, where: str) -> Tensor:
     return x
 
 
+def in_place(x: Tensor, compute: Callable[[Tensor], Tensor], where: str) -> Tensor:
+    """``inplace=True``: ``compute(x)`` written into ``x``'s memory and ``x`` returned, as PyTorch does (with its
+    checks: not on a leaf that requires grad). The result is computed out of place and copied in, so it costs a
+    copy more than ``inplace=False`` here; what it buys is PyTorch's meaning (``x`` itself changes)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{where}: expected a Tensor, got {type(x).__name__}")
+    return x._inplace(compute, where=where)
+
+
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
-    """max(x, 0), elementwise (``inplace`` is accepted; chainrule never overwrites the input).
+    """max(x, 0), elementwise; ``inplace=True`` overwrites ``x`` and returns it, as in PyTorch.
 
     >>> import chainrule as cr
     >>> relu(cr.tensor([-1.0, 2.0])).tolist()
     [0.0, 2.0]
     """
+    if inplace:
+        return in_place(x, ops.ReLU.apply, "relu_")
     return ops.ReLU.apply(x)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """max(x, 0) + negative_slope·min(x, 0) (``inplace`` is accepted; the input is never overwritten)."""
+    """max(x, 0) + negative_slope·min(x, 0) (``inplace=True`` overwrites ``x`` and returns it)."""
+    if inplace:
+        return in_place(x, lambda t: ops.leaky_relu(t, negative_slope), "leaky_relu_")
     return ops.leaky_relu(x, negative_slope)
 
 
@@ -79,12 +93,16 @@ def silu(x: Tensor, inplace: bool = False) -> Tensor:
     >>> round(silu(cr.tensor([1.0])).item(), 4)
     0.7311
     """
+    if inplace:
+        return in_place(x, lambda t: silu(t), "silu_")
     x = _float_tensor(x, "silu")
     return x * ops.Sigmoid.apply(x)
 
 
 def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, else alpha·(exp(x) - 1)."""
+    if inplace:
+        return in_place(x, lambda t: elu(t, alpha), "elu_")
     x = _float_tensor(x, "elu")
     negative = (ops.clip(x, None, 0.0).exp() - 1) * float(alpha)  # exp of min(x, 0): never overflows
     return ops.where(x._data > 0, x, negative)
@@ -100,6 +118,8 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 def mish(x: Tensor, inplace: bool = False) -> Tensor:
     """x·tanh(softplus(x)), elementwise."""
+    if inplace:
+        return in_place(x, lambda t: mish(t), "mish_")
     x = _float_tensor(x, "mish")
     return x * ops.Tanh.apply(ops.Softplus.apply(x))
 
@@ -110,6 +130,8 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bo
     Raises:
         ValueError: ``min_val`` > ``max_val``.
     """
+    if inplace:
+        return in_place(x, lambda t: hardtanh(t, min_val, max_val), "hardtanh_")
     x = _float_tensor(x, "hardtanh")
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val} and "
@@ -121,6 +143,8 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bo
 
 def relu6(x: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6), as ``hardtanh(x, 0, 6)`` (torch's definition, gradient included)."""
+    if inplace:
+        return in_place(x, lambda t: relu6(t), "relu6_")
     return hardtanh(x, 0.0, 6.0)
 
 
@@ -320,6 +344,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
         return x
     if p == 1:
         warnings.warn(ALL_DROPPED.format(where="dropout"), UserWarning, stacklevel=2)
+    if inplace:
+        return in_place(x, lambda t: drop(t, p), "dropout_")
     return drop(x, p)
 
 
@@ -343,6 +369,8 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = 
         mask = np.zeros(channels, dtype=data.dtype)
     else:
         mask = (get_generator().random(channels, dtype=np.float32) >= p) * data.dtype.type(1 / (1 - p))
+    if inplace:
+        return in_place(x, lambda t: ops.Mul.apply(t, mask[..., None, None]), "dropout2d_")
     return ops.Mul.apply(x, mask[..., None, None])
 
 
@@ -907,3 +935,8 @@ def _cross_entropy_probs(x: Tensor, target: Any, weight: Any, reduction: str, la
     if x._data.size == 0:
         return total * 0.0 + float("nan")
     return total / x._data.dtype.type(x._data.size // classes)
+
+
+def __getattr__(name: str) -> object:
+    raise AttributeError(f"module 'chainrule.nn.functional' has no attribute {name!r}: torch.nn.functional.{name} is "
+                         "not available in chainrule (the README lists what is)")

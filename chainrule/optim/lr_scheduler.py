@@ -10,12 +10,19 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from chainrule.optim.optimizer import Optimizer
 
-__all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LinearLR", "OneCycleLR", "ReduceLROnPlateau",
-           "StepLR"]
+__all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "MultiStepLR", "OneCycleLR",
+           "ReduceLROnPlateau", "StepLR"]
+
+
+def __getattr__(name: str) -> Any:
+    raise AttributeError(f"module 'chainrule.optim.lr_scheduler' has no attribute {name!r}: "
+                         f"torch.optim.lr_scheduler.{name} is not available in chainrule (it has {', '.join(__all__)})")
 
 
 def _check_optimizer(name: str, optimizer: Any) -> None:
@@ -23,9 +30,13 @@ def _check_optimizer(name: str, optimizer: Any) -> None:
         raise TypeError(f"{name}: optimizer must be a chainrule.optim.Optimizer, got {type(optimizer).__name__}")
 
 
-def _check_positive_int(name: str, key: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+def _check_positive_int(name: str, key: str, value: Any) -> int:
+    """``value`` as a positive int; a float with a whole value (``StepLR(opt, 1.0)``, as the PyTorch transformer
+    tutorial writes it, which torch takes) counts as that int."""
+    whole = isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer()
+    if not whole or value <= 0:
         raise ValueError(f"{name}: {key} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def _per_group(name: str, key: str, optimizer: Optimizer, value: Any) -> list[Any]:
@@ -121,8 +132,7 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
-        _check_positive_int("StepLR", "step_size", step_size)
-        self.step_size = step_size
+        self.step_size = _check_positive_int("StepLR", "step_size", step_size)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -130,6 +140,92 @@ class StepLR(LRScheduler):
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` at each milestone step (twice at a milestone listed twice).
+
+    Args:
+        optimizer: the optimizer to schedule.
+        milestones: the steps at which to decay (non-negative integers; torch sorts them, so may they come in any
+            order).
+        gamma: multiplicative decay.
+        last_epoch: -1 to start fresh.
+
+    Raises:
+        TypeError: a milestone is not an integer.
+
+    >>> import chainrule as cr
+    >>> from chainrule.optim import SGD
+    >>> opt = SGD([cr.tensor([1.0], requires_grad=True)], lr=1.0)
+    >>> sched = MultiStepLR(opt, milestones=[1, 3], gamma=0.5)
+    >>> lrs = []
+    >>> for _ in range(4):
+    ...     opt.step(); sched.step(); lrs.append(sched.get_last_lr()[0])
+    >>> lrs
+    [0.5, 0.5, 0.25, 0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
+        for m in milestones:
+            if isinstance(m, bool) or not isinstance(m, numbers.Integral):
+                raise TypeError(f"MultiStepLR: milestones must be integers, got {type(m).__name__} {m!r}")
+        self.milestones = Counter(int(m) for m in milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        times = self.milestones.get(self.last_epoch, 0)
+        if not times:
+            return self._current_lrs()
+        return [lr * self.gamma ** times for lr in self._current_lrs()]
+
+
+class LambdaLR(LRScheduler):
+    """Set each group's lr to its initial lr times ``lr_lambda(step)``.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        lr_lambda: a function of the step count, or a list of them, one per param group.
+        last_epoch: -1 to start fresh.
+
+    Raises:
+        ValueError: a list of functions whose length is not the number of param groups.
+        TypeError: an ``lr_lambda`` that is not callable.
+
+    As in torch, ``state_dict()`` leaves the functions out (they are code, not state).
+
+    >>> import chainrule as cr
+    >>> from chainrule.optim import SGD
+    >>> opt = SGD([cr.tensor([1.0], requires_grad=True)], lr=1.0)
+    >>> sched = LambdaLR(opt, lambda step: 1 / (step + 1))
+    >>> opt.step(); sched.step(); sched.get_last_lr()
+    [0.5]
+    """
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+                 last_epoch: int = -1) -> None:
+        _check_optimizer("LambdaLR", optimizer)
+        groups = len(optimizer.param_groups)
+        lambdas: list[Any] = list(lr_lambda) if isinstance(lr_lambda, list | tuple) else [lr_lambda] * groups
+        if len(lambdas) != groups:
+            raise ValueError(f"LambdaLR: expected {groups} lr_lambdas (one per param group), got {len(lambdas)}")
+        for f in lambdas:
+            if not callable(f):
+                raise TypeError(f"LambdaLR: lr_lambda must be a function of the step, got {type(f).__name__}")
+        self.lr_lambdas: list[Callable[[int], float]] = lambdas
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [base * f(self.last_epoch) for base, f in zip(self.base_lrs, self.lr_lambdas, strict=True)]
+
+    def state_dict(self) -> dict[str, Any]:
+        return copy.deepcopy({k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")})
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a ``state_dict()``; the functions stay this scheduler's own (a torch state's entry is ignored)."""
+        super().load_state_dict({k: v for k, v in state_dict.items() if k != "lr_lambdas"})
 
 
 class ExponentialLR(LRScheduler):
@@ -167,8 +263,7 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
-        _check_positive_int("CosineAnnealingLR", "T_max", T_max)
-        self.T_max = T_max
+        self.T_max = _check_positive_int("CosineAnnealingLR", "T_max", T_max)
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 
@@ -262,12 +357,10 @@ class OneCycleLR(LRScheduler):
         name = "OneCycleLR"
         _check_optimizer(name, optimizer)
         if total_steps is not None:
-            _check_positive_int(name, "total_steps", total_steps)
-            self.total_steps = total_steps
+            self.total_steps = _check_positive_int(name, "total_steps", total_steps)
         elif epochs is not None and steps_per_epoch is not None:
-            _check_positive_int(name, "epochs", epochs)
-            _check_positive_int(name, "steps_per_epoch", steps_per_epoch)
-            self.total_steps = epochs * steps_per_epoch
+            self.total_steps = (_check_positive_int(name, "epochs", epochs)
+                                * _check_positive_int(name, "steps_per_epoch", steps_per_epoch))
         else:
             raise ValueError(f"{name}: give total_steps, or epochs and steps_per_epoch; got total_steps=None, "
                              f"epochs={epochs}, steps_per_epoch={steps_per_epoch}")

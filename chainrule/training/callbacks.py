@@ -123,7 +123,8 @@ class EarlyStopping(Callback):
         if self._tracker.improved(logs):
             self.wait, self.best_epoch = 0, epoch
             if self.restore_best_weights:
-                self.best_weights = self.trainer.model.state_dict()
+                # a snapshot: state_dict's values share the model's memory, as in torch
+                self.best_weights = {k: v.clone() for k, v in self.trainer.model.state_dict().items()}
             return
         self.wait += 1
         if self.wait > self.patience:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from collections import OrderedDict
@@ -287,7 +288,7 @@ class Net(nn.Module):
         return self.head(self.body(x))
 
 
-def test_state_dict_holds_tensor_copies_and_loads_back():
+def test_state_dict_holds_tensors_sharing_the_model_s_memory_and_loads_back():
     cr.manual_seed(0)
     model = Net()
     state = model.state_dict()
@@ -295,8 +296,9 @@ def test_state_dict_holds_tensor_copies_and_loads_back():
                            "body.1.running_var", "body.1.num_batches_tracked", "head.weight", "head.bias"]
     assert all(type(v) is cr.Tensor and not v.requires_grad for v in state.values())
     assert state["body.1.num_batches_tracked"].dtype == np.int64 and state["body.1.num_batches_tracked"].shape == ()
-    state["head.bias"][...] = 7.0  # a snapshot: the model keeps its values
-    assert (model.head.bias.data.numpy() != 7.0).all()
+    snapshot = copy.deepcopy(state)
+    state["head.bias"][...] = 7.0  # as torch: written into the model (a snapshot takes copy.deepcopy)
+    assert (model.head.bias.data.numpy() == 7.0).all() and (snapshot["head.bias"].numpy() != 7.0).all()
     assert model.state_dict(keep_vars=True)["head.bias"] is model.head.bias
     assert next(iter(model.state_dict(prefix="net."))) == "net.body.0.weight"
     other = Net()

@@ -27,8 +27,8 @@ def test_clip_grad_norm_matches_torch(max_norm, norm_type):
     ours, theirs = _twins(scale=2.0)
     total = clip_grad_norm_(ours, max_norm, norm_type)
     expected = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type)
-    assert isinstance(total, float)
-    assert total == pytest.approx(expected.item(), rel=1e-12)
+    assert isinstance(total, cr.Tensor) and total.shape == () and str(total.dtype) == str(expected.dtype)[6:]
+    assert total.item() == pytest.approx(expected.item(), rel=1e-12)
     for p, t in zip(ours, theirs):
         np.testing.assert_allclose(p.grad, t.grad.numpy(), rtol=1e-12)
 

@@ -1,5 +1,6 @@
 """Callbacks: EarlyStopping stops and restores, TerminateOnNaN stops on NaN, ModelCheckpoint writes, and friends."""
 
+import copy
 import io
 import math
 
@@ -36,7 +37,7 @@ class ValLossScript(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs["val_loss"] = self.values[epoch]
-        self.weights.append(self.trainer.model.state_dict())
+        self.weights.append(copy.deepcopy(self.trainer.model.state_dict()))  # (its values alias the model, as torch)
 
 
 def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
