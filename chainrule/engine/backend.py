@@ -136,6 +136,11 @@ class DimError(IndexError, ValueError):
     """A dimension out of range: an IndexError as in PyTorch and a ValueError like every chainrule user error."""
 
 
+class ValueRangeError(RuntimeError, ValueError):
+    """A value outside what an op takes (a negative count for bincount): a ValueError for chainrule, a RuntimeError
+    as PyTorch raises."""
+
+
 class IntegerDivisionByZeroError(RuntimeError, ZeroDivisionError):
     """An integer ``//``, ``%`` or fmod by zero: PyTorch raises RuntimeError("ZeroDivisionError"); NumPy would
     give 0, with a warning at most."""

@@ -536,11 +536,12 @@ def install_tensor_methods(tensor_class: type[Tensor]) -> None:
         "scatter_add": ops.scatter_add, "index_select": ops.index_select, "index_add": ops.index_add,
         "masked_fill": ops.masked_fill, "chunk": ops.chunk, "narrow": ops.narrow, "movedim": ops.movedim,
         "moveaxis": ops.movedim, "unflatten": ops.unflatten, "unbind": ops.unbind, "tril": ops.tril,
-        "triu": ops.triu, "where": _where_method,
+        "triu": ops.triu, "where": _where_method, "index_put": ops.index_put, "bincount": ops.bincount,
+        "diag": ops.diag, "diagonal": ops.diagonal, "trace": ops.trace,
         "flip": _varargs_method(ops.flip, "flip"), "repeat": _varargs_method(ops.repeat, "repeat"),
         "tile": _varargs_method(ops.tile, "tile"),
     }
-    for name in ("masked_fill", "scatter", "scatter_add", "index_add", "tril", "triu"):
+    for name in ("masked_fill", "scatter", "scatter_add", "index_add", "index_put", "tril", "triu"):
         methods[name + "_"] = _inplace_method(name + "_", methods[name])
     for name, method in methods.items():
         setattr(tensor_class, name, method)

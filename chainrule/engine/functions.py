@@ -46,7 +46,8 @@ def function_table(names: tuple[str, ...] = METHOD_FUNCTIONS) -> dict[str, Calla
 #: ops.py functions that PyTorch offers under the same name at the top level (``torch.gather``, ``torch.einsum``).
 OPS_FUNCTIONS = (
     "prod", "cumsum", "cumprod", "norm", "sort", "argsort", "topk", "mm", "bmm", "dot", "outer", "einsum", "flip",
-    "roll", "tile", "gather", "scatter", "scatter_add", "index_select", "index_add", "masked_fill", "chunk",
+    "roll", "tile", "gather", "scatter", "scatter_add", "index_select", "index_add", "index_put", "bincount",
+    "diag", "diagonal", "trace", "masked_fill", "chunk",
     "narrow", "movedim", "unflatten", "unbind", "tril", "triu", "where", "cat", "stack", "split", "matmul",
     "maximum", "minimum", "softmax", "log_softmax", "clip", "gelu", "leaky_relu",  # logsumexp: the method form (dim=)
 )

@@ -26,6 +26,7 @@ from chainrule.engine.backend import (
     DtypeError,
     IntegerDivisionByZeroError,
     ShapeError,
+    ValueRangeError,
     get_array_module,
     matmul_small,
     unbroadcast,
@@ -462,6 +463,11 @@ def _check_number(op: str, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{op}: {name} must be a real number, got {type(value).__name__} {value!r}")
     return float(value)
+
+
+def _check_int(op: str, name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__} {value!r}")
 
 
 def _check_real(op: str, name: str, value: Any) -> Any:
@@ -1334,6 +1340,133 @@ def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
         raise IndexError(f"setitem: can't assign a value of shape {_shape(value)} to index {index!r} of a tensor "
                          f"of shape {x.shape}: {error}") from None
     return SetItem.apply(x, value, index)
+
+
+class IndexPutAccumulate(Function):
+    """``index_put(..., accumulate=True)``: ``values`` added at ``index``, repeated positions adding up."""
+
+    saves_inputs = False
+
+    def forward(self, a, values, index):
+        self.index = index
+        out = a.copy()
+        view, rest = split_index(out, index)
+        get_array_module(a).add.at(view, rest, values)
+        return out
+
+    def backward(self, g):
+        gv = None
+        if self.needs[1]:
+            view, rest = split_index(g, self.index)
+            gv = view[rest]
+        return (g if self.needs[0] else None), gv, None
+
+
+def index_put(x: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    """``x`` with ``values`` put at ``x[indices]`` (``indices``: a tuple of index tensors, one per leading
+    dimension), added there with ``accumulate`` (repeated positions add up: a confusion matrix in one call)."""
+    if not isinstance(indices, tuple | list):
+        raise TypeError(f"index_put: indices must be a tuple of index tensors, got {type(indices).__name__}")
+    if not accumulate:
+        return setitem(x, tuple(indices), values)
+    index = as_index(tuple(indices), "index_put")
+    value = values.type(x.dtype) if isinstance(values, Tensor) and values.dtype != x.dtype else values
+    if not isinstance(value, Tensor):
+        value = np.asarray(value, dtype=x.dtype)
+    try:
+        view, rest = split_index(np.zeros(x.shape, dtype=np.int8), index)
+        np.add.at(view, rest, np.zeros(_shape(value), dtype=np.int8))
+    except (IndexError, ValueError) as error:
+        raise IndexError(f"index_put: can't add values of shape {_shape(value)} at indices {index!r} of a tensor of "
+                         f"shape {x.shape}: {error}") from None
+    return IndexPutAccumulate.apply(x, value, index)
+
+
+def _diagonal_positions(shape: tuple[int, ...], offset: int, dim1: int, dim2: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns (along dim1, dim2) of the ``offset`` diagonal: above the main one for offset > 0."""
+    down, right = builtins.max(-offset, 0), builtins.max(offset, 0)
+    rows = np.arange(builtins.max(0, builtins.min(shape[dim1] - down, shape[dim2] - right)))
+    return rows + down, rows + right
+
+
+class Diagonal(Function):
+    saves_inputs = False
+
+    def forward(self, a, offset, dim1, dim2):
+        self.shape, self.offset, self.dims = a.shape, offset, (dim1, dim2)
+        return get_array_module(a).diagonal(a, offset, dim1, dim2).copy()  # (NumPy's view is read-only)
+
+    def backward(self, g):
+        grad = get_array_module(g).zeros(self.shape, g.dtype)
+        rows, cols = _diagonal_positions(self.shape, self.offset, *self.dims)
+        np.moveaxis(grad, self.dims, (-2, -1))[..., rows, cols] = g  # the diagonal is g's last axis, as NumPy's
+        return (grad,)
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:  # noqa: A002
+    """The ``offset`` diagonal over dimensions ``dim1`` and ``dim2``, as the last dimension (``torch.diagonal``)."""
+    _check_tensor(input, "diagonal")
+    if input.ndim < 2:
+        raise ShapeError(f"diagonal: expected a tensor of at least 2 dimensions, got shape {input.shape}")
+    d1, d2 = normalize_axis(dim1, input.ndim, "diagonal"), normalize_axis(dim2, input.ndim, "diagonal")
+    if d1 == d2:
+        raise ValueError(f"diagonal: dim1 and dim2 are the same dimension ({dim1}, {dim2})")
+    _check_int("diagonal", "offset", offset)
+    return Diagonal.apply(input, int(offset), d1, d2)
+
+
+class DiagonalMatrix(Function):
+    saves_inputs = False
+
+    def forward(self, a, offset):
+        self.offset = offset
+        return get_array_module(a).diag(a, offset)
+
+    def backward(self, g):
+        return (get_array_module(g).diagonal(g, self.offset).copy(),)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
+    """``torch.diag``: a 1-d tensor as the ``diagonal``-th diagonal of a square matrix, or a 2-d tensor's
+    ``diagonal``-th diagonal as a 1-d tensor."""
+    _check_tensor(input, "diag")
+    _check_int("diag", "diagonal", diagonal)
+    if input.ndim == 1:
+        return DiagonalMatrix.apply(input, int(diagonal))
+    if input.ndim == 2:
+        return Diagonal.apply(input, int(diagonal), 0, 1)
+    raise ShapeError(f"diag: expected a 1-d or 2-d tensor, got shape {input.shape}")
+
+
+def trace(input: Tensor) -> Tensor:  # noqa: A002
+    """The sum of a matrix's main diagonal (``torch.trace``; integers sum as int64)."""
+    _check_tensor(input, "trace")
+    if input.ndim != 2:
+        raise ShapeError(f"trace: expected a 2-d tensor, got shape {input.shape}")
+    return sum(Diagonal.apply(input, 0, 0, 1))
+
+
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:  # noqa: A002
+    """How often each value 0, 1, ... occurs in a 1-d tensor of non-negative integers (``torch.bincount``); with
+    ``weights``, their sums instead. No gradient."""
+    _check_tensor(input, "bincount")
+    a = input._data
+    if a.ndim != 1 or a.dtype.kind not in "iub":
+        raise ValueError(f"bincount: expected a 1-d tensor of integers, got shape {a.shape} and dtype {a.dtype}")
+    if a.size and a.min() < 0:
+        raise ValueRangeError(f"bincount: the values must be non-negative, got {int(a.min())}")
+    if isinstance(minlength, bool) or not isinstance(minlength, numbers.Integral) or minlength < 0:
+        raise ValueError(f"bincount: minlength must be a non-negative int, got {minlength!r}")
+    w = None
+    if weights is not None:
+        _check_tensor(weights, "bincount", "weights")
+        if weights.shape != input.shape:
+            raise ShapeError(f"bincount: weights have shape {weights.shape}, the input {input.shape}")
+        w = weights._data
+    counts = np.bincount(a, w, minlength)
+    # torch: int64 counts; weights of float32 sum as float32, any other weights as float64
+    dtype = np.int64 if w is None else (np.float32 if w.dtype == np.float32 else np.float64)
+    return Tensor._wrap(counts.astype(dtype, copy=False))
 
 
 def _check_integer_divisor(op: str, a: Any, b: Any) -> None:

@@ -220,10 +220,11 @@ class Tensor:
     def data(self) -> Tensor:
         """This tensor's values outside the graph: a tensor sharing memory that does not require grad.
 
-        Changes made through it are not recorded (PyTorch's ``.data``); assigning a tensor to
-        ``.data`` replaces the values (shape and dtype included).
+        Changes made through it are not recorded and not counted (PyTorch's ``.data``: a version counter of
+        its own, so backward does not see them, unlike ``.detach()``'s); assigning a tensor to ``.data``
+        replaces the values (shape and dtype included).
         """
-        return Tensor._wrap(self._data, self._version_counter())
+        return Tensor._wrap(self._data)
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -1142,6 +1143,8 @@ class Tensor:
             ops.chunk, ops.narrow, ops.movedim, ops.movedim, ops.unflatten, ops.unbind, ops.tril, ops.triu)
         masked_fill_, scatter_, scatter_add_, index_add_, tril_, triu_ = (
             ops.masked_fill, ops.scatter, ops.scatter_add, ops.index_add, ops.tril, ops.triu)
+        index_put = index_put_ = ops.index_put
+        bincount, diag, diagonal, trace = ops.bincount, ops.diag, ops.diagonal, ops.trace
 
         def where(self, condition: Any, other: Any) -> Tensor: ...
         def flip(self, *dims: builtins.int | Sequence[builtins.int]) -> Tensor: ...

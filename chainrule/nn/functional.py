@@ -17,6 +17,7 @@ import numpy as np
 
 from chainrule.engine import conv as _conv
 from chainrule.engine import ops
+from chainrule.engine.autograd import is_grad_enabled
 from chainrule.engine.ops import gelu, linear
 from chainrule.engine.random import get_generator
 from chainrule.engine.tensor import Tensor, to_array
@@ -51,9 +52,17 @@ def _float_tensor(x: Any, where: str) -> Tensor:
 def in_place(x: Tensor, compute: Callable[[Tensor], Tensor], where: str) -> Tensor:
     """``inplace=True``: ``compute(x)`` written into ``x``'s memory and ``x`` returned, as PyTorch does (with its
     checks: not on a leaf that requires grad). The result is computed out of place and copied in, so it costs a
-    copy more than ``inplace=False`` here; what it buys is PyTorch's meaning (``x`` itself changes)."""
+    copy more than ``inplace=False`` here; what it buys is PyTorch's meaning (``x`` itself changes).
+
+    One exception: when ``x`` is, in chainrule's graph, a view of another tensor (a layer's output that chainrule
+    makes by a permute, as BatchNorm2d's), chainrule cannot rewrite the graph under it, and writing into its
+    memory could change what that tensor's backward reads; there the result is a new tensor and ``x`` keeps its
+    values (``inplace=False``'s behaviour). A network's output is the same either way."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{where}: expected a Tensor, got {type(x).__name__}")
+    ctx = x._ctx
+    if ctx is not None and ctx.is_view and x.requires_grad and is_grad_enabled():
+        return compute(x)
     return x._inplace(compute, where=where)
 
 

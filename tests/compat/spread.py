@@ -51,8 +51,9 @@ def _main() -> None:
             others = [metrics[key] for metrics in seeded]
             seed_dev = max((abs(other - value) for other in others), default=0.0)
             wide_dev = abs(wide[key] - value)
-            print(f"    {key:16s} {value:<12.6g} seeds abs dev {seed_dev:.3g} (rel {seed_dev / abs(value):.2e})  "
-                  f"float64 abs dev {wide_dev:.3g} (rel {wide_dev / abs(value):.2e})", flush=True)
+            rel = [f"{dev / abs(value):.2e}" if value else "n/a" for dev in (seed_dev, wide_dev)]  # (0: a final lr)
+            print(f"    {key:16s} {value:<12.6g} seeds abs dev {seed_dev:.3g} (rel {rel[0]})  "
+                  f"float64 abs dev {wide_dev:.3g} (rel {rel[1]})", flush=True)
 
 if __name__ == "__main__":
     _main()

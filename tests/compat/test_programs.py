@@ -76,6 +76,24 @@ SPECS: dict[str, Spec] = {
     ),
     # NumPy-drawn init copied in, full-batch Adam: deterministic (float64: 7.8e-7); one of 300 may flip.
     "p18_moduledict_numpy_init": Spec(0.1, TIGHT, {"accuracy": 0.004, "n_state": 0}),
+    # p19-p22 came from a differential hunt (2026-12-02); each failed under chainrule before that day's fixes.
+    # Conv-BatchNorm2d-ReLU(inplace=True), Dropout2d, AdamW, CosineAnnealingLR, inference_mode, a confusion matrix
+    # by bincount and diag: random init and shuffling, final loss 13.9% across 4 other seeds, accuracy 0.025.
+    "p19_bn_cnn_inplace_cosine": Spec(0.2, 0.3, {"accuracy": 0.05, "final_lr": 1e-12, "bn_batches": 0}),
+    # Label smoothing by hand and built in, MultiStepLR, index_put_(accumulate=True), trace: 1.2% across seeds,
+    # test loss 0.048, accuracy 0.010, the confusion matrix's trace 4 of 397.
+    "p20_label_smoothing_multistep": Spec(
+        0.5, 0.03, {"accuracy": 0.02, "test_ce": 0.1, "cm_total": 0, "cm_trace": 8, "final_lr": 1e-12}
+    ),
+    # The forum's weight transfer through state_dict()[name].copy_(): the copied layers must be the source's
+    # exactly (same_conv, same_bn_running_var, features identical); the source's own training moves 37% across
+    # seeds (the mean of its last ten minibatch losses), accuracy 0.067.
+    "p21_partial_weight_transfer": Spec(
+        0.3, 0.75, {"accuracy": 0.14, "copied": 0, "same_conv": 0, "same_bn_running_var": 0, "feature_max_diff": 0}
+    ),
+    # The PyTorch transformer tutorial's PositionalEncoding, a float causal mask, StepLR(opt, 1.0, ...),
+    # clip_grad_norm_(...).item(): 1.4% across seeds, accuracy 0.043, the first gradient norm 0.15.
+    "p22_posenc_transformer": Spec(0.7, 0.03, {"accuracy": 0.09, "first_norm": 0.3}),
 }
 
 PROGRAMS = {path.stem: path for path in program_paths()}

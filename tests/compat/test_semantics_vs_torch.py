@@ -4,8 +4,8 @@ Every row is a function of the library (``torch`` or ``chainrule``) written the 
 runs must give the same result: tensors compared by shape, dtype and values (gradients included, as the rows
 return them), other values exactly. Where PyTorch raises, chainrule must raise an error of PyTorch's type (its own
 class subclasses it). Where PyTorch warns, chainrule must warn with the same category. The rows came from a
-differential hunt (course-style programs and a table of ~1,000 snippets run under both); 53 of the 64 failed on
-the code before their fixes (the other eleven are controls, cases next to them that were already right): wrong
+differential hunt (course-style programs and a table of ~1,000 snippets run under both); 57 of the 70 failed on
+the code before their fixes (the other thirteen are controls, cases next to them that were already right): wrong
 index order, a byte mask read as positions, gradients through a saved tensor changed in
 place, the legacy ``Tensor(...)`` constructor, dtype promotion in clamp and cat, a ``view`` that silently copied,
 ``inplace=True`` ignored, integer division by zero returning 0, ``dim=()`` reducing nothing, ``state_dict``
@@ -173,7 +173,27 @@ def _grad_modes(m):
     return seen
 
 
+def _data_is_not_counted(m):
+    a = m.ones(2, requires_grad=True)
+    b = a * 1
+    c = b.sin()
+    b.data.add_(1)  # .data: untracked and uncounted, so backward runs (with the new values, as PyTorch's does)
+    c.sum().backward()
+    return a.grad
+
+
+def _detach_is_counted(m):
+    a = m.ones(2, requires_grad=True)
+    b = a * 1
+    c = b.sin()
+    b.detach().add_(1)  # .detach() shares the version counter: backward refuses
+    c.sum().backward()
+    return a.grad
+
+
 AUTOGRAD = [
+    (".data changes are not counted", _data_is_not_counted),
+    (".detach() changes are counted", _detach_is_counted),
     ("Function: a saved input changed in place raises", _function_saved_changed),
     ("Function: its saved output changed in place raises", _function_output_saved_changed),
     ("Function: saved output unchanged", _function_unchanged),
@@ -336,7 +356,44 @@ def _step_lr_float_step(m):
     return schedule.get_last_lr()
 
 
+def _confusion_matrix(m):
+    y, p = m.tensor([0, 1, 1, 2, 2, 2]), m.tensor([0, 1, 2, 2, 2, 0])
+    by_put = m.zeros(3, 3, dtype=m.int64)
+    by_put.index_put_((y, p), m.ones_like(y), accumulate=True)
+    by_count = m.bincount(y * 3 + p, minlength=9).reshape(3, 3)
+    return by_put, by_count, by_put.diag(), by_put.trace(), m.bincount(y, weights=m.ones(6))
+
+
+def _index_put_grad(m):
+    a, v = m.zeros(3, requires_grad=True), m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    out = (a * 1).index_put((m.tensor([0, 0, 2]),), v, accumulate=True)
+    (out * m.tensor([1.0, 10.0, 100.0])).sum().backward()
+    return out, a.grad, v.grad
+
+
+def _diagonals_grad(m):
+    x = m.arange(24.0).view(2, 3, 4).requires_grad_()
+    d = m.diagonal(x, -1, 2, 0)
+    v = m.tensor([1.0, 2.0], requires_grad=True)
+    square = m.diag(v, -1)
+    (d * m.arange(float(d.numel())).view(d.shape)).sum().backward()
+    (square * m.arange(9.0).view(3, 3)).sum().backward()
+    return d, x.grad, square, v.grad
+
+
+def _relu_inplace_after_batchnorm(m):
+    m.manual_seed(0)
+    net = m.nn.Sequential(m.nn.Conv2d(1, 2, 3), m.nn.BatchNorm2d(2), m.nn.ReLU(inplace=True))
+    out = net(m.arange(32.0).view(2, 1, 4, 4) / 10)
+    out.sum().backward()
+    return out.shape, bool((out >= 0).all()), net[0].weight.grad.shape
+
+
 NN = [
+    ("a confusion matrix by index_put_ and bincount; diag, trace", _confusion_matrix),
+    ("index_put(accumulate=True) gradient", _index_put_grad),
+    ("diagonal and diag gradients", _diagonals_grad),
+    ("ReLU(inplace=True) after BatchNorm2d trains", _relu_inplace_after_batchnorm),
     ("clip_grad_norm_ returns a tensor", _clip_returns_a_tensor),
     ("pad_sequence", _pad_sequence),
     ("StepLR(optimizer, 1.0)", _step_lr_float_step),
