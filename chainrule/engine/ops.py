@@ -498,7 +498,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
     """Limit values to [min, max]; the gradient is 1 inside (bounds included) and 0 outside."""
     if min is None and max is None:
-        raise ValueError("clip: give at least one of min and max")
+        raise ValueRangeError("clip: give at least one of min and max")
     bounds = [_check_real("clip", name, b) for name, b in (("min", min), ("max", max)) if b is not None]
     dtype = result_type(x._data, *bounds)  # as a binary op's: an int tensor stays int, float bounds make it float
     if dtype != x.dtype:
@@ -815,7 +815,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     shape = _shape_args("reshape", shape)
     known = math.prod(n for n in shape if n != -1)
     if shape.count(-1) > 1 or any(n < -1 for n in shape):
-        raise ValueError(f"reshape: invalid shape {shape}: sizes must be >= 0, with at most one -1")
+        raise ShapeError(f"reshape: invalid shape {shape}: sizes must be >= 0, with at most one -1")
     if (-1 in shape and (known == 0 or x._data.size % known)) or (-1 not in shape and known != x._data.size):
         raise ShapeError(
             f"reshape: cannot reshape a tensor of shape {x.shape} ({x._data.size} elements) into shape {shape}"
@@ -830,7 +830,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     dims = _shape_args("permute", dims)
     axes = tuple(normalize_axis(d, x.ndim, "permute") for d in dims)
     if sorted(axes) != list(range(x.ndim)):
-        raise ValueError(f"permute: dims {dims} must be a permutation of the {x.ndim} dimensions of shape {x.shape}")
+        raise ShapeError(f"permute: dims {dims} must be a permutation of the {x.ndim} dimensions of shape {x.shape}")
     return Permute.apply(x, axes)
 
 
@@ -849,9 +849,9 @@ def expand(x: Tensor, *shape: Any) -> Tensor:
     shape = _shape_args("expand", shape)
     lead = len(shape) - x.ndim
     if lead < 0:
-        raise ValueError(f"expand: target shape {shape} has fewer dimensions than the tensor's shape {x.shape}")
+        raise ShapeError(f"expand: target shape {shape} has fewer dimensions than the tensor's shape {x.shape}")
     if any(n < 0 for n in shape[:lead]) or any(n < -1 for n in shape):
-        raise ValueError(f"expand: invalid target shape {shape}: sizes must be >= 0 (-1 only for existing dimensions)")
+        raise ShapeError(f"expand: invalid target shape {shape}: sizes must be >= 0 (-1 only for existing dimensions)")
     target = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
     for i, n in enumerate(x.shape):
         if n != 1 and n != target[i + lead]:
@@ -1731,7 +1731,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):
         raise TypeError(f"topk: k must be an int, got {type(k).__name__} {k!r}")
     if not 0 <= k <= size or (input.ndim == 0 and k != 1):
-        raise ValueError(f"topk: k={k} is out of range for dimension {axis} of size {size} (shape {input.shape})")
+        raise ShapeError(f"topk: k={k} is out of range for dimension {axis} of size {size} (shape {input.shape})")
     order = _sorted_order(input._data, axis, bool(largest))
     if input.ndim:
         order = order[(slice(None),) * axis + (slice(0, k),)]
@@ -1747,7 +1747,7 @@ def _product_operands(op: str, a: Any, b: Any, ndims: tuple[int, int], names: tu
         _check_tensor(x, op, name)
         if x.ndim != ndim:
             kind = {1: "a vector (1-D)", 2: "a matrix (2-D)", 3: "a batch of matrices (3-D)"}[ndim]
-            raise ValueError(f"{op}: {name} must be {kind}, got shape {x.shape}")
+            raise ShapeError(f"{op}: {name} must be {kind}, got shape {x.shape}")
     if a.dtype != b.dtype:
         raise TypeError(f"{op}: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}; "
                         "convert one of them (e.g. b.to(a.dtype))")
@@ -1759,7 +1759,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
     """The matrix product of two matrices of one dtype (no broadcasting; :func:`matmul` for more)."""
     _product_operands("mm", input, mat2, (2, 2), ("input", "mat2"))
     if input.shape[1] != mat2.shape[0]:
-        raise ValueError(f"mm: cannot multiply shapes {input.shape} and {mat2.shape}: inner dimensions "
+        raise ShapeError(f"mm: cannot multiply shapes {input.shape} and {mat2.shape}: inner dimensions "
                          f"{input.shape[1]} != {mat2.shape[0]}")
     return MatMul.apply(input, mat2)
 
@@ -1768,9 +1768,9 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
     """Matrix products of two batches of matrices, (b, n, m) @ (b, m, p) -> (b, n, p), without broadcasting."""
     _product_operands("bmm", input, mat2, (3, 3), ("input", "mat2"))
     if input.shape[0] != mat2.shape[0]:
-        raise ValueError(f"bmm: batch sizes differ: {input.shape} and {mat2.shape}")
+        raise ShapeError(f"bmm: batch sizes differ: {input.shape} and {mat2.shape}")
     if input.shape[2] != mat2.shape[1]:
-        raise ValueError(f"bmm: cannot multiply shapes {input.shape} and {mat2.shape}: inner dimensions "
+        raise ShapeError(f"bmm: cannot multiply shapes {input.shape} and {mat2.shape}: inner dimensions "
                          f"{input.shape[2]} != {mat2.shape[1]}")
     return MatMul.apply(input, mat2)
 
@@ -1779,7 +1779,7 @@ def dot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
     """The dot product of two vectors of one length and dtype, as a 0-d tensor."""
     _product_operands("dot", input, other, (1, 1), ("input", "other"))
     if input.shape != other.shape:
-        raise ValueError(f"dot: vectors of different lengths: {input.shape[0]} and {other.shape[0]}")
+        raise ShapeError(f"dot: vectors of different lengths: {input.shape[0]} and {other.shape[0]}")
     return MatMul.apply(input, other)
 
 
@@ -1788,7 +1788,7 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
     for x, name in ((input, "input"), (vec2, "vec2")):
         _check_tensor(x, "outer", name)
         if x.ndim != 1:
-            raise ValueError(f"outer: {name} must be a vector (1-D), got shape {x.shape}")
+            raise ShapeError(f"outer: {name} must be a vector (1-D), got shape {x.shape}")
     return mul(reshape(input, input.shape[0], 1), vec2)
 
 
@@ -1974,11 +1974,11 @@ def _along_dim_args(op: str, x: Tensor, dim: int, index: Any, src: Any = None) -
     if idx.ndim != x.ndim:
         raise ValueError(f"{op}: index has {idx.ndim} dimension(s) but the input has {x.ndim}; they must match")
     if any(n > x.shape[d] for d, n in enumerate(idx.shape) if d != axis):
-        raise ValueError(f"{op}: index of shape {idx.shape} is larger than the input {x.shape} in a dimension "
+        raise ShapeError(f"{op}: index of shape {idx.shape} is larger than the input {x.shape} in a dimension "
                          f"other than {axis}")
     if isinstance(src, Tensor):
         if src.ndim != idx.ndim or any(n > m for n, m in zip(idx.shape, src.shape)):
-            raise ValueError(f"{op}: index of shape {idx.shape} is larger than src {src.shape}")
+            raise ShapeError(f"{op}: index of shape {idx.shape} is larger than src {src.shape}")
         if src.dtype != x.dtype:
             raise TypeError(f"{op}: src has dtype {src.dtype} but the input has {x.dtype}; they must match")
     _check_bounds(idx, x.shape[axis] if x.ndim else 1, axis, op)
@@ -2091,7 +2091,7 @@ def index_add(input: Tensor, dim: int, index: Any, source: Tensor, *, alpha: flo
     axis, count = len(position) - 1, position[-1].size
     expected = (*input.shape[:axis], count, *input.shape[axis + 1:])
     if source.shape != expected:
-        raise ValueError(f"index_add: source must have shape {expected} (the input's with {count} along dimension "
+        raise ShapeError(f"index_add: source must have shape {expected} (the input's with {count} along dimension "
                          f"{axis}), got {source.shape}")
     if source.dtype != input.dtype:
         raise TypeError(f"index_add: source has dtype {source.dtype} but the input has {input.dtype}; they must "
@@ -2181,9 +2181,9 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:  # noqa:
         raise ValueError("unflatten: sizes must be non-empty")
     size, known = input.shape[axis], math.prod(n for n in sizes if n != -1)
     if sizes.count(-1) > 1 or any(n < -1 for n in sizes):
-        raise ValueError(f"unflatten: invalid sizes {sizes}: sizes must be >= 0, with at most one -1")
+        raise ShapeError(f"unflatten: invalid sizes {sizes}: sizes must be >= 0, with at most one -1")
     if (-1 in sizes and (known == 0 or size % known)) or (-1 not in sizes and known != size):
-        raise ValueError(f"unflatten: sizes {sizes} don't multiply up to the size of dim {axis} ({size})")
+        raise ShapeError(f"unflatten: sizes {sizes} don't multiply up to the size of dim {axis} ({size})")
     sizes = tuple(size // known if n == -1 else n for n in sizes)
     return reshape(input, *input.shape[:axis], *sizes, *input.shape[axis + 1:])
 
@@ -2220,7 +2220,7 @@ class Triu(Tril):
 def _triangle(cls: type[Tril], op: str, x: Tensor, diagonal: int) -> Tensor:
     _check_tensor(x, op)
     if x.ndim < 2:
-        raise ValueError(f"{op}: input must have at least 2 dimensions, got shape {x.shape}")
+        raise ShapeError(f"{op}: input must have at least 2 dimensions, got shape {x.shape}")
     if isinstance(diagonal, bool) or not isinstance(diagonal, numbers.Integral):
         raise TypeError(f"{op}: diagonal must be an int, got {type(diagonal).__name__} {diagonal!r}")
     return cls.apply(x, int(diagonal))

@@ -4,12 +4,13 @@ Every row is a function of the library (``torch`` or ``chainrule``) written the 
 runs must give the same result: tensors compared by shape, dtype and values (gradients included, as the rows
 return them), other values exactly. Where PyTorch raises, chainrule must raise an error of PyTorch's type (its own
 class subclasses it). Where PyTorch warns, chainrule must warn with the same category. The rows came from a
-differential hunt (course-style programs and a table of ~1,000 snippets run under both); 57 of the 70 failed on
+differential hunt (course-style programs and a table of ~1,000 snippets run under both); 67 of the 80 failed on
 the code before their fixes (the other thirteen are controls, cases next to them that were already right): wrong
 index order, a byte mask read as positions, gradients through a saved tensor changed in
 place, the legacy ``Tensor(...)`` constructor, dtype promotion in clamp and cat, a ``view`` that silently copied,
 ``inplace=True`` ignored, integer division by zero returning 0, ``dim=()`` reducing nothing, ``state_dict``
-values that were copies, ``clip_grad_norm_`` returning a float, and missing pieces (``size=``, ``new_zeros``,
+values that were copies, ``clip_grad_norm_`` returning a float, shape errors that were not RuntimeErrors,
+and missing pieces (``size=``, ``new_zeros``,
 ``div(rounding_mode=)``, ``pad_sequence``, ``MultiStepLR``, ``LambdaLR``, ``inference_mode``, ``set_grad_enabled``,
 ``@no_grad`` without parentheses).
 """
@@ -246,6 +247,17 @@ DTYPES_AND_SHAPES = [
     ("add(alpha=), sub(alpha=)", lambda m: [m.add(m.ones(2), m.ones(2), alpha=2), m.sub(m.ones(2), 1, alpha=3)]),
     ("logsumexp(dim=)", lambda m: m.logsumexp(m.arange(6.0).view(2, 3), dim=1)),
     ("std(False): the unbiased overload", lambda m: m.arange(6.0).std(False)),
+    # shape errors are PyTorch's RuntimeError (and still chainrule's ValueError)
+    ("view(-1, -1) raises", lambda m: m.zeros(2, 3).view(-1, -1)),
+    ("permute with a repeated dim raises", lambda m: m.zeros(2, 3).permute(0, 0)),
+    ("expand to fewer dims raises", lambda m: m.zeros(2, 3).expand(3)),
+    ("topk beyond the size raises", lambda m: m.zeros(2, 3).topk(5)),
+    ("mm of mismatched shapes raises", lambda m: m.mm(m.zeros(2, 3), m.zeros(2, 3))),
+    ("dot of different lengths raises", lambda m: m.dot(m.zeros(2), m.zeros(3))),
+    ("gather with a larger index raises", lambda m: m.zeros(2, 3).gather(1, m.zeros(3, 3, dtype=m.long))),
+    ("tril of a vector raises", lambda m: m.zeros(3).tril()),
+    ("unflatten to the wrong sizes raises", lambda m: m.zeros(2, 3).unflatten(1, (2, 2))),
+    ("clamp with no bounds raises", lambda m: m.zeros(2).clamp()),
     ("softmax of a row all -inf is NaN", lambda m: m.tensor([[-float("inf")] * 3, [0.0, 1.0, 2.0]]).softmax(-1)),
 ]
 
