@@ -1263,23 +1263,30 @@ def _along_dim(idx: np.ndarray, axis: int) -> tuple[Any, ...]:
 
 
 class SetItem(Function):
-    """``a[index] = value`` as a new array: the gradient skips the overwritten elements and goes to ``value``."""
+    """``a[index] = value`` as a new array: the gradient skips the overwritten elements and goes to ``value``. With
+    ``accumulate`` (``index_put(..., accumulate=True)``) ``value`` is added there instead, repeated positions adding
+    up, and the whole gradient also goes to ``a``."""
 
     saves_inputs = False
 
-    def forward(self, a, value, index):
-        self.index = index
+    def forward(self, a, value, index, accumulate=False):
+        self.index, self.accumulate = index, accumulate
         out = a.copy()
         view, rest = split_index(out, index)
-        view[rest] = value
+        if accumulate:
+            get_array_module(a).add.at(view, rest, value)
+        else:
+            view[rest] = value
         return out
 
     def backward(self, g):
         ga = gv = None
         if self.needs[0]:
-            ga = g.copy()
-            view, rest = split_index(ga, self.index)
-            view[rest] = 0
+            ga = g
+            if not self.accumulate:
+                ga = g.copy()
+                view, rest = split_index(ga, self.index)
+                view[rest] = 0
         if self.needs[1]:
             view, rest = split_index(g, self.index)
             gv = view[rest]
@@ -1342,26 +1349,6 @@ def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
     return SetItem.apply(x, value, index)
 
 
-class IndexPutAccumulate(Function):
-    """``index_put(..., accumulate=True)``: ``values`` added at ``index``, repeated positions adding up."""
-
-    saves_inputs = False
-
-    def forward(self, a, values, index):
-        self.index = index
-        out = a.copy()
-        view, rest = split_index(out, index)
-        get_array_module(a).add.at(view, rest, values)
-        return out
-
-    def backward(self, g):
-        gv = None
-        if self.needs[1]:
-            view, rest = split_index(g, self.index)
-            gv = view[rest]
-        return (g if self.needs[0] else None), gv, None
-
-
 def index_put(x: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
     """``x`` with ``values`` put at ``x[indices]`` (``indices``: a tuple of index tensors, one per leading
     dimension), added there with ``accumulate`` (repeated positions add up: a confusion matrix in one call)."""
@@ -1379,7 +1366,7 @@ def index_put(x: Tensor, indices: Any, values: Any, accumulate: bool = False) ->
     except (IndexError, ValueError) as error:
         raise IndexError(f"index_put: can't add values of shape {_shape(value)} at indices {index!r} of a tensor of "
                          f"shape {x.shape}: {error}") from None
-    return IndexPutAccumulate.apply(x, value, index)
+    return SetItem.apply(x, value, index, accumulate=True)
 
 
 def _diagonal_positions(shape: tuple[int, ...], offset: int, dim1: int, dim2: int) -> tuple[np.ndarray, np.ndarray]:

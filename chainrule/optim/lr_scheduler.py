@@ -147,8 +147,8 @@ class MultiStepLR(LRScheduler):
 
     Args:
         optimizer: the optimizer to schedule.
-        milestones: the steps at which to decay (non-negative integers; torch sorts them, so may they come in any
-            order).
+        milestones: the steps at which to decay (non-negative integers, in any order: a Counter of them, as in
+            torch).
         gamma: multiplicative decay.
         last_epoch: -1 to start fresh.
 

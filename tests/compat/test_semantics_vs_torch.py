@@ -109,7 +109,7 @@ def _function_saved_changed(m):
     return a.grad
 
 
-def _function_output_saved_changed(m):
+def _exp_saving_its_output(m):
     class Exp(m.autograd.Function):
         @staticmethod
         def forward(ctx, x):
@@ -122,28 +122,20 @@ def _function_output_saved_changed(m):
             (y,) = ctx.saved_tensors
             return y * g
 
+    return Exp
+
+
+def _function_output_saved_changed(m):
     a = m.ones(2, requires_grad=True)
-    y = Exp.apply(a)
+    y = _exp_saving_its_output(m).apply(a)
     y.mul_(2)  # the returned tensor is the one forward saved
     y.sum().backward()
     return a.grad
 
 
 def _function_unchanged(m):
-    class Exp(m.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            y = x.exp()
-            ctx.save_for_backward(y)
-            return y
-
-        @staticmethod
-        def backward(ctx, g):
-            (y,) = ctx.saved_tensors
-            return y * g
-
     a = m.tensor([0.5, 1.0], requires_grad=True)
-    (Exp.apply(a) * 2).sum().backward()
+    (_exp_saving_its_output(m).apply(a) * 2).sum().backward()
     return a.grad
 
 
