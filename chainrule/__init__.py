@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import builtins
 import importlib
+import math
 from typing import Any
 
 from chainrule._version import __version__
@@ -47,7 +48,18 @@ from chainrule.engine import (
     tensor,
     where,
 )
-from chainrule.engine.creation import arange, from_numpy, full, ones, ones_like, rand, randn, zeros, zeros_like
+from chainrule.engine.creation import (
+    LEGACY_TYPES,
+    arange,
+    from_numpy,
+    full,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    zeros,
+    zeros_like,
+)
 from chainrule.engine.dtypes import (
     bool_ as bool,  # noqa: A004 - PyTorch's names for its dtypes
 )
@@ -77,6 +89,8 @@ from chainrule.engine.tensor import ValuesIndices
 
 # torch.exp(x), torch.sum(x, 1), torch.max(x, 1), torch.linspace, torch.gather, ...: one table (engine/functions.py)
 globals().update(torch_namespace())
+globals().update(LEGACY_TYPES)  # torch.FloatTensor([1, 2]), torch.LongTensor(...), ...
+inf, nan, pi, e = math.inf, math.nan, math.pi, math.e  # torch.inf, torch.nan, torch.pi, torch.e
 dtype = type(float32)
 
 
@@ -139,5 +153,6 @@ __all__ = [
     "zeros", "zeros_like", "bool", "double", "float", "float16", "float32", "float64", "half", "int", "int8",
     "int16", "int32", "int64", "long", "short", "uint8", "dtype", "device", "Generator", "ValuesIndices",
     "get_default_dtype", "set_default_dtype", "promote_types", "result_type", "is_tensor", *torch_namespace(),
+    *LEGACY_TYPES, "inf", "nan", "pi", "e",
     *_LAZY,
 ]

@@ -423,3 +423,23 @@ def new_filled(like: Tensor, op: str, size: tuple[Any, ...], fill: Any, dtype: A
     array = np.empty(shape, d) if fill is None else np.full(shape, fill, d)
     return _make(array, requires_grad, device, op)
 
+
+def legacy_type(name: str, dtype: Any) -> Any:
+    """``torch.FloatTensor`` and kin, as old tutorials call them: ``LongTensor([1, 2])`` is the data in that dtype,
+    ``FloatTensor(2, 3)`` a tensor of that shape (zeros, where torch leaves memory unset)."""
+
+    def make(*args: Any) -> Tensor:
+        if not args or all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args):
+            return Tensor._wrap(np.zeros(_shape(name, args) if args else (0,), dtype))
+        if len(args) > 1:
+            raise TypeError(f"{name}: expected data or a shape of ints, got {len(args)} arguments")
+        return Tensor._make(args[0], dtype=dtype)
+
+    make.__name__ = make.__qualname__ = name
+    return make
+
+
+LEGACY_TYPES = {f"{kind}Tensor": legacy_type(f"{kind}Tensor", dtype) for kind, dtype in (
+    ("Float", np.float32), ("Double", np.float64), ("Half", np.float16), ("Long", np.int64), ("Int", np.int32),
+    ("Short", np.int16), ("Char", np.int8), ("Byte", np.uint8), ("Bool", np.bool_))}
+

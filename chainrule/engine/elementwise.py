@@ -537,7 +537,8 @@ def install_tensor_methods(tensor_class: type[Tensor]) -> None:
         "masked_fill": ops.masked_fill, "chunk": ops.chunk, "narrow": ops.narrow, "movedim": ops.movedim,
         "moveaxis": ops.movedim, "unflatten": ops.unflatten, "unbind": ops.unbind, "tril": ops.tril,
         "triu": ops.triu, "where": _where_method, "index_put": ops.index_put, "bincount": ops.bincount,
-        "diag": ops.diag, "diagonal": ops.diagonal, "trace": ops.trace,
+        "diag": ops.diag, "diagonal": ops.diagonal, "trace": ops.trace, "nonzero": ops.nonzero, "unique": ops.unique,
+        "masked_select": ops.masked_select, "repeat_interleave": ops.repeat_interleave,
         "flip": _varargs_method(ops.flip, "flip"), "repeat": _varargs_method(ops.repeat, "repeat"),
         "tile": _varargs_method(ops.tile, "tile"),
     }

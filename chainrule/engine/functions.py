@@ -47,7 +47,8 @@ def function_table(names: tuple[str, ...] = METHOD_FUNCTIONS) -> dict[str, Calla
 OPS_FUNCTIONS = (
     "prod", "cumsum", "cumprod", "norm", "sort", "argsort", "topk", "mm", "bmm", "dot", "outer", "einsum", "flip",
     "roll", "tile", "gather", "scatter", "scatter_add", "index_select", "index_add", "index_put", "bincount",
-    "diag", "diagonal", "trace", "masked_fill", "chunk",
+    "diag", "diagonal", "trace", "nonzero", "unique", "masked_select", "repeat_interleave", "hstack", "vstack",
+    "meshgrid", "masked_fill", "chunk",
     "narrow", "movedim", "unflatten", "unbind", "tril", "triu", "where", "cat", "stack", "split", "matmul",
     "maximum", "minimum", "softmax", "log_softmax", "clip", "gelu", "leaky_relu",  # logsumexp: the method form (dim=)
 )

@@ -2221,3 +2221,103 @@ def tril(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002 - PyTorch's 
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002 - PyTorch's name
     """Elements on and above the ``diagonal``-th diagonal of the last two dimensions; the others zero."""
     return _triangle(Triu, "triu", input, diagonal)
+
+
+# ---------------------------------------------------------------------------- selections and joins courses use
+# (composed of the ops above, so each has their gradients; each checked against torch 2.13 in
+#  tests/compat/test_semantics_vs_torch.py)
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:  # noqa: A002
+    """The indices of the non-zero elements: an int64 tensor of shape (count, ndim), or one index tensor per
+    dimension with ``as_tuple`` (what ``x[mask]`` takes). No gradient."""
+    _check_tensor(input, "nonzero")
+    if input.ndim == 0:  # torch: a (1, 0) or (0, 0) tensor; as a tuple, the 1-d tensor's answer
+        if as_tuple:
+            return (Tensor._wrap(np.flatnonzero(input._data.reshape(1)).astype(np.int64)),)
+        return Tensor._wrap(np.zeros((int(bool(input._data)), 0), np.int64))
+    found = np.nonzero(input._data)
+    if as_tuple:
+        return tuple(Tensor._wrap(i.astype(np.int64)) for i in found)
+    return Tensor._wrap(np.stack(found, axis=1).astype(np.int64))
+
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+           return_counts: bool = False, dim: int | None = None) -> Any:
+    """The distinct values (sorted, as torch's CPU unique always is), with each element's position among them
+    (``return_inverse``, the input's shape) and how often each occurs (``return_counts``). No gradient."""
+    _check_tensor(input, "unique")
+    if dim is not None:
+        raise NotImplementedError("unique(dim=...): unique rows or columns are not available in chainrule; "
+                                  "unique over the flattened tensor is")
+    values, inverse, counts = np.unique(input._data, return_inverse=True, return_counts=True)
+    out = [Tensor._wrap(values)]
+    if return_inverse:
+        out.append(Tensor._wrap(inverse.reshape(input.shape).astype(np.int64)))
+    if return_counts:
+        out.append(Tensor._wrap(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def masked_select(input: Tensor, mask: Any) -> Tensor:  # noqa: A002
+    """The elements where the bool ``mask`` (broadcast against ``input``) is true, as a 1-d tensor."""
+    _check_tensor(input, "masked_select")
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_select: mask must be a bool tensor, got dtype {m.dtype}")
+    _check_broadcast("masked_select", input, m)
+    shape = np.broadcast_shapes(input.shape, m.shape)
+    full = input if input.shape == shape else input.expand(*shape)
+    return getitem(full, np.broadcast_to(m, shape))
+
+
+def repeat_interleave(input: Tensor, repeats: Any, dim: int | None = None) -> Tensor:  # noqa: A002
+    """Each element (or each slice along ``dim``) repeated ``repeats`` times in place: [1, 2] twice is
+    [1, 1, 2, 2]; ``repeats`` an int or one count per element. Without ``dim`` the input is flattened first."""
+    _check_tensor(input, "repeat_interleave")
+    x = input.reshape(-1) if dim is None else input
+    axis = 0 if dim is None else normalize_axis(dim, x.ndim, "repeat_interleave")
+    counts = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    if counts.dtype.kind not in "iu" or counts.ndim > 1 or (counts.size and counts.min() < 0):
+        raise ValueError(f"repeat_interleave: repeats must be a non-negative int or a 1-d int tensor, got {repeats!r}")
+    if counts.ndim == 1 and counts.size not in (1, x.shape[axis]):
+        raise ShapeError(f"repeat_interleave: {counts.size} repeats for {x.shape[axis]} elements along dim {axis}")
+    positions = np.repeat(np.arange(x.shape[axis]), counts if counts.ndim else int(counts))
+    return index_select(x, axis, Tensor._wrap(positions.astype(np.int64)))
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Join along the columns: dim 1, or dim 0 for 1-d tensors (``torch.hstack``)."""
+    items = [t if isinstance(t, Tensor) else Tensor._make(t) for t in tensors]
+    return cat(items, 0 if items and items[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Join along the rows: dim 0, 1-d tensors first made rows (``torch.vstack``)."""
+    items = [t if isinstance(t, Tensor) else Tensor._make(t) for t in tensors]
+    return cat([t.reshape(1, -1) if t.ndim == 1 else t for t in items], 0)
+
+
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Coordinate grids from 1-d tensors, ``indexing="ij"`` (matrix, torch's default) or ``"xy"`` (Cartesian),
+    as for plotting a decision boundary. Tensors that require grad get their gradients back."""
+    if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    items = [t if isinstance(t, Tensor) else Tensor._make(t) for t in tensors]
+    for k, t in enumerate(items):
+        if t.ndim > 1:
+            raise ShapeError(f"meshgrid: tensor {k} has shape {t.shape}; expected 0-d or 1-d tensors")
+    items = [t.reshape(-1) for t in items]
+    order = list(range(len(items)))
+    if indexing == "xy" and len(items) >= 2:
+        order[0], order[1] = 1, 0
+    shape = tuple(items[i].shape[0] for i in order)
+    grids = []
+    for k, t in enumerate(items):
+        place = order.index(k)
+        view = [1] * len(items)
+        view[place] = t.shape[0]
+        grids.append(t.reshape(*view).expand(*shape))
+    return tuple(grids)

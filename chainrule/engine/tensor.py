@@ -695,6 +695,22 @@ class Tensor:
 
     clip_ = clamp_
 
+    def clamp_min(self, min: Any) -> Tensor:  # noqa: A002
+        return ops.clip(self, min, None)
+
+    def clamp_max(self, max: Any) -> Tensor:  # noqa: A002
+        return ops.clip(self, None, max)
+
+    def clamp_min_(self, min: Any) -> Tensor:  # noqa: A002
+        return self._inplace(ops.clip, min, None, where="clamp_min_")
+
+    def clamp_max_(self, max: Any) -> Tensor:  # noqa: A002
+        return self._inplace(ops.clip, None, max, where="clamp_max_")
+
+    def relu_(self) -> Tensor:
+        """max(x, 0) written into this tensor."""
+        return self._inplace(ops.ReLU.apply, where="relu_")
+
     def zero_(self) -> Tensor:
         """Set every element to 0, in place."""
         return self.fill_(0)
@@ -1145,6 +1161,8 @@ class Tensor:
             ops.masked_fill, ops.scatter, ops.scatter_add, ops.index_add, ops.tril, ops.triu)
         index_put = index_put_ = ops.index_put
         bincount, diag, diagonal, trace = ops.bincount, ops.diag, ops.diagonal, ops.trace
+        nonzero, unique, masked_select, repeat_interleave = (
+            ops.nonzero, ops.unique, ops.masked_select, ops.repeat_interleave)
 
         def where(self, condition: Any, other: Any) -> Tensor: ...
         def flip(self, *dims: builtins.int | Sequence[builtins.int]) -> Tensor: ...

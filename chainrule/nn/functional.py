@@ -946,6 +946,15 @@ def _cross_entropy_probs(x: Tensor, target: Any, weight: Any, reduction: str, la
     return total / x._data.dtype.type(x._data.size // classes)
 
 
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,  # noqa: A002 - torch's names
+              out: Any = None) -> Tensor:
+    """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``), as ``F.normalize``: unit vectors."""
+    if out is not None:
+        raise NotImplementedError("normalize(out=...): chainrule returns a new tensor; assign the result instead")
+    x = _float_tensor(input, "normalize")
+    return x / ops.norm(x, p, dim, True).clamp(min=eps)
+
 def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'chainrule.nn.functional' has no attribute {name!r}: torch.nn.functional.{name} is "
                          "not available in chainrule (the README lists what is)")
