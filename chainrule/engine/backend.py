@@ -136,6 +136,11 @@ class DimError(IndexError, ValueError):
     """A dimension out of range: an IndexError as in PyTorch and a ValueError like every chainrule user error."""
 
 
+class IndexingError(IndexError, RuntimeError):
+    """An index that does not fit (out of bounds in gather, a value of the wrong shape for ``x[i] = v``): an
+    IndexError for chainrule, a RuntimeError as PyTorch raises."""
+
+
 class ValueRangeError(RuntimeError, ValueError):
     """A value outside what an op takes (a negative count for bincount): a ValueError for chainrule, a RuntimeError
     as PyTorch raises."""

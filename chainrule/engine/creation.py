@@ -16,6 +16,7 @@ import numpy as np
 
 from chainrule.engine import dtypes
 from chainrule.engine.autograd import Function
+from chainrule.engine.backend import DtypeError
 from chainrule.engine.random import as_numpy_generator
 from chainrule.engine.tensor import Tensor, check_device, tensor
 
@@ -369,7 +370,7 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator: Any = None) -
     """1 with probability ``input`` (or ``p``), else 0, for each element, in ``input``'s dtype."""
     x = _check_tensor(input, "bernoulli")
     if x.dtype.kind != "f":
-        raise TypeError(f"bernoulli: expected a floating-point tensor, got dtype {x.dtype}")
+        raise DtypeError(f"bernoulli: expected a floating-point tensor, got dtype {x.dtype}")
     probs = x._data if p is None else _number(p, "bernoulli", "p")
     if np.any((np.asarray(probs) < 0) | (np.asarray(probs) > 1)) or np.any(np.isnan(probs)):
         raise ValueError("bernoulli: probabilities must lie in [0, 1]")

@@ -24,6 +24,7 @@ from chainrule.engine.backend import (
     FLOAT_DTYPES,
     DimError,
     DtypeError,
+    IndexingError,
     IntegerDivisionByZeroError,
     ShapeError,
     ValueRangeError,
@@ -295,7 +296,10 @@ def add(a: Any, b: Any) -> Tensor:
 
 
 def sub(a: Any, b: Any) -> Tensor:
-    """a - b with broadcasting."""
+    """a - b with broadcasting (not of two bool tensors, as in PyTorch: ``^`` or ``logical_xor`` is meant)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype == np.bool_ == b._data.dtype:
+        raise DtypeError("sub: subtracting two bool tensors (the - operator) is not supported, as in PyTorch; use "
+                         "the ^ operator or logical_xor() instead")
     return _elementwise(Sub, "sub", a, b)
 
 
@@ -629,7 +633,7 @@ def sum(x: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = Fal
 def mean(x: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (an int, a tuple, or None for all)."""
     if x._data.dtype.kind != "f":
-        raise TypeError(f"mean: expected a floating-point tensor, got dtype {x._data.dtype}")
+        raise DtypeError(f"mean: expected a floating-point tensor, got dtype {x._data.dtype}")
     return _reduce(Mean, "mean", x, axis, keepdims)
 
 
@@ -646,7 +650,7 @@ def min(x: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = Fal
 def var(x: Tensor, axis: int | Sequence[int] | None = None, keepdims: bool = False, correction: int = 1) -> Tensor:
     """Variance over ``axis``, divided by N - correction (1 by default, as ``torch.var``)."""
     if x._data.dtype.kind != "f":
-        raise TypeError(f"var: expected a floating-point tensor, got dtype {x._data.dtype}")
+        raise DtypeError(f"var: expected a floating-point tensor, got dtype {x._data.dtype}")
     return _reduce(Var, "var", x, axis, keepdims, int(correction))
 
 
@@ -855,7 +859,7 @@ def expand(x: Tensor, *shape: Any) -> Tensor:
     target = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
     for i, n in enumerate(x.shape):
         if n != 1 and n != target[i + lead]:
-            raise ValueError(
+            raise ShapeError(
                 f"expand: cannot expand shape {x.shape} to {shape}: dimension {i} has size {n}, "
                 "and only size-1 dimensions can be expanded"
             )
@@ -974,7 +978,7 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0, 
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if builtins.sum(sizes) != length or builtins.min(sizes, default=0) < 0:
-            raise ValueError(
+            raise ShapeError(
                 f"split: section sizes {list(sizes)} must be non-negative and add up to {length}, "
                 f"the size of axis {axis}"
             )
@@ -1250,7 +1254,7 @@ def take_along_dim(x: Tensor, indices: Any, dim: int) -> Tensor:
     if idx.ndim != x.ndim:
         raise ValueError(f"gather: index has {idx.ndim} dimensions but the input has {x.ndim}; they must match")
     if idx.size and (idx.min() < -x.shape[axis] or idx.max() >= x.shape[axis]):
-        raise IndexError(f"gather: index {int(idx.max())} is out of bounds for dimension {axis} with size "
+        raise IndexingError(f"gather: index {int(idx.max())} is out of bounds for dimension {axis} with size "
                          f"{x.shape[axis]}")
     return GetItem.apply(x, _along_dim(idx, axis))
 
@@ -1344,7 +1348,7 @@ def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
         view, rest = split_index(np.empty(x.shape, dtype=bool), index)
         view[rest] = np.empty(_shape(value), dtype=bool)
     except (IndexError, ValueError) as error:
-        raise IndexError(f"setitem: can't assign a value of shape {_shape(value)} to index {index!r} of a tensor "
+        raise IndexingError(f"setitem: can't assign a value of shape {_shape(value)} to index {index!r} of a tensor "
                          f"of shape {x.shape}: {error}") from None
     return SetItem.apply(x, value, index)
 
@@ -1662,7 +1666,7 @@ def norm(input: Tensor, p: float | str = "fro", dim: Any = None, keepdim: bool =
     _check_tensor(input, "norm")
     x = input if dtype is None else input.type(dtype)
     if x._data.dtype.kind != "f":
-        raise TypeError(f"norm: expected a floating-point tensor, got dtype {x._data.dtype}")
+        raise DtypeError(f"norm: expected a floating-point tensor, got dtype {x._data.dtype}")
     if p == "fro":
         p = 2
     elif isinstance(p, str):
@@ -1949,7 +1953,7 @@ def _index_array(index: Any, op: str) -> np.ndarray:
 def _check_bounds(idx: np.ndarray, size: int, axis: int, op: str) -> None:
     if idx.size and (idx.min() < 0 or idx.max() >= size):
         bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
-        raise IndexError(f"{op}: index {bad} is out of bounds for dimension {axis} with size {size}")
+        raise IndexingError(f"{op}: index {bad} is out of bounds for dimension {axis} with size {size}")
 
 
 def _along_dim_args(op: str, x: Tensor, dim: int, index: Any, src: Any = None) -> tuple[int, np.ndarray]:
@@ -2094,7 +2098,7 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:  # noqa: A002 -
     _check_tensor(input, "masked_fill")
     m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
-        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
+        raise DtypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
     if isinstance(value, Tensor):
         if value.ndim:
             raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got a tensor of shape "
@@ -2264,7 +2268,7 @@ def masked_select(input: Tensor, mask: Any) -> Tensor:  # noqa: A002
     _check_tensor(input, "masked_select")
     m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
-        raise TypeError(f"masked_select: mask must be a bool tensor, got dtype {m.dtype}")
+        raise DtypeError(f"masked_select: mask must be a bool tensor, got dtype {m.dtype}")
     _check_broadcast("masked_select", input, m)
     shape = np.broadcast_shapes(input.shape, m.shape)
     full = input if input.shape == shape else input.expand(*shape)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule.engine import autograd, dtypes
-from chainrule.engine.backend import DtypeError, GraphError, ShapeError
+from chainrule.engine.backend import DtypeError, GraphError, IndexingError, ShapeError
 
 if TYPE_CHECKING:
     from chainrule.engine import ops  # imported at the end at run time (ops build Tensors)
@@ -756,7 +756,7 @@ class Tensor:
         try:
             view[index] = value
         except (IndexError, ValueError) as error:
-            raise IndexError(f"setitem: can't assign a value of shape {np.shape(value)} to index {index!r} of a "
+            raise IndexingError(f"setitem: can't assign a value of shape {np.shape(value)} to index {index!r} of a "
                              f"tensor of shape {self.shape}: {error}") from None
         self._bump_version()
 
@@ -1085,7 +1085,7 @@ class Tensor:
     def t(self) -> Tensor:
         """The transpose of a matrix (a 0-d or 1-d tensor is returned as is)."""
         if self.ndim > 2:
-            raise ValueError(f"t: expects a tensor with <= 2 dimensions, got {self.ndim}; use transpose(dim0, dim1)")
+            raise ShapeError(f"t: expects a tensor with <= 2 dimensions, got {self.ndim}; use transpose(dim0, dim1)")
         return ops.transpose(self, 0, -1) if self.ndim == 2 else self
 
     def permute(self, *dims: Any) -> Tensor:

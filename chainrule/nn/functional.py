@@ -18,6 +18,7 @@ import numpy as np
 from chainrule.engine import conv as _conv
 from chainrule.engine import ops
 from chainrule.engine.autograd import is_grad_enabled
+from chainrule.engine.backend import DtypeError
 from chainrule.engine.ops import gelu, linear
 from chainrule.engine.random import get_generator
 from chainrule.engine.tensor import Tensor, to_array
@@ -45,7 +46,7 @@ def _float_tensor(x: Any, where: str) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{where}: expected a Tensor, got {type(x).__name__}")
     if x._data.dtype.kind != "f":
-        raise TypeError(f"{where}: expected a floating-point tensor, got dtype {x._data.dtype}")
+        raise DtypeError(f"{where}: expected a floating-point tensor, got dtype {x._data.dtype}")
     return x
 
 
@@ -76,6 +77,11 @@ def relu(x: Tensor, inplace: bool = False) -> Tensor:
     if inplace:
         return in_place(x, ops.ReLU.apply, "relu_")
     return ops.ReLU.apply(x)
+
+
+def relu_(x: Tensor) -> Tensor:
+    """``F.relu_``: max(x, 0) written into ``x``."""
+    return relu(x, inplace=True)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
