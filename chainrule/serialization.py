@@ -428,7 +428,7 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     True
     >>> cr.save(model.state_dict(), path)
     >>> model.load_state_dict(cr.load(path))
-    IncompatibleKeys(missing_keys=[], unexpected_keys=[])
+    <All keys matched successfully>
     """
     if not isinstance(obj, nn.Module):
         writer = _TreeWriter()

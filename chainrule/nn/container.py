@@ -81,9 +81,8 @@ class Sequential(Module):
             del items[index]
         else:
             del items[_index(index, len(items), "Sequential")]
-        # renumbered afterwards, as torch: names stay "0", "1", ... (an OrderedDict's names are kept)
-        numbered = all(name == str(i) for i, (name, _) in enumerate(self._modules.items()))
-        _replace_modules(self, [(str(i) if numbered else name, m) for i, (name, m) in enumerate(items)])
+        # renumbered afterwards, as torch: "0", "1", ... (an OrderedDict's names too)
+        _replace_modules(self, [(str(i), m) for i, (_, m) in enumerate(items)])
 
     def insert(self, index: int, module: Module) -> Sequential:
         """Insert ``module`` before position ``index``; returns self."""
@@ -112,6 +111,12 @@ class Sequential(Module):
         if not isinstance(other, Sequential):
             raise TypeError(f"Sequential: can only add another Sequential, got {type(other).__name__}")
         return Sequential(*self, *other)
+
+    def __iadd__(self, other: Sequential) -> Sequential:
+        """``seq += other``: other's modules appended to this Sequential itself, as torch."""
+        if not isinstance(other, Sequential):
+            raise TypeError(f"Sequential: can only add another Sequential, got {type(other).__name__}")
+        return self.extend(list(other))
 
 
 class ModuleList(Module):

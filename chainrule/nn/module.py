@@ -13,8 +13,18 @@ from chainrule.engine import dtypes
 from chainrule.engine.autograd import HookHandle
 from chainrule.engine.tensor import Device, Tensor, check_device, to_array
 
-#: What ``load_state_dict`` returns, as torch's ``_IncompatibleKeys``.
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: the keys it missed and the ones it did not expect (torch's repr too)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
+
+    __str__ = __repr__
 
 
 class StateDictKeyError(KeyError, RuntimeError):
@@ -48,6 +58,14 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
+        """A new Parameter with a copy of the values and no gradient, as torch's (a copied model starts clean)."""
+        if id(self) in memo:
+            return memo[id(self)]
+        copied = type(self)(self._data.copy(), self.requires_grad)
+        memo[id(self)] = copied
+        return copied
 
 
 ForwardPreHook = Callable[["Module", tuple[Any, ...]], Any]
@@ -263,9 +281,12 @@ class Module:
             yield module
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        """The direct submodules with their attribute names (None entries skipped)."""
+        """The direct submodules with their attribute names (None entries skipped; a module registered under
+        two names is listed once, under the first, as torch)."""
+        seen: set[int] = set()
         for name, module in self._modules.items():
-            if module is not None:
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
                 yield name, module
 
     def named_modules(self, memo: set[Any] | None = None, prefix: str = "",
@@ -435,17 +456,19 @@ class Module:
         return self
 
     # ------------------------------------------------------------------ state
-    def _state_entries(self) -> Iterator[tuple[str, Tensor, bool]]:
-        """(dotted name, tensor, is_parameter) for everything a state dict holds, in PyTorch's order."""
-        for module_name, module in self.named_modules():
-            dot = f"{module_name}." if module_name else ""
-            for name, param in module._parameters.items():
-                if param is not None:
-                    yield dot + name, param, True
-            non_persistent = module.__dict__.get("_non_persistent_buffers", ())
-            for name, buffer in module._buffers.items():
-                if buffer is not None and name not in non_persistent:
-                    yield dot + name, buffer, False
+    def _state_entries(self, dot: str = "") -> Iterator[tuple[str, Tensor, bool]]:
+        """(dotted name, tensor, is_parameter) for everything a state dict holds, in PyTorch's order: a module
+        registered under two names is there under both (torch walks ``_modules`` without removing duplicates)."""
+        for name, param in self._parameters.items():
+            if param is not None:
+                yield dot + name, param, True
+        non_persistent = self.__dict__.get("_non_persistent_buffers", ())
+        for name, buffer in self._buffers.items():
+            if buffer is not None and name not in non_persistent:
+                yield dot + name, buffer, False
+        for name, module in self._modules.items():
+            if module is not None:
+                yield from module._state_entries(f"{dot}{name}.")
 
     def state_dict(self, *args: Any, destination: Any = None, prefix: str = "",
                    keep_vars: bool = False) -> OrderedDict[str, Tensor]:
