@@ -83,7 +83,7 @@ class Recorder(Series, Callback):
                 for series in (self.grad_rms, self.signal_rms, self.update_ratio):
                     series[name] = []
                 self._handles += [module.register_forward_hook(self._forward(name, None)),
-                                  module.register_backward_hook(self._backward(name))]
+                                  module.register_full_backward_pre_hook(self._backward(name))]
             elif kind in ACTIVATIONS:
                 self.acts.append((name, module, ACTIVATIONS[kind]))
                 if kind == "ReLU":
@@ -111,9 +111,9 @@ class Recorder(Series, Callback):
         return hook
 
     def _backward(self, name: str) -> Any:
-        def hook(module: Any, grad_output: np.ndarray) -> None:
+        def hook(module: Any, grad_output: tuple[Any, ...]) -> None:  # torch's (∂loss/∂output,)
             if self._probe is None:
-                self._signal[name] = _rms(grad_output)
+                self._signal[name] = _rms(grad_output[0].numpy())
 
         return hook
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator, Mapping
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from chainrule.engine import dtypes
-from chainrule.engine.autograd import HookHandle
+from chainrule.engine.autograd import HookHandle, is_grad_enabled
 from chainrule.engine.tensor import Device, Tensor, check_device, to_array
 
 
@@ -70,7 +70,53 @@ class Parameter(Tensor):
 
 ForwardPreHook = Callable[["Module", tuple[Any, ...]], Any]
 ForwardHook = Callable[["Module", tuple[Any, ...], Any], Any]
-BackwardHook = Callable[["Module", np.ndarray], Any]
+BackwardHook = Callable[["Module", tuple[Any, ...], tuple[Any, ...]], Any]  # (module, grad_input, grad_output)
+BackwardPreHook = Callable[["Module", tuple[Any, ...]], Any]  # (module, grad_output)
+
+
+class BackwardHooks:
+    """One forward call's full backward hooks, as torch's: the pre-hooks see ``grad_output`` (∂loss/∂output, as a
+    tuple of tensors) and may replace it; the hooks then see ``grad_input`` (∂loss/∂input) with it and may replace
+    ``grad_input``. The input's gradient is read on a copy of the input made for this call (a new node in the
+    graph), so it is the module's whole contribution; an input that needs no gradient gives ``(None,)``, the hooks
+    then running when ``grad_output`` is known."""
+
+    def __init__(self, module: Module, input_needs_grad: bool) -> None:
+        self.module, self.input_needs_grad = module, input_needs_grad
+        self.grad_output: tuple[Any, ...] = ()
+
+    def output_gradient(self, g: np.ndarray) -> np.ndarray:
+        grad_output: tuple[Any, ...] = (Tensor._wrap(g),)
+        for pre_hook in list(self.module._backward_pre_hooks):
+            grad_output = _replaced(pre_hook(self.module, grad_output), grad_output, "backward pre-hook")
+        self.grad_output = grad_output
+        if not self.input_needs_grad:
+            if self.module._backward_hooks:
+                warnings.warn("Full backward hook is firing when gradients are computed with respect to module "
+                              "outputs since no inputs require gradients (as in PyTorch): grad_input is (None,)",
+                              UserWarning, stacklevel=2)
+            for hook in list(self.module._backward_hooks):
+                hook(self.module, (None,), grad_output)
+        return grad_output[0]._data
+
+    def input_gradient(self, g: np.ndarray) -> np.ndarray:
+        grad_input: tuple[Any, ...] = (Tensor._wrap(g),)
+        for hook in list(self.module._backward_hooks):
+            grad_input = _replaced(hook(self.module, grad_input, self.grad_output), grad_input, "backward hook")
+        return grad_input[0]._data
+
+
+def _replaced(result: Any, current: tuple[Any, ...], what: str) -> tuple[Any, ...]:
+    """A hook's return value as the gradient tuple it replaces (None: no change)."""
+    if result is None:
+        return current
+    result = tuple(result) if isinstance(result, list | tuple) else (result,)
+    if len(result) != len(current) or not all(isinstance(r, Tensor) and r.shape == c.shape
+                                              for r, c in zip(result, current, strict=False) if c is not None):
+        raise ValueError(f"{what}: returned {len(result)} value(s) of shapes "
+                         f"{[getattr(r, 'shape', None) for r in result]}; expected a tuple of tensors shaped as "
+                         f"{[getattr(c, 'shape', None) for c in current]}")
+    return result
 
 
 class Module:
@@ -91,6 +137,7 @@ class Module:
     _forward_pre_hooks: list[ForwardPreHook]
     _forward_hooks: list[ForwardHook]
     _backward_hooks: list[BackwardHook]
+    _backward_pre_hooks: list[BackwardPreHook]
 
     def __init__(self) -> None:
         d = self.__dict__
@@ -101,6 +148,7 @@ class Module:
         d["_forward_hooks"] = []
         d["_forward_pre_hooks"] = []
         d["_backward_hooks"] = []
+        d["_backward_pre_hooks"] = []
 
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:
@@ -240,21 +288,45 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks):
+        backward = self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks")
+        if not (self._forward_hooks or self._forward_pre_hooks or backward):
             return self.forward(*args, **kwargs)
         for pre_hook in self._forward_pre_hooks:
             result = pre_hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
+        hooks = None
+        if backward and is_grad_enabled():
+            args, hooks = self._with_backward_hooks(args)
         output = self.forward(*args, **kwargs)
         for hook in self._forward_hooks:
             result = hook(self, args, output)
             if result is not None:
                 output = result
-        if self._backward_hooks and isinstance(output, Tensor) and output.requires_grad:
-            for backward_hook in self._backward_hooks:
-                output._register_array_hook(partial(backward_hook, self))  # backward_hook(self, grad)
+        if hooks is not None:
+            if not isinstance(output, Tensor):
+                raise NotImplementedError(f"{type(self).__name__}: backward hooks on a module whose output is a "
+                                          f"{type(output).__name__}, not one tensor, are not available in chainrule")
+            if output.requires_grad:
+                output._register_array_hook(hooks.output_gradient)
         return output
+
+    def _with_backward_hooks(self, args: tuple[Any, ...]) -> tuple[tuple[Any, ...], BackwardHooks]:
+        """The args with the (one) tensor input replaced by a copy whose gradient the hooks read."""
+        if not self._backward_hooks:  # pre-hooks only: grad_output is all they read, no input copy needed
+            return args, BackwardHooks(self, True)
+        tensors = [k for k, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+        if len(tensors) > 1:
+            raise NotImplementedError(f"{type(self).__name__}: backward hooks on a module called with "
+                                      f"{len(tensors)} tensors that require grad are not available in chainrule "
+                                      "(one is)")
+        hooks = BackwardHooks(self, bool(tensors))
+        if tensors:
+            k = tensors[0]
+            copied = args[k].clone()  # a node of its own: its gradient is all the module's inputs get
+            copied._register_array_hook(hooks.input_gradient)
+            args = (*args[:k], copied, *args[k + 1:])
+        return args, hooks
 
     def register_forward_pre_hook(self, hook: ForwardPreHook) -> HookHandle:
         """Call ``hook(module, args)`` before forward; a returned value replaces the args."""
@@ -266,13 +338,23 @@ class Module:
         self._forward_hooks.append(hook)
         return HookHandle(self._forward_hooks, hook)
 
-    def register_backward_hook(self, hook: BackwardHook) -> HookHandle:
-        """Call ``hook(module, grad_output)`` when the gradient of this module's output is known.
-
-        ``grad_output`` is the NumPy array ∂loss/∂output; a returned array replaces it.
-        """
+    def register_full_backward_hook(self, hook: BackwardHook) -> HookHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when ∂loss/∂input is known (tuples of tensors, as
+        torch's); a returned tuple replaces ``grad_input``. For modules called with one tensor that requires grad
+        and returning one tensor (layers, activations); others raise NotImplementedError when called."""
         self._backward_hooks.append(hook)
         return HookHandle(self._backward_hooks, hook)
+
+    def register_full_backward_pre_hook(self, hook: BackwardPreHook) -> HookHandle:
+        """Call ``hook(module, grad_output)`` when ∂loss/∂output is known; a returned tuple replaces it."""
+        self._backward_pre_hooks.append(hook)
+        return HookHandle(self._backward_pre_hooks, hook)
+
+    def register_backward_hook(self, hook: BackwardHook) -> HookHandle:
+        """torch's older form, ``hook(module, grad_input, grad_output)``: here the same as
+        ``register_full_backward_hook`` (torch's own gives the gradients of the module's last operation instead,
+        which it documents as misleading and deprecates)."""
+        return self.register_full_backward_hook(hook)
 
     # ------------------------------------------------------------------ traversal
     def children(self) -> Iterator[Module]:

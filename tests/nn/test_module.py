@@ -172,22 +172,33 @@ def test_backward_hook_gets_the_output_gradient():
     cr.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
     grads = {}
-    with model[1].register_backward_hook(lambda m, g: grads.setdefault("tanh", g.copy())):
-        x = cr.randn(4, 2)
+    with model[1].register_full_backward_hook(lambda m, grad_in, grad_out: grads.setdefault("tanh", grad_out)):
+        x = cr.randn(4, 2, requires_grad=True)
         model(x).sum().backward()
-    # d sum / d tanh_output = the last layer's weight, for every row
-    np.testing.assert_allclose(grads["tanh"], np.broadcast_to(model[2].weight.data, (4, 3)), rtol=1e-6)
+    # d sum / d tanh_output = the last layer's weight, for every row (torch's tuple of tensors)
+    np.testing.assert_allclose(grads["tanh"][0], np.broadcast_to(model[2].weight.data, (4, 3)), rtol=1e-6)
     grads.clear()
     model(x).sum().backward()
     assert grads == {}  # removed by the with block
 
 
-def test_backward_hook_may_replace_the_gradient():
+def test_backward_pre_hook_may_replace_the_output_gradient():
     layer = nn.Linear(2, 2)
-    layer.register_backward_hook(lambda m, g: np.zeros_like(g))
+    layer.register_full_backward_pre_hook(lambda m, grad_out: (grad_out[0] * 0,))
     x = cr.ones(3, 2, requires_grad=True)
     layer(x).sum().backward()
     assert (x.grad == 0).all() and (layer.weight.grad == 0).all()
+
+
+def test_a_backward_hook_on_a_module_of_two_inputs_says_it_is_not_available():
+    class Pair(nn.Module):
+        def forward(self, a, b):
+            return a * b
+
+    pair = Pair()
+    pair.register_full_backward_hook(lambda m, grad_in, grad_out: None)
+    with pytest.raises(NotImplementedError, match="Pair: backward hooks on a module called with 2 tensors"):
+        pair(cr.ones(2, requires_grad=True), cr.ones(2, requires_grad=True))
 
 
 def test_parameter_slot_refuses_a_plain_tensor():
