@@ -448,6 +448,24 @@ def _positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+class _BatchIterator:
+    """What ``iter(loader)`` returns: the batches, one epoch of them, with ``len()`` as torch's iterator has."""
+
+    __slots__ = ("_batches", "_loader")
+
+    def __init__(self, loader: DataLoader[Any]) -> None:
+        self._loader, self._batches = loader, loader._batches()
+
+    def __iter__(self) -> _BatchIterator:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._batches)
+
+    def __len__(self) -> int:
+        return len(self._loader)
+
+
 class DataLoader(Generic[T_co]):
     """Batches of a dataset, as ``torch.utils.data.DataLoader``: each ``for`` loop is one epoch.
 
@@ -572,6 +590,9 @@ class DataLoader(Generic[T_co]):
         return len(self.sampler)  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[Any]:
+        return _BatchIterator(self)
+
+    def _batches(self) -> Iterator[Any]:
         if self._iterable:
             yield from self._iter_stream()
             return
