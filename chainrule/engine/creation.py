@@ -18,7 +18,7 @@ from chainrule.engine import dtypes
 from chainrule.engine.autograd import Function
 from chainrule.engine.backend import DtypeError
 from chainrule.engine.random import as_numpy_generator
-from chainrule.engine.tensor import Tensor, check_device, tensor
+from chainrule.engine.tensor import Tensor, check_device, legacy_array, tensor
 
 
 def _shape(op: str, size: tuple[Any, ...]) -> tuple[int, ...]:
@@ -427,14 +427,10 @@ def new_filled(like: Tensor, op: str, size: tuple[Any, ...], fill: Any, dtype: A
 
 def legacy_type(name: str, dtype: Any) -> Any:
     """``torch.FloatTensor`` and kin, as old tutorials call them: ``LongTensor([1, 2])`` is the data in that dtype,
-    ``FloatTensor(2, 3)`` a tensor of that shape (zeros, where torch leaves memory unset)."""
+    ``FloatTensor(2, 3)`` a tensor of that shape (``torch.Tensor``'s legacy rules, ``legacy_array``)."""
 
     def make(*args: Any) -> Tensor:
-        if not args or all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args):
-            return Tensor._wrap(np.zeros(_shape(name, args) if args else (0,), dtype))
-        if len(args) > 1:
-            raise TypeError(f"{name}: expected data or a shape of ints, got {len(args)} arguments")
-        return Tensor._make(args[0], dtype=dtype)
+        return Tensor._wrap(legacy_array(args, dtype, name))
 
     make.__name__ = make.__qualname__ = name
     return make

@@ -297,10 +297,13 @@ def add(a: Any, b: Any) -> Tensor:
 
 def sub(a: Any, b: Any) -> Tensor:
     """a - b with broadcasting (not of two bool tensors, as in PyTorch: ``^`` or ``logical_xor`` is meant)."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype == np.bool_ == b._data.dtype:
-        raise DtypeError("sub: subtracting two bool tensors (the - operator) is not supported, as in PyTorch; use "
-                         "the ^ operator or logical_xor() instead")
-    return _elementwise(Sub, "sub", a, b)
+    try:
+        return _elementwise(Sub, "sub", a, b)
+    except TypeError:  # NumPy refuses bool - bool: said in PyTorch's words, at no cost to every other subtraction
+        if all(isinstance(x, Tensor) and x._data.dtype == np.bool_ for x in (a, b)):
+            raise DtypeError("sub: subtracting two bool tensors (the - operator) is not supported, as in PyTorch; "
+                             "use the ^ operator or logical_xor() instead") from None
+        raise
 
 
 def mul(a: Any, b: Any) -> Tensor:
@@ -1255,7 +1258,7 @@ def take_along_dim(x: Tensor, indices: Any, dim: int) -> Tensor:
         raise ValueError(f"gather: index has {idx.ndim} dimensions but the input has {x.ndim}; they must match")
     if idx.size and (idx.min() < -x.shape[axis] or idx.max() >= x.shape[axis]):
         raise IndexingError(f"gather: index {int(idx.max())} is out of bounds for dimension {axis} with size "
-                         f"{x.shape[axis]}")
+                            f"{x.shape[axis]}")
     return GetItem.apply(x, _along_dim(idx, axis))
 
 
@@ -1338,19 +1341,21 @@ def as_index(index: Any, where: str = "index") -> Any:
     return _torch_order(tuple(converted)) if isinstance(index, tuple) else converted[0]
 
 
-def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
-    """``x`` with ``x[index] = value`` as a recorded op (the in-place form writes its result back into ``x``)."""
-    index = as_index(index, "setitem")
+def setitem(x: Tensor, index: Any, value: Any, accumulate: bool = False) -> Tensor:
+    """``x`` with ``x[index] = value`` as a recorded op (the in-place form writes its result back into ``x``);
+    with ``accumulate``, ``value`` added there instead (``index_put``)."""
+    op = "index_put" if accumulate else "setitem"
+    index = as_index(index, op)
     value = value.type(x.dtype) if isinstance(value, Tensor) and value.dtype != x.dtype else value
     if not isinstance(value, Tensor):
-        value = np.asarray(value._data if isinstance(value, Tensor) else value, dtype=x.dtype)
+        value = np.asarray(value, dtype=x.dtype)
     try:
         view, rest = split_index(np.empty(x.shape, dtype=bool), index)
         view[rest] = np.empty(_shape(value), dtype=bool)
     except (IndexError, ValueError) as error:
-        raise IndexingError(f"setitem: can't assign a value of shape {_shape(value)} to index {index!r} of a tensor "
-                         f"of shape {x.shape}: {error}") from None
-    return SetItem.apply(x, value, index)
+        raise IndexingError(f"{op}: can't assign a value of shape {_shape(value)} to index {index!r} of a tensor "
+                            f"of shape {x.shape}: {error}") from None
+    return SetItem.apply(x, value, index, accumulate=accumulate)
 
 
 def index_put(x: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
@@ -1358,19 +1363,7 @@ def index_put(x: Tensor, indices: Any, values: Any, accumulate: bool = False) ->
     dimension), added there with ``accumulate`` (repeated positions add up: a confusion matrix in one call)."""
     if not isinstance(indices, tuple | list):
         raise TypeError(f"index_put: indices must be a tuple of index tensors, got {type(indices).__name__}")
-    if not accumulate:
-        return setitem(x, tuple(indices), values)
-    index = as_index(tuple(indices), "index_put")
-    value = values.type(x.dtype) if isinstance(values, Tensor) and values.dtype != x.dtype else values
-    if not isinstance(value, Tensor):
-        value = np.asarray(value, dtype=x.dtype)
-    try:
-        view, rest = split_index(np.zeros(x.shape, dtype=np.int8), index)
-        np.add.at(view, rest, np.zeros(_shape(value), dtype=np.int8))
-    except (IndexError, ValueError) as error:
-        raise IndexError(f"index_put: can't add values of shape {_shape(value)} at indices {index!r} of a tensor of "
-                         f"shape {x.shape}: {error}") from None
-    return SetItem.apply(x, value, index, accumulate=True)
+    return setitem(x, tuple(indices), values, accumulate)
 
 
 def _diagonal_positions(shape: tuple[int, ...], offset: int, dim1: int, dim2: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1465,8 +1458,8 @@ def _check_integer_divisor(op: str, a: Any, b: Any) -> None:
     kinds = [x.dtype.kind if isinstance(x, np.ndarray | np.generic) else "f" if isinstance(x, float) else "i"
              for x in (a, b)]
     if all(k in "iub" for k in kinds) and not np.all(b):
-        raise IntegerDivisionByZeroError(f"{op}: integer division by zero (ZeroDivisionError, as in PyTorch); divide "
-                                    "floats to get inf or NaN instead")
+        raise IntegerDivisionByZeroError(f"{op}: integer division by zero (ZeroDivisionError, as in PyTorch); "
+                                         "divide floats to get inf or NaN instead")
 
 
 def floor_divide(a: Any, b: Any) -> Tensor:

@@ -58,6 +58,33 @@ class Device:
 _CPU = object.__new__(Device)
 
 
+def owned_array(data: Any, dtype: Any = None, where: str = "tensor") -> np.ndarray:
+    """``data`` as an array a new tensor owns: a tensor's or an array's values are copied (as ``torch.tensor``)."""
+    array = to_array(data._data if isinstance(data, Tensor) else data, dtype, where=where)
+    return array.copy() if isinstance(data, Tensor) or array is data else array
+
+
+def legacy_array(args: tuple[Any, ...], dtype: Any, where: str) -> np.ndarray:
+    """The array of PyTorch's legacy constructors (``torch.Tensor(...)``, ``torch.LongTensor(...)``) in ``dtype``:
+    ints are a shape (zeros, where torch leaves memory unset; none: an empty tensor), one sequence or array is
+    the data."""
+    if all(isinstance(a, numbers.Integral) and not isinstance(a, builtins.bool | np.bool_) for a in args):
+        shape = tuple(builtins.int(a) for a in args) if args else (0,)  # Tensor(): empty, not 0-d
+        if any(n < 0 for n in shape):
+            raise ValueError(f"{where}: negative dimension in shape {shape}")
+        return np.zeros(shape, dtype)
+    if len(args) > 1:
+        raise TypeError(f"{where}: expected data (a sequence, array or tensor) or a shape of ints, got "
+                        f"{len(args)} arguments of types {', '.join(type(a).__name__ for a in args)}; "
+                        "torch.tensor(data, dtype=...) makes a tensor of another dtype")
+    data = args[0]
+    if isinstance(data, numbers.Number) or (isinstance(data, np.ndarray | np.generic) and np.ndim(data) == 0):
+        raise TypeError(f"{where}: expected a sequence, array or tensor, or ints for a shape, got the number "
+                        f"{data!r}; torch.tensor({data!r}) makes a 0-d tensor of it")
+    array = to_array(data._data if isinstance(data, Tensor) else data, None, where=where)
+    return array.astype(dtype, copy=array is data or array.dtype != dtype)
+
+
 def check_device(device: Any, where: str) -> None:
     """Accept the CPU in any spelling; anything else is an error saying chainrule runs on the CPU."""
     if device is None or isinstance(device, Device):
@@ -150,24 +177,7 @@ class Tensor:
             other = args[0]  # an alias: the same memory and version counter, no graph
             self._fill(other._data, other._version_counter())
             return
-        if not args or (all(isinstance(a, numbers.Integral) and not isinstance(a, builtins.bool | np.bool_)
-                             for a in args)):
-            shape = tuple(builtins.int(a) for a in args) if args else (0,)  # Tensor(): empty, not 0-d
-            if any(n < 0 for n in shape):
-                raise ValueError(f"Tensor: negative dimension in shape {shape}")
-            self._fill(np.zeros(shape, dtypes.get_default_dtype()))
-            return
-        if len(args) > 1:
-            raise TypeError(f"Tensor: expected data (a sequence, array or tensor) or a shape of ints, got "
-                            f"{len(args)} arguments of types {', '.join(type(a).__name__ for a in args)}; "
-                            "torch.tensor(data, dtype=...) makes a tensor of another dtype")
-        data = args[0]
-        if isinstance(data, numbers.Number) or (isinstance(data, np.ndarray | np.generic) and np.ndim(data) == 0):
-            raise TypeError(f"Tensor: expected a sequence, array or tensor, or ints for a shape, got the number "
-                            f"{data!r}; torch.tensor({data!r}) makes a 0-d tensor of it")
-        array = to_array(data, None, where="Tensor")
-        default = dtypes.get_default_dtype()
-        self._fill(array.astype(default, copy=array is data or array.dtype != default))
+        self._fill(legacy_array(args, dtypes.get_default_dtype(), "Tensor"))
 
     def _fill(self, array: np.ndarray, version: list[builtins.int] | None = None) -> None:
         self._data = array
@@ -182,10 +192,7 @@ class Tensor:
     def _make(cls, data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
         """``torch.tensor``: a new leaf owning a copy of ``data`` in its own dtype (or ``dtype``)."""
         t = cls.__new__(cls)
-        array = to_array(data, dtype)
-        if isinstance(data, Tensor) or (isinstance(data, np.ndarray) and array is data):
-            array = array.copy()  # a new tensor owns its memory, like torch.tensor
-        t._fill(array)
+        t._fill(owned_array(data, dtype))
         if requires_grad:
             t.requires_grad_(True)
         return t

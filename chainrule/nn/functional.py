@@ -109,7 +109,7 @@ def silu(x: Tensor, inplace: bool = False) -> Tensor:
     0.7311
     """
     if inplace:
-        return in_place(x, lambda t: silu(t), "silu_")
+        return in_place(x, silu, "silu_")
     x = _float_tensor(x, "silu")
     return x * ops.Sigmoid.apply(x)
 
@@ -134,7 +134,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 def mish(x: Tensor, inplace: bool = False) -> Tensor:
     """x·tanh(softplus(x)), elementwise."""
     if inplace:
-        return in_place(x, lambda t: mish(t), "mish_")
+        return in_place(x, mish, "mish_")
     x = _float_tensor(x, "mish")
     return x * ops.Tanh.apply(ops.Softplus.apply(x))
 
@@ -159,7 +159,7 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bo
 def relu6(x: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6), as ``hardtanh(x, 0, 6)`` (torch's definition, gradient included)."""
     if inplace:
-        return in_place(x, lambda t: relu6(t), "relu6_")
+        return in_place(x, relu6, "relu6_")
     return hardtanh(x, 0.0, 6.0)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from chainrule.engine import dtypes
 from chainrule.engine.autograd import HookHandle, is_grad_enabled
-from chainrule.engine.tensor import Device, Tensor, check_device, to_array
+from chainrule.engine.tensor import Device, Tensor, check_device, owned_array, to_array
 
 
 class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -50,9 +50,7 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         # not the legacy constructor Tensor(data) (float32 whatever the data): a parameter keeps its data's dtype
-        source = data._data if isinstance(data, Tensor) else np.empty(0, np.float32) if data is None else data
-        array = to_array(source, where="Parameter")
-        self._fill(array.copy() if array is source else array)
+        self._fill(owned_array(np.empty(0, np.float32) if data is None else data, where="Parameter"))
         if requires_grad:
             self.requires_grad_(True)
 
@@ -288,15 +286,14 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        backward = self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks")
-        if not (self._forward_hooks or self._forward_pre_hooks or backward):
+        if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         for pre_hook in self._forward_pre_hooks:
             result = pre_hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
         hooks = None
-        if backward and is_grad_enabled():
+        if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
             args, hooks = self._with_backward_hooks(args)
         output = self.forward(*args, **kwargs)
         for hook in self._forward_hooks:
