@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -21,12 +22,20 @@ from chainrule.engine.backend import GraphError, unbroadcast
 if TYPE_CHECKING:
     from chainrule.engine.tensor import Tensor
 
-_grad_enabled = True
+class _ThreadGradMode(threading.local):
+    """Whether ops record a graph, per thread as PyTorch's grad mode is: a ``no_grad`` block in one thread (a
+    playground tab drawing its frame, a notebook's background job) must not stop another thread's training. A
+    new thread starts with recording on."""
+
+    enabled = True
+
+
+_mode = _ThreadGradMode()
 
 
 def is_grad_enabled() -> bool:
-    """True when ops record a graph for backward."""
-    return _grad_enabled
+    """True when ops record a graph for backward (in this thread)."""
+    return _mode.enabled
 
 
 class _GradMode:
@@ -44,18 +53,23 @@ class _GradMode:
         self.previous: list[bool] = []
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self.previous.append(_grad_enabled)
-        _grad_enabled = self.mode
+        self.previous.append(_mode.enabled)
+        _mode.enabled = self.mode
 
     def __exit__(self, *exc: Any) -> None:
-        global _grad_enabled
-        _grad_enabled = self.previous.pop()
+        _mode.enabled = self.previous.pop()
+
+    def _fresh(self) -> _GradMode:
+        """A copy with its own stack of saved modes: a decorated function may run in several threads at once."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.previous = []
+        return copy
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(func)
         def in_mode(*args: Any, **kwargs: Any) -> Any:
-            with self:
+            with self._fresh():
                 return func(*args, **kwargs)
 
         return in_mode
@@ -92,10 +106,9 @@ class inference_mode(_GradMode):  # noqa: N801
         self.active = bool(mode)
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self.previous.append(_grad_enabled)
+        self.previous.append(_mode.enabled)
         if self.active:
-            _grad_enabled = False
+            _mode.enabled = False
 
 
 class set_grad_enabled(_GradMode):  # noqa: N801
@@ -103,20 +116,17 @@ class set_grad_enabled(_GradMode):  # noqa: N801
     manager or decorator, restores the previous mode on exit."""
 
     def __init__(self, mode: bool) -> None:
-        global _grad_enabled
         super().__init__()
         self.mode = bool(mode)
-        self.before = _grad_enabled
-        _grad_enabled = self.mode
+        self.before = _mode.enabled
+        _mode.enabled = self.mode
 
     def __enter__(self) -> None:
-        global _grad_enabled
         self.previous.append(self.before)
-        _grad_enabled = self.mode
+        _mode.enabled = self.mode
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        global _grad_enabled
-        _grad_enabled = self.before  # a decorator: the mode applies inside the function only
+        _mode.enabled = self.before  # a decorator: the mode applies inside the function only
 
         @functools.wraps(func)
         def in_mode(*args: Any, **kwargs: Any) -> Any:
@@ -271,7 +281,7 @@ class Function:
         # NumPy turns 0-d results into scalars; a tensor always holds an ndarray
         out._data = data if type(data) is np.ndarray else np.asarray(data)
         out._grad = out._hooks = out.name = out._version = None
-        if _grad_enabled and True in needs:
+        if _mode.enabled and True in needs:
             fn.parents = args
             fn.needs = needs  # lists as built: backward only indexes them (a tuple() each costs ~50 ns an op)
             fn.edges = edges

@@ -136,7 +136,10 @@ class Connection:
         elif kind == "pause":
             self.playing.clear()
         elif kind == "step":
-            session.train_steps(session.steps_per_epoch)
+            try:
+                session.train_steps(session.steps_per_epoch)
+            except (TypeError, RuntimeError) as error:  # as the stream does: say so, keep the tab connected
+                raise ValueError(f"playground: training stopped: {error}") from None
         elif kind == "fix":
             fix = session.first_fix()
             if fix is None:

@@ -19,6 +19,7 @@ and missing pieces (``size=``, ``new_zeros``,
 from __future__ import annotations
 
 import copy
+import threading
 import warnings
 from collections import OrderedDict
 
@@ -168,6 +169,65 @@ def _grad_modes(m):
     return seen
 
 
+def _grad_mode_is_per_thread(m):
+    """PyTorch's grad mode belongs to a thread: a no_grad block in one thread leaves another thread recording."""
+    x = m.ones(2, requires_grad=True)
+    seen = {}
+    main_in_no_grad, other_in_no_grad, main_left = threading.Event(), threading.Event(), threading.Event()
+
+    def other():
+        main_in_no_grad.wait()
+        seen["other, main in no_grad"] = (x * 2).requires_grad
+        with m.no_grad():
+            other_in_no_grad.set()
+            main_left.wait()
+            seen["other in no_grad, main left its own"] = (x * 2).requires_grad
+        seen["other after"] = (x * 2).requires_grad
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with m.no_grad():
+        main_in_no_grad.set()
+        other_in_no_grad.wait()
+    seen["main after"] = (x * 2).requires_grad
+    main_left.set()
+    thread.join()
+    seen["main after the other's block"] = (x * 2).requires_grad
+    return seen
+
+
+def _grad_mode_decorator_in_two_threads(m):
+    """One @no_grad function running in two threads at once, one of them already in no_grad: each thread gets its
+    own mode back when the call returns, whichever returns first."""
+    x = m.ones(2, requires_grad=True)
+    inside = threading.Barrier(2)
+    first_out = threading.Event()
+    seen = {}
+
+    @m.no_grad()
+    def wait_inside(first):
+        inside.wait()
+        if not first:
+            first_out.wait()
+
+    def recording():
+        wait_inside(True)
+        seen["recording thread after the call"] = (x * 2).requires_grad
+        first_out.set()
+
+    def not_recording():
+        m.set_grad_enabled(False)
+        wait_inside(False)
+        seen["no_grad thread after the call"] = (x * 2).requires_grad
+
+    threads = [threading.Thread(target=recording), threading.Thread(target=not_recording)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return seen
+
+
 def _data_is_not_counted(m):
     a = m.ones(2, requires_grad=True)
     b = a * 1
@@ -193,6 +253,8 @@ AUTOGRAD = [
     ("Function: its saved output changed in place raises", _function_output_saved_changed),
     ("Function: saved output unchanged", _function_unchanged),
     ("grad modes: decorators, inference_mode, set_grad_enabled", _grad_modes),
+    ("grad mode belongs to a thread", _grad_mode_is_per_thread),
+    ("a grad-mode decorator in two threads at once", _grad_mode_decorator_in_two_threads),
 ]
 
 # ---------------------------------------------------------------------------- creation, dtypes, shapes

@@ -166,6 +166,24 @@ def test_play_streams_frames_and_pause_stops_them(client: TestClient) -> None:
     assert steps == sorted(steps) and steps[-1] > steps[0], steps
 
 
+@pytest.mark.timeout(60)  # a failure here was a hang: the app raising leaves the test client waiting
+@pytest.mark.parametrize("command", ["play", "step"])
+def test_a_failed_training_step_is_reported_and_the_tab_stays_connected(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    def fail(self, count):
+        raise RuntimeError("backward: this tensor does not require grad")
+
+    with client.websocket_connect("/ws", headers=OWN_PAGE) as socket:
+        receive(socket, "points")
+        monkeypatch.setattr(Session, "train_steps", fail)
+        socket.send_text(json.dumps({"type": command}))
+        assert receive(socket, "error")["message"] == \
+            "playground: training stopped: backward: this tensor does not require grad"
+        monkeypatch.undo()
+        socket.send_text(json.dumps({"type": "step"}))  # the same tab trains on
+        assert receive(socket, "frame")["step"] == 25
+
+
 def test_the_same_seed_gives_the_same_run() -> None:
     config = config_from_dict({"dataset": "xor", "hidden": [3, 3], "activation": "relu", "seed": 7})
     a, b = Session(config), Session(config)
@@ -227,6 +245,7 @@ def test_dead_units_are_the_ones_numpy_finds_silent() -> None:
     assert sum(map(sum, dead)) > 0, "the preset should kill some units"
 
 
+@pytest.mark.timeout(60)
 def test_each_tab_has_its_own_run_and_a_closed_tab_stops_it() -> None:
     app = create_app({OWN})
     client = TestClient(app, base_url=f"http://{OWN}")
