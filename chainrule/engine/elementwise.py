@@ -78,7 +78,7 @@ class Unary:
     uses: str = "x"
     ints: DtypeRule = "float"
     bools: DtypeRule = "float"
-    params: tuple[tuple[str, float], ...] = ()
+    params: tuple[tuple[str, float | None], ...] = ()  # None: optional, with no number as its default
     aliases: tuple[str, ...] = ()
     method: bool = True  # torch.Tensor has it as a method (activations like silu are functions only)
     cls_name: str = ""
@@ -213,6 +213,11 @@ UNARY: tuple[Unary, ...] = (
           aliases=("negative",)),
     Unary("abs", np.abs, lambda x, y, g: g * np.sign(x), "Absolute value of each element (gradient 0 at 0).",
           ints="keep", bools="error", aliases=("absolute",)),
+    Unary("nan_to_num", lambda a, nan, posinf, neginf: np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf),
+          lambda x, y, g, nan, posinf, neginf: g * np.isfinite(x),
+          "NaN as ``nan`` (0), infinities as ``posinf``/``neginf`` (the dtype's largest and smallest by default); "
+          "gradient 1 where finite, 0 where replaced.", ints="keep", bools="keep",
+          params=(("nan", 0.0), ("posinf", None), ("neginf", None)), cls_name="NanToNum"),
     Unary("sign", _sign, None, "-1, 0 or 1 by the sign of each element; zero gradient.", uses="", ints="keep",
           bools="keep", aliases=("sgn",)),
     Unary("floor", _rounding(np.floor), None, "The largest integer <= each element; zero gradient.", uses="",
@@ -407,6 +412,8 @@ def _bind_params(row: Unary, args: tuple[Any, ...], kwargs: dict[str, Any]) -> t
         values[key] = value
     for key in names:
         value = values[key]
+        if value is None and dict(row.params)[key] is None:  # an optional one (nan_to_num's posinf: the dtype's max)
+            continue
         if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
             raise TypeError(f"{row.name}: {key} must be a real number, got {type(value).__name__} {value!r}")
     return tuple(values[key] for key in names)
@@ -471,8 +478,8 @@ FUNCTIONS.update({alias: FUNCTIONS[row.name] for row in ROWS for alias in row.al
 Exp, Log, Sqrt, Tanh, Sigmoid, Softplus, Abs, Neg = (
     CLASSES[n] for n in ("exp", "log", "sqrt", "tanh", "sigmoid", "softplus", "abs", "neg"))
 (exp, exp2, expm1, log, log2, log10, log1p, sqrt, rsqrt, reciprocal, square, sin, cos, tan, asin, acos, atan, sinh,
- cosh, tanh, asinh, acosh, atanh, erf, erfc, erfinv, neg, abs, sign, floor, ceil, trunc, round, frac, sigmoid,  # noqa: A001
- softplus, logsigmoid, silu, mish, elu, selu, hardtanh, relu6, hardsigmoid, hardswish, softsign) = (
+ cosh, tanh, asinh, acosh, atanh, erf, erfc, erfinv, neg, abs, nan_to_num, sign, floor, ceil, trunc, round, frac,  # noqa: A001
+ sigmoid, softplus, logsigmoid, silu, mish, elu, selu, hardtanh, relu6, hardsigmoid, hardswish, softsign) = (
     FUNCTIONS[row.name] for row in UNARY)
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 negative, absolute, sgn, fix = neg, abs, sign, trunc

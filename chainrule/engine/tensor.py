@@ -1154,6 +1154,10 @@ class Tensor:
         def round(self, decimals: builtins.int = 0) -> Tensor: ...
         round_ = round  # noqa: A003
 
+        def nan_to_num(self, nan: builtins.float = 0.0, posinf: builtins.float | None = None,
+                       neginf: builtins.float | None = None) -> Tensor: ...
+        nan_to_num_ = nan_to_num
+
         def atan2(self, other: Any) -> Tensor: ...
         atan2_ = arctan2 = arctan2_ = fmod = fmod_ = hypot = hypot_ = atan2
 

@@ -18,7 +18,7 @@ import numpy as np
 from chainrule.engine import conv as _conv
 from chainrule.engine import ops
 from chainrule.engine.autograd import is_grad_enabled
-from chainrule.engine.backend import DtypeError
+from chainrule.engine.backend import DtypeError, ShapeError
 from chainrule.engine.ops import gelu, linear
 from chainrule.engine.random import get_generator
 from chainrule.engine.tensor import Tensor, to_array
@@ -29,7 +29,8 @@ __all__ = [
     "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cross_entropy", "dropout", "dropout2d", "elu",
     "embedding", "gelu", "hardtanh", "huber_loss", "interpolate", "l1_loss", "layer_norm", "leaky_relu", "linear",
     "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "mish", "mse_loss", "nll_loss", "one_hot", "pad", "relu",
-    "relu6", "sigmoid", "silu", "smooth_l1_loss", "softmax", "softplus", "softsign", "tanh", "tanhshrink",
+    "relu6", "scaled_dot_product_attention", "sigmoid", "silu", "smooth_l1_loss", "softmax", "softplus",
+    "softsign", "tanh", "tanhshrink",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -960,6 +961,101 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,  
         raise NotImplementedError("normalize(out=...): chainrule returns a new tensor; assign the result instead")
     x = _float_tensor(input, "normalize")
     return x / ops.norm(x, p, dim, True).clamp(min=eps)
+
+# ---------------------------------------------------------------------------- attention
+
+
+def attention_bias(mask: Any, where: str, name: str, dtype: np.dtype, allowed: bool) -> np.ndarray | None:
+    """A mask as the constant added to attention scores: a bool mask becomes 0 and -inf in ``dtype`` (``allowed``:
+    True marks the positions that may attend, as ``scaled_dot_product_attention`` reads it; else True marks those
+    that may not, as ``MultiheadAttention`` reads it); a float mask is added as it is."""
+    if mask is None:
+        return None
+    array = mask._data if isinstance(mask, Tensor) else None
+    if array is None:
+        raise TypeError(f"{where}: {name} must be a bool or float Tensor, got {type(mask).__name__}")
+    if array.dtype == np.bool_:
+        blocked = ~array if allowed else array
+        return np.where(blocked, dtype.type(-np.inf), dtype.type(0))
+    if array.dtype.kind != "f":
+        raise DtypeError(f"{where}: {name} must be a bool or float tensor (as in PyTorch), got {array.dtype}")
+    if array.dtype != dtype:
+        raise DtypeError(f"{where}: a float {name} must have the query's dtype {dtype}, got {array.dtype} (as in "
+                         f"PyTorch); convert it with .to({dtype})")
+    return array
+
+
+def _masked_rows(bias: np.ndarray | None, scores_shape: tuple[int, ...]) -> np.ndarray | None:
+    """Where every key of a query is masked (its scores all -inf), broadcast to the scores' rows; None if none."""
+    if bias is None:
+        return None
+    dead = np.isneginf(bias).all(axis=-1, keepdims=True)
+    return np.broadcast_to(dead, (*scores_shape[:-1], 1)) if dead.any() else None
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """softmax(query @ keyᵀ · scale + mask) @ value, as ``F.scaled_dot_product_attention`` (its math path).
+
+    Shapes (..., L, E), (..., S, E), (..., S, Ev) give (..., L, Ev); ``scale`` defaults to 1/√E. ``attn_mask``:
+    bool, True where a query may attend (note: ``MultiheadAttention``'s masks mean the opposite), or float, added
+    to the scores; ``is_causal``: each query attends to keys up to its own position (not together with
+    ``attn_mask``, as PyTorch documents). A query whose keys are all masked gets zeros (PyTorch's safe softmax),
+    not NaN. ``dropout_p`` drops attention weights whatever the mode: pass ``p if self.training else 0``.
+    ``enable_gqa``: fewer key/value heads than query heads, each shared by a group of query heads.
+
+    >>> import chainrule as cr
+    >>> q = cr.ones(2, 3, 4)
+    >>> scaled_dot_product_attention(q, q, q).shape
+    (2, 3, 4)
+    """
+    where = "scaled_dot_product_attention"
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{where}: {name} must be a Tensor, got {type(t).__name__}")
+        if t.ndim < 2:
+            raise ShapeError(f"{where}: {name} must have at least 2 dimensions (..., length, features), got shape "
+                             f"{tuple(t.shape)}")
+    q_shape, k_shape, v_shape = query._data.shape, key._data.shape, value._data.shape
+    if k_shape[-1] != q_shape[-1] or k_shape[-2] != v_shape[-2]:
+        raise ShapeError(f"{where}: query (..., L, E) {q_shape}, key (..., S, E) {k_shape} and value (..., S, Ev) "
+                         f"{v_shape} must agree in E and S")
+    if query._data.dtype != key._data.dtype or query._data.dtype != value._data.dtype:
+        raise DtypeError(f"{where}: query, key and value must have one dtype (as in PyTorch), got "
+                         f"{query._data.dtype}, {key._data.dtype} and {value._data.dtype}")
+    if enable_gqa and query.ndim >= 3 and k_shape[-3] != q_shape[-3]:
+        if q_shape[-3] % k_shape[-3] or v_shape[-3] != k_shape[-3]:
+            raise ShapeError(f"{where}: with enable_gqa the query's heads ({q_shape[-3]}) must be a multiple of the "
+                             f"key's and value's ({k_shape[-3]} and {v_shape[-3]})")
+        group = q_shape[-3] // k_shape[-3]
+        key, value = key.repeat_interleave(group, dim=-3), value.repeat_interleave(group, dim=-3)
+    p = check_probability(dropout_p, where)
+    dtype = query._data.dtype
+    length, source = q_shape[-2], k_shape[-2]
+    bias = attention_bias(attn_mask, where, "attn_mask", dtype, allowed=True)
+    if is_causal:
+        if bias is not None:  # PyTorch's documented rule (some of its kernels combine the two instead)
+            raise RuntimeError(f"{where}: Explicit attn_mask should not be set when is_causal=True; fold the "
+                               "causal mask into attn_mask instead")
+        bias = np.where(np.tri(length, source, dtype=bool), dtype.type(0), dtype.type(-np.inf))
+    factor = 1 / np.sqrt(q_shape[-1]) if scale is None else scale
+    scores = (query @ key.transpose(-2, -1)) * factor
+    if bias is not None:
+        try:
+            scores = scores + bias
+        except ValueError:
+            raise ShapeError(f"{where}: attn_mask of shape {bias.shape} does not broadcast to the scores' shape "
+                             f"{tuple(scores.shape)} (..., L, S)") from None
+    dead = _masked_rows(bias, tuple(scores.shape))
+    if dead is None:
+        weights = ops.softmax(scores, -1)
+    else:  # PyTorch's safe softmax: rows with nothing to attend to are 0 (and pass no gradient), not NaN
+        weights = ops.softmax(scores.masked_fill(dead, 0.0), -1).masked_fill(dead, 0.0)
+    if p > 0:
+        weights = drop(weights, p)
+    return weights @ value
+
 
 def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'chainrule.nn.functional' has no attribute {name!r}: torch.nn.functional.{name} is "

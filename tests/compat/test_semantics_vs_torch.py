@@ -4,16 +4,17 @@ Every row is a function of the library (``torch`` or ``chainrule``) written the 
 runs must give the same result: tensors compared by shape, dtype and values (gradients included, as the rows
 return them), other values exactly. Where PyTorch raises, chainrule must raise an error of PyTorch's type (its own
 class subclasses it). Where PyTorch warns, chainrule must warn with the same category. The rows came from a
-differential hunt (course-style programs and a table of ~1,000 snippets run under both); 91 of the 104 failed on
-the code before their fixes (the other thirteen are controls, cases next to them that were already right): wrong
-index order, a byte mask read as positions, gradients through a saved tensor changed in
+differential hunt (course-style programs and a table of ~1,000 snippets run under both); 91 of the first
+104 failed on the code before their fixes (the other thirteen are controls, cases next to them that were
+already right): wrong index order, a byte mask read as positions, gradients through a saved tensor changed in
 place, the legacy ``Tensor(...)`` constructor, dtype promotion in clamp and cat, a ``view`` that silently copied,
 ``inplace=True`` ignored, integer division by zero returning 0, ``dim=()`` reducing nothing, ``state_dict``
 values that were copies, ``clip_grad_norm_`` returning a float, shape errors that were not RuntimeErrors,
 and missing pieces (``size=``, ``new_zeros``,
 ``div(rounding_mode=)``, ``pad_sequence``, ``MultiStepLR``, ``LambdaLR``, ``inference_mode``, ``set_grad_enabled``,
 ``@no_grad`` without parentheses, ``index_put_``, ``bincount``, ``diag``, ``nonzero``, ``unique``, ``meshgrid``,
-``F.normalize``, ``FloatTensor``, ...).
+``F.normalize``, ``FloatTensor``, ...). Three rows came later (2026-12-02) and fail on 7bba906: grad mode
+shared by every thread (a playground tab's no_grad stopped another tab's training) and ``nan_to_num``.
 """
 
 from __future__ import annotations
@@ -228,6 +229,13 @@ def _grad_mode_decorator_in_two_threads(m):
     return seen
 
 
+def _nan_to_num(m):
+    x = m.tensor([float("nan"), float("inf"), -float("inf"), 1.5], requires_grad=True)
+    y = x.nan_to_num()
+    (y * m.tensor([1.0, 0.0, 0.0, 2.0])).sum().backward()  # (inf · 0 would be NaN: the replaced values' weights are 0)
+    return y, x.grad, m.nan_to_num(x.detach(), nan=1.0, posinf=2.0, neginf=-3.0), m.tensor([1, 2]).nan_to_num()
+
+
 def _data_is_not_counted(m):
     a = m.ones(2, requires_grad=True)
     b = a * 1
@@ -255,6 +263,7 @@ AUTOGRAD = [
     ("grad modes: decorators, inference_mode, set_grad_enabled", _grad_modes),
     ("grad mode belongs to a thread", _grad_mode_is_per_thread),
     ("a grad-mode decorator in two threads at once", _grad_mode_decorator_in_two_threads),
+    ("nan_to_num: values, gradient 0 where replaced, ints kept", _nan_to_num),
 ]
 
 # ---------------------------------------------------------------------------- creation, dtypes, shapes

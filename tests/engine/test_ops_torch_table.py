@@ -156,6 +156,7 @@ UNARY_CASES = [
     UnaryCase("floor", torch.floor, off_grid()), UnaryCase("ceil", torch.ceil, off_grid()),
     UnaryCase("trunc", torch.trunc, off_grid()), UnaryCase("round", torch.round, off_grid()),
     UnaryCase("round", torch.round, off_grid(0.1), (("decimals", 1),)), UnaryCase("frac", torch.frac, off_grid()),
+    UnaryCase("nan_to_num", torch.nan_to_num),  # finite values: the identity (NaN and inf: the semantics table)
     UnaryCase("sigmoid", torch.sigmoid), UnaryCase("softplus", F.softplus), UnaryCase("logsigmoid", F.logsigmoid),
     UnaryCase("silu", F.silu), UnaryCase("mish", F.mish), UnaryCase("elu", F.elu),
     UnaryCase("elu", F.elu, avoiding(0.0), (("alpha", 0.7),)), UnaryCase("selu", F.selu, avoiding(0.0)),
