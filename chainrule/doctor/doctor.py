@@ -435,7 +435,8 @@ class Doctor(Callback):
         signal = {name: series[0] for name, series in self._signal.values.items() if series}
         saturation = {name: series[0] for name, series in self._saturation.values.items() if series}
         dead = {name: 1.0 - float(mask.mean()) for name, mask in self._firing.windows[-1].items() if mask.size}
-        start = StartStats(dict(self._inputs.taken), first, signal, saturation, dead)
+        start = StartStats(dict(self._inputs.taken), first, signal, saturation, dead,
+                           dict(self._signal.positions))
         self._init_suspect = (any(v >= self.config.saturation_fraction for v in saturation.values())
                               or any(v >= self.config.dead_fraction for v in dead.values()))
         for verdict in self._rules.start(start):

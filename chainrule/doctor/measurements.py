@@ -416,16 +416,29 @@ class WeightRMS(Sampled):
         return all(math.isfinite(series[-1]) for series in self.values.values())
 
 
+def positions_per_sample(shape: tuple[int, ...]) -> int:
+    """How many positions (tokens, time steps) of a sample a Linear's output of ``shape`` holds: (N, L, F) holds L,
+    (N, F) one. ∂loss/∂z per element is 1/L of the pooled gradient after a mean over positions, so layers are
+    compared by that RMS only among layers with as many positions."""
+    return int(np.prod(shape[1:-1])) if len(shape) >= 3 else 1
+
+
 class BackpropSignal(Sampled):
-    """RMS of ∂loss/∂(each Linear's output), the signal backpropagation carries down, on sample steps."""
+    """RMS of ∂loss/∂(each Linear's output), the signal backpropagation carries down, on sample steps; and the
+    positions per sample each output holds."""
 
     key = "signal_rms"
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(names)
+        self.positions: dict[str, int] = {}
 
     def hooks(self, name: str, cls: str) -> tuple[Hook | None, Hook | None]:
         if cls != LINEAR:
             return None, None
 
         def watch(args: tuple[Any, ...], output: Any, out: np.ndarray) -> None:
+            self.positions[name] = positions_per_sample(out.shape)
             if getattr(output, "requires_grad", False):
                 def grad_hook(g: np.ndarray) -> None:
                     self.pending[name] = rms(g)

@@ -35,6 +35,25 @@ def num(x: float | None, digits: int = 3) -> float | None:
     return float(f"{x:.{digits}g}")
 
 
+def same_positions(names: tuple[str, ...], positions: dict[str, int]) -> tuple[str, ...]:
+    """The longest run of consecutive layers (the topmost of equal runs) whose outputs hold as many positions
+    per sample; all of ``names`` when those are all equal (an MLP). A layer whose positions are not known (a
+    convolution's) joins the run it is in."""
+    best: tuple[str, ...] = ()
+    run: list[str] = []
+    known: int | None = None  # the run's positions per sample
+    for name in names:
+        here = positions.get(name)
+        if here is not None and known is not None and here != known:
+            run, known = [], None
+        if here is not None:
+            known = here
+        run.append(name)
+        if len(run) >= len(best):
+            best = tuple(run)
+    return best
+
+
 class Rulebook:
     """Every rule, and the streaks (conditions held so many times in a row) that persistence needs."""
 
@@ -161,8 +180,10 @@ class Rulebook:
 
     def bad_initialization(self, s: StartStats) -> Verdict | None:
         """From the second Linear to the top, the forward (pre-activation) or the backward (∂loss/∂z) RMS
-        changes ``init_scale_change`` times: the init multiplies the signal by a factor per layer."""
-        cfg, names = self.config, self.layers.linears
+        changes ``init_scale_change`` times: the init multiplies the signal by a factor per layer. The layers are
+        those of the longest run with as many positions per sample (a transformer's per-token layers, not its
+        head on pooled features): a mean over L positions divides ∂loss/∂z by L at no layer's fault."""
+        cfg, names = self.config, same_positions(self.layers.linears, s.positions)
         if len(names) < 3:
             return None
         limit = math.log10(cfg.init_scale_change)

@@ -111,6 +111,7 @@ class StartStats:
     signal_rms: dict[str, float]  # RMS of ∂loss/∂(each Linear's output)
     saturation: dict[str, float] = field(default_factory=dict)  # per Sigmoid/Tanh: fraction at the flat ends
     dead_fraction: dict[str, float] = field(default_factory=dict)  # per ReLU: units silent on the whole batch
+    positions: dict[str, int] = field(default_factory=dict)  # per Linear: positions per sample of its output
 
 
 @dataclass

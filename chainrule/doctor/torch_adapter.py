@@ -79,6 +79,7 @@ from chainrule.doctor.measurements import (
     LastOutputs,
     Measurement,
     Sampled,
+    positions_per_sample,
     run_layout,
     units,
 )
@@ -498,7 +499,13 @@ class TorchSignal(RMSSampled):
 
     key = "signal_rms"
 
-    def watch(self, name: str, out: torch.Tensor) -> None:
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(names)
+        self.positions: dict[str, int] = {}  # per layer: positions per sample (measurements.positions_per_sample)
+
+    def watch(self, name: str, out: torch.Tensor, linear: bool = False) -> None:
+        if linear:  # (a convolution's output is channels first: its positions are not counted)
+            self.positions[name] = positions_per_sample(tuple(out.shape))
         if out.requires_grad:
             def grad_hook(g: torch.Tensor) -> None:
                 self.on_device[name] = norm(g)  # the RMS once on the host (``finish``)
@@ -882,7 +889,7 @@ class TorchWatch:
                 if s.applied.get(name) in ("sigmoid", "tanh"):
                     self.saturation.watch_pre_activation(name, out, s.applied[name])
                 if name in s.weighted:
-                    self.signal.watch(name, out)
+                    self.signal.watch(name, out, isinstance(module, nn.Linear))
                 if name in self.activations.mean.values:
                     self.activations.watch(name, out)
                 if s.activations.get(name) in SATURATING:

@@ -212,3 +212,76 @@ def test_inputs_are_judged_only_where_the_first_linear_reads_the_data():
     flat = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
     assert "unscaled_inputs" not in one_step(conv, X, y).kinds()
     assert "unscaled_inputs" in one_step(flat, X, y).kinds()  # the same data straight into a Linear
+
+
+# ---------------------------------------------------------------------------- per-token layers under a pooled head
+
+def _token_classifier(nn_lib, encoder):
+    """Token embeddings -> ``encoder`` (per-token layers) -> mean over the 10 positions -> Linear head."""
+
+    class TokenClassifier(nn_lib.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn_lib.Embedding(12, 32)
+            self.encoder = encoder
+            self.head = nn_lib.Linear(32, 2)
+
+        def forward(self, x):
+            return self.head(self.encoder(self.emb(x)).mean(1))
+
+    return TokenClassifier()
+
+
+def _tokens():
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 12, (64, 10))
+    return x, ((x == 5).sum(1) >= 2).astype(np.int64)
+
+
+def test_a_healthy_transformer_is_not_called_badly_initialized():
+    """A mean over L positions divides ∂loss/∂z by L below it: the per-token layers' signal is far below the head's
+    at no layer's fault (PyTorch's autograd on the same weights says so), so the rule compares per-token layers
+    with each other. The doctor called this healthy encoder's init bad (203×) before it did."""
+    cr.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
+    model = _token_classifier(nn, nn.TransformerEncoder(layer, 2))
+    twin = _token_classifier(torch.nn, torch.nn.TransformerEncoder(
+        torch.nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True), 2))
+    twin.load_state_dict({k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()})
+    x, y = _tokens()
+    outputs = {}
+
+    def keep(name):
+        def hook(module, args, out):
+            out.retain_grad()
+            outputs[name] = out
+        return hook
+
+    for name, module in twin.named_modules():
+        if isinstance(module, torch.nn.Linear) and name.endswith(("linear1", "linear2", "head")):
+            module.register_forward_hook(keep(name))
+    torch.nn.functional.cross_entropy(twin(torch.tensor(x)), torch.tensor(y)).backward()
+    signal = {name: float(out.grad.pow(2).mean().sqrt()) for name, out in outputs.items()}
+    per_token = [name for name in signal if name != "head"]
+    assert signal["head"] / min(signal[n] for n in per_token) > 100  # what the old comparison called bad init
+    assert max(signal[n] for n in per_token) / min(signal[n] for n in per_token) < 10  # the per-token chain is fine
+
+    doctor = one_step(model, x, y)
+    for name in signal:
+        assert doctor.metrics["signal_rms"][name][0] == pytest.approx(signal[name], rel=1e-3)
+    assert [f.kind for f in doctor.findings if f.kind == "bad_initialization"] == []
+
+
+def test_a_badly_initialized_per_token_stack_is_still_found():
+    """The same pooled head over a deep tanh stack applied to every token, initialized far too small (std 0.02):
+    the per-token layers' own signal shrinks by depth, and the rule, reading them alone, says so."""
+    cr.manual_seed(0)
+    stack = nn.Sequential(*[m for _ in range(6) for m in (nn.Linear(32, 32), nn.Tanh())])
+    for module in stack:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=0.02)
+    model = _token_classifier(nn, stack)
+    x, y = _tokens()
+    found = [f for f in one_step(model, x, y).findings if f.kind == "bad_initialization"]
+    assert len(found) == 1
+    assert found[0].evidence["to_layer"] == "encoder.10"  # the top per-token layer, not the head
