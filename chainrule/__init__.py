@@ -113,6 +113,7 @@ _LAZY = {
     "autograd": "chainrule.autograd",
     "utils": "chainrule.utils",
     "cuda": "chainrule.cuda",
+    "linalg": "chainrule.linalg",
     "fit": "chainrule._fit:fit",  # the training loop with the doctor on by default (chainrule/_fit.py)
     "callbacks": "chainrule.training.callbacks",
     "save": "chainrule.serialization:save",

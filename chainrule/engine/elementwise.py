@@ -545,7 +545,9 @@ def install_tensor_methods(tensor_class: type[Tensor]) -> None:
         "moveaxis": ops.movedim, "unflatten": ops.unflatten, "unbind": ops.unbind, "tril": ops.tril,
         "triu": ops.triu, "where": _where_method, "index_put": ops.index_put, "bincount": ops.bincount,
         "diag": ops.diag, "diagonal": ops.diagonal, "trace": ops.trace, "nonzero": ops.nonzero, "unique": ops.unique,
-        "masked_select": ops.masked_select, "repeat_interleave": ops.repeat_interleave,
+        "masked_select": ops.masked_select, "repeat_interleave": ops.repeat_interleave, "median": ops.median,
+        "kthvalue": ops.kthvalue, "count_nonzero": ops.count_nonzero, "isin": ops.isin, "mv": ops.mv,
+        "addmm": ops.addmm, "lerp": ops.lerp, "diff": ops.diff, "remainder": ops.remainder,
         "flip": _varargs_method(ops.flip, "flip"), "repeat": _varargs_method(ops.repeat, "repeat"),
         "tile": _varargs_method(ops.tile, "tile"),
     }

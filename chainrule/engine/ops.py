@@ -14,7 +14,7 @@ import builtins
 import math
 import numbers
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -506,12 +506,24 @@ def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tenso
     """Limit values to [min, max]; the gradient is 1 inside (bounds included) and 0 outside."""
     if min is None and max is None:
         raise ValueRangeError("clip: give at least one of min and max")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):  # elementwise bounds, each with its own gradient
+        return _clip_by_tensors(x, min, max)
     bounds = [_check_real("clip", name, b) for name, b in (("min", min), ("max", max)) if b is not None]
     dtype = result_type(x._data, *bounds)  # as a binary op's: an int tensor stays int, float bounds make it float
     if dtype != x.dtype:
         x = x.type(dtype)
     # min > max is allowed, as in PyTorch: every value becomes max
     return Clip.apply(x, min, max)
+
+
+def _clip_by_tensors(x: Tensor, low: Any, high: Any) -> Tensor:
+    """clamp with tensor bounds, as PyTorch: where x is below ``low`` the result is ``low`` (its gradient goes
+    there), above ``high`` it is ``high``, else x (bounds included); ``high`` wins where the two cross."""
+    if low is not None:
+        x = where(x < low, low, x)
+    if high is not None:
+        x = where(x > high, high, x)
+    return x
 
 
 # ---------------------------------------------------------------------------- reductions
@@ -2318,3 +2330,138 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
         view[place] = t.shape[0]
         grids.append(t.reshape(*view).expand(*shape))
     return tuple(grids)
+
+
+# ---------------------------------------------------------------------------- composed from the ops above
+# Each is built from differentiable ops, so its gradient is theirs; each is checked against torch in
+# tests/compat/test_semantics_vs_torch.py.
+
+
+def _select_sorted(input: Tensor, dim: int | None, keepdim: bool, position: Callable[[int], int],  # noqa: A002
+                   op: str) -> Any:
+    """The element at ``position(n)`` of ``input`` sorted along ``dim`` (of n), and its index: median, kthvalue."""
+    _check_tensor(input, op)
+    if dim is None:
+        values = input.reshape(-1)
+        order = _sorted_order(values._data, 0, False)
+        k = position(values._data.size)
+        return take_along_dim(values, order[k:k + 1], 0).reshape(())
+    axis = normalize_axis(dim, input.ndim, op)
+    size = input.shape[axis] if input.ndim else 1
+    k = position(size)
+    order = np.take(_sorted_order(input._data, axis, False), [k], axis=axis) if input.ndim else np.zeros((), np.int64)
+    values = take_along_dim(input, order, axis)
+    indices = Tensor._wrap(order)
+    if not keepdim and input.ndim:
+        values, indices = values.squeeze(axis), indices.squeeze(axis)
+    return ValuesIndices(values, indices)
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A002
+    """The lower of the two middle values (``torch.median``): of every element when ``dim`` is None, else
+    ``(values, indices)`` along ``dim``; the gradient goes to the element chosen."""
+    if input.numel() == 0 and dim is None:
+        raise ValueError("median: the median of an empty tensor is undefined")
+    return _select_sorted(input, dim, keepdim, lambda n: (n - 1) // 2, "median")
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:  # noqa: A002
+    """The ``k``-th smallest value (1 is the smallest) along ``dim`` and its index, as ``torch.kthvalue``."""
+    _check_tensor(input, "kthvalue")
+    _check_int("kthvalue", "k", k)
+    size = input.shape[normalize_axis(dim, input.ndim, "kthvalue")] if input.ndim else 1
+    if not 1 <= k <= size:
+        raise IndexingError(f"kthvalue: k ({k}) must be between 1 and the size of dimension {dim} ({size})")
+    return _select_sorted(input, dim, keepdim, lambda n: k - 1, "kthvalue")
+
+
+def var_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,  # noqa: A002
+             correction: int | None = None) -> tuple[Tensor, Tensor]:
+    """``(var, mean)`` over ``dim``, as ``torch.var_mean``."""
+    _check_tensor(input, "var_mean")
+    return (input.var(dim, unbiased, keepdim, correction=correction),
+            input.mean() if dim is None and not keepdim else input.mean(dim=dim, keepdim=keepdim))
+
+
+def std_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,  # noqa: A002
+             correction: int | None = None) -> tuple[Tensor, Tensor]:
+    """``(std, mean)`` over ``dim``, as ``torch.std_mean``."""
+    _check_tensor(input, "std_mean")
+    return (input.std(dim, unbiased, keepdim, correction=correction),
+            input.mean() if dim is None and not keepdim else input.mean(dim=dim, keepdim=keepdim))
+
+
+def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:  # noqa: A002
+    """How many elements are not zero (over ``dim``), as int64: ``torch.count_nonzero``. No gradient."""
+    _check_tensor(input, "count_nonzero")
+    axes = normalize_axes(dim, input.ndim, "count_nonzero")
+    return Tensor._wrap(np.asarray(np.count_nonzero(input._data, axis=axes), dtype=np.int64))
+
+
+def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """Whether each of ``elements`` is among ``test_elements`` (a bool tensor), as ``torch.isin``."""
+    return Tensor._wrap(np.isin(to_array(elements), to_array(test_elements), invert=bool(invert)))
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002
+    """Matrix (n, m) times vector (m,): ``torch.mv``."""
+    _check_tensor(input, "mv")
+    _check_tensor(vec, "mv", "vec")
+    if input.ndim != 2 or vec.ndim != 1 or input.shape[1] != vec.shape[0]:
+        raise ShapeError(f"mv: expected a matrix (n, m) and a vector (m,), got shapes {input.shape} and {vec.shape}")
+    return matmul(input, vec)
+
+
+def addmm(input: Any, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:  # noqa: A002
+    """beta · input + alpha · (mat1 @ mat2), ``input`` broadcast to the product's shape: ``torch.addmm``."""
+    product = mm(mat1, mat2)
+    product = product if alpha == 1 else product * alpha
+    return product + (input if beta == 1 else input * beta) if beta != 0 else product
+
+
+def lerp(input: Tensor, end: Any, weight: Any) -> Tensor:  # noqa: A002
+    """input + weight · (end - input): ``torch.lerp``."""
+    _check_tensor(input, "lerp")
+    return input + weight * (end - input)
+
+
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Tensor:  # noqa: A002
+    """The ``n``-th forward difference along ``dim`` (after joining ``prepend`` and ``append``): ``torch.diff``."""
+    _check_tensor(input, "diff")
+    _check_int("diff", "n", n)
+    if n < 0:
+        raise ValueError(f"diff: n must be at least 0, got {n}")
+    if input.ndim == 0:
+        raise ShapeError("diff: expected a tensor of at least one dimension, got a 0-d tensor")
+    axis = normalize_axis(dim, input.ndim, "diff")
+    x = cat([t for t in (prepend, input, append) if t is not None], axis) if prepend is not None or \
+        append is not None else input
+    for _ in range(n):
+        length = x.shape[axis]
+        x = x.narrow(axis, 1, length - 1) - x.narrow(axis, 0, length - 1) if x._data.dtype != np.bool_ else \
+            x.narrow(axis, 1, length - 1) ^ x.narrow(axis, 0, length - 1)
+    return x
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
+    """The ``p``-norm distance between each row of ``x1`` (…, P, M) and each row of ``x2`` (…, R, M), shape
+    (…, P, R), as ``torch.cdist``; the gradient at a distance of 0 is 0, as there."""
+    _check_tensor(x1, "cdist", "x1")
+    _check_tensor(x2, "cdist", "x2")
+    if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
+        raise ShapeError(f"cdist: expected x1 (…, P, M) and x2 (…, R, M) with the same M, got shapes {x1.shape} "
+                         f"and {x2.shape}")
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or p < 0:
+        raise ValueError(f"cdist: p must be a non-negative number, got {p!r}")
+    difference = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (…, P, R, M)
+    if p == 0:
+        return (difference != 0).sum(-1).to(x1._data.dtype)
+    if p == math.inf:
+        return difference.abs().amax(-1)
+    if p == 1:
+        return difference.abs().sum(-1)
+    powered = (difference * difference).sum(-1) if p == 2 else (difference.abs() ** p).sum(-1)
+    positive = powered > 0  # where the root's slope is finite; elsewhere the distance is 0 and so is its gradient
+    root = where(positive, powered, 1.0) ** (1 / p)
+    return where(positive, root, 0.0)
+

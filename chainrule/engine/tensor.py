@@ -1174,6 +1174,9 @@ class Tensor:
         bincount, diag, diagonal, trace = ops.bincount, ops.diag, ops.diagonal, ops.trace
         nonzero, unique, masked_select, repeat_interleave = (
             ops.nonzero, ops.unique, ops.masked_select, ops.repeat_interleave)
+        median, kthvalue, count_nonzero, isin, mv, addmm, lerp, diff, remainder = (
+            ops.median, ops.kthvalue, ops.count_nonzero, ops.isin, ops.mv, ops.addmm, ops.lerp, ops.diff,
+            ops.remainder)
 
         def where(self, condition: Any, other: Any) -> Tensor: ...
         def flip(self, *dims: builtins.int | Sequence[builtins.int]) -> Tensor: ...
