@@ -38,6 +38,16 @@ MODULES: dict[str, str] = {
     "torch.utils.data": "chainrule.utils.data",
     "torch.autograd": "chainrule.autograd",
     "torch.cuda": "chainrule.cuda",
+    "torch.linalg": "chainrule.linalg",
+}
+
+# Submodules PyTorch code imports names from (`from torch.utils.data.dataset import Dataset`) whose names chainrule
+# keeps in the parent module.
+ALIASES: dict[str, str] = {
+    "torch.utils.data.dataset": "chainrule.utils.data",
+    "torch.utils.data.dataloader": "chainrule.utils.data",
+    "torch.utils.data.sampler": "chainrule.utils.data",
+    "torch.nn.parameter": "chainrule.nn",
 }
 
 installed: dict[str, str] = {}  # what this process got: torch name -> chainrule module name
@@ -59,7 +69,7 @@ def install() -> None:
     present = sys.modules.get("torch")
     if present is not None and not getattr(present, "__name__", "").startswith("chainrule"):
         raise ImportError("chainrule.torch_shim: the real torch is already imported here; import the shim first")
-    for torch_name, chainrule_name in MODULES.items():
+    for torch_name, chainrule_name in {**MODULES, **ALIASES}.items():
         module = _import_if_present(chainrule_name)
         if module is None:
             missing.append(torch_name)

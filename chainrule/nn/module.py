@@ -11,7 +11,7 @@ import numpy as np
 
 from chainrule.engine import dtypes
 from chainrule.engine.autograd import HookHandle, is_grad_enabled
-from chainrule.engine.tensor import Device, Tensor, check_device, owned_array, to_array
+from chainrule.engine.tensor import Device, Tensor, check_device, owned_array
 
 
 class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -168,8 +168,9 @@ class Module:
             kind = modules
         elif name in self.__dict__.get("_buffer_names", ()):
             kind = buffers
-            if value is not None and not isinstance(value, Tensor):
-                value = Tensor._wrap(to_array(value, getattr(value, "dtype", None)))  # buffers are Tensors
+            if value is not None and not isinstance(value, Tensor):  # as PyTorch: no silent conversion
+                raise TypeError(f"{type(self).__name__}: cannot assign '{type(value).__name__}' object to buffer "
+                                f"'{name}' (a Tensor or None required; cr.tensor(...) makes one)")
         else:
             kind = None
         for registry in (params, modules, buffers):
@@ -195,11 +196,11 @@ class Module:
     def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
         """Register state that is saved with the model but not learned (e.g. running means).
 
-        The buffer is a Tensor (a given Tensor is kept itself, an array is wrapped without a copy); ``persistent=False``
-        leaves it out of ``state_dict()``.
+        The buffer is a Tensor (kept itself) or None, as in PyTorch; ``persistent=False`` leaves it out of
+        ``state_dict()``.
 
         Raises:
-            TypeError: ``name`` is not a string.
+            TypeError: ``name`` is not a string, or the value is neither a Tensor nor None.
             KeyError: ``name`` is empty, contains ".", or is already another attribute.
         """
         self._check_name(name, "register_buffer", "buffer")

@@ -40,8 +40,8 @@ from chainrule.engine.tensor import Tensor
 
 __all__ = [
     "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset", "RandomSampler", "Sampler",
-    "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset", "default_collate", "default_convert",
-    "get_worker_info", "random_split",
+    "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler", "default_collate",
+    "default_convert", "get_worker_info", "random_split",
 ]
 
 T_co = TypeVar("T_co", covariant=True)
@@ -285,6 +285,57 @@ class SubsetRandomSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler[int]):
+    """``num_samples`` indices drawn with probabilities proportional to ``weights`` (with replacement by default),
+    as ``torch.utils.data.WeightedRandomSampler``: the usual answer to imbalanced classes (weight each sample by
+    one over its class's count). Draws come from ``generator``, else from the one ``cr.manual_seed`` seeds.
+
+    Without replacement, as torch: once every sample of non-zero weight is drawn, the zero-weight ones follow.
+
+    Raises:
+        ValueError: ``num_samples`` is not a positive int, or ``replacement`` not a bool (PyTorch's types).
+        RuntimeError: the weights are not one non-negative, finite number per sample with a positive sum, or
+            more samples than weights are asked for without replacement.
+    """
+
+    def __init__(self, weights: Any, num_samples: int, replacement: bool = True, generator: Any = None) -> None:
+        where = "WeightedRandomSampler"
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int | numbers.Integral) or num_samples <= 0:
+            raise ValueError(f"{where}: num_samples should be a positive integer value, but got "
+                             f"num_samples={num_samples!r}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"{where}: replacement should be a boolean value, but got replacement={replacement!r}")
+        array = np.asarray(weights._data if isinstance(weights, Tensor) else weights, dtype=np.float64)
+        if array.ndim != 1 or array.size == 0:
+            raise RuntimeError(f"{where}: weights must be one number per sample (a 1-d sequence), got shape "
+                               f"{array.shape}")
+        if not np.isfinite(array).all() or (array < 0).any() or array.sum() <= 0:
+            raise RuntimeError(f"{where}: invalid weights: each must be finite and non-negative, with a positive "
+                               "sum")
+        if not replacement and num_samples > array.size:
+            raise RuntimeError(f"{where}: cannot draw {num_samples} samples without replacement from "
+                               f"{array.size} weights")
+        self.weights = Tensor._make(array)
+        self.num_samples, self.replacement, self.generator = int(num_samples), replacement, generator
+        self._p = array / array.sum()
+
+    def __iter__(self) -> Iterator[int]:
+        rng = as_numpy_generator(self.generator)
+        if self.replacement:
+            yield from rng.choice(self._p.size, size=self.num_samples, p=self._p).tolist()
+            return
+        # without replacement, as torch.multinomial: the weighted ones in a weighted order, then (when more are
+        # asked for) the zero-weight ones in index order
+        positive = np.flatnonzero(self._p)
+        first = rng.choice(positive.size, size=min(self.num_samples, positive.size), replace=False,
+                           p=self._p[positive])
+        yield from positive[first].tolist()
+        yield from np.flatnonzero(self._p == 0)[:self.num_samples - positive.size].tolist()
+
+    def __len__(self) -> int:
+        return self.num_samples
 
 
 class BatchSampler(Sampler[list[int]]):

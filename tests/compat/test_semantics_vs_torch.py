@@ -513,6 +513,87 @@ def _relu_method_in_place(m):
     return b, a.grad, m.tensor([-1.0, 2.0, 5.0]).clamp_min(0), m.tensor([-1, 2, 5]).clamp_max_(3)
 
 
+def _weighted_backward(m, out, *inputs):
+    """Backpropagate a weighted sum of ``out`` (weights 1, 2, 3, ...); the inputs' gradients."""
+    (out * m.arange(1.0, out.numel() + 1).reshape(tuple(out.shape))).sum().backward()
+    return [t.grad for t in inputs]
+
+
+def _order_statistics(m):
+    x = m.tensor([[3.0, 1.0, 4.0, 1.5], [9.0, 2.0, 6.0, 5.0]], requires_grad=True)
+    whole = x.median()
+    per_row = x.median(dim=1)
+    kth = m.kthvalue(x, 3, dim=1, keepdim=True)
+    total = whole * 10 + (per_row.values * m.tensor([1.0, 2.0])).sum() + kth.values.sum() * 100
+    total.backward()
+    return whole, per_row.values, per_row.indices, kth.values, kth.indices, x.grad
+
+
+def _moments(m):
+    x = m.arange(24.0).reshape(2, 3, 4).requires_grad_()
+    std, mean = m.std_mean(x, dim=1)
+    var, mean2 = m.var_mean(x, dim=(0, 2), unbiased=False, keepdim=True)
+    (std.sum() + mean.sum() * 2 + var.sum() * 3 + mean2.sum()).backward()
+    return std, mean, var, mean2, x.grad
+
+
+def _products(m):
+    a = m.arange(6.0).reshape(2, 3).requires_grad_()
+    v = m.tensor([1.0, -1.0, 2.0], requires_grad=True)
+    c = m.tensor([0.5, -0.5], requires_grad=True)
+    b = m.arange(6.0).reshape(3, 2).requires_grad_()
+    y = m.mv(a, v)
+    z = m.addmm(c, a, b, beta=2, alpha=0.5)
+    return [y, z, *_weighted_backward(m, y.sum() + z.sum() * 0 + (z * z).sum(), a, v, c, b)]
+
+
+def _lerp_diff_cdist(m):
+    start = m.tensor([0.0, 1.0, 4.0, 9.0], requires_grad=True)
+    end = m.tensor([1.0, 1.0, 1.0, 1.0], requires_grad=True)
+    out = [m.lerp(start, end, 0.3), m.diff(start), m.diff(start, n=2, prepend=m.tensor([-1.0]))]
+    x1 = m.tensor([[0.0, 0.0], [1.0, 2.0], [3.0, 1.0]], requires_grad=True)
+    x2 = m.tensor([[0.0, 0.0], [1.0, 1.0]], requires_grad=True)
+    distances = [m.cdist(x1, x2), m.cdist(x1, x2, p=1), m.cdist(x1, x2, p=3)]  # a distance of 0 among them
+    total = sum(((o * o).sum() for o in out), m.tensor(0.0)) + sum((d.sum() for d in distances), m.tensor(0.0))
+    total.backward()
+    return [*out, *distances, start.grad, end.grad, x1.grad, x2.grad]
+
+
+def _counts_and_membership(m):
+    x = m.tensor([[0, 1, 2], [3, 0, 0]])
+    return [m.count_nonzero(x), m.count_nonzero(x, dim=0), m.isin(x, m.tensor([0, 3])),
+            m.remainder(m.tensor([-3.0, 3.0]), 2), m.tensor([-3, 3]).remainder(-2)]
+
+
+def _clamp_by_tensors(m):
+    x = m.tensor([-2.0, 0.5, 3.0, 1.0], requires_grad=True)
+    low = m.tensor([-1.0, 0.0, 0.0, 1.0], requires_grad=True)
+    high = m.tensor([0.0, 2.0, 2.0, 2.0], requires_grad=True)
+    y = x.clamp(low, high)
+    return [y, *_weighted_backward(m, y, x, low, high), m.clamp(m.tensor([1, 5]), min=m.tensor([2, 2]))]
+
+
+def _linalg(m):
+    a = m.tensor([[2.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 4.0]], dtype=m.float64, requires_grad=True)
+    b = m.tensor([[1.0, 2.0], [0.0, 1.0], [1.0, -1.0]], dtype=m.float64, requires_grad=True)
+    vec = m.tensor([1.0, 0.0, 2.0], dtype=m.float64, requires_grad=True)
+    outs = [m.linalg.inv(a), m.linalg.det(a), m.linalg.solve(a, b), m.linalg.solve(a, vec),
+            m.linalg.norm(a), m.linalg.norm(a, ord=1), m.linalg.norm(a, ord=m.inf), m.linalg.norm(vec, ord=1),
+            m.linalg.vector_norm(a, ord=3, dim=1), m.linalg.matrix_norm(a, ord=-1)]
+    total = sum(((o * o).sum() for o in outs), m.tensor(0.0, dtype=m.float64))
+    total.backward()
+    return [*outs, a.grad, b.grad, vec.grad]
+
+
+def _singular_inverse(m):
+    """torch raises its LinAlgError, a RuntimeError; chainrule's is a RuntimeError too."""
+    try:
+        m.linalg.inv(m.tensor([[1.0, 2.0], [2.0, 4.0]]))
+    except RuntimeError as error:
+        return "RuntimeError", "singular" in str(error)
+    return "no error"
+
+
 SELECTIONS = [
     ("nonzero", lambda m: [m.tensor([[0.0, 2.0, 0.0], [3.0, 0.0, 1.0]]).nonzero(), m.nonzero(m.tensor(0.0)),
                            m.nonzero(m.tensor([[0, 2], [3, 0]]), as_tuple=True)]),
@@ -608,6 +689,15 @@ NN = [
     ("state_dict values alias the model", _state_dict_aliases),
     ("MultiStepLR and LambdaLR", _schedules),
     ("clip_grad_norm_(norm_type='inf')", _clip_inf_string),
+    ("median and kthvalue: values, indices, gradients", _order_statistics),
+    ("std_mean and var_mean gradients", _moments),
+    ("mv and addmm gradients", _products),
+    ("lerp, diff, cdist (p 1, 2, 3) gradients", _lerp_diff_cdist),
+    ("count_nonzero, isin, remainder", _counts_and_membership),
+    ("clamp with tensor bounds: each bound's gradient", _clamp_by_tensors),
+    ("linalg: inv, det, solve, norms and their gradients", _linalg),
+    ("linalg.inv of a singular matrix raises", _singular_inverse),
+    ("a buffer must be a tensor", lambda m: m.nn.Module().register_buffer("b", [1.0, 2.0])),
 ]
 
 ROWS = INDEXING + AUTOGRAD + DTYPES_AND_SHAPES + SELECTIONS + NN

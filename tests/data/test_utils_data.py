@@ -212,3 +212,48 @@ BAD = [
 def test_bad_arguments_say_what_is_wrong(call, error, message):
     with pytest.raises(error, match=message):
         call(ud.TensorDataset(cr.tensor(X)))
+
+
+# ---------------------------------------------------------------------------- WeightedRandomSampler
+
+def test_weighted_sampler_draws_in_proportion_to_the_weights():
+    """The imbalanced-classes recipe: weight each sample by 1 / its class's count. 20,000 draws are tested against
+    the weights' own proportions with a chi-square test, and classes come out balanced."""
+    from scipy import stats
+
+    labels = np.array([0] * 90 + [1] * 10)
+    weights = 1.0 / np.bincount(labels)[labels]
+    sampler = ud.WeightedRandomSampler(cr.tensor(weights), 20_000, generator=Generator().manual_seed(0))
+    drawn = np.array(list(sampler))
+    assert len(sampler) == drawn.size == 20_000
+    counts = np.bincount(drawn, minlength=100)
+    expected = 20_000 * weights / weights.sum()
+    assert stats.chisquare(counts, expected).pvalue > 1e-3
+    assert abs(np.mean(labels[drawn]) - 0.5) < 0.02  # balanced
+    again = list(ud.WeightedRandomSampler(weights.tolist(), 20_000, generator=Generator().manual_seed(0)))
+    assert again == drawn.tolist()  # a seeded generator gives the same draws
+
+
+def test_weighted_sampler_without_replacement_never_repeats_and_draws_zero_weights_last():
+    sampler = ud.WeightedRandomSampler([1.0, 0.0, 2.0, 3.0], 3, replacement=False,
+                                       generator=Generator().manual_seed(1))
+    assert sorted(sampler) == [0, 2, 3]
+    for weighted in (tud.WeightedRandomSampler([1.0, 0.0, 0.0], 3, replacement=False),
+                     ud.WeightedRandomSampler([1.0, 0.0, 0.0], 3, replacement=False)):
+        assert list(weighted) == [0, 1, 2]  # as torch.multinomial: the zero-weight ones after, in index order
+    loader = ud.DataLoader(ud.TensorDataset(cr.arange(4)), batch_size=2, sampler=sampler)
+    assert sorted(int(v) for (batch,) in loader for v in batch) == [0, 2, 3]
+
+
+@pytest.mark.parametrize(("args", "kwargs"), [
+    (([1.0, 2.0], 0), {}),  # num_samples not positive: ValueError
+    (([1.0, 2.0], 2), {"replacement": 1}),  # ValueError
+    (([1.0, -2.0], 2), {}),  # a negative weight: RuntimeError
+    (([0.0, 0.0], 2), {}),  # a zero sum
+    (([1.0, 0.0], 3), {"replacement": False}),  # more draws than samples
+])
+def test_weighted_sampler_refuses_what_torch_refuses(args, kwargs):
+    with pytest.raises(Exception) as theirs:
+        list(tud.WeightedRandomSampler(*args, **kwargs))
+    with pytest.raises(type(theirs.value)):
+        list(ud.WeightedRandomSampler(*args, **kwargs))

@@ -282,7 +282,7 @@ class Net(nn.Module):
         super().__init__()
         self.body = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.SiLU())
         self.head = nn.Linear(4, 2)
-        self.register_buffer("scratch", np.zeros(2, np.float32), persistent=False)
+        self.register_buffer("scratch", cr.zeros(2), persistent=False)
 
     def forward(self, x):
         return self.head(self.body(x))
@@ -375,7 +375,7 @@ def test_module_name_checks_as_torch():
     assert model.act.__class__ is nn.ReLU
     model.x = 1
     with pytest.raises(KeyError, match=r"attribute 'x' already exists"):
-        model.register_buffer("x", np.zeros(1))
+        model.register_buffer("x", cr.zeros(1))
 
 
 # ---------------------------------------------------------------------------- init
