@@ -48,6 +48,10 @@ ALIASES: dict[str, str] = {
     "torch.utils.data.dataloader": "chainrule.utils.data",
     "torch.utils.data.sampler": "chainrule.utils.data",
     "torch.nn.parameter": "chainrule.nn",
+    "torch.nn.modules": "chainrule.nn",  # its submodules of the same name as chainrule's (loss, linear, ...)
+    **{f"torch.nn.modules.{name}": f"chainrule.nn.{name}" for name in (
+        "module", "linear", "activation", "conv", "container", "dropout", "flatten", "loss", "rnn", "sparse",
+        "transformer")},
 }
 
 installed: dict[str, str] = {}  # what this process got: torch name -> chainrule module name

@@ -1079,7 +1079,7 @@ class Tensor:
         start = ops.normalize_axis(start_dim, self.ndim, "flatten")
         end = ops.normalize_axis(end_dim, self.ndim, "flatten")
         if start > end:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+            raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         merged = math.prod(self.shape[start:end + 1])  # not -1: a size-0 tensor has no size to infer
         return ops.reshape(self, *self.shape[:start], merged, *self.shape[end + 1:])
 

@@ -136,6 +136,17 @@ class ModuleList(Module):
         if modules is not None:
             self.extend(modules)
 
+    def _child_reprs(self) -> list[tuple[str, str]]:
+        """Runs of equal children shown once, as PyTorch prints a stack of copies: ``(0-5): 6 x Block(...)``."""
+        runs: list[tuple[int, int, str]] = []  # (first index, last index, repr)
+        for index, (_, child) in enumerate(super()._child_reprs()):
+            if runs and runs[-1][2] == child:
+                runs[-1] = (runs[-1][0], index, child)
+            else:
+                runs.append((index, index, child))
+        return [(str(first), child) if first == last else (f"{first}-{last}", f"{last - first + 1} x {child}")
+                for first, last, child in runs]
+
     def __getitem__(self, index: int | slice) -> Module | ModuleList:
         values = list(self._modules.values())
         if isinstance(index, slice):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from chainrule.engine.backend import ShapeError
 from chainrule.engine.ops import normalize_axis
 from chainrule.engine.tensor import Tensor
 from chainrule.nn._checks import integer
@@ -32,7 +33,7 @@ class Flatten(Module):
         start = normalize_axis(self.start_dim, len(shape), "Flatten")
         end = normalize_axis(self.end_dim, len(shape), "Flatten")
         if start > end:
-            raise ValueError(
+            raise ShapeError(
                 f"Flatten: start_dim={self.start_dim} comes after end_dim={self.end_dim} for input of shape {shape}"
             )
         return x.reshape(*shape[:start], -1, *shape[end + 1 :])

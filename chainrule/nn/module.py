@@ -34,6 +34,14 @@ class StateDictKeyError(KeyError, RuntimeError):
         return str(self.args[0]) if self.args else ""
 
 
+class ModuleInitError(AttributeError, RuntimeError):
+    """An attribute assigned before ``super().__init__()``: an AttributeError, as PyTorch raises."""
+
+
+class ModeError(TypeError, ValueError):
+    """``train(mode)`` with a mode that is not a bool: a ValueError, as PyTorch raises (and a TypeError)."""
+
+
 class StateDictShapeError(ValueError, RuntimeError):
     """``load_state_dict`` found a value whose shape differs from the model's (a RuntimeError, as in torch)."""
 
@@ -151,7 +159,7 @@ class Module:
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
-            raise RuntimeError(
+            raise ModuleInitError(
                 f"{type(self).__name__}: call super().__init__() in __init__ before assigning attributes"
             )
         params, modules, buffers = self._parameters, self._modules, self._buffers
@@ -448,7 +456,7 @@ class Module:
     def train(self, mode: bool = True) -> Module:
         """Training mode: dropout drops, batch norm uses batch statistics."""
         if not isinstance(mode, bool | np.bool_):
-            raise TypeError(f"{type(self).__name__}.train: mode must be a bool, got {type(mode).__name__} {mode!r}")
+            raise ModeError(f"{type(self).__name__}.train: mode must be a bool, got {type(mode).__name__} {mode!r}")
         for module in self.modules():
             module.__dict__["training"] = bool(mode)
         return self
@@ -620,15 +628,16 @@ class Module:
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing
+    def _child_reprs(self) -> list[tuple[str, str]]:
+        """(name, indented repr) of each child, for ``__repr__``."""
+        return [(name, repr(module).replace("\n", "\n  ")) for name, module in self._modules.items()]
+
     def extra_repr(self) -> str:
         """The settings shown inside this layer's repr, e.g. ``in_features=4, out_features=3``."""
         return ""
 
     def __repr__(self) -> str:
-        lines = []
-        for name, module in self._modules.items():
-            child = repr(module).replace("\n", "\n  ")
-            lines.append(f"({name}): {child}")
+        lines = [f"({name}): {child}" for name, child in self._child_reprs()]
         extra = self.extra_repr()
         if not lines:
             return f"{type(self).__name__}({extra})"

@@ -44,6 +44,10 @@ __all__ = [
     "default_convert", "get_worker_info", "random_split",
 ]
 
+class SizeMismatchError(AssertionError, ValueError):
+    """Tensors of a TensorDataset with different first dimensions: an AssertionError, as PyTorch raises."""
+
+
 T_co = TypeVar("T_co", covariant=True)
 T = TypeVar("T")
 
@@ -97,7 +101,7 @@ class TensorDataset(Dataset[tuple[Tensor, ...]]):
             raise ValueError("TensorDataset: expected at least one tensor")
         sizes = [t.shape[0] for t in tensors]
         if any(n != sizes[0] for n in sizes):
-            raise ValueError(f"TensorDataset: size mismatch between tensors: every tensor needs the same first "
+            raise SizeMismatchError(f"TensorDataset: size mismatch between tensors: every tensor needs the same first "
                              f"dimension (the number of samples), got {sizes}")
         self.tensors = tensors
 

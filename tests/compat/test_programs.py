@@ -174,6 +174,9 @@ from torch.utils.data.sampler import WeightedRandomSampler
 from torch.nn.parameter import Parameter
 assert Dataset is chainrule.utils.data.Dataset and Parameter is chainrule.nn.Parameter
 assert DataLoader is chainrule.utils.data.DataLoader
+from torch.nn.modules.loss import MSELoss
+from torch.nn.modules.module import Module
+assert MSELoss is chainrule.nn.MSELoss and Module is chainrule.nn.Module
 for name in torch_shim.missing:  # what chainrule lacks must fail to import, by its torch name
     try:
         __import__(name)

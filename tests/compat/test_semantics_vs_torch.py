@@ -698,6 +698,13 @@ NN = [
     ("linalg: inv, det, solve, norms and their gradients", _linalg),
     ("linalg.inv of a singular matrix raises", _singular_inverse),
     ("a buffer must be a tensor", lambda m: m.nn.Module().register_buffer("b", [1.0, 2.0])),
+    ("train(mode) takes a bool", lambda m: m.nn.Linear(2, 2).train(1)),
+    ("Flatten(start_dim after end_dim)", lambda m: m.nn.Flatten(2, 1)(m.ones(2, 3, 4))),
+    ("flatten(start_dim after end_dim)", lambda m: m.ones(2, 3, 4).flatten(2, 1)),
+    ("TensorDataset of tensors with different lengths",
+     lambda m: m.utils.data.TensorDataset(m.ones(3), m.ones(4))),
+    ("ModuleList prints runs of equal modules once",
+     lambda m: repr(m.nn.ModuleList([m.nn.Linear(2, 2) for _ in range(3)] + [m.nn.ReLU(), m.nn.Tanh(), m.nn.Tanh()]))),
 ]
 
 ROWS = INDEXING + AUTOGRAD + DTYPES_AND_SHAPES + SELECTIONS + NN
