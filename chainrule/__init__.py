@@ -85,7 +85,7 @@ from chainrule.engine.dtypes import int32 as int  # noqa: A004
 from chainrule.engine.functions import torch_namespace
 from chainrule.engine.random import Generator
 from chainrule.engine.tensor import Device as device  # noqa: N813 - PyTorch spells the class torch.device
-from chainrule.engine.tensor import ValuesIndices
+from chainrule.engine.tensor import Size, ValuesIndices
 
 # torch.exp(x), torch.sum(x, 1), torch.max(x, 1), torch.linspace, torch.gather, ...: one table (engine/functions.py)
 globals().update(torch_namespace())
@@ -152,7 +152,7 @@ __all__ = [
     "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "minimum", "no_grad", "set_grad_enabled", "ones",
     "ones_like", "rand", "randn", "register_op_hook", "softmax", "split", "stack", "tensor", "where",
     "zeros", "zeros_like", "bool", "double", "float", "float16", "float32", "float64", "half", "int", "int8",
-    "int16", "int32", "int64", "long", "short", "uint8", "dtype", "device", "Generator", "ValuesIndices",
+    "int16", "int32", "int64", "long", "short", "uint8", "dtype", "device", "Generator", "ValuesIndices", "Size",
     "get_default_dtype", "set_default_dtype", "promote_types", "result_type", "is_tensor", *torch_namespace(),
     *LEGACY_TYPES, "inf", "nan", "pi", "e",
     *_LAZY,

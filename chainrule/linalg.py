@@ -1,8 +1,8 @@
 """``torch.linalg`` under its own name: ``chainrule.linalg.norm``, ``inv``, ``det``, ``solve``, ... (the engine's)."""
 
-from chainrule.engine.linalg import det, inv, matrix_norm, norm, solve, vector_norm
+from chainrule.engine.linalg import cross, det, inv, matrix_norm, norm, solve, vector_norm
 
-__all__ = ["det", "inv", "matrix_norm", "norm", "solve", "vector_norm"]
+__all__ = ["cross", "det", "inv", "matrix_norm", "norm", "solve", "vector_norm"]
 
 
 def __getattr__(name: str) -> object:

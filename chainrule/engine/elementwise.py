@@ -547,7 +547,9 @@ def install_tensor_methods(tensor_class: type[Tensor]) -> None:
         "diag": ops.diag, "diagonal": ops.diagonal, "trace": ops.trace, "nonzero": ops.nonzero, "unique": ops.unique,
         "masked_select": ops.masked_select, "repeat_interleave": ops.repeat_interleave, "median": ops.median,
         "kthvalue": ops.kthvalue, "count_nonzero": ops.count_nonzero, "isin": ops.isin, "mv": ops.mv,
-        "addmm": ops.addmm, "lerp": ops.lerp, "diff": ops.diff, "remainder": ops.remainder,
+        "addmm": ops.addmm, "lerp": ops.lerp, "diff": ops.diff, "remainder": ops.remainder, "cummax": ops.cummax,
+        "cummin": ops.cummin, "histc": ops.histc, "index_fill": ops.index_fill, "index_copy": ops.index_copy,
+        "cross": ops.cross, "take_along_dim": ops.take_along_dim,
         "flip": _varargs_method(ops.flip, "flip"), "repeat": _varargs_method(ops.repeat, "repeat"),
         "tile": _varargs_method(ops.tile, "tile"),
     }

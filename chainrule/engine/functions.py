@@ -52,7 +52,8 @@ OPS_FUNCTIONS = (
     "narrow", "movedim", "unflatten", "unbind", "tril", "triu", "where", "cat", "stack", "split", "matmul",
     "maximum", "minimum", "softmax", "log_softmax", "clip", "gelu", "leaky_relu",  # logsumexp: the method form (dim=)
     "median", "kthvalue", "var_mean", "std_mean", "count_nonzero", "isin", "mv", "addmm", "lerp", "diff", "cdist",
-    "remainder",
+    "remainder", "cummax", "cummin", "searchsorted", "histc", "unique_consecutive", "tensordot", "cross",
+    "take_along_dim",
 )
 #: Factories (creation.py), all under PyTorch's names.
 CREATION = (

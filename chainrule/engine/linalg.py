@@ -18,7 +18,9 @@ from chainrule.engine.autograd import Function
 from chainrule.engine.backend import DtypeError, ShapeError
 from chainrule.engine.tensor import Tensor
 
-__all__ = ["det", "inv", "matrix_norm", "norm", "solve", "vector_norm"]
+__all__ = ["cross", "det", "inv", "matrix_norm", "norm", "solve", "vector_norm"]
+
+cross = ops.cross
 
 
 class SingularMatrixError(RuntimeError, ValueError):

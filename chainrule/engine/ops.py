@@ -15,7 +15,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -1257,10 +1257,12 @@ def arg_extreme(x: Tensor, dim: int | None, keepdim: bool, largest: bool) -> Ten
     return Tensor._wrap(np.asarray(out))
 
 
-def take_along_dim(x: Tensor, indices: Any, dim: int) -> Tensor:
-    """The elements of ``x`` at ``indices`` along ``dim`` (``torch.gather``/``take_along_dim``);
-    the gradient goes back to exactly those elements (repeated indices add up)."""
+def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
+    """The elements of ``x`` at ``indices`` along ``dim`` (``torch.gather``/``take_along_dim``; ``dim`` None: of the
+    flattened ``x``); the gradient goes back to exactly those elements (repeated indices add up)."""
     idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
+    if dim is None:
+        return take_along_dim(x.reshape(-1), idx.reshape(-1), 0)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
     if x.ndim == 0:
@@ -2465,3 +2467,152 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
     root = where(positive, powered, 1.0) ** (1 / p)
     return where(positive, root, 0.0)
 
+
+
+def _cumulative_extreme(input: Tensor, dim: int, op: str, accumulate: Any) -> ValuesIndices:  # noqa: A002
+    """Running maximum (or minimum) along ``dim`` and where it was taken: the latest position that reaches it,
+    as PyTorch; the gradient goes to that element."""
+    _check_tensor(input, op)
+    if input.ndim == 0:
+        return ValuesIndices(input * 1, Tensor._wrap(np.zeros((), np.int64)))
+    axis = normalize_axis(dim, input.ndim, op)
+    a = input._data
+    running = accumulate(a, axis=axis)
+    positions = np.arange(a.shape[axis]).reshape([-1 if i == axis else 1 for i in range(a.ndim)])
+    order = np.maximum.accumulate(np.where(a == running, positions, 0), axis=axis).astype(np.int64)
+    return ValuesIndices(take_along_dim(input, order, axis), Tensor._wrap(order))
+
+
+def cummax(input: Tensor, dim: int) -> ValuesIndices:  # noqa: A002
+    """``(values, indices)`` of the running maximum along ``dim``, as ``torch.cummax``."""
+    return _cumulative_extreme(input, dim, "cummax", np.maximum.accumulate)
+
+
+def cummin(input: Tensor, dim: int) -> ValuesIndices:  # noqa: A002
+    """``(values, indices)`` of the running minimum along ``dim``, as ``torch.cummin``."""
+    return _cumulative_extreme(input, dim, "cummin", np.minimum.accumulate)
+
+
+def searchsorted(sorted_sequence: Any, input: Any, *, out_int32: bool = False, right: bool = False,  # noqa: A002
+                 side: str | None = None, sorter: Any = None) -> Tensor:
+    """Where each value of ``input`` would go in the sorted last dimension of ``sorted_sequence`` (int64), as
+    ``torch.searchsorted``: its first position (``right``: past its last equal). No gradient."""
+    seq, values = to_array(sorted_sequence), to_array(input)
+    if side is not None:
+        if side not in ("left", "right"):
+            raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+        right = side == "right"
+    if sorter is not None:
+        seq = np.take_along_axis(seq, to_array(sorter), -1)
+    which: Literal["left", "right"] = "right" if right else "left"
+    dtype = np.int32 if out_int32 else np.int64
+    if seq.ndim <= 1:
+        return Tensor._wrap(np.searchsorted(seq, values, side=which).astype(dtype))
+    if seq.shape[:-1] != values.shape[:-1]:
+        raise ShapeError(f"searchsorted: the boundaries' leading dimensions {seq.shape[:-1]} must match the "
+                         f"input's {values.shape[:-1]}")
+    rows = [np.searchsorted(s, v, side=which) for s, v in zip(seq.reshape(-1, seq.shape[-1]),
+                                                              values.reshape(-1, values.shape[-1]), strict=True)]
+    return Tensor._wrap(np.array(rows, dtype=dtype).reshape(values.shape))
+
+
+def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+    """Counts of ``input``'s values in ``bins`` equal bins over [min, max] (the data's range when both are 0;
+    values outside are left out), in the input's dtype: ``torch.histc``. No gradient."""
+    _check_tensor(input, "histc")
+    _check_int("histc", "bins", bins)
+    if bins <= 0:
+        raise ValueError(f"histc: bins must be positive, got {bins}")
+    a = input._data
+    if a.dtype.kind != "f":
+        raise DtypeError(f"histc: expected a floating-point tensor, got dtype {a.dtype}")
+    low, high = float(min), float(max)
+    if low == high == 0 and a.size:
+        low, high = float(a.min()), float(a.max())
+    if low == high:  # one value: PyTorch widens the range by 1 on each side
+        low, high = low - 1, high + 1
+    if low > high:
+        raise ValueError(f"histc: max ({high}) must be at least min ({low})")
+    counts, _ = np.histogram(a, bins=bins, range=(low, high))
+    return Tensor._wrap(counts.astype(a.dtype))
+
+
+def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,  # noqa: A002
+                       dim: int | None = None) -> Any:
+    """Each run of equal consecutive elements (of the flattened input) as one, as ``torch.unique_consecutive``;
+    with ``return_inverse`` each element's run, with ``return_counts`` each run's length. No gradient."""
+    _check_tensor(input, "unique_consecutive")
+    if dim is not None:
+        raise NotImplementedError("unique_consecutive(dim=...) is not available in chainrule; it works on the "
+                                  "flattened input")
+    a = input._data.reshape(-1)
+    starts = np.concatenate([[True], a[1:] != a[:-1]]) if a.size else np.zeros(0, bool)
+    out: list[Tensor] = [Tensor._wrap(a[starts])]
+    if return_inverse:
+        out.append(Tensor._wrap((np.cumsum(starts) - 1).astype(np.int64).reshape(input._data.shape)))
+    if return_counts:
+        out.append(Tensor._wrap(np.diff(np.append(np.flatnonzero(starts), a.size)).astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _index_mask(op: str, x: Tensor, dim: int, index: Any) -> np.ndarray:
+    """A bool mask of ``x``'s shape, True at positions ``index`` along ``dim``."""
+    position = _vector_index(op, x, dim, index)
+    mask = np.zeros(x._data.shape, bool)
+    mask[position] = True
+    return mask
+
+
+def index_fill(input: Tensor, dim: int, index: Any, value: Any) -> Tensor:  # noqa: A002
+    """A copy of ``input`` with ``value`` at positions ``index`` along ``dim`` (their gradient is 0), as
+    ``torch.Tensor.index_fill``."""
+    return masked_fill(input, _index_mask("index_fill", input, dim, index), value)
+
+
+def index_copy(input: Tensor, dim: int, index: Any, source: Tensor) -> Tensor:  # noqa: A002
+    """A copy of ``input`` with ``source``'s slices at positions ``index`` along ``dim``, as
+    ``torch.Tensor.index_copy``; the gradient goes to whichever of the two each element came from."""
+    _check_tensor(source, "index_copy", "source")
+    position = _vector_index("index_copy", input, dim, index)
+    expected = (*input.shape[:len(position) - 1], position[-1].size, *input.shape[len(position):])
+    if source.shape != expected:
+        raise ShapeError(f"index_copy: source must have shape {expected}, got {source.shape}")
+    out = input * 1  # a new node: the setitem below must not write into the caller's tensor
+    out[position] = source
+    return out
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+    """Sum over ``dims`` pairs of dimensions of ``a`` and ``b`` (an int: ``a``'s last and ``b``'s first ones;
+    or two lists), as ``torch.tensordot``; built from permute, reshape and matmul, so it has their gradients."""
+    _check_tensor(a, "tensordot", "a")
+    _check_tensor(b, "tensordot", "b")
+    if isinstance(dims, int | np.integer) and not isinstance(dims, bool):
+        if not 0 <= dims <= builtins.min(a.ndim, b.ndim):
+            raise ValueError(f"tensordot: dims must be between 0 and {builtins.min(a.ndim, b.ndim)}, got {dims}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = ([normalize_axis(d, t.ndim, "tensordot") for d in ([ds] if isinstance(ds, int) else ds)]
+                          for ds, t in zip(dims, (a, b), strict=True))
+    if [a.shape[i] for i in dims_a] != [b.shape[i] for i in dims_b]:
+        raise ShapeError(f"tensordot: contracted sizes differ: {[a.shape[i] for i in dims_a]} (a) and "
+                         f"{[b.shape[i] for i in dims_b]} (b)")
+    free_a = [i for i in range(a.ndim) if i not in dims_a]
+    free_b = [i for i in range(b.ndim) if i not in dims_b]
+    inner = math.prod(a.shape[i] for i in dims_a)
+    left = permute(a, *free_a, *dims_a).reshape(-1, inner)
+    right = permute(b, *dims_b, *free_b).reshape(inner, -1)
+    return matmul(left, right).reshape(*(a.shape[i] for i in free_a), *(b.shape[i] for i in free_b))
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = -1) -> Tensor:  # noqa: A002
+    """The cross product of 3-vectors along ``dim``, as ``torch.linalg.cross``, from index_select and products."""
+    _check_tensor(input, "cross")
+    _check_tensor(other, "cross", "other")
+    axis = normalize_axis(-1 if dim is None else dim, input.ndim, "cross")
+    if input.shape[axis] != 3 or other.shape[axis] != 3:
+        raise ShapeError(f"cross: dimension {axis} must have size 3 in both, got shapes {input.shape} and "
+                         f"{other.shape}")
+    ahead, behind = [1, 2, 0], [2, 0, 1]
+    return (index_select(input, axis, ahead) * index_select(other, axis, behind)
+            - index_select(input, axis, behind) * index_select(other, axis, ahead))

@@ -31,6 +31,21 @@ Dim = int | Sequence[int] | None
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
+class Size(tuple[int, ...]):
+    """``torch.Size``: a tuple of ints, printed as PyTorch prints it. A tensor's ``.shape`` is a plain tuple here,
+    equal to the ``Size`` of the same sizes (``x.shape == torch.Size([2, 3])``).
+
+    >>> Size([2, 3]).numel()
+    6
+    """
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+    def numel(self) -> int:
+        return math.prod(self)
+
+
 class Device:
     """Where a tensor lives: always the CPU for chainrule (``cr.device("cpu")``)."""
 
@@ -1177,6 +1192,8 @@ class Tensor:
         median, kthvalue, count_nonzero, isin, mv, addmm, lerp, diff, remainder = (
             ops.median, ops.kthvalue, ops.count_nonzero, ops.isin, ops.mv, ops.addmm, ops.lerp, ops.diff,
             ops.remainder)
+        cummax, cummin, histc, index_fill, index_copy, cross, take_along_dim = (
+            ops.cummax, ops.cummin, ops.histc, ops.index_fill, ops.index_copy, ops.cross, ops.take_along_dim)
 
         def where(self, condition: Any, other: Any) -> Tensor: ...
         def flip(self, *dims: builtins.int | Sequence[builtins.int]) -> Tensor: ...

@@ -594,6 +594,43 @@ def _singular_inverse(m):
     return "no error"
 
 
+def _running_extremes(m):
+    x = m.tensor([[1.0, 3.0, 3.0, 2.0, 4.0], [5.0, 1.0, 2.0, 1.0, 0.0]], requires_grad=True)
+    high, low = x.cummax(1), m.cummin(x, dim=1)
+    (high.values * m.arange(1.0, 6.0)).sum().backward()
+    return high.values, high.indices, low.values, low.indices, x.grad
+
+
+def _index_fill_and_copy(m):
+    x = m.arange(6.0).reshape(2, 3).requires_grad_()
+    source = m.tensor([[10.0, 20.0], [30.0, 40.0]], requires_grad=True)
+    filled = x.index_fill(1, m.tensor([0, 2]), -1.0)
+    copied = x.index_copy(1, m.tensor([2, 0]), source)
+    (filled * 2 + copied * m.arange(6.0).reshape(2, 3)).sum().backward()
+    return filled, copied, x.grad, source.grad
+
+
+def _tensordot_cross(m):
+    a = m.arange(24.0).reshape(2, 3, 4).requires_grad_()
+    b = m.arange(12.0).reshape(4, 3).requires_grad_()
+    u = m.tensor([[1.0, 2.0, 3.0], [0.0, -1.0, 4.0]], requires_grad=True)
+    v = m.tensor([[4.0, 5.0, 6.0], [2.0, 0.0, 1.0]], requires_grad=True)
+    out = [m.tensordot(a, b, dims=1), m.tensordot(a, b, dims=([1, 2], [1, 0])), m.linalg.cross(u, v)]
+    sum(((o * o).sum() for o in out), m.tensor(0.0)).backward()
+    return [*out, a.grad, b.grad, u.grad, v.grad]
+
+
+def _counting(m):
+    return [m.searchsorted(m.tensor([1.0, 3.0, 5.0]), m.tensor([2.0, 6.0, 3.0])),
+            m.searchsorted(m.tensor([[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]]), m.tensor([[2.0, 6.0], [1.0, 7.0]]),
+                           right=True),
+            m.histc(m.tensor([0.0, 1.0, 2.0, 3.0, 3.5, -1.0]), bins=3, min=0, max=3),
+            m.histc(m.tensor([1.0, 2.0, 1.0]), bins=4),
+            list(m.unique_consecutive(m.tensor([1, 1, 2, 2, 1]), return_inverse=True, return_counts=True)),
+            m.take_along_dim(m.tensor([[10.0, 30.0, 20.0]]), m.tensor([[0, 2, 1]]), 1),
+            m.take_along_dim(m.tensor([[10.0, 30.0], [20.0, 40.0]]), m.tensor([3, 0]))]
+
+
 SELECTIONS = [
     ("nonzero", lambda m: [m.tensor([[0.0, 2.0, 0.0], [3.0, 0.0, 1.0]]).nonzero(), m.nonzero(m.tensor(0.0)),
                            m.nonzero(m.tensor([[0, 2], [3, 0]]), as_tuple=True)]),
@@ -703,6 +740,12 @@ NN = [
     ("flatten(start_dim after end_dim)", lambda m: m.ones(2, 3, 4).flatten(2, 1)),
     ("TensorDataset of tensors with different lengths",
      lambda m: m.utils.data.TensorDataset(m.ones(3), m.ones(4))),
+    ("cummax and cummin: values, latest indices, gradients", _running_extremes),
+    ("index_fill and index_copy gradients", _index_fill_and_copy),
+    ("tensordot and linalg.cross gradients", _tensordot_cross),
+    ("searchsorted, histc, unique_consecutive, take_along_dim", _counting),
+    ("torch.Size compares with a shape", lambda m: [m.zeros(2, 3).shape == m.Size([2, 3]), m.Size([2, 3]).numel(),
+                                                    repr(m.Size([2, 3])), m.Size([4]) == (4,)]),
     ("ModuleList prints runs of equal modules once",
      lambda m: repr(m.nn.ModuleList([m.nn.Linear(2, 2) for _ in range(3)] + [m.nn.ReLU(), m.nn.Tanh(), m.nn.Tanh()]))),
 ]
