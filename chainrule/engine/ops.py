@@ -1820,24 +1820,73 @@ class Einsum(Function):
         return full
 
 
+def _expand_ellipsis(equation: str, inputs: list[str], output: str, arrow: bool,
+                     operands: tuple[Any, ...]) -> tuple[list[str], str, tuple[Any, ...]]:
+    """``...`` written out as letters the equation does not use (the same letters for the same trailing
+    dimensions of every operand), operands broadcast (``expand``) where their ellipsis dimensions are 1 against
+    another's larger size; the output gets them where its ``...`` is, or first when there is no ``->``."""
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in equation]
+    for term in [*inputs, output]:
+        if term.count(".") not in (0, 3) or ("." in term and "..." not in term):
+            raise ValueError(f"einsum: an ellipsis is written '...', at most once per operand, in {equation!r}")
+    spans: list[int] = []
+    for k, (term, x) in enumerate(zip(inputs, operands, strict=True)):
+        _check_tensor(x, "einsum", f"operand {k}")
+        named = len(term.replace("...", ""))
+        if "..." in term and x.ndim < named:
+            raise ValueError(f"einsum: operand {k} has {x.ndim} dimension(s), fewer than the {named} its "
+                             f"subscripts {term!r} name")
+        spans.append(x.ndim - named if "..." in term else 0)
+    width = builtins.max(spans, default=0)
+    letters = "".join(free[:width])
+    broadcast: list[int] = []  # the ellipsis dimensions' sizes, right-aligned, broadcast across operands
+    for term, x, span in zip(inputs, operands, spans, strict=True):
+        start = term.find("...")
+        sizes = list(x.shape[start:start + span]) if start >= 0 else []
+        broadcast = [*[1] * (len(sizes) - len(broadcast)), *broadcast] if len(sizes) > len(broadcast) else broadcast
+        for i, n in enumerate(sizes[::-1]):
+            j = len(broadcast) - 1 - i
+            if broadcast[j] != n and 1 not in (broadcast[j], n):
+                raise ValueError(f"einsum: the dimensions under '...' do not broadcast in {equation!r}")
+            broadcast[j] = builtins.max(broadcast[j], n)
+    expanded_inputs, expanded = [], []
+    for term, x, span in zip(inputs, operands, spans, strict=True):
+        start = term.find("...")
+        if start < 0:
+            expanded_inputs.append(term)
+            expanded.append(x)
+            continue
+        mine = letters[width - span:]
+        target = (*x.shape[:start], *broadcast[len(broadcast) - span:], *x.shape[start + span:])
+        expanded.append(x.expand(*target) if tuple(target) != tuple(x.shape) else x)
+        expanded_inputs.append(term.replace("...", mine))
+    if arrow:
+        output = output.replace("...", letters)
+    else:
+        singles = sorted(c for c in "".join(inputs) if c.isalpha() and "".join(inputs).count(c) == 1)
+        output = letters + "".join(singles)
+    return expanded_inputs, output, tuple(expanded)
+
+
 def einsum(equation: str, *operands: Any) -> Tensor:
     """Einstein summation (``torch.einsum('ij,jk->ik', a, b)``), the operands given one by one or as a list.
 
-    Without ``->`` the output has the letters that appear once, in alphabetical order. A letter repeated in
-    one operand takes its diagonal. Ellipsis (``...``) is not supported; operands need one dtype.
+    Without ``->`` the output has the letters that appear once, in alphabetical order (after the ellipsis's
+    dimensions). A letter repeated in one operand takes its diagonal. ``...`` stands for the dimensions no letter
+    names, broadcast across operands as PyTorch does. Operands need one dtype.
     """
     if len(operands) == 1 and isinstance(operands[0], list | tuple):
         operands = tuple(operands[0])
     if not isinstance(equation, str):
         raise TypeError(f"einsum: equation must be a string, got {type(equation).__name__}")
     spec = equation.replace(" ", "")
-    if "." in spec:
-        raise NotImplementedError(f"einsum: ellipsis ('...') in {equation!r} is not supported by chainrule; "
-                                  "write out every dimension's letter")
     lhs, arrow, output = spec.partition("->")
     inputs = lhs.split(",")
     if len(inputs) != len(operands):
         raise ValueError(f"einsum: {equation!r} has subscripts for {len(inputs)} operand(s), got {len(operands)}")
+    if "." in spec:
+        inputs, output, operands = _expand_ellipsis(equation, inputs, output, bool(arrow), operands)
+        lhs, arrow = ",".join(inputs), "->"
     size: dict[str, int] = {}
     for k, (subscripts, x) in enumerate(zip(inputs, operands)):
         _check_tensor(x, "einsum", f"operand {k}")
