@@ -420,7 +420,7 @@ def positions_per_sample(shape: tuple[int, ...]) -> int:
     """How many positions (tokens, time steps) of a sample a Linear's output of ``shape`` holds: (N, L, F) holds L,
     (N, F) one. ∂loss/∂z per element is 1/L of the pooled gradient after a mean over positions, so layers are
     compared by that RMS only among layers with as many positions."""
-    return int(np.prod(shape[1:-1])) if len(shape) >= 3 else 1
+    return math.prod(shape[1:-1]) if len(shape) >= 3 else 1  # math.prod: 0.2 µs a layer a sample step, np.prod 5.6
 
 
 class BackpropSignal(Sampled):

@@ -2426,20 +2426,24 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any
     return _select_sorted(input, dim, keepdim, lambda n: k - 1, "kthvalue")
 
 
+def _spread_and_mean(op: str, x: Tensor, dim: Any, unbiased: bool | None, keepdim: bool,
+                     correction: int | None) -> tuple[Tensor, Tensor]:
+    """``(x.var(...) or x.std(...), x.mean(...))`` over the same ``dim``: ``torch.var_mean``/``std_mean``."""
+    _check_tensor(x, op)
+    spread = getattr(x, op.removesuffix("_mean"))(dim, unbiased, keepdim, correction=correction)
+    return spread, x.mean() if dim is None and not keepdim else x.mean(dim=dim, keepdim=keepdim)
+
+
 def var_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,  # noqa: A002
              correction: int | None = None) -> tuple[Tensor, Tensor]:
     """``(var, mean)`` over ``dim``, as ``torch.var_mean``."""
-    _check_tensor(input, "var_mean")
-    return (input.var(dim, unbiased, keepdim, correction=correction),
-            input.mean() if dim is None and not keepdim else input.mean(dim=dim, keepdim=keepdim))
+    return _spread_and_mean("var_mean", input, dim, unbiased, keepdim, correction)
 
 
 def std_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,  # noqa: A002
              correction: int | None = None) -> tuple[Tensor, Tensor]:
     """``(std, mean)`` over ``dim``, as ``torch.std_mean``."""
-    _check_tensor(input, "std_mean")
-    return (input.std(dim, unbiased, keepdim, correction=correction),
-            input.mean() if dim is None and not keepdim else input.mean(dim=dim, keepdim=keepdim))
+    return _spread_and_mean("std_mean", input, dim, unbiased, keepdim, correction)
 
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:  # noqa: A002

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.engine import ops
+from chainrule.engine.autograd import is_grad_enabled
 from chainrule.engine.backend import DEFAULT_DTYPE
 from chainrule.engine.tensor import Tensor
 from chainrule.nn import functional as F  # noqa: N812 - PyTorch's convention
@@ -476,8 +477,6 @@ class TransformerEncoder(Module):
         """Where PyTorch's nested-tensor path leaves zeros: the padded positions (N, S, 1) when it would take that
         path (evaluation, batch-first, a bool padding mask at the ends of the rows, no attention mask, no gradient
         needed); else None."""
-        from chainrule.engine.autograd import is_grad_enabled
-
         first = self.layers[0]
         if (not self.use_nested_tensor or first.training or src.ndim != 3 or mask is not None
                 or not isinstance(padding, Tensor)):
